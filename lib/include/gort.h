@@ -1,0 +1,144 @@
+/*
+ * gort.h — the public API of gort: Go's allocator and scheduler as a C library.
+ *
+ * Everything a program needs lives here: configuration, the malloc family,
+ * statistics, the error reporter and (once the scheduler lands) goroutines.
+ * Read-only views of the internals for tools are in gort_inspect.h.
+ *
+ * Contract, in the manner of Lua's API boundary:
+ *  - Every function may be called before gort_init(): the first call
+ *    initialises the runtime with the defaults (lazy init).
+ *  - Out of memory and impossible sizes are not errors: NULL with errno ENOMEM.
+ *  - Misuse (double free, invalid or interior pointer, ...) goes through one
+ *    reporter. By default it writes `gort: <kind>: <address> (<detail>)` to
+ *    stderr with write(2) and aborts; gort_set_error_handler() replaces it.
+ *    When a handler returns, the call that detected the misuse returns with
+ *    the heap unchanged (free does nothing, realloc returns NULL, ...).
+ */
+#ifndef GORT_H
+#define GORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef GORT_API
+#define GORT_API __attribute__((visibility("default")))
+#endif
+
+#define GORT_VERSION_MAJOR 0
+#define GORT_VERSION_MINOR 1
+#define GORT_VERSION_PATCH 0
+#define GORT_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------- config */
+
+typedef struct gort_config {
+	unsigned procs;       /* number of Ps (GOMAXPROCS); 0 = online CPUs */
+	size_t arena_bytes;   /* arena reservation; 0 = default (64 GiB on 64-bit) */
+	size_t stack_bytes;   /* usable stack per G; 0 = default */
+	uint64_t seed;        /* seed of every scheduling choice; 0 = a fixed default */
+	int threaded;         /* 0 = step mode (deterministic, caller's thread); 1 = one OS thread per M */
+} gort_config;
+
+/* Initialise the runtime. NULL = defaults. 0, or -1 with errno (EBUSY if
+ * already initialised, ENOMEM if the reservation fails, EINVAL for a bad
+ * config). gort_init may be called again after gort_shutdown. */
+GORT_API int gort_init(const gort_config *cfg);
+
+/* Release everything: the reservation, every span and cache. Pointers handed
+ * out before are dangling afterwards; freeing one after a re-init is reported
+ * as an invalid free (or, if the address was handed out again, freed). */
+GORT_API void gort_shutdown(void);
+
+/* ------------------------------------------------------------ allocation */
+
+enum {
+	GORT_NOSCAN = 1u << 0, /* holds no pointers: requests < 16 B use the tiny allocator */
+	GORT_ZERO = 1u << 1,   /* return zeroed memory */
+};
+
+GORT_API void *gort_malloc(size_t size);
+GORT_API void *gort_calloc(size_t count, size_t size);
+GORT_API void *gort_realloc(void *p, size_t size);
+GORT_API void *gort_aligned_alloc(size_t align, size_t size); /* align: any power of two */
+GORT_API void *gort_alloc(size_t size, unsigned flags);
+GORT_API void gort_free(void *p);
+GORT_API size_t gort_usable_size(const void *p);
+
+/* Go's runtime.MemStats, snake_case. Exact in step mode; in threaded mode each
+ * field is exact but the fields are read one after another. */
+struct gort_memstats {
+	uint64_t alloc;          /* bytes of allocated heap objects (= heap_alloc) */
+	uint64_t total_alloc;    /* cumulative bytes allocated */
+	uint64_t sys;            /* bytes obtained from the OS (virtual, committed) */
+	uint64_t mallocs;        /* cumulative objects allocated */
+	uint64_t frees;          /* cumulative objects freed */
+	uint64_t heap_alloc;     /* bytes in allocated objects (slots in use x slot size) */
+	uint64_t heap_sys;       /* arena bytes committed (in use + idle, released included) */
+	uint64_t heap_idle;      /* bytes in free page runs */
+	uint64_t heap_inuse;     /* bytes in spans that hold objects */
+	uint64_t heap_released;  /* bytes of free runs returned to the OS */
+	uint64_t heap_objects;   /* live objects (= mallocs - frees) */
+	uint64_t tiny_allocs;    /* objects served by the tiny allocator */
+	uint64_t large_allocs;   /* objects > 32 KiB, served by the heap directly */
+	uint64_t stack_inuse;    /* bytes of goroutine stacks in use */
+	uint64_t stack_sys;      /* bytes of goroutine stacks obtained */
+	uint64_t mspan_inuse;    /* bytes of span structures in use */
+	uint64_t mspan_sys;      /* bytes of span structures obtained */
+	uint64_t mcache_inuse;   /* bytes of mcache structures in use */
+	uint64_t mcache_sys;     /* bytes of mcache structures obtained */
+	uint64_t gc_sys;         /* bytes of side tables: spans array and bitmap, committed */
+	uint64_t other_sys;      /* other metadata */
+	uint64_t num_released;   /* times memory was returned to the OS */
+	struct {
+		uint32_t size;
+		uint64_t mallocs, frees;
+	} by_size[68]; /* per size class; [0] is the large objects, size 0 */
+};
+GORT_API void gort_memstats(struct gort_memstats *out);
+
+/* Return idle memory to the OS now: every free page run is released with
+ * madvise(MADV_DONTNEED). Spans emptied by frees are given back to the heap
+ * first. Returns the number of bytes newly released. */
+GORT_API size_t gort_release(void);
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum gort_error_kind {
+	GORT_ERR_DOUBLE_FREE = 1,
+	GORT_ERR_INVALID_FREE,     /* never allocated here, foreign pointer, freed span */
+	GORT_ERR_INTERIOR_POINTER, /* inside an object, not at its start */
+	GORT_ERR_HEAP_OVERFLOW,    /* canary damaged */
+	GORT_ERR_USE_AFTER_FREE,   /* write to a freed object seen at reuse */
+	GORT_ERR_HEAP_CORRUPTION,  /* an internal invariant does not hold */
+	GORT_ERR_STACK_OVERFLOW,
+	GORT_ERR_DEADLOCK,
+} gort_error_kind;
+
+typedef struct gort_error {
+	gort_error_kind kind;
+	const char *kind_name; /* "double free", "invalid free", ... */
+	uintptr_t address;     /* the pointer the misuse was about, 0 if none */
+	const char *op;        /* the call that found it: "free", "realloc", "usable_size", ... */
+	const char *detail;    /* "class 3, span 0xc000002000", never NULL */
+	const char *message;   /* the whole line, without "gort: " and newline */
+} gort_error;
+
+typedef void (*gort_error_handler)(const gort_error *err, void *ctx);
+
+/* Replace the reporter (NULL restores the default: write + abort). Returns the
+ * previous handler. The handler runs on the thread that found the misuse, with
+ * no allocator lock held; it may call gort functions or longjmp out. */
+GORT_API gort_error_handler gort_set_error_handler(gort_error_handler h, void *ctx);
+
+/* Number of misuses reported since init (handled or not). */
+GORT_API uint64_t gort_error_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GORT_H */

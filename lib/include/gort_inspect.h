@@ -1,0 +1,192 @@
+/*
+ * gort_inspect.h — read-only views of gort's internals for the shell, the
+ * fuzzers and tests.
+ *
+ * Every function copies a consistent snapshot into memory the caller provides
+ * and returns how many items exist (which may exceed `max`: call again with a
+ * larger buffer). Snapshots take the allocator's locks for the time of the
+ * copy, so they are consistent with each other in step mode and consistent
+ * per structure in threaded mode. Nothing here allocates from the gort heap,
+ * so inspecting does not change what is inspected.
+ */
+#ifndef GORT_INSPECT_H
+#define GORT_INSPECT_H
+
+#include "gort.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+	GORT_PAGE_SIZE = 8192,
+	GORT_NUM_SIZE_CLASSES = 68, /* class 0 = large objects */
+	GORT_TINY_SPAN_CLASS = 68,  /* the span class of 16-byte tiny blocks */
+	GORT_NUM_SPAN_CLASSES = 69,
+	GORT_MAX_SMALL_SIZE = 32768,
+	GORT_TINY_SIZE = 16,
+	GORT_BITMAP_PLANES = 4,
+};
+
+/* The four bits each object has in the out-of-band bitmap. */
+enum gort_plane {
+	GORT_PLANE_ALLOC = 0,    /* slot handed out and not yet freed */
+	GORT_PLANE_FREED = 1,    /* freed, held back from reuse (quarantine) */
+	GORT_PLANE_MARK = 2,     /* user mark (the shell's `mark`), cleared on free */
+	GORT_PLANE_POINTERS = 3, /* allocated without GORT_NOSCAN: may hold pointers */
+};
+
+/* --------------------------------------------------------- size classes */
+typedef struct gort_sizeclass_info {
+	unsigned cls;
+	uint32_t size;   /* bytes per object */
+	uint32_t npages; /* pages per span */
+	uint32_t nelems; /* objects per span */
+	uint32_t tail_waste;
+	uint32_t divmagic; /* n / size == (n * divmagic) >> 32 */
+} gort_sizeclass_info;
+/* 68 rows, class 0 first (a dummy with size 0). */
+GORT_API size_t gort_inspect_sizeclasses(gort_sizeclass_info *out, size_t max);
+/* The class a request of `size` bytes lands in; 0 for a large object. */
+GORT_API unsigned gort_size_to_class(size_t size);
+
+/* ---------------------------------------------------------------- arena */
+typedef struct gort_arena_info {
+	uintptr_t reserved_base; /* start of [spans | bitmap | arena] */
+	size_t reserved_bytes;
+	uintptr_t spans_base; /* the spans array: one pointer per page */
+	size_t spans_bytes;
+	uintptr_t bitmap_base; /* 4 bits per 8-byte granule of the arena */
+	size_t bitmap_bytes;
+	uintptr_t arena_base;
+	size_t arena_bytes;
+	uintptr_t arena_used; /* end of the committed part of the arena */
+	int at_hint;          /* 1 if the reservation landed at Go's hint address */
+} gort_arena_info;
+GORT_API void gort_inspect_arena(gort_arena_info *out);
+
+/* One cell per page of the committed arena. */
+enum gort_page_state {
+	GORT_PAGE_UNUSED = 0,   /* reserved, never committed */
+	GORT_PAGE_FREE = 1,     /* in a free run, backed by memory */
+	GORT_PAGE_RELEASED = 2, /* in a free run, returned to the OS */
+	GORT_PAGE_SMALL = 3,    /* in a span of small objects */
+	GORT_PAGE_LARGE = 4,    /* in a span holding one large object */
+	GORT_PAGE_TINY = 5,     /* in a span of tiny blocks */
+};
+typedef struct gort_page_info {
+	uint8_t state;        /* enum gort_page_state */
+	uint8_t span_class;   /* for small/tiny spans */
+	uint8_t first;        /* 1 on the first page of its span or run */
+	uint8_t pad;
+	uint32_t span_index;  /* index of its span in gort_inspect_spans() order, or UINT32_MAX */
+} gort_page_info;
+/* Pages from `addr` (rounded down to a page) for at most `max` pages; returns
+ * the number of pages from addr to the end of the committed arena. */
+GORT_API size_t gort_inspect_pages(uintptr_t addr, gort_page_info *out, size_t max);
+
+/* ---------------------------------------------------------------- spans */
+enum gort_span_state {
+	GORT_SPAN_FREE = 0,   /* a free page run in the heap */
+	GORT_SPAN_INUSE = 1,  /* holds objects */
+};
+enum gort_span_owner {
+	GORT_OWNER_HEAP = 0,    /* free run */
+	GORT_OWNER_CENTRAL = 1, /* on an mcentral list */
+	GORT_OWNER_CACHE = 2,   /* cached by an mcache */
+	GORT_OWNER_LARGE = 3,   /* a large object, owned by the program */
+};
+typedef struct gort_span_info {
+	uintptr_t base;
+	uint32_t npages;
+	uint8_t state;      /* enum gort_span_state */
+	uint8_t owner;      /* enum gort_span_owner */
+	uint8_t span_class; /* 0 = large; GORT_TINY_SPAN_CLASS = tiny blocks */
+	uint8_t released;   /* free run returned to the OS */
+	uint32_t elemsize;
+	uint32_t nelems;
+	uint32_t nalloc;    /* slots with the ALLOC bit set */
+	uint32_t nfreed;    /* slots with the FREED bit set (quarantine) */
+	int32_t cache_id;   /* the mcache holding it, or -1 */
+	uint32_t pad;
+	size_t request;     /* large objects: the bytes asked for */
+} gort_span_info;
+/* Every span and free run in address order. */
+GORT_API size_t gort_inspect_spans(gort_span_info *out, size_t max);
+/* The span holding `addr`, 0 if found, -1 if addr is not in an in-use span. */
+GORT_API int gort_inspect_span_of(uintptr_t addr, gort_span_info *out);
+
+/* A span's bitmap planes: planes[p] holds nwords 64-bit words, slot i at bit
+ * i%64 of word i/64. `words` must hold 4 * ceil(nelems/64) words; returns the
+ * number of words per plane (0 if addr is not in an in-use span). */
+GORT_API size_t gort_inspect_bitmap(uintptr_t addr, uint64_t *words, size_t max_words);
+
+/* Tiny spans: per 16-byte block, a mask of the offsets where a live
+ * sub-object starts (bit i = offset i). Returns the number of blocks. */
+GORT_API size_t gort_inspect_tiny(uintptr_t addr, uint16_t *live, size_t max);
+
+/* Where a pointer lands: class, span, slot, and whether it is live. */
+typedef struct gort_object_info {
+	uintptr_t addr;
+	uintptr_t base;      /* start of the object (slot) holding addr */
+	uintptr_t span_base;
+	unsigned span_class;
+	unsigned size_class;
+	size_t slot;
+	size_t elemsize;
+	uint8_t bits;        /* the slot's 4 bitmap bits, bit p = plane p */
+	uint8_t tiny;        /* in a tiny block */
+	uint16_t tiny_live;  /* the block's live offsets */
+} gort_object_info;
+/* 0 and fills out if addr is inside an in-use span, -1 otherwise. */
+GORT_API int gort_inspect_object(const void *addr, gort_object_info *out);
+
+/* --------------------------------------------------------------- caches */
+typedef struct gort_cache_info {
+	int32_t id;
+	int32_t kind;     /* 0 = per-thread, 1 = per-P */
+	uintptr_t tiny;   /* current tiny block, 0 if none */
+	uint32_t tiny_offset;
+	uint32_t nspans;  /* span classes with a cached span */
+	uintptr_t spans[GORT_NUM_SPAN_CLASSES]; /* cached span base per class, 0 if none */
+	uint64_t mallocs, frees;
+} gort_cache_info;
+GORT_API size_t gort_inspect_caches(gort_cache_info *out, size_t max);
+
+/* -------------------------------------------------------------- central */
+typedef struct gort_central_info {
+	unsigned span_class;
+	uint32_t npartial; /* spans with free slots */
+	uint32_t nfull;    /* spans believed full (may have slots freed since) */
+	uint32_t ncached;  /* spans of this class held by caches */
+	uint64_t nalloc;   /* slots allocated across all its spans */
+} gort_central_info;
+/* One row per span class, GORT_NUM_SPAN_CLASSES rows. */
+GORT_API size_t gort_inspect_centrals(gort_central_info *out, size_t max);
+
+/* ----------------------------------------------------------------- heap */
+typedef struct gort_run_info {
+	uintptr_t base;
+	uint32_t npages;
+	uint8_t released;
+} gort_run_info;
+/* Free page runs in address order. */
+GORT_API size_t gort_inspect_free_runs(gort_run_info *out, size_t max);
+
+/* ----------------------------------------------------------- invariants */
+/* Check every invariant of the heap, the centrals, the caches and the
+ * bitmap. Returns 0 if they hold; otherwise reports GORT_ERR_HEAP_CORRUPTION
+ * through the error reporter (naming the first broken invariant) and returns
+ * -1. Cost: linear in the committed heap. Debug builds, tests and fuzzers call
+ * it after every step. */
+GORT_API int gort_check(void);
+
+/* Flush the calling thread's cache (and in step mode every P's cache) back to
+ * the centrals, and give fully free spans back to the heap. Used by tests and
+ * the shell to show a heap with nothing held in caches. */
+GORT_API void gort_flush_caches(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GORT_INSPECT_H */

@@ -1,0 +1,310 @@
+/*
+ * inspect_mem.c — read-only snapshots of the allocator for gort_inspect.h.
+ *
+ * Each function takes the locks of what it copies (caches registry, then
+ * centrals, then heap — the allocator's lock order) so the copy is
+ * consistent, and writes only into the caller's buffers: inspecting never
+ * allocates from the heap it shows.
+ */
+#include "mem/mem.h"
+
+#include <string.h>
+
+#define ARENA (gort_mem.arena)
+#define HEAP (gort_mem.heap)
+
+static int ready(void)
+{
+	return ld_acq(&gort_mem.state) == 2;
+}
+
+static void lock_all(void)
+{
+	pthread_mutex_lock(&gort_mem.caches_lock);
+	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
+		pthread_mutex_lock(&gort_mem.central[sc].lock);
+	pthread_mutex_lock(&HEAP.lock);
+}
+
+static void unlock_all(void)
+{
+	pthread_mutex_unlock(&HEAP.lock);
+	for (unsigned sc = NUM_SPAN_CLASSES; sc-- > 0;)
+		pthread_mutex_unlock(&gort_mem.central[sc].lock);
+	pthread_mutex_unlock(&gort_mem.caches_lock);
+}
+
+/* ---------------------------------------------------------- size classes */
+
+size_t gort_inspect_sizeclasses(gort_sizeclass_info *out, size_t max)
+{
+	for (unsigned c = 0; c < SC_NUM && c < max; c++) {
+		size_t span = (size_t)gort_sc_npages[c] * PAGE_SIZE;
+		out[c] = (gort_sizeclass_info){
+			.cls = c,
+			.size = gort_sc_size[c],
+			.npages = gort_sc_npages[c],
+			.nelems = gort_sc_nelems[c],
+			.tail_waste = c ? (uint32_t)(span - (size_t)gort_sc_size[c] * gort_sc_nelems[c])
+					: 0,
+			.divmagic = gort_sc_divmagic[c],
+		};
+	}
+	return SC_NUM;
+}
+
+unsigned gort_size_to_class(size_t size)
+{
+	if (size > SC_MAX_SMALL)
+		return 0;
+	return sc_class_of(size ? size : 1);
+}
+
+/* ------------------------------------------------------------------ arena */
+
+void gort_inspect_arena(gort_arena_info *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!ready())
+		return;
+	pthread_mutex_lock(&HEAP.lock);
+	*out = (gort_arena_info){
+		.reserved_base = ARENA.reserved_base,
+		.reserved_bytes = ARENA.reserved_bytes,
+		.spans_base = (uintptr_t)ARENA.spans,
+		.spans_bytes = ARENA.spans_bytes,
+		.bitmap_base = (uintptr_t)ARENA.bitmap,
+		.bitmap_bytes = ARENA.bitmap_bytes,
+		.arena_base = ARENA.base,
+		.arena_bytes = ARENA.end - ARENA.base,
+		.arena_used = ARENA.used,
+		.at_hint = ARENA.at_hint,
+	};
+	pthread_mutex_unlock(&HEAP.lock);
+}
+
+static uint8_t page_state(const span_t *s)
+{
+	if (s->state == SPAN_FREE)
+		return s->released ? GORT_PAGE_RELEASED : GORT_PAGE_FREE;
+	if (s->spanclass == LARGE_SPAN_CLASS)
+		return GORT_PAGE_LARGE;
+	return s->spanclass == TINY_SPAN_CLASS ? GORT_PAGE_TINY : GORT_PAGE_SMALL;
+}
+
+size_t gort_inspect_pages(uintptr_t addr, gort_page_info *out, size_t max)
+{
+	if (!ready())
+		return 0;
+	lock_all();
+	uintptr_t from = addr < ARENA.base ? ARENA.base : addr & ~(uintptr_t)(PAGE_SIZE - 1);
+	size_t total = from < ARENA.used ? (ARENA.used - from) >> PAGE_SHIFT : 0;
+	size_t n = 0, index = 0;
+	FOR_EACH_SPAN(s)
+	{
+		for (size_t i = 0; i < s->npages; i++) {
+			uintptr_t page = s->base + (i << PAGE_SHIFT);
+			if (page < from || n >= max)
+				continue;
+			out[n++] = (gort_page_info){
+				.state = page_state(s),
+				.span_class = s->spanclass,
+				.first = i == 0,
+				.span_index = (uint32_t)index,
+			};
+		}
+		index++;
+	}
+	unlock_all();
+	return total;
+}
+
+/* ------------------------------------------------------------------ spans */
+
+static void fill_span(const span_t *s, gort_span_info *o)
+{
+	memset(o, 0, sizeof *o);
+	o->base = s->base;
+	o->npages = (uint32_t)s->npages;
+	o->state = s->state;
+	o->owner = s->owner;
+	o->span_class = s->spanclass;
+	o->released = s->released;
+	o->cache_id = s->state == SPAN_INUSE ? s->cache_id : -1;
+	if (s->state != SPAN_INUSE)
+		return;
+	o->elemsize = s->spanclass == LARGE_SPAN_CLASS ? (uint32_t)span_bytes(s) : s->elemsize;
+	o->nelems = s->nelems;
+	o->nalloc = gort_bitmap_count(s, GORT_PLANE_ALLOC);
+	o->nfreed = gort_bitmap_count(s, GORT_PLANE_FREED);
+	o->request = s->request;
+}
+
+size_t gort_inspect_spans(gort_span_info *out, size_t max)
+{
+	if (!ready())
+		return 0;
+	lock_all();
+	size_t n = 0;
+	FOR_EACH_SPAN(s)
+	{
+		if (n < max)
+			fill_span(s, &out[n]);
+		n++;
+	}
+	unlock_all();
+	return n;
+}
+
+int gort_inspect_span_of(uintptr_t addr, gort_span_info *out)
+{
+	if (!ready())
+		return -1;
+	lock_all();
+	span_t *s = gort_span_lookup(addr);
+	if (s)
+		fill_span(s, out);
+	unlock_all();
+	return s ? 0 : -1;
+}
+
+size_t gort_inspect_bitmap(uintptr_t addr, uint64_t *words, size_t max_words)
+{
+	if (!ready())
+		return 0;
+	lock_all();
+	span_t *s = gort_span_lookup(addr);
+	size_t nw = s ? s->nwords : 0;
+	if (s && max_words >= (size_t)GORT_BITMAP_PLANES * nw)
+		for (unsigned p = 0; p < GORT_BITMAP_PLANES; p++)
+			for (size_t w = 0; w < nw; w++)
+				words[p * nw + w] = ld(&span_plane(s, p)[w]);
+	unlock_all();
+	return nw;
+}
+
+size_t gort_inspect_tiny(uintptr_t addr, uint16_t *live, size_t max)
+{
+	if (!ready())
+		return 0;
+	lock_all();
+	span_t *s = gort_span_lookup(addr);
+	size_t n = 0;
+	if (s && s->spanclass == TINY_SPAN_CLASS) {
+		n = s->nelems;
+		for (size_t i = 0; i < n && i < max; i++)
+			live[i] = bitmap_test(s, GORT_PLANE_ALLOC, i)
+					  ? (uint16_t)(ld(&s->tiny[i]) & TINY_LIVE_MASK)
+					  : 0;
+	}
+	unlock_all();
+	return n;
+}
+
+int gort_inspect_object(const void *addr, gort_object_info *out)
+{
+	if (!ready())
+		return -1;
+	uintptr_t p = (uintptr_t)addr;
+	lock_all();
+	span_t *s = gort_span_lookup(p);
+	if (s) {
+		memset(out, 0, sizeof *out);
+		size_t size = s->spanclass == LARGE_SPAN_CLASS ? span_bytes(s)
+			      : s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE
+								 : s->elemsize;
+		size_t slot = (p - s->base) / size;
+		out->addr = p;
+		out->base = s->base + slot * size;
+		out->span_base = s->base;
+		out->span_class = s->spanclass;
+		out->size_class = s->spanclass == LARGE_SPAN_CLASS ? 0
+				  : spanclass_sizeclass(s->spanclass);
+		out->slot = slot;
+		out->elemsize = size;
+		for (unsigned pl = 0; pl < GORT_BITMAP_PLANES; pl++)
+			out->bits |= (uint8_t)(bitmap_test(s, pl, slot) << pl);
+		out->tiny = s->spanclass == TINY_SPAN_CLASS;
+		if (out->tiny)
+			out->tiny_live = (uint16_t)(ld(&s->tiny[slot]) & TINY_LIVE_MASK);
+	}
+	unlock_all();
+	return s ? 0 : -1;
+}
+
+/* ----------------------------------------------------------------- caches */
+
+size_t gort_inspect_caches(gort_cache_info *out, size_t max)
+{
+	if (!ready())
+		return 0;
+	lock_all();
+	size_t n = 0;
+	for (cache_t *c = gort_mem.all_caches; c; c = c->next_all) {
+		if (!ld(&c->in_use))
+			continue;
+		if (n < max) {
+			gort_cache_info *o = &out[n];
+			memset(o, 0, sizeof *o);
+			o->id = c->id;
+			o->kind = c->kind;
+			o->tiny = c->tiny;
+			o->tiny_offset = c->tiny_offset;
+			for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++) {
+				span_t *s = c->alloc[sc];
+				o->spans[sc] = s == &gort_empty_span ? 0 : s->base;
+				o->nspans += s != &gort_empty_span;
+				o->mallocs += ld(&c->slot_alloc[sc]);
+				o->frees += ld(&c->slot_free[sc]);
+			}
+		}
+		n++;
+	}
+	unlock_all();
+	return n;
+}
+
+/* ---------------------------------------------------------------- central */
+
+size_t gort_inspect_centrals(gort_central_info *out, size_t max)
+{
+	if (!ready())
+		return 0;
+	lock_all();
+	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES && sc < max; sc++) {
+		central_t *c = &gort_mem.central[sc];
+		out[sc] = (gort_central_info){
+			.span_class = sc,
+			.npartial = c->npartial,
+			.nfull = c->nfull,
+			.ncached = c->ncached,
+		};
+	}
+	FOR_EACH_SPAN(s)
+	{
+		if (s->state == SPAN_INUSE && s->spanclass < max)
+			out[s->spanclass].nalloc += gort_bitmap_count(s, GORT_PLANE_ALLOC);
+	}
+	unlock_all();
+	return NUM_SPAN_CLASSES;
+}
+
+/* ------------------------------------------------------------------- heap */
+
+size_t gort_inspect_free_runs(gort_run_info *out, size_t max)
+{
+	if (!ready())
+		return 0;
+	lock_all();
+	size_t n = 0;
+	FOR_EACH_SPAN(s)
+	{
+		if (s->state != SPAN_FREE)
+			continue;
+		if (n < max)
+			out[n] = (gort_run_info){s->base, (uint32_t)s->npages, s->released};
+		n++;
+	}
+	unlock_all();
+	return n;
+}

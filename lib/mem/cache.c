@@ -1,0 +1,210 @@
+/*
+ * cache.c — mcache: one per P (scheduler) and one per foreign thread.
+ *
+ * A cache holds at most one span per span class and allocates from it with
+ * no lock: the span's `alloc_cache` is the complement of one 64-slot word of
+ * the ALLOC|FREED planes, and ctz picks the lowest free slot (mem.h,
+ * cache_alloc). When the word is used up the next one is loaded; when the
+ * span is used up it goes back to its mcentral and another comes.
+ *
+ * Thread caches live in thread-local storage (initial-exec, so reaching one
+ * never allocates), are flushed when their thread exits, and are parked for
+ * the next new thread; their counters survive, which keeps statistics exact.
+ *
+ * Invariants:
+ *  - alloc[sc] is gort_empty_span or a span with owner CACHE, cache_id == id;
+ *  - every bit of a span's alloc_cache is a slot with ALLOC and FREED clear,
+ *    within the span, in word cache_word; next_word > cache_word.
+ */
+#include "mem/mem.h"
+
+#include <errno.h>
+#include <string.h>
+
+span_t gort_empty_span = {.nelems = 0, .nwords = 0, .cache_id = -1};
+
+__thread cache_t *gort_tls_cache __attribute__((tls_model("initial-exec")));
+__thread uint32_t gort_tls_gen __attribute__((tls_model("initial-exec")));
+
+cache_t *gort_cache_new(int kind)
+{
+	pthread_mutex_lock(&gort_mem.caches_lock);
+	cache_t *c = gort_mem.idle_caches;
+	if (c) {
+		gort_mem.idle_caches = c->next_idle;
+	} else {
+		c = gort_fixalloc_alloc(&gort_mem.cachealloc);
+		if (!c) {
+			pthread_mutex_unlock(&gort_mem.caches_lock);
+			return NULL;
+		}
+		c->id = gort_mem.ncaches++;
+		c->next_all = gort_mem.all_caches;
+		gort_mem.all_caches = c;
+	}
+	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
+		c->alloc[sc] = &gort_empty_span;
+	c->tiny = 0;
+	c->tiny_offset = 0;
+	c->kind = kind;
+	c->gen = gort_mem.gen;
+	c->next_idle = NULL;
+	st(&c->in_use, 1);
+	pthread_mutex_unlock(&gort_mem.caches_lock);
+	return c;
+}
+
+/* Load the next word with a free slot into the span's alloc_cache. */
+static bool refill_word(span_t *s)
+{
+	while (s->next_word < s->nwords) {
+		uint32_t w = s->next_word++;
+		uint64_t free = gort_bitmap_free_word(s, w);
+		if (free) {
+			s->cache_word = w;
+			s->alloc_cache = free;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void drop_tiny(cache_t *c);
+
+void *gort_cache_alloc_slow(cache_t *c, unsigned sc)
+{
+	span_t *s = c->alloc[sc];
+	if (s != &gort_empty_span && refill_word(s))
+		return cache_alloc(c, sc);
+	if (s != &gort_empty_span) {
+		c->alloc[sc] = &gort_empty_span;
+		gort_central_uncache_span(s);
+	}
+	s = gort_central_cache_span(sc, c->id);
+	if (!s)
+		return NULL;
+	c->alloc[sc] = s;
+	if (!refill_word(s)) {
+		/* cache_span hands out only spans with a free slot */
+		gort_report(GORT_ERR_HEAP_CORRUPTION, "malloc", s->base,
+			    "central handed out a span with no free slot");
+		return NULL;
+	}
+	return cache_alloc(c, sc);
+}
+
+/* ------------------------------------------------------------------ tiny */
+
+static uint32_t *tiny_mask(uintptr_t block)
+{
+	span_t *s = arena_span_of(&gort_mem.arena, block);
+	return &s->tiny[(block - s->base) / TINY_SIZE];
+}
+
+/* Free the block's slot once its last live object and its cache are gone. */
+static void tiny_release_block(uintptr_t block)
+{
+	span_t *s = arena_span_of(&gort_mem.arena, block);
+	gort_free_small(s, block, "free");
+}
+
+static void drop_tiny(cache_t *c)
+{
+	if (!c->tiny)
+		return;
+	uintptr_t block = c->tiny;
+	c->tiny = 0;
+	c->tiny_offset = 0;
+	uint32_t left = __atomic_and_fetch(tiny_mask(block), ~TINY_OPEN, __ATOMIC_ACQ_REL);
+	if ((left & TINY_LIVE_MASK) == 0)
+		tiny_release_block(block);
+}
+
+static size_t tiny_align(size_t off, size_t size)
+{
+	if ((size & 7) == 0)
+		return (off + 7) & ~(size_t)7;
+	if ((size & 3) == 0)
+		return (off + 3) & ~(size_t)3;
+	if ((size & 1) == 0)
+		return (off + 1) & ~(size_t)1;
+	return off;
+}
+
+static uint32_t tiny_start_bits(size_t off)
+{
+	return ((uint32_t)1 << off) | (off ? TINY_STARTED(off) : 0);
+}
+
+/* Go's tiny allocator: noscan objects under 16 bytes share 16-byte blocks.
+ * Each block keeps a mask of where its live objects start, so an explicit
+ * free is as exact as any other. */
+void *gort_cache_alloc_tiny(cache_t *c, size_t size)
+{
+	if (c->tiny) {
+		size_t off = tiny_align(c->tiny_offset, size);
+		if (off + size <= TINY_SIZE) {
+			__atomic_fetch_or(tiny_mask(c->tiny), tiny_start_bits(off),
+					  __ATOMIC_RELAXED);
+			c->tiny_offset = (uint32_t)(off + size);
+			counter_inc(&c->tiny_alloc);
+			return (void *)(c->tiny + off);
+		}
+	}
+	uintptr_t block = (uintptr_t)cache_alloc(c, TINY_SPAN_CLASS);
+	if (!block)
+		return NULL;
+	counter_inc(&c->tiny_alloc);
+	/* Keep whichever block has more room left, as Go does. */
+	if (!c->tiny || size < c->tiny_offset) {
+		drop_tiny(c);
+		st(tiny_mask(block), tiny_start_bits(0) | TINY_OPEN);
+		c->tiny = block;
+		c->tiny_offset = (uint32_t)size;
+	} else {
+		st(tiny_mask(block), tiny_start_bits(0));
+	}
+	return (void *)block;
+}
+
+/* ----------------------------------------------------------------- flush */
+
+void gort_cache_flush(cache_t *c)
+{
+	drop_tiny(c);
+	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
+		span_t *s = c->alloc[sc];
+		if (s == &gort_empty_span)
+			continue;
+		c->alloc[sc] = &gort_empty_span;
+		gort_central_uncache_span(s);
+	}
+}
+
+void gort_cache_retire(cache_t *c)
+{
+	gort_cache_flush(c);
+	pthread_mutex_lock(&gort_mem.caches_lock);
+	st(&c->in_use, 0);
+	c->next_idle = gort_mem.idle_caches;
+	gort_mem.idle_caches = c;
+	pthread_mutex_unlock(&gort_mem.caches_lock);
+}
+
+/* The calling thread's cache: made on first use, registered for exit. */
+cache_t *gort_cache_current_slow(void)
+{
+	if (gort_mem_ensure_init() != 0)
+		return NULL;
+	uint32_t gen = ld(&gort_mem.gen);
+	if (gort_tls_cache && gort_tls_gen == gen)
+		return gort_tls_cache;
+	cache_t *c = gort_cache_new(0);
+	if (!c)
+		return NULL;
+	gort_tls_cache = c;
+	gort_tls_gen = gen;
+	if (gort_mem.key_made)
+		pthread_setspecific(gort_mem.cache_key, c);
+	return c;
+}

@@ -1,0 +1,147 @@
+/*
+ * check.c — the one error reporter.
+ *
+ * Every detected misuse arrives here as (kind, operation, address, detail).
+ * The message is built in a stack buffer by a small formatter (no stdio, no
+ * allocation: the heap may be what is broken). The default handler writes
+ * `gort: <kind>: <address> (<detail>)` to stderr with write(2) and aborts; a
+ * handler installed with gort_set_error_handler() gets the same text and the
+ * fields, and when it returns the caller leaves the heap unchanged.
+ */
+#include "mem/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kind_names[] = {
+	[GORT_ERR_DOUBLE_FREE] = "double free",
+	[GORT_ERR_INVALID_FREE] = "invalid free",
+	[GORT_ERR_INTERIOR_POINTER] = "interior pointer",
+	[GORT_ERR_HEAP_OVERFLOW] = "heap overflow",
+	[GORT_ERR_USE_AFTER_FREE] = "use after free",
+	[GORT_ERR_HEAP_CORRUPTION] = "heap corruption",
+	[GORT_ERR_STACK_OVERFLOW] = "stack overflow",
+	[GORT_ERR_DEADLOCK] = "deadlock",
+};
+
+static struct {
+	gort_error_handler handler;
+	void *ctx;
+	uint64_t count;
+} reporter;
+
+/* ------------------------------------------------------------ formatter */
+
+static void sb_putc(strbuf_t *b, char c)
+{
+	if (b->len + 1 < b->cap)
+		b->buf[b->len++] = c;
+}
+
+void gort_sb_str(strbuf_t *b, const char *s)
+{
+	while (s && *s)
+		sb_putc(b, *s++);
+}
+
+void gort_sb_hex(strbuf_t *b, uintptr_t v)
+{
+	char tmp[2 + 16];
+	int n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	gort_sb_str(b, "0x");
+	while (n > 0)
+		sb_putc(b, tmp[--n]);
+}
+
+void gort_sb_dec(strbuf_t *b, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n > 0)
+		sb_putc(b, tmp[--n]);
+}
+
+const char *gort_sb_done(strbuf_t *b)
+{
+	b->buf[b->len < b->cap ? b->len : b->cap - 1] = 0;
+	return b->buf;
+}
+
+const char *gort_detail_span(char *buf, size_t n, const span_t *s, const char *extra)
+{
+	strbuf_t b = {buf, n, 0};
+	if (s->spanclass == LARGE_SPAN_CLASS) {
+		gort_sb_str(&b, "large, ");
+		gort_sb_dec(&b, span_bytes(s));
+		gort_sb_str(&b, " B");
+	} else if (s->spanclass == TINY_SPAN_CLASS) {
+		gort_sb_str(&b, "tiny block, class 2");
+	} else {
+		gort_sb_str(&b, "class ");
+		gort_sb_dec(&b, s->spanclass);
+	}
+	gort_sb_str(&b, ", span ");
+	gort_sb_hex(&b, s->base);
+	if (extra) {
+		gort_sb_str(&b, ", ");
+		gort_sb_str(&b, extra);
+	}
+	return gort_sb_done(&b);
+}
+
+/* ------------------------------------------------------------- reporter */
+
+void gort_report(gort_error_kind kind, const char *op, uintptr_t addr, const char *detail)
+{
+	char msg[384];
+	strbuf_t b = {msg, sizeof msg, 0};
+	const char *name = kind_names[kind];
+	gort_sb_str(&b, name);
+	gort_sb_str(&b, ": ");
+	gort_sb_hex(&b, addr);
+	gort_sb_str(&b, " (");
+	gort_sb_str(&b, detail ? detail : "");
+	gort_sb_str(&b, ")");
+	gort_sb_done(&b);
+	__atomic_fetch_add(&reporter.count, 1, __ATOMIC_RELAXED);
+
+	gort_error err = {
+		.kind = kind,
+		.kind_name = name,
+		.address = addr,
+		.op = op ? op : "",
+		.detail = detail ? detail : "",
+		.message = msg,
+	};
+	gort_error_handler h = __atomic_load_n(&reporter.handler, __ATOMIC_ACQUIRE);
+	if (h) {
+		h(&err, __atomic_load_n(&reporter.ctx, __ATOMIC_RELAXED));
+		return;
+	}
+	char line[400];
+	strbuf_t l = {line, sizeof line, 0};
+	gort_sb_str(&l, "gort: ");
+	gort_sb_str(&l, msg);
+	gort_sb_str(&l, "\n");
+	gort_os_write_all(2, line, l.len);
+	abort();
+}
+
+gort_error_handler gort_set_error_handler(gort_error_handler h, void *ctx)
+{
+	__atomic_store_n(&reporter.ctx, ctx, __ATOMIC_RELAXED);
+	return __atomic_exchange_n(&reporter.handler, h, __ATOMIC_ACQ_REL);
+}
+
+uint64_t gort_error_count(void)
+{
+	return __atomic_load_n(&reporter.count, __ATOMIC_RELAXED);
+}

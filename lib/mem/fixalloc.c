@@ -1,0 +1,80 @@
+/*
+ * fixalloc.c — fixed-size metadata objects (span structures, caches, tiny
+ * masks) carved from chunks mapped straight from the OS.
+ *
+ * Metadata never lives in the arena, so a heap overflow cannot reach it and
+ * the arena holds nothing but objects. Freed metadata goes on a free list
+ * threaded through the freed structures themselves (they are ours, not the
+ * program's). The caller holds the lock that owns the fixalloc.
+ */
+#include "mem/mem.h"
+
+#include <string.h>
+
+#define FIX_CHUNK ((size_t)64 << 10)
+
+struct chunk_hdr {
+	struct chunk_hdr *next;
+	size_t bytes;
+};
+
+void gort_fixalloc_init(fixalloc_t *f, size_t size)
+{
+	memset(f, 0, sizeof *f);
+	f->size = (size + 15) & ~(size_t)15;
+}
+
+static int fix_new_chunk(fixalloc_t *f)
+{
+	size_t bytes = f->size * 4 + sizeof(struct chunk_hdr) > FIX_CHUNK
+			       ? f->size * 4 + sizeof(struct chunk_hdr)
+			       : FIX_CHUNK;
+	bytes = (bytes + gort_os_page_size() - 1) & ~(gort_os_page_size() - 1);
+	struct chunk_hdr *h = gort_os_map(bytes);
+	if (!h)
+		return -1;
+	h->bytes = bytes;
+	h->next = f->chunks;
+	f->chunks = h;
+	f->chunk = (char *)h + 64;
+	f->left = bytes - 64;
+	f->sys += bytes;
+	return 0;
+}
+
+void *gort_fixalloc_alloc(fixalloc_t *f)
+{
+	void *p = f->free;
+	if (p) {
+		f->free = *(void **)p;
+		memset(p, 0, f->size);
+	} else {
+		if (f->left < f->size && fix_new_chunk(f) != 0)
+			return NULL;
+		p = f->chunk;
+		f->chunk += f->size;
+		f->left -= f->size;
+	}
+	f->inuse += f->size;
+	return p;
+}
+
+void gort_fixalloc_free(fixalloc_t *f, void *p)
+{
+	*(void **)p = f->free;
+	f->free = p;
+	f->inuse -= f->size;
+}
+
+void gort_fixalloc_destroy(fixalloc_t *f)
+{
+	struct chunk_hdr *h = f->chunks;
+	while (h) {
+		struct chunk_hdr *next = h->next;
+		gort_os_unmap(h, h->bytes);
+		h = next;
+	}
+	size_t size = f->size;
+	memset(f, 0, sizeof *f);
+	f->size = size;
+}

@@ -1,0 +1,363 @@
+/*
+ * heap.c — mheap: the arena's pages, as in-use spans and free runs.
+ *
+ * Free runs are kept in buckets by length (free[n] holds runs of exactly n
+ * pages for n < 128, free[0] the longer ones), as Go 1.5's mheap did. A run
+ * records itself in the spans array at its first and last page, so when a
+ * span is freed its neighbours are found in O(1) and merged: the heap never
+ * holds two adjacent free runs. In-use spans record themselves at every page,
+ * which is what makes any address resolvable to its span in O(1).
+ *
+ * Large objects (> 32 KiB) are spans of their own, straight from here.
+ *
+ * Memory goes back to the OS by madvise(MADV_DONTNEED) of free runs: on
+ * demand (gort_release) and, when the runtime is used as a plain allocator
+ * (not in deterministic step mode), by a scavenger that runs in the heap's
+ * slow path at most once a second and releases runs idle for two seconds.
+ *
+ * Invariants (gort_check verifies them):
+ *  - every page of [arena.base, arena.used) is in exactly one span or run;
+ *  - no two free runs are adjacent;
+ *  - a run of n pages is in bucket n (n < 128) or bucket 0;
+ *  - pages_inuse + pages_free == committed pages; pages_released <= pages_free.
+ */
+#include "mem/mem.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define SCAVENGE_PERIOD_NS 1000000000ull
+#define SCAVENGE_IDLE_NS 2000000000ull
+
+#define H (gort_mem.heap)
+#define A (gort_mem.arena)
+
+/* ------------------------------------------------------------- buckets */
+
+static unsigned bucket_of(size_t npages)
+{
+	return npages < HEAP_BUCKETS ? (unsigned)npages : 0;
+}
+
+static void bucket_push(span_t *s)
+{
+	unsigned b = bucket_of(s->npages);
+	span_list_t *l = &H.free[b];
+	s->prev = NULL;
+	s->next = l->first;
+	if (l->first)
+		l->first->prev = s;
+	l->first = s;
+	l->n++;
+	H.nonempty[b / 64] |= (uint64_t)1 << (b % 64);
+	s->list = LIST_FREE;
+}
+
+static void bucket_remove(span_t *s)
+{
+	unsigned b = bucket_of(s->npages);
+	span_list_t *l = &H.free[b];
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->first = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	if (--l->n == 0)
+		H.nonempty[b / 64] &= ~((uint64_t)1 << (b % 64));
+	s->list = LIST_NONE;
+}
+
+/* Best fit among the long runs: the shortest that fits, lowest address on ties. */
+static span_t *best_long_run(size_t npages)
+{
+	span_t *best = NULL;
+	for (span_t *s = H.free[0].first; s; s = s->next) {
+		if (s->npages < npages)
+			continue;
+		if (!best || s->npages < best->npages ||
+		    (s->npages == best->npages && s->base < best->base))
+			best = s;
+	}
+	return best;
+}
+
+static span_t *find_fit(size_t npages)
+{
+	for (unsigned b = (unsigned)npages; b < HEAP_BUCKETS && npages < HEAP_BUCKETS;) {
+		uint64_t w = H.nonempty[b / 64] >> (b % 64);
+		if (w) {
+			b += (unsigned)__builtin_ctzll(w);
+			if (b < HEAP_BUCKETS)
+				return H.free[b].first;
+			break;
+		}
+		b = (b / 64 + 1) * 64;
+	}
+	return best_long_run(npages);
+}
+
+/* ---------------------------------------------------------- spans array */
+
+static void set_spans(span_t *s, uintptr_t base, size_t npages)
+{
+	size_t first = arena_page_index(&A, base);
+	for (size_t i = 0; i < npages; i++)
+		st(&A.spans[first + i], s);
+}
+
+static void mark_run_ends(span_t *s)
+{
+	size_t first = arena_page_index(&A, s->base);
+	st(&A.spans[first], s);
+	st(&A.spans[first + s->npages - 1], s);
+}
+
+static span_t *free_run_at(uintptr_t page)
+{
+	if (page < A.base || page >= A.used)
+		return NULL;
+	span_t *t = A.spans[arena_page_index(&A, page)];
+	return t && t->state == SPAN_FREE ? t : NULL;
+}
+
+span_t *gort_heap_span_at(uintptr_t *p)
+{
+	if (*p >= A.used)
+		return NULL;
+	span_t *s = A.spans[arena_page_index(&A, *p)];
+	if (!s || s->base != *p || s->npages == 0)
+		return NULL;
+	*p += span_bytes(s);
+	return s;
+}
+
+/* --------------------------------------------------------------- runs */
+
+static span_t *new_run(uintptr_t base, size_t npages, int released, int needzero)
+{
+	span_t *s = gort_fixalloc_alloc(&H.spanalloc);
+	if (!s)
+		return NULL;
+	s->base = base;
+	s->npages = npages;
+	s->state = SPAN_FREE;
+	s->owner = OWNER_HEAP;
+	s->released = (uint8_t)released;
+	s->needzero = (uint8_t)needzero;
+	s->cache_id = -1;
+	return s;
+}
+
+/* Absorb the free neighbour t into s (t's struct is freed). */
+static void absorb(span_t *s, span_t *t)
+{
+	bucket_remove(t);
+	if (t->released != s->released) {
+		/* One released flag per run: the merged run counts as backed. */
+		H.pages_released -= t->released ? t->npages : s->npages;
+		s->released = 0;
+	}
+	s->needzero |= t->needzero;
+	if (t->base < s->base)
+		s->base = t->base;
+	s->npages += t->npages;
+	gort_fixalloc_free(&H.spanalloc, t);
+}
+
+/* File s as a free run, merged with free neighbours. Heap lock held. */
+static void insert_free(span_t *s)
+{
+	span_t *left = free_run_at(s->base - PAGE_SIZE);
+	if (left)
+		absorb(s, left);
+	span_t *right = free_run_at(s->base + span_bytes(s));
+	if (right)
+		absorb(s, right);
+	s->idle_since = gort_mem.threaded ? gort_os_nanotime() : 0;
+	mark_run_ends(s);
+	bucket_push(s);
+}
+
+/* Split the tail of free run s beyond npages into a run of its own. */
+static void split_tail(span_t *s, size_t npages)
+{
+	if (s->npages == npages)
+		return;
+	span_t *t = new_run(s->base + (npages << PAGE_SHIFT), s->npages - npages, s->released,
+			    s->needzero);
+	if (!t)
+		return; /* keep the slack inside s: wasteful, never wrong */
+	t->idle_since = s->idle_since;
+	s->npages = npages;
+	mark_run_ends(t);
+	bucket_push(t);
+}
+
+static int grow(size_t npages)
+{
+	uintptr_t from = gort_arena_grow(&A, npages);
+	if (!from)
+		return -1;
+	size_t got = (ld(&A.used) - from) >> PAGE_SHIFT;
+	span_t *s = new_run(from, got, 0, 0);
+	if (!s)
+		return -1;
+	H.pages_free += got;
+	insert_free(s);
+	return 0;
+}
+
+/* Take npages (aligned to align_pages) out of the free runs. Heap lock held. */
+static span_t *take_run(size_t npages, size_t align_pages)
+{
+	size_t want = npages + (align_pages > 1 ? align_pages - 1 : 0);
+	span_t *s = find_fit(want);
+	if (!s)
+		return NULL;
+	bucket_remove(s);
+	uintptr_t align = (uintptr_t)align_pages << PAGE_SHIFT;
+	uintptr_t abase = align_pages > 1 ? (s->base + align - 1) & ~(align - 1) : s->base;
+	if (abase != s->base) {
+		/* The leading pages become a run of their own, filed as is:
+		 * its left neighbour cannot be free (runs are coalesced). */
+		size_t lead = (abase - s->base) >> PAGE_SHIFT;
+		span_t *l = new_run(s->base, lead, s->released, s->needzero);
+		if (!l) {
+			bucket_push(s);
+			return NULL;
+		}
+		l->idle_since = s->idle_since;
+		s->base = abase;
+		s->npages -= lead;
+		mark_run_ends(l);
+		bucket_push(l);
+	}
+	split_tail(s, npages);
+	if (s->released)
+		H.pages_released -= s->npages;
+	H.pages_free -= s->npages;
+	H.pages_inuse += s->npages;
+	return s;
+}
+
+span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc)
+{
+	if (npages == 0 || npages > (A.end - A.base) >> PAGE_SHIFT) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_lock(&H.lock);
+	span_t *s = take_run(npages, align_pages);
+	if (!s) {
+		/* Before growing, take back spans emptied by frees. */
+		pthread_mutex_unlock(&H.lock);
+		gort_central_reclaim_all();
+		pthread_mutex_lock(&H.lock);
+		s = take_run(npages, align_pages);
+	}
+	if (!s && grow(npages + (align_pages > 1 ? align_pages - 1 : 0)) == 0)
+		s = take_run(npages, align_pages);
+	if (!s) {
+		pthread_mutex_unlock(&H.lock);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->released = 0;
+	s->owner = sc == LARGE_SPAN_CLASS ? OWNER_LARGE : OWNER_HEAP;
+	if (sc == TINY_SPAN_CLASS) {
+		s->tiny = gort_fixalloc_alloc(&H.tinyalloc);
+		if (!s->tiny) {
+			H.pages_inuse -= s->npages;
+			H.pages_free += s->npages;
+			insert_free(s);
+			pthread_mutex_unlock(&H.lock);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	gort_span_init_inuse(s, sc);
+	set_spans(s, s->base, s->npages);
+	st_rel(&s->state, SPAN_INUSE);
+	pthread_mutex_unlock(&H.lock);
+	return s;
+}
+
+static void maybe_scavenge(void)
+{
+	if (!H.scavenge)
+		return;
+	uint64_t now = gort_os_nanotime();
+	if (now - H.last_scavenge < SCAVENGE_PERIOD_NS)
+		return;
+	H.last_scavenge = now;
+	for (unsigned b = 0; b < HEAP_BUCKETS; b++)
+		for (span_t *s = H.free[b].first; s; s = s->next)
+			if (!s->released && now - s->idle_since >= SCAVENGE_IDLE_NS)
+				if (gort_os_release((void *)s->base, span_bytes(s)) == 0) {
+					s->released = 1;
+					s->needzero = 0;
+					H.pages_released += s->npages;
+					H.num_released++;
+				}
+}
+
+void gort_heap_free_span(span_t *s)
+{
+	pthread_mutex_lock(&H.lock);
+	st(&s->state, SPAN_FREE);
+	if (s->tiny) {
+		gort_fixalloc_free(&H.tinyalloc, s->tiny);
+		s->tiny = NULL;
+	}
+	H.pages_inuse -= s->npages;
+	H.pages_free += s->npages;
+	s->owner = OWNER_HEAP;
+	s->list = LIST_NONE;
+	s->spanclass = 0;
+	s->cache_id = -1;
+	s->needzero = 1;
+	s->released = 0;
+	insert_free(s);
+	maybe_scavenge();
+	pthread_mutex_unlock(&H.lock);
+}
+
+size_t gort_heap_release(uint64_t idle_before)
+{
+	size_t bytes = 0;
+	pthread_mutex_lock(&H.lock);
+	for (unsigned b = 0; b < HEAP_BUCKETS; b++) {
+		for (span_t *s = H.free[b].first; s; s = s->next) {
+			if (s->released || s->idle_since > idle_before)
+				continue;
+			if (gort_os_release((void *)s->base, span_bytes(s)) != 0)
+				continue;
+			s->released = 1;
+			s->needzero = 0;
+			H.pages_released += s->npages;
+			bytes += span_bytes(s);
+		}
+	}
+	if (bytes)
+		H.num_released++;
+	pthread_mutex_unlock(&H.lock);
+	return bytes;
+}
+
+void gort_heap_init(int scavenge)
+{
+	memset(&H, 0, sizeof H);
+	pthread_mutex_init(&H.lock, NULL);
+	gort_fixalloc_init(&H.spanalloc, sizeof(span_t));
+	gort_fixalloc_init(&H.tinyalloc, (PAGE_SIZE / TINY_SIZE) * sizeof(uint32_t));
+	H.scavenge = scavenge;
+	H.last_scavenge = scavenge ? gort_os_nanotime() : 0;
+}
+
+void gort_heap_destroy(void)
+{
+	gort_fixalloc_destroy(&H.spanalloc);
+	gort_fixalloc_destroy(&H.tinyalloc);
+}

@@ -1,0 +1,139 @@
+/*
+ * init.c — bringing the allocator up and down: the reservation, the locks,
+ * thread-exit flushing, and fork safety.
+ *
+ * The allocator starts on the first call that needs it (lazy init, with the
+ * defaults and the scavenger on) or on gort_init(). It never calls anything
+ * that may allocate while it holds its init lock, so it is safe as the
+ * process's malloc from the dynamic loader's first call on.
+ *
+ * Fork: pthread_atfork takes every allocator lock in the documented order
+ * (caches registry, centrals ascending, heap) before fork() and releases them
+ * in both processes after, so the child never inherits a lock held by a
+ * thread that does not exist there.
+ *
+ * Invariants: state moves 0 -> 2 under init_lock and back to 0 only in
+ * gort_mem_shutdown; gen changes at every init, which invalidates every
+ * thread's cached cache pointer.
+ */
+#include "mem/mem.h"
+
+#include <errno.h>
+#include <string.h>
+
+mem_runtime_t gort_mem;
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t cache_key;
+static int key_made, atfork_done;
+static int fork_locked;
+
+static void thread_exit(void *arg)
+{
+	cache_t *c = arg;
+	if (c && gort_tls_cache == c && gort_tls_gen == ld(&gort_mem.gen) &&
+	    ld_acq(&gort_mem.state) == 2)
+		gort_cache_retire(c);
+	gort_tls_cache = NULL;
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&init_lock);
+	fork_locked = ld(&gort_mem.state) == 2;
+	if (!fork_locked)
+		return;
+	pthread_mutex_lock(&gort_mem.caches_lock);
+	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
+		pthread_mutex_lock(&gort_mem.central[sc].lock);
+	pthread_mutex_lock(&gort_mem.heap.lock);
+}
+
+static void fork_release(void)
+{
+	if (fork_locked) {
+		pthread_mutex_unlock(&gort_mem.heap.lock);
+		for (unsigned sc = NUM_SPAN_CLASSES; sc-- > 0;)
+			pthread_mutex_unlock(&gort_mem.central[sc].lock);
+		pthread_mutex_unlock(&gort_mem.caches_lock);
+	}
+	pthread_mutex_unlock(&init_lock);
+}
+
+static int do_init(const gort_config *cfg)
+{
+	uint32_t gen = gort_mem.gen;
+	memset(&gort_mem, 0, sizeof gort_mem);
+	gort_mem.gen = gen + 1;
+	gort_mem.threaded = cfg->threaded;
+	if (gort_arena_init(&gort_mem.arena, cfg->arena_bytes) != 0)
+		return -1;
+	gort_heap_init(gort_mem.threaded);
+	gort_central_init();
+	pthread_mutex_init(&gort_mem.caches_lock, NULL);
+	gort_fixalloc_init(&gort_mem.cachealloc, sizeof(cache_t));
+	if (!key_made && pthread_key_create(&cache_key, thread_exit) == 0)
+		key_made = 1;
+	gort_mem.cache_key = cache_key;
+	gort_mem.key_made = key_made;
+	st_rel(&gort_mem.state, 2);
+	return 0;
+}
+
+/* Registered after the state is ready: pthread_atfork may call malloc. */
+static void register_atfork(void)
+{
+	if (__atomic_exchange_n(&atfork_done, 1, __ATOMIC_ACQ_REL) == 0)
+		pthread_atfork(fork_prepare, fork_release, fork_release);
+}
+
+int gort_mem_init(const gort_config *cfg)
+{
+	static const gort_config defaults; /* step mode, default sizes */
+	if (!cfg)
+		cfg = &defaults;
+	pthread_mutex_lock(&init_lock);
+	if (ld(&gort_mem.state) == 2) {
+		pthread_mutex_unlock(&init_lock);
+		errno = EBUSY;
+		return -1;
+	}
+	int rc = do_init(cfg);
+	pthread_mutex_unlock(&init_lock);
+	if (rc == 0)
+		register_atfork();
+	return rc;
+}
+
+int gort_mem_ensure_init(void)
+{
+	if (likely(ld_acq(&gort_mem.state) == 2))
+		return 0;
+	pthread_mutex_lock(&init_lock);
+	/* Used as a plain allocator: threaded, with the scavenger on. */
+	static const gort_config lazy = {.threaded = 1};
+	int rc = ld(&gort_mem.state) == 2 ? 0 : do_init(&lazy);
+	pthread_mutex_unlock(&init_lock);
+	if (rc == 0)
+		register_atfork();
+	return rc;
+}
+
+void gort_mem_shutdown(void)
+{
+	pthread_mutex_lock(&init_lock);
+	if (ld(&gort_mem.state) != 2) {
+		pthread_mutex_unlock(&init_lock);
+		return;
+	}
+	st(&gort_mem.state, 0);
+	gort_tls_cache = NULL;
+	gort_fixalloc_destroy(&gort_mem.cachealloc);
+	gort_heap_destroy();
+	gort_arena_destroy(&gort_mem.arena);
+	gort_mem.all_caches = gort_mem.idle_caches = NULL;
+	gort_mem.ncaches = 0;
+	/* A new generation: every thread's cached cache pointer is now stale. */
+	st(&gort_mem.gen, gort_mem.gen + 1);
+	pthread_mutex_unlock(&init_lock);
+}

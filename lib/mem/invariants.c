@@ -1,0 +1,251 @@
+/*
+ * invariants.c — gort_check: every structural invariant of the allocator,
+ * checked from scratch (mimalloc's expensive page checks, for all of gort).
+ *
+ * What holds at any quiescent point (no allocation in flight):
+ *  arena    every committed page belongs to exactly one span or free run;
+ *  heap     no two free runs touch; each run sits in its length's bucket;
+ *           page counters add up to the committed arena;
+ *  span     in-use spans are recorded at every page; their bitmap has no bit
+ *           beyond nelems; large spans hold one object at base;
+ *  central  each CENTRAL span is on the list it names, once; counts agree;
+ *           full-list spans are full and flagged;
+ *  cache    each cached span belongs to that cache and class; alloc_cache only
+ *           names free slots of its word;
+ *  tiny     an allocated tiny block has a live object or is a cache's open block.
+ * The first broken invariant is reported as `heap corruption` with its name.
+ */
+#include "mem/mem.h"
+
+#define ARENA (gort_mem.arena)
+#define HEAP (gort_mem.heap)
+
+typedef struct check_ctx {
+	const char *why;
+	uintptr_t where;
+} check_ctx_t;
+
+#define FAIL(ctx, addr, msg)                                                               \
+	do {                                                                               \
+		(ctx)->why = (msg);                                                        \
+		(ctx)->where = (uintptr_t)(addr);                                          \
+		return false;                                                              \
+	} while (0)
+
+/* Slots are handed out lowest-first within a pass, so none at or above the
+ * high-water mark can be allocated. */
+static bool alloc_above_hwm(const span_t *s)
+{
+	uint32_t hwm = ld(&s->hwm);
+	for (uint32_t i = hwm; i < s->nelems; i++)
+		if (bitmap_test(s, GORT_PLANE_ALLOC, i))
+			return true;
+	return false;
+}
+
+static bool check_bits(check_ctx_t *x, const span_t *s)
+{
+	if (s->bits != arena_bits_of(&ARENA, s->base))
+		FAIL(x, s->base, "span bitmap pointer is not its out-of-band slot");
+	if (s->nwords != (s->nelems + 63) / 64)
+		FAIL(x, s->base, "span nwords does not match nelems");
+	for (unsigned p = 0; p < GORT_BITMAP_PLANES; p++) {
+		uint64_t last = ld(&span_plane(s, p)[s->nwords - 1]);
+		if (last & ~span_word_mask(s, s->nwords - 1))
+			FAIL(x, s->base, "bitmap bit set beyond the span's last slot");
+	}
+	if (alloc_above_hwm(s))
+		FAIL(x, s->base, "allocated slot above the span's high-water mark");
+	return true;
+}
+
+static bool check_tiny(check_ctx_t *x, const span_t *s)
+{
+	if (!s->tiny)
+		FAIL(x, s->base, "tiny span without its masks");
+	for (uint32_t i = 0; i < s->nelems; i++) {
+		if (!bitmap_test(s, GORT_PLANE_ALLOC, i))
+			continue;
+		if (!(ld(&s->tiny[i]) & (TINY_LIVE_MASK | TINY_OPEN)))
+			FAIL(x, s->base + i * TINY_SIZE, "allocated tiny block with no object");
+	}
+	return true;
+}
+
+static bool check_inuse(check_ctx_t *x, const span_t *s)
+{
+	size_t first = arena_page_index(&ARENA, s->base);
+	for (size_t i = 0; i < s->npages; i++)
+		if (ARENA.spans[first + i] != s)
+			FAIL(x, s->base + (i << PAGE_SHIFT), "page of an in-use span not mapped to it");
+	if (s->spanclass == LARGE_SPAN_CLASS) {
+		if (s->nelems != 1 || s->owner != OWNER_LARGE)
+			FAIL(x, s->base, "large span with bad shape or owner");
+		if (!bitmap_test(s, GORT_PLANE_ALLOC, 0))
+			FAIL(x, s->base, "large span in use without its object");
+	} else {
+		size_t cls = spanclass_sizeclass(s->spanclass);
+		if (s->spanclass >= NUM_SPAN_CLASSES || s->elemsize != gort_sc_size[cls] ||
+		    s->npages != gort_sc_npages[cls] || s->nelems != gort_sc_nelems[cls])
+			FAIL(x, s->base, "small span does not match its size class");
+		if (s->owner != OWNER_CENTRAL && s->owner != OWNER_CACHE)
+			FAIL(x, s->base, "small span owned by neither a central nor a cache");
+	}
+	if (!check_bits(x, s))
+		return false;
+	return s->spanclass != TINY_SPAN_CLASS || check_tiny(x, s);
+}
+
+static bool check_free_run(check_ctx_t *x, const span_t *s, const span_t *prev)
+{
+	if (prev && prev->state == SPAN_FREE)
+		FAIL(x, s->base, "two adjacent free runs (not coalesced)");
+	if (ARENA.spans[arena_page_index(&ARENA, s->base + span_bytes(s) - PAGE_SIZE)] != s)
+		FAIL(x, s->base, "free run's last page not mapped to it");
+	if (s->list != LIST_FREE)
+		FAIL(x, s->base, "free run not on a heap bucket");
+	return true;
+}
+
+static bool check_arena(check_ctx_t *x, size_t *inuse, size_t *free, size_t *released)
+{
+	const span_t *prev = NULL;
+	uintptr_t end = ARENA.base;
+	FOR_EACH_SPAN(s)
+	{
+		bool ok = s->state == SPAN_INUSE ? check_inuse(x, s) : check_free_run(x, s, prev);
+		if (!ok)
+			return false;
+		if (s->state == SPAN_INUSE)
+			*inuse += s->npages;
+		else
+			*free += s->npages, *released += s->released ? s->npages : 0;
+		prev = s;
+		end = s->base + span_bytes(s);
+	}
+	if (end != ARENA.used)
+		FAIL(x, end, "committed page not covered by any span or run");
+	return true;
+}
+
+static bool check_buckets(check_ctx_t *x)
+{
+	for (unsigned b = 0; b < HEAP_BUCKETS; b++) {
+		uint32_t n = 0;
+		for (span_t *s = HEAP.free[b].first; s; s = s->next, n++) {
+			if (s->state != SPAN_FREE)
+				FAIL(x, s->base, "in-use span on a free bucket");
+			if ((s->npages < HEAP_BUCKETS ? s->npages : 0) != b)
+				FAIL(x, s->base, "free run in the wrong bucket");
+		}
+		if (n != HEAP.free[b].n)
+			FAIL(x, b, "free bucket count is wrong");
+		bool bit = (HEAP.nonempty[b / 64] >> (b % 64)) & 1;
+		if (bit != (n > 0))
+			FAIL(x, b, "free bucket nonempty bit is wrong");
+	}
+	return true;
+}
+
+static bool check_list(check_ctx_t *x, unsigned sc, span_t *head, uint32_t n, int list)
+{
+	uint32_t seen = 0;
+	span_t *s = head;
+	if (!head)
+		return n == 0 ? true : (x->why = "central list count is wrong", x->where = sc, false);
+	do {
+		if (s->owner != OWNER_CENTRAL || s->list != list || s->spanclass != sc ||
+		    s->state != SPAN_INUSE)
+			FAIL(x, s->base, "span on a central list with the wrong owner, list or class");
+		if (s->next->prev != s)
+			FAIL(x, s->base, "central list links broken");
+		bool full = gort_bitmap_count_taken(s) == s->nelems;
+		if (list == LIST_FULL && !gort_mem.threaded && (!full || !ld(&s->full_flag)))
+			FAIL(x, s->base, "span on the full list has a free slot or lost its flag");
+		if (list == LIST_PARTIAL && ld(&s->full_flag))
+			FAIL(x, s->base, "span on the partial list carries the full flag");
+		s = s->next;
+		if (++seen > n)
+			break;
+	} while (s != head);
+	if (seen != n)
+		FAIL(x, sc, "central list count is wrong");
+	return true;
+}
+
+static bool check_centrals(check_ctx_t *x)
+{
+	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
+		central_t *c = &gort_mem.central[sc];
+		if (!check_list(x, sc, c->partial, c->npartial, LIST_PARTIAL) ||
+		    !check_list(x, sc, c->full, c->nfull, LIST_FULL))
+			return false;
+	}
+	return true;
+}
+
+static bool check_cache_span(check_ctx_t *x, const cache_t *c, unsigned sc, const span_t *s)
+{
+	if (s->state != SPAN_INUSE || s->owner != OWNER_CACHE || s->cache_id != c->id ||
+	    s->spanclass != sc)
+		FAIL(x, s->base, "cached span with the wrong state, owner or class");
+	if (s->alloc_cache) {
+		if (s->cache_word >= s->nwords || s->next_word <= s->cache_word)
+			FAIL(x, s->base, "cached span's word cursor out of range");
+		if (s->alloc_cache & ~gort_bitmap_free_word(s, s->cache_word))
+			FAIL(x, s->base, "cached free slot is allocated");
+	}
+	return true;
+}
+
+static bool tiny_block_open(uintptr_t block)
+{
+	span_t *s = arena_span_of(&ARENA, block);
+	return s && s->tiny && (ld(&s->tiny[(block - s->base) / TINY_SIZE]) & TINY_OPEN);
+}
+
+static bool check_caches(check_ctx_t *x)
+{
+	uint32_t cached[NUM_SPAN_CLASSES] = {0};
+	for (cache_t *c = gort_mem.all_caches; c; c = c->next_all) {
+		for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++) {
+			span_t *s = c->alloc[sc];
+			if (s == &gort_empty_span)
+				continue;
+			if (!check_cache_span(x, c, sc, s))
+				return false;
+			cached[sc]++;
+		}
+		if (c->tiny && !tiny_block_open(c->tiny))
+			FAIL(x, c->tiny, "cache's tiny block is not marked open");
+	}
+	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
+		if (cached[sc] != gort_mem.central[sc].ncached)
+			FAIL(x, sc, "central's cached-span count disagrees with the caches");
+	return true;
+}
+
+int gort_check(void)
+{
+	if (ld_acq(&gort_mem.state) != 2)
+		return 0;
+	check_ctx_t x = {0};
+	size_t inuse = 0, free = 0, released = 0;
+	pthread_mutex_lock(&gort_mem.caches_lock);
+	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
+		pthread_mutex_lock(&gort_mem.central[sc].lock);
+	pthread_mutex_lock(&HEAP.lock);
+	bool ok = check_arena(&x, &inuse, &free, &released) && check_buckets(&x) &&
+		  check_centrals(&x) && check_caches(&x);
+	if (ok && (inuse != HEAP.pages_inuse || free != HEAP.pages_free ||
+		   released != HEAP.pages_released))
+		ok = false, x.why = "heap page counters disagree with the arena", x.where = 0;
+	pthread_mutex_unlock(&HEAP.lock);
+	for (unsigned sc = NUM_SPAN_CLASSES; sc-- > 0;)
+		pthread_mutex_unlock(&gort_mem.central[sc].lock);
+	pthread_mutex_unlock(&gort_mem.caches_lock);
+	if (ok)
+		return 0;
+	gort_report(GORT_ERR_HEAP_CORRUPTION, "check", x.where, x.why);
+	return -1;
+}

@@ -1,0 +1,351 @@
+/*
+ * malloc.c — the front door: tiny / small / large routing, the malloc
+ * family, and the validation every free goes through.
+ *
+ * Routing, as Go's mallocgc: noscan requests under 16 bytes go to the tiny
+ * allocator; requests up to 32 KiB to a size class through the cache; larger
+ * ones to the heap as a span of their own.
+ *
+ * Every pointer given to free/realloc/usable_size is resolved through the
+ * spans array and checked before anything changes: inside the arena, in an
+ * in-use span, at the start of a slot, and allocated. The final check and
+ * the state change are one atomic AND on the ALLOC plane, so of two frees of
+ * one object — on any threads — exactly one succeeds and the other is
+ * reported. A misuse leaves the heap as it was.
+ */
+#include "mem/mem.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define ARENA (gort_mem.arena)
+
+/* ---------------------------------------------------------------- large */
+
+static void *alloc_large(size_t size, size_t align, bool zero)
+{
+	if (size > ARENA.end - ARENA.base) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	size_t align_pages = align > PAGE_SIZE ? align >> PAGE_SHIFT : 1;
+	span_t *s = gort_heap_alloc_span(npages, align_pages, LARGE_SPAN_CLASS);
+	if (!s)
+		return NULL;
+	bool needzero = s->needzero;
+	s->request = size;
+	bitmap_set(s, GORT_PLANE_ALLOC, 0);
+	bitmap_set(s, GORT_PLANE_POINTERS, 0);
+	st(&s->hwm, 1);
+	heap_t *h = &gort_mem.heap;
+	pthread_mutex_lock(&h->lock);
+	h->large_allocs++;
+	h->large_bytes_alloc += span_bytes(s);
+	pthread_mutex_unlock(&h->lock);
+	if (zero && needzero)
+		memset((void *)s->base, 0, size);
+	return (void *)s->base;
+}
+
+static void free_large(span_t *s, const char *op)
+{
+	if (!__atomic_fetch_and(&span_plane(s, GORT_PLANE_ALLOC)[0], ~(uint64_t)1,
+				__ATOMIC_SEQ_CST)) {
+		char buf[160];
+		gort_report(GORT_ERR_DOUBLE_FREE, op, s->base,
+			    gort_detail_span(buf, sizeof buf, s, NULL));
+		return;
+	}
+	heap_t *h = &gort_mem.heap;
+	pthread_mutex_lock(&h->lock);
+	h->large_frees++;
+	h->large_bytes_freed += span_bytes(s);
+	pthread_mutex_unlock(&h->lock);
+	gort_heap_free_span(s);
+}
+
+/* ---------------------------------------------------------------- small */
+
+static void *alloc_small(size_t size, unsigned flags)
+{
+	cache_t *c = cache_current();
+	if (unlikely(!c)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if ((flags & GORT_NOSCAN) && size < TINY_SIZE && !(flags & GORT_ZERO))
+		return gort_cache_alloc_tiny(c, size ? size : 1);
+	unsigned sc = sc_class_of(size ? size : 1);
+	void *p = cache_alloc(c, sc);
+	if (unlikely(!p)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* The has-pointers plane: written only when it changes. */
+	span_t *s = c->alloc[sc];
+	size_t idx = ((uintptr_t)p - s->base) / s->elemsize;
+	bool want = !(flags & GORT_NOSCAN);
+	if (bitmap_test(s, GORT_PLANE_POINTERS, idx) != want) {
+		if (want)
+			bitmap_set(s, GORT_PLANE_POINTERS, idx);
+		else
+			bitmap_clear(s, GORT_PLANE_POINTERS, idx);
+	}
+	if (flags & GORT_ZERO)
+		memset(p, 0, s->elemsize);
+	return p;
+}
+
+void *gort_alloc(size_t size, unsigned flags)
+{
+	if (size <= SC_MAX_SMALL)
+		return alloc_small(size, flags);
+	if (gort_mem_ensure_init() != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return alloc_large(size, PAGE_SIZE, flags & GORT_ZERO);
+}
+
+void *gort_malloc(size_t size)
+{
+	if (likely(size <= SC_MAX_SMALL)) {
+		cache_t *c = cache_current();
+		if (likely(c != NULL)) {
+			void *p = cache_alloc(c, sc_class_of(size ? size : 1));
+			if (likely(p != NULL))
+				return p;
+		}
+		errno = ENOMEM;
+		return NULL;
+	}
+	return gort_alloc(size, 0);
+}
+
+void *gort_calloc(size_t count, size_t size)
+{
+	size_t bytes;
+	if (__builtin_mul_overflow(count, size, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return gort_alloc(bytes, GORT_ZERO);
+}
+
+/* Smallest class at or above `size` whose objects all sit on `align`. */
+static unsigned aligned_class(size_t size, size_t align)
+{
+	for (unsigned cls = sc_class_of(size ? size : 1); cls < SC_NUM; cls++)
+		if (gort_sc_size[cls] % align == 0)
+			return cls;
+	return 0;
+}
+
+void *gort_aligned_alloc(size_t align, size_t size)
+{
+	if (align == 0 || (align & (align - 1)) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align <= 8)
+		return gort_malloc(size);
+	if (size <= SC_MAX_SMALL && align <= PAGE_SIZE) {
+		unsigned cls = aligned_class(size, align);
+		if (cls)
+			return gort_alloc(gort_sc_size[cls], 0);
+	}
+	if (gort_mem_ensure_init() != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return alloc_large(size ? size : 1, align, false);
+}
+
+/* ----------------------------------------------------------- validation */
+
+static void report_at(gort_error_kind kind, const char *op, uintptr_t p, const span_t *s,
+		      const char *extra)
+{
+	char buf[200];
+	gort_report(kind, op, p, gort_detail_span(buf, sizeof buf, s, extra));
+}
+
+/* Resolve p to its span, reporting why not. */
+static span_t *span_for_free(uintptr_t p, const char *op)
+{
+	if (unlikely(ld(&gort_mem.state) != 2)) {
+		gort_report(GORT_ERR_INVALID_FREE, op, p, "runtime not initialised");
+		return NULL;
+	}
+	uintptr_t base = ARENA.base;
+	if (p - base >= ld(&ARENA.used) - base) {
+		gort_report(GORT_ERR_INVALID_FREE, op, p, "not a gort heap address");
+		return NULL;
+	}
+	span_t *s = gort_span_lookup(p);
+	if (!s)
+		gort_report(GORT_ERR_INVALID_FREE, op, p, "no object here: free pages");
+	return s;
+}
+
+/* Whether a clear ALLOC bit at slot idx means "freed" (double free) or
+ * "never handed out" (invalid free): slots are handed out lowest first, so
+ * everything below the high-water mark was allocated at least once. */
+static gort_error_kind clear_bit_kind(const span_t *s, size_t idx)
+{
+	return idx < ld(&s->hwm) ? GORT_ERR_DOUBLE_FREE : GORT_ERR_INVALID_FREE;
+}
+
+void gort_free_small(span_t *s, uintptr_t p, const char *op)
+{
+	size_t idx = (p - s->base) / (s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE : s->elemsize);
+	uint64_t bit = (uint64_t)1 << (idx % 64);
+	uint64_t old = __atomic_fetch_and(&span_plane(s, GORT_PLANE_ALLOC)[idx / 64], ~bit,
+					  __ATOMIC_SEQ_CST);
+	if (unlikely(!(old & bit))) {
+		report_at(clear_bit_kind(s, idx), op, p, s,
+			  clear_bit_kind(s, idx) == GORT_ERR_INVALID_FREE ? "slot never allocated"
+									  : NULL);
+		return;
+	}
+	unsigned sc = s->spanclass;
+	cache_t *c = cache_current();
+	if (c)
+		counter_inc(&c->slot_free[sc]);
+	gort_central_note_free(s);
+}
+
+static void free_tiny(span_t *s, uintptr_t p, const char *op)
+{
+	size_t block = (p - s->base) / TINY_SIZE;
+	uintptr_t bbase = s->base + block * TINY_SIZE;
+	unsigned off = (unsigned)(p - bbase);
+	if (!bitmap_test(s, GORT_PLANE_ALLOC, block)) {
+		report_at(clear_bit_kind(s, block), op, p, s, "tiny block");
+		return;
+	}
+	uint32_t *m = &s->tiny[block];
+	uint32_t bit = (uint32_t)1 << off;
+	uint32_t old = __atomic_fetch_and(m, ~bit, __ATOMIC_ACQ_REL);
+	if (!(old & bit)) {
+		bool started = off == 0 || (old & TINY_STARTED(off));
+		report_at(started ? GORT_ERR_DOUBLE_FREE : GORT_ERR_INTERIOR_POINTER, op, p, s,
+			  "tiny block");
+		return;
+	}
+	cache_t *c = cache_current();
+	if (c)
+		counter_inc(&c->tiny_free);
+	if (((old & ~bit) & (TINY_LIVE_MASK | TINY_OPEN)) == 0)
+		gort_free_small(s, bbase, op);
+}
+
+/* Check p; return its span if p is the start of a live object, else report. */
+static span_t *validate(uintptr_t p, const char *op, size_t *idx_out)
+{
+	span_t *s = span_for_free(p, op);
+	if (!s)
+		return NULL;
+	size_t off = p - s->base;
+	if (s->spanclass == LARGE_SPAN_CLASS) {
+		if (off != 0) {
+			report_at(GORT_ERR_INTERIOR_POINTER, op, p, s, NULL);
+			return NULL;
+		}
+		*idx_out = 0;
+		return s;
+	}
+	if (s->spanclass == TINY_SPAN_CLASS) {
+		*idx_out = off / TINY_SIZE;
+		return s;
+	}
+	size_t idx = sc_index_of(s->spanclass, off);
+	if (idx >= s->nelems) {
+		report_at(GORT_ERR_INVALID_FREE, op, p, s, "span tail, no object");
+		return NULL;
+	}
+	if (idx * s->elemsize != off) {
+		report_at(GORT_ERR_INTERIOR_POINTER, op, p, s, NULL);
+		return NULL;
+	}
+	*idx_out = idx;
+	return s;
+}
+
+void gort_free(void *ptr)
+{
+	if (!ptr)
+		return;
+	uintptr_t p = (uintptr_t)ptr;
+	size_t idx;
+	span_t *s = validate(p, "free", &idx);
+	if (!s)
+		return;
+	if (s->spanclass == LARGE_SPAN_CLASS)
+		free_large(s, "free");
+	else if (s->spanclass == TINY_SPAN_CLASS)
+		free_tiny(s, p, "free");
+	else
+		gort_free_small(s, p, "free");
+}
+
+/* Usable bytes of a live object at p, 0 after reporting if p is not one. */
+static size_t live_size(uintptr_t p, const char *op, span_t **sp)
+{
+	size_t idx;
+	span_t *s = validate(p, op, &idx);
+	if (!s)
+		return 0;
+	*sp = s;
+	if (s->spanclass == TINY_SPAN_CLASS) {
+		uint32_t m = ld(&s->tiny[idx]);
+		unsigned off = (unsigned)(p - s->base) % TINY_SIZE;
+		if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || !(m & (1u << off))) {
+			report_at(GORT_ERR_DOUBLE_FREE, op, p, s, "tiny object is free");
+			return 0;
+		}
+		/* Up to the next object's start in the block, or the block's end. */
+		uint32_t after = (m & TINY_LIVE_MASK) >> (off + 1);
+		return after ? (size_t)__builtin_ctz(after) + 1 : TINY_SIZE - off;
+	}
+	if (!bitmap_test(s, GORT_PLANE_ALLOC, idx)) {
+		report_at(clear_bit_kind(s, idx), op, p, s, "object is not allocated");
+		return 0;
+	}
+	return s->spanclass == LARGE_SPAN_CLASS ? span_bytes(s) : s->elemsize;
+}
+
+size_t gort_usable_size(const void *ptr)
+{
+	if (!ptr)
+		return 0;
+	span_t *s;
+	return live_size((uintptr_t)ptr, "usable_size", &s);
+}
+
+void *gort_realloc(void *ptr, size_t size)
+{
+	if (!ptr)
+		return gort_malloc(size);
+	span_t *s;
+	size_t have = live_size((uintptr_t)ptr, "realloc", &s);
+	if (!have)
+		return NULL;
+	/* Stay in place while the object still lands in the same place:
+	 * its own class, or a large span that fits without wasting half. */
+	if (s->spanclass != LARGE_SPAN_CLASS && s->spanclass != TINY_SPAN_CLASS &&
+	    size <= SC_MAX_SMALL && sc_class_of(size ? size : 1) == s->spanclass)
+		return ptr;
+	if (s->spanclass == LARGE_SPAN_CLASS && size > SC_MAX_SMALL && size <= have &&
+	    size > have / 2) {
+		s->request = size;
+		return ptr;
+	}
+	void *q = gort_malloc(size);
+	if (!q)
+		return NULL;
+	memcpy(q, ptr, have < size ? have : size);
+	gort_free(ptr);
+	return q;
+}

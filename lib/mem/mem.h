@@ -1,0 +1,356 @@
+/*
+ * mem.h — the allocator's internal types and the interfaces between its
+ * parts. The design essay is docs/allocator.md; in one paragraph:
+ *
+ * One reservation holds [spans array | bitmap | arena]. The arena is cut
+ * into 8 KiB pages; a span is a run of pages. Small objects (<= 32 KiB) live
+ * in spans of one size class; each object has 4 bits in the out-of-band
+ * bitmap (allocated, freed/quarantined, marked, has-pointers), so no pointer
+ * is ever stored in a free object and every free is checked exactly. A
+ * thread or P allocates from its mcache without locks (ctz over 64 slots of
+ * the allocated plane); an empty cache slot refills from the mcentral of its
+ * span class (a lock per class); mcentral grows from the mheap (one lock),
+ * which manages free page runs, coalesces them through the spans array,
+ * serves large objects, and returns idle memory to the OS.
+ *
+ * Lock order: caches registry -> central[i] (ascending i) -> heap -> fixalloc.
+ */
+#ifndef GORT_MEM_MEM_H
+#define GORT_MEM_MEM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gort.h"
+#include "gort_inspect.h"
+#include "mem/sizeclass.h"
+#include "os/os.h"
+
+#define MEM_HIDDEN __attribute__((visibility("hidden")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define PAGE_SHIFT SC_PAGE_SHIFT
+#define PAGE_SIZE SC_PAGE_SIZE
+#define NUM_SPAN_CLASSES GORT_NUM_SPAN_CLASSES
+#define TINY_SPAN_CLASS GORT_TINY_SPAN_CLASS
+#define TINY_SIZE GORT_TINY_SIZE
+#define LARGE_SPAN_CLASS 0
+
+/* The default arena: 64 GiB of address space, committed as the heap grows. */
+#define ARENA_DEFAULT_BYTES ((size_t)64 << 30)
+#define ARENA_MIN_BYTES ((size_t)1 << 20)
+/* Go's arena hint: addresses repeat from run to run when it is free. */
+#define ARENA_HINT ((uintptr_t)0xc000000000)
+/* The heap grows the committed arena by at least this much (Go 1.5: 1 MiB). */
+#define HEAP_GROW_PAGES 128
+/* Free runs shorter than this have an exact-size bucket. */
+#define HEAP_BUCKETS 128
+
+/* Atomics, relaxed unless stated: the locks and the program's own
+ * synchronisation order everything else. */
+#define ld(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define st(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define ld_acq(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define st_rel(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+/* ------------------------------------------------------------------ span */
+
+enum span_state { SPAN_FREE = 0, SPAN_INUSE = 1 };
+enum span_owner { OWNER_HEAP = 0, OWNER_CENTRAL = 1, OWNER_CACHE = 2, OWNER_LARGE = 3 };
+enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2, LIST_FREE = 3 };
+
+/* Tiny block mask: bits 0..15 = a live sub-object starts at that offset;
+ * bits 16..30 = an object was started at offset 1..15 since the block was
+ * opened (tells a double free from an interior pointer); bit 31 = the block
+ * is some cache's current tiny block. The block's slot is freed by whoever
+ * clears the last of LIVE|OPEN. */
+#define TINY_LIVE_MASK 0xffffu
+#define TINY_STARTED(o) ((uint32_t)1 << (15 + (o)))
+#define TINY_OPEN (1u << 31)
+
+typedef struct span span_t;
+struct span {
+	uintptr_t base;
+	size_t npages;
+	span_t *next, *prev; /* heap free bucket or central list */
+	uint32_t elemsize;   /* bytes per slot; large: npages * PAGE_SIZE */
+	uint32_t nelems;     /* slots; large: 1 */
+	uint16_t nwords;     /* 64-bit words per bitmap plane */
+	uint8_t spanclass;   /* 0 large, 1..67 small, TINY_SPAN_CLASS */
+	uint8_t state;       /* enum span_state; atomic: free() reads it unlocked */
+	uint8_t owner;       /* enum span_owner */
+	uint8_t list;        /* enum span_list */
+	uint8_t released;    /* free run: its pages were returned to the OS */
+	uint8_t needzero;    /* its memory may hold old data */
+	uint32_t full_flag;  /* on the full list; the first free moves it (atomic) */
+	uint32_t hwm;        /* slots below it were handed out at least once (atomic) */
+	int32_t cache_id;    /* the cache holding it, -1 */
+	uint64_t *bits;      /* its 4 planes in the bitmap region */
+	/* Cache-owner fields: only the thread owning the span's cache uses them. */
+	uint64_t alloc_cache; /* free slots of word cache_word not yet handed out */
+	uint32_t cache_word;
+	uint32_t next_word;  /* next bitmap word to load */
+	uint32_t *tiny;      /* tiny spans: one mask per 16-byte block */
+	size_t request;      /* large: bytes asked for */
+	uint64_t idle_since; /* free run: when it became free (ns) */
+};
+
+static inline uint64_t *span_plane(const span_t *s, unsigned plane)
+{
+	return s->bits + (size_t)plane * s->nwords;
+}
+
+static inline size_t span_bytes(const span_t *s)
+{
+	return s->npages << PAGE_SHIFT;
+}
+
+static inline unsigned spanclass_sizeclass(unsigned sc)
+{
+	return sc == TINY_SPAN_CLASS ? 2 : sc;
+}
+
+/* The slots of the last word that exist (bits beyond nelems are never free). */
+static inline uint64_t span_word_mask(const span_t *s, uint32_t w)
+{
+	uint32_t rem = s->nelems - w * 64;
+	return rem >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << rem) - 1);
+}
+
+/* ---------------------------------------------------------------- bitmap */
+/* bitmap.c: the 4 planes of each span, out of band. */
+MEM_HIDDEN void gort_bitmap_init_span(span_t *s);
+MEM_HIDDEN uint32_t gort_bitmap_count(const span_t *s, unsigned plane);
+MEM_HIDDEN uint32_t gort_bitmap_count_taken(const span_t *s); /* ALLOC | FREED */
+MEM_HIDDEN uint64_t gort_bitmap_free_word(const span_t *s, uint32_t w);
+
+static inline bool bitmap_test(const span_t *s, unsigned plane, size_t i)
+{
+	return (ld(&span_plane(s, plane)[i / 64]) >> (i % 64)) & 1;
+}
+/* Atomically set/clear; return whether the bit was set before. */
+static inline bool bitmap_set(const span_t *s, unsigned plane, size_t i)
+{
+	uint64_t bit = (uint64_t)1 << (i % 64);
+	return __atomic_fetch_or(&span_plane(s, plane)[i / 64], bit, __ATOMIC_RELAXED) & bit;
+}
+static inline bool bitmap_clear(const span_t *s, unsigned plane, size_t i)
+{
+	uint64_t bit = (uint64_t)1 << (i % 64);
+	return __atomic_fetch_and(&span_plane(s, plane)[i / 64], ~bit, __ATOMIC_RELAXED) & bit;
+}
+
+/* ----------------------------------------------------------------- arena */
+typedef struct arena {
+	uintptr_t reserved_base;
+	size_t reserved_bytes;
+	span_t **spans;      /* one entry per arena page */
+	size_t spans_bytes;
+	uint8_t *bitmap;     /* arena_bytes / 16 */
+	size_t bitmap_bytes;
+	uintptr_t base, end; /* [base, end): the arena */
+	uintptr_t used;      /* committed up to here (atomic: free() reads it) */
+	size_t meta_committed; /* bytes of spans array and bitmap committed */
+	int at_hint;
+} arena_t;
+
+MEM_HIDDEN int gort_arena_init(arena_t *a, size_t arena_bytes);
+MEM_HIDDEN void gort_arena_destroy(arena_t *a);
+/* Commit the next `npages` of the arena (with their side tables); the base of
+ * the new pages, or 0 when the arena is exhausted. Heap lock held. */
+MEM_HIDDEN uintptr_t gort_arena_grow(arena_t *a, size_t npages);
+
+static inline size_t arena_page_index(const arena_t *a, uintptr_t p)
+{
+	return (p - a->base) >> PAGE_SHIFT;
+}
+/* The span entry for an address inside the committed arena, else NULL. */
+static inline span_t *arena_span_of(const arena_t *a, uintptr_t p)
+{
+	if (p - a->base >= ld(&a->used) - a->base)
+		return NULL;
+	return ld(&a->spans[arena_page_index(a, p)]);
+}
+static inline uint64_t *arena_bits_of(const arena_t *a, uintptr_t span_base)
+{
+	return (uint64_t *)(a->bitmap + (span_base - a->base) / 16);
+}
+
+/* -------------------------------------------------------------- fixalloc */
+/* fixalloc.c: fixed-size metadata objects from mmap'd chunks, off the heap. */
+typedef struct fixalloc {
+	size_t size;
+	void *free;       /* free list through the objects (metadata, never heap) */
+	char *chunk;      /* current chunk and what is left of it */
+	size_t left;
+	void *chunks;     /* all chunks, for shutdown */
+	size_t inuse, sys;
+} fixalloc_t;
+MEM_HIDDEN void gort_fixalloc_init(fixalloc_t *f, size_t size);
+MEM_HIDDEN void *gort_fixalloc_alloc(fixalloc_t *f); /* zeroed; NULL if the OS refuses */
+MEM_HIDDEN void gort_fixalloc_free(fixalloc_t *f, void *p);
+MEM_HIDDEN void gort_fixalloc_destroy(fixalloc_t *f);
+
+/* ------------------------------------------------------------------ heap */
+typedef struct span_list_head {
+	span_t *first;
+	uint32_t n;
+} span_list_t;
+
+typedef struct heap {
+	pthread_mutex_t lock;
+	span_list_t free[HEAP_BUCKETS]; /* free[n]: runs of n pages; free[0]: longer runs */
+	uint64_t nonempty[HEAP_BUCKETS / 64];
+	size_t pages_inuse, pages_free, pages_released;
+	uint64_t large_allocs, large_frees, large_bytes_alloc, large_bytes_freed;
+	uint64_t num_released;
+	uint64_t last_scavenge;
+	int scavenge;         /* time-based release on (threaded use); off in step mode */
+	fixalloc_t spanalloc; /* span structures */
+	fixalloc_t tinyalloc; /* tiny masks: 512 x uint32_t per tiny span */
+} heap_t;
+
+/* Allocate a run of npages aligned to align_pages pages for span class sc;
+ * NULL with errno ENOMEM when the arena is exhausted. */
+MEM_HIDDEN span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc);
+/* Give an in-use span's pages back; coalesces with free neighbours. */
+MEM_HIDDEN void gort_heap_free_span(span_t *s);
+/* Release every free run (or those idle since before `idle_before` ns). */
+MEM_HIDDEN size_t gort_heap_release(uint64_t idle_before);
+MEM_HIDDEN void gort_heap_init(int scavenge);
+/* The span or run starting at *p, advancing *p past it; NULL at the end of
+ * the committed arena or at a page no span claims (corruption). Heap lock held. */
+MEM_HIDDEN span_t *gort_heap_span_at(uintptr_t *p);
+/* Every span and run of the committed arena, in address order. */
+#define FOR_EACH_SPAN(s)                                                                   \
+	for (uintptr_t p_ = gort_mem.arena.base, *pp_ = &p_; pp_; pp_ = NULL)              \
+		for (span_t *s; (s = gort_heap_span_at(&p_)) != NULL;)
+MEM_HIDDEN void gort_heap_destroy(void);
+
+/* --------------------------------------------------------------- central */
+typedef struct central {
+	pthread_mutex_t lock;
+	span_t *partial; /* circular doubly-linked lists */
+	span_t *full;
+	uint32_t npartial, nfull, ncached;
+} __attribute__((aligned(64))) central_t;
+
+/* A span of class sc with at least one free slot, owned by cache `cache_id`. */
+MEM_HIDDEN span_t *gort_central_cache_span(unsigned sc, int cache_id);
+/* The cache is done with s: file it as full, partial, or give it back. */
+MEM_HIDDEN void gort_central_uncache_span(span_t *s);
+/* A free found s on the full list: move it to partial. */
+MEM_HIDDEN void gort_central_note_free(span_t *s);
+/* Give every span with no objects back to the heap; bytes returned. */
+MEM_HIDDEN size_t gort_central_reclaim_all(void);
+MEM_HIDDEN void gort_central_init(void);
+
+/* ----------------------------------------------------------------- cache */
+typedef struct cache cache_t;
+struct cache {
+	span_t *alloc[NUM_SPAN_CLASSES]; /* &gort_empty_span when none */
+	uintptr_t tiny;                  /* current tiny block */
+	uint32_t tiny_offset;
+	int32_t id;
+	int32_t kind; /* 0 per-thread, 1 per-P */
+	uint32_t gen;
+	/* Counters: written by the owner (relaxed stores), read by stats. */
+	uint64_t slot_alloc[NUM_SPAN_CLASSES];
+	uint64_t slot_free[NUM_SPAN_CLASSES];
+	uint64_t tiny_alloc, tiny_free; /* tiny sub-objects */
+	cache_t *next_all;  /* registry of every cache */
+	cache_t *next_idle; /* caches of exited threads, ready for reuse */
+	int in_use;
+};
+
+MEM_HIDDEN extern span_t gort_empty_span;
+MEM_HIDDEN cache_t *gort_cache_new(int kind);
+MEM_HIDDEN void gort_cache_retire(cache_t *c); /* flush, then park for reuse */
+MEM_HIDDEN void gort_cache_flush(cache_t *c);
+MEM_HIDDEN void *gort_cache_alloc_slow(cache_t *c, unsigned sc);
+MEM_HIDDEN void *gort_cache_alloc_tiny(cache_t *c, size_t size);
+MEM_HIDDEN cache_t *gort_cache_current_slow(void);
+
+static inline void counter_inc(uint64_t *c)
+{
+	st(c, ld(c) + 1);
+}
+
+/* The fast path: a free slot from the cached span of class sc. */
+static inline void *cache_alloc(cache_t *c, unsigned sc)
+{
+	span_t *s = c->alloc[sc];
+	uint64_t free = s->alloc_cache;
+	if (likely(free != 0)) {
+		unsigned bit = (unsigned)__builtin_ctzll(free);
+		size_t idx = (size_t)s->cache_word * 64 + bit;
+		s->alloc_cache = free & (free - 1);
+		__atomic_fetch_or(&s->bits[s->cache_word], (uint64_t)1 << bit, __ATOMIC_RELAXED);
+		if (unlikely(idx >= ld(&s->hwm)))
+			st(&s->hwm, (uint32_t)idx + 1);
+		counter_inc(&c->slot_alloc[sc]);
+		return (void *)(s->base + idx * s->elemsize);
+	}
+	return gort_cache_alloc_slow(c, sc);
+}
+
+/* ------------------------------------------------------------- the world */
+typedef struct mem_runtime {
+	int state; /* 0 none, 1 initialising, 2 ready (atomic) */
+	uint32_t gen;
+	arena_t arena;
+	heap_t heap;
+	central_t central[NUM_SPAN_CLASSES];
+	pthread_mutex_t caches_lock;
+	cache_t *all_caches, *idle_caches;
+	int ncaches;
+	fixalloc_t cachealloc;
+	pthread_key_t cache_key;
+	int key_made;
+	int threaded; /* as in gort_config: 0 = step mode */
+} mem_runtime_t;
+
+MEM_HIDDEN extern mem_runtime_t gort_mem;
+
+MEM_HIDDEN int gort_mem_init(const gort_config *cfg);
+MEM_HIDDEN void gort_mem_shutdown(void);
+MEM_HIDDEN int gort_mem_ensure_init(void);
+
+/* The calling thread's cache, creating it on first use. NULL only if the
+ * runtime cannot initialise. */
+MEM_HIDDEN extern __thread cache_t *gort_tls_cache __attribute__((tls_model("initial-exec")));
+MEM_HIDDEN extern __thread uint32_t gort_tls_gen __attribute__((tls_model("initial-exec")));
+static inline cache_t *cache_current(void)
+{
+	cache_t *c = gort_tls_cache;
+	if (likely(c != NULL && gort_tls_gen == ld(&gort_mem.gen)))
+		return c;
+	return gort_cache_current_slow();
+}
+
+/* ----------------------------------------------------------------- check */
+/* check.c: the one error reporter. Formats without allocating. */
+MEM_HIDDEN void gort_report(gort_error_kind kind, const char *op, uintptr_t addr,
+			    const char *detail);
+/* Formats "class C, span 0x..., slot N" style details into buf. */
+MEM_HIDDEN const char *gort_detail_span(char *buf, size_t n, const span_t *s, const char *extra);
+
+/* A tiny, allocation-free formatter for messages. */
+typedef struct strbuf {
+	char *buf;
+	size_t cap, len;
+} strbuf_t;
+MEM_HIDDEN void gort_sb_str(strbuf_t *b, const char *s);
+MEM_HIDDEN void gort_sb_hex(strbuf_t *b, uintptr_t v);
+MEM_HIDDEN void gort_sb_dec(strbuf_t *b, uint64_t v);
+MEM_HIDDEN const char *gort_sb_done(strbuf_t *b);
+
+/* -------------------------------------------------------------- internal */
+MEM_HIDDEN void gort_free_small(span_t *s, uintptr_t p, const char *op);
+MEM_HIDDEN span_t *gort_span_lookup(uintptr_t p); /* in-use span holding p, or NULL */
+MEM_HIDDEN void gort_span_init_inuse(span_t *s, unsigned sc);
+
+#endif /* GORT_MEM_MEM_H */

@@ -1,0 +1,45 @@
+/*
+ * span.c — a run of pages holding objects of one span class, and the lookup
+ * from any address to the span that holds it.
+ *
+ * Invariants of an in-use span s:
+ *  - spans[p] == s for every page p of s, and s->state == SPAN_INUSE,
+ *    published last (release) so an unlocked reader never sees a half-made span;
+ *  - small: elemsize == class size, nelems == npages * 8192 / elemsize, and
+ *    object i is at base + i * elemsize; tiny: 16-byte blocks; large: one object
+ *    at base, elemsize 0 (its size is npages * 8192);
+ *  - hwm only grows: slots below it have been handed out at least once.
+ */
+#include "mem/mem.h"
+
+void gort_span_init_inuse(span_t *s, unsigned sc)
+{
+	s->spanclass = (uint8_t)sc;
+	s->list = LIST_NONE;
+	s->cache_id = -1;
+	s->full_flag = 0;
+	s->hwm = 0;
+	s->alloc_cache = 0;
+	s->cache_word = 0;
+	s->next_word = 0;
+	s->request = 0;
+	s->next = s->prev = NULL;
+	if (sc == LARGE_SPAN_CLASS) {
+		s->elemsize = 0;
+		s->nelems = 1;
+	} else {
+		s->elemsize = gort_sc_size[spanclass_sizeclass(sc)];
+		s->nelems = (uint32_t)(span_bytes(s) / s->elemsize);
+	}
+	gort_bitmap_init_span(s);
+}
+
+span_t *gort_span_lookup(uintptr_t p)
+{
+	span_t *s = arena_span_of(&gort_mem.arena, p);
+	if (!s || ld_acq(&s->state) != SPAN_INUSE)
+		return NULL;
+	if (p < s->base || p - s->base >= span_bytes(s))
+		return NULL;
+	return s;
+}
