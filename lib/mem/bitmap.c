@@ -8,12 +8,20 @@
  * Bit i of a plane is slot i. Since every object is at least 8 bytes, four
  * planes always fit in B/16 bytes (B/8 slots, 4 bits each).
  *
- * Invariants:
- *  - bits at or beyond nelems are zero in every plane;
- *  - ALLOC is set exactly for the slots handed out and not freed; it is the
- *    only plane free() changes, with one atomic AND, so two frees of the same
- *    slot — on any threads — cannot both succeed;
- *  - a slot is free for allocation iff ALLOC and FREED are both clear.
+ * Who writes what — the protocol that keeps every free exact without a
+ * locked instruction on the common paths:
+ *  - ALLOC is written only by the span's owner: the cache holding it, or
+ *    whoever holds its mcentral's lock when no cache does. Allocation sets
+ *    the bit, a free by the owner's own thread clears it (plain stores).
+ *  - FREED is the inbox of frees from other threads: one atomic OR. If the
+ *    bit was already set, that is a double free, caught on the spot.
+ *  - The owner reclaims the inbox word by word (ALLOC &= ~FREED, FREED = 0)
+ *    before it allocates from a word, and when it files the span.
+ *  - A slot is live iff ALLOC and not FREED; free for allocation iff neither.
+ *    A FREED bit on a slot whose ALLOC bit is clear can only come from a
+ *    remote free racing a local free of the same object: reclaim reports it
+ *    as the double free it is.
+ *  - Bits at or beyond nelems are zero in every plane.
  */
 #include "mem/mem.h"
 
@@ -35,18 +43,36 @@ uint32_t gort_bitmap_count(const span_t *s, unsigned plane)
 	return n;
 }
 
-uint32_t gort_bitmap_count_taken(const span_t *s)
+uint32_t gort_bitmap_count_live(const span_t *s)
 {
+	const uint64_t *a = span_plane(s, GORT_PLANE_ALLOC);
+	const uint64_t *f = span_plane(s, GORT_PLANE_FREED);
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < s->nwords; i++)
-		n += (uint32_t)__builtin_popcountll(~gort_bitmap_free_word(s, i) &
-						    span_word_mask(s, i));
+		n += (uint32_t)__builtin_popcountll(ld(&a[i]) & ~ld(&f[i]));
 	return n;
 }
 
-uint64_t gort_bitmap_free_word(const span_t *s, uint32_t w)
+uint64_t gort_bitmap_reclaim_word(const span_t *s, uint32_t w, uintptr_t *bad)
 {
-	uint64_t taken = ld(&span_plane(s, GORT_PLANE_ALLOC)[w]) |
-			 ld(&span_plane(s, GORT_PLANE_FREED)[w]);
-	return ~taken & span_word_mask(s, w);
+	uint64_t *f = &span_plane(s, GORT_PLANE_FREED)[w];
+	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[w];
+	uint64_t freed = ld(f) ? __atomic_exchange_n(f, 0, __ATOMIC_ACQ_REL) : 0;
+	uint64_t alloc = ld(a);
+	uint64_t stray = freed & ~alloc;
+	if (stray && bad && !*bad) {
+		size_t i = (size_t)w * 64 + (size_t)__builtin_ctzll(stray);
+		*bad = s->base + i * (s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE : s->elemsize);
+	}
+	alloc &= ~freed;
+	st(a, alloc);
+	return ~alloc & span_word_mask(s, w);
+}
+
+uint32_t gort_bitmap_sweep(const span_t *s, uintptr_t *bad)
+{
+	uint32_t free = 0;
+	for (uint32_t w = 0; w < s->nwords; w++)
+		free += (uint32_t)__builtin_popcountll(gort_bitmap_reclaim_word(s, w, bad));
+	return free;
 }

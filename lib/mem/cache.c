@@ -13,8 +13,9 @@
  *
  * Invariants:
  *  - alloc[sc] is gort_empty_span or a span with owner CACHE, cache_id == id;
- *  - every bit of a span's alloc_cache is a slot with ALLOC and FREED clear,
- *    within the span, in word cache_word; next_word > cache_word.
+ *  - every bit of a span's alloc_cache is a slot with ALLOC clear, within
+ *    the span, in word cache_word; next_word > cache_word;
+ *  - only the cache's own thread touches its spans' ALLOC words.
  */
 #include "mem/mem.h"
 
@@ -54,19 +55,24 @@ cache_t *gort_cache_new(int kind)
 	return c;
 }
 
-/* Load the next word with a free slot into the span's alloc_cache. */
+/* Load the next word with a free slot into the span's alloc_cache, folding
+ * in the frees other threads left in its FREED word first. */
 static bool refill_word(span_t *s)
 {
-	while (s->next_word < s->nwords) {
+	uintptr_t stray = 0;
+	bool found = false;
+	while (!found && s->next_word < s->nwords) {
 		uint32_t w = s->next_word++;
-		uint64_t free = gort_bitmap_free_word(s, w);
+		uint64_t free = gort_bitmap_reclaim_word(s, w, &stray);
 		if (free) {
 			s->cache_word = w;
 			s->alloc_cache = free;
-			return true;
+			found = true;
 		}
 	}
-	return false;
+	if (stray)
+		gort_report_stray_free(s, stray);
+	return found;
 }
 
 static void drop_tiny(cache_t *c);

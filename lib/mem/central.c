@@ -2,7 +2,9 @@
  * central.c — mcentral: the spans of one span class that no cache holds.
  *
  * Two lists per class, under one lock per class: `partial` (spans with a
- * free slot, or believed to have one) and `full`. A cache that has used up
+ * free or reclaimable slot) and `full`. While a span is here, the holder of
+ * this lock is its owner in the bitmap protocol (bitmap.c): it sweeps the
+ * span's FREED inbox into ALLOC when it files the span. A cache that has used up
  * its span hands it back here and takes another. Frees never take this lock
  * except once per full span: the first free into a span on the full list
  * (found by an atomic exchange of the span's full_flag) moves it to partial.
@@ -12,7 +14,7 @@
  * Invariants (gort_check verifies them):
  *  - a span with owner CENTRAL is on exactly the list its `list` field names;
  *  - full_flag == 1 iff the span is on the full list;
- *  - in step mode, spans on the full list have no free slot.
+ *  - in step mode, spans on the full list have every slot live.
  */
 #include "mem/mem.h"
 
@@ -48,18 +50,21 @@ static void list_remove(span_t **head, span_t *s)
 	s->next = s->prev = NULL;
 }
 
-/* File a span the caches are done with. The full flag is raised before the
- * last count, and a free lowers-and-checks it after its atomic AND (both
- * sequentially consistent), so a free racing with filing either is seen by
- * the count or sees the flag: no span stays on the full list with a slot
- * freed behind its back. */
-static void file_span(central_t *c, span_t *s)
+/* File a span the caches are done with, after sweeping its inbox. The full
+ * flag is raised before the last count, and a remote free checks it after
+ * its atomic OR (both sequentially consistent), so a free racing with filing
+ * is either seen by the count or sees the flag: no span stays on the full
+ * list with a slot freed behind its back. Returns a stray double free found
+ * by the sweep (0 if none), to be reported once the lock is dropped. */
+static uintptr_t file_span(central_t *c, span_t *s)
 {
+	uintptr_t stray = 0;
 	s->owner = OWNER_CENTRAL;
 	s->cache_id = -1;
+	gort_bitmap_sweep(s, &stray);
 	__atomic_store_n(&s->full_flag, 1, __ATOMIC_SEQ_CST);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (gort_bitmap_count_taken(s) == s->nelems) {
+	if (gort_bitmap_count_live(s) == s->nelems) {
 		s->list = LIST_FULL;
 		list_push(&c->full, s);
 		c->nfull++;
@@ -69,6 +74,7 @@ static void file_span(central_t *c, span_t *s)
 		list_push(&c->partial, s);
 		c->npartial++;
 	}
+	return stray;
 }
 
 static void unfile_span(central_t *c, span_t *s)
@@ -98,17 +104,20 @@ span_t *gort_central_cache_span(unsigned sc, int cache_id)
 {
 	central_t *c = &C(sc);
 	pthread_mutex_lock(&c->lock);
+	uintptr_t stray = 0;
 	for (uint32_t n = c->npartial; n > 0 && c->partial; n--) {
 		span_t *s = c->partial;
 		unfile_span(c, s);
-		if (gort_bitmap_count_taken(s) < s->nelems) {
+		if (gort_bitmap_count_live(s) < s->nelems) {
 			hand_to_cache(c, s, cache_id);
 			pthread_mutex_unlock(&c->lock);
 			return s;
 		}
-		file_span(c, s); /* a partial span is never full; be safe anyway */
+		stray = file_span(c, s); /* a partial span is never full; be safe anyway */
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (stray)
+		gort_report_stray_free(arena_span_of(&gort_mem.arena, stray), stray);
 
 	unsigned cls = spanclass_sizeclass(sc);
 	span_t *s = gort_heap_alloc_span(gort_sc_npages[cls], 1, sc);
@@ -126,16 +135,17 @@ void gort_central_uncache_span(span_t *s)
 	pthread_mutex_lock(&c->lock);
 	c->ncached--;
 	s->alloc_cache = 0;
-	uint32_t taken = gort_bitmap_count_taken(s);
-	if (taken == 0) {
+	if (gort_bitmap_count_live(s) == 0) {
 		s->owner = OWNER_HEAP;
 		s->cache_id = -1;
 		pthread_mutex_unlock(&c->lock);
 		gort_heap_free_span(s);
 		return;
 	}
-	file_span(c, s);
+	uintptr_t stray = file_span(c, s);
 	pthread_mutex_unlock(&c->lock);
+	if (stray)
+		gort_report_stray_free(s, stray);
 }
 
 void gort_central_note_free(span_t *s)
@@ -162,7 +172,7 @@ static span_t *collect_empty(central_t *c)
 	span_t *s = c->partial;
 	for (uint32_t n = c->npartial; n > 0; n--) {
 		span_t *next = s->next;
-		if (gort_bitmap_count_taken(s) == 0) {
+		if (gort_bitmap_count_live(s) == 0) {
 			unfile_span(c, s);
 			s->owner = OWNER_HEAP;
 			s->next = out;

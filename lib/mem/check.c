@@ -97,6 +97,13 @@ const char *gort_detail_span(char *buf, size_t n, const span_t *s, const char *e
 	return gort_sb_done(&b);
 }
 
+void gort_report_stray_free(const span_t *s, uintptr_t addr)
+{
+	char buf[200];
+	gort_report(GORT_ERR_DOUBLE_FREE, "free", addr,
+		    gort_detail_span(buf, sizeof buf, s, "freed on two threads at once"));
+}
+
 /* ------------------------------------------------------------- reporter */
 
 void gort_report(gort_error_kind kind, const char *op, uintptr_t addr, const char *detail)

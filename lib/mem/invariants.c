@@ -9,7 +9,7 @@
  *  span     in-use spans are recorded at every page; their bitmap has no bit
  *           beyond nelems; large spans hold one object at base;
  *  central  each CENTRAL span is on the list it names, once; counts agree;
- *           full-list spans are full and flagged;
+ *           full-list spans are flagged and (in step mode) all live;
  *  cache    each cached span belongs to that cache and class; alloc_cache only
  *           names free slots of its word;
  *  tiny     an allocated tiny block has a live object or is a cache's open block.
@@ -159,7 +159,7 @@ static bool check_list(check_ctx_t *x, unsigned sc, span_t *head, uint32_t n, in
 			FAIL(x, s->base, "span on a central list with the wrong owner, list or class");
 		if (s->next->prev != s)
 			FAIL(x, s->base, "central list links broken");
-		bool full = gort_bitmap_count_taken(s) == s->nelems;
+		bool full = gort_bitmap_count_live(s) == s->nelems;
 		if (list == LIST_FULL && !gort_mem.threaded && (!full || !ld(&s->full_flag)))
 			FAIL(x, s->base, "span on the full list has a free slot or lost its flag");
 		if (list == LIST_PARTIAL && ld(&s->full_flag))
@@ -192,7 +192,7 @@ static bool check_cache_span(check_ctx_t *x, const cache_t *c, unsigned sc, cons
 	if (s->alloc_cache) {
 		if (s->cache_word >= s->nwords || s->next_word <= s->cache_word)
 			FAIL(x, s->base, "cached span's word cursor out of range");
-		if (s->alloc_cache & ~gort_bitmap_free_word(s, s->cache_word))
+		if (s->alloc_cache & ld(&span_plane(s, GORT_PLANE_ALLOC)[s->cache_word]))
 			FAIL(x, s->base, "cached free slot is allocated");
 	}
 	return true;

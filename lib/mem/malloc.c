@@ -8,10 +8,10 @@
  *
  * Every pointer given to free/realloc/usable_size is resolved through the
  * spans array and checked before anything changes: inside the arena, in an
- * in-use span, at the start of a slot, and allocated. The final check and
- * the state change are one atomic AND on the ALLOC plane, so of two frees of
- * one object — on any threads — exactly one succeeds and the other is
- * reported. A misuse leaves the heap as it was.
+ * in-use span, at the start of a slot, and live. The owner's thread frees by
+ * clearing the ALLOC bit; any other thread by one atomic OR into the FREED
+ * inbox, whose old value exposes a second free (bitmap.c has the protocol).
+ * A misuse leaves the heap as it was.
  */
 #include "mem/mem.h"
 
@@ -197,23 +197,54 @@ static gort_error_kind clear_bit_kind(const span_t *s, size_t idx)
 	return idx < ld(&s->hwm) ? GORT_ERR_DOUBLE_FREE : GORT_ERR_INVALID_FREE;
 }
 
-void gort_free_small(span_t *s, uintptr_t p, const char *op)
+/* The owner's own free: its thread alone writes the span's ALLOC words. */
+static void free_local(cache_t *c, span_t *s, size_t idx, uintptr_t p, const char *op)
 {
-	size_t idx = (p - s->base) / (s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE : s->elemsize);
 	uint64_t bit = (uint64_t)1 << (idx % 64);
-	uint64_t old = __atomic_fetch_and(&span_plane(s, GORT_PLANE_ALLOC)[idx / 64], ~bit,
-					  __ATOMIC_SEQ_CST);
-	if (unlikely(!(old & bit))) {
-		report_at(clear_bit_kind(s, idx), op, p, s,
-			  clear_bit_kind(s, idx) == GORT_ERR_INVALID_FREE ? "slot never allocated"
-									  : NULL);
+	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[idx / 64];
+	uint64_t alloc = ld(a);
+	if (unlikely(!(alloc & bit) || (ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) & bit))) {
+		bool pending = alloc & bit; /* freed already by another thread */
+		gort_error_kind kind = pending ? GORT_ERR_DOUBLE_FREE : clear_bit_kind(s, idx);
+		report_at(kind, op, p, s,
+			  kind == GORT_ERR_INVALID_FREE ? "slot never allocated" : NULL);
 		return;
 	}
-	unsigned sc = s->spanclass;
-	cache_t *c = cache_current();
+	st(a, alloc & ~bit);
+	counter_inc(&c->slot_free[s->spanclass]);
+}
+
+/* A free from any other thread: one atomic OR into the FREED inbox. */
+static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const char *op)
+{
+	uint64_t bit = (uint64_t)1 << (idx % 64);
+	if (unlikely(!(ld(&span_plane(s, GORT_PLANE_ALLOC)[idx / 64]) & bit))) {
+		gort_error_kind kind = clear_bit_kind(s, idx);
+		report_at(kind, op, p, s,
+			  kind == GORT_ERR_INVALID_FREE ? "slot never allocated" : NULL);
+		return;
+	}
+	uint64_t old = __atomic_fetch_or(&span_plane(s, GORT_PLANE_FREED)[idx / 64], bit,
+					 __ATOMIC_SEQ_CST);
+	if (unlikely(old & bit)) {
+		report_at(GORT_ERR_DOUBLE_FREE, op, p, s, NULL);
+		return;
+	}
 	if (c)
-		counter_inc(&c->slot_free[sc]);
+		counter_inc(&c->slot_free[s->spanclass]);
 	gort_central_note_free(s);
+}
+
+void gort_free_small(span_t *s, uintptr_t p, const char *op)
+{
+	size_t off = p - s->base;
+	size_t idx = s->spanclass == TINY_SPAN_CLASS ? off / TINY_SIZE
+						     : sc_index_of(s->spanclass, off);
+	cache_t *c = cache_current();
+	if (likely(c && c->alloc[s->spanclass] == s))
+		free_local(c, s, idx, p, op);
+	else
+		free_remote(c, s, idx, p, op);
 }
 
 static void free_tiny(span_t *s, uintptr_t p, const char *op)
@@ -221,7 +252,7 @@ static void free_tiny(span_t *s, uintptr_t p, const char *op)
 	size_t block = (p - s->base) / TINY_SIZE;
 	uintptr_t bbase = s->base + block * TINY_SIZE;
 	unsigned off = (unsigned)(p - bbase);
-	if (!bitmap_test(s, GORT_PLANE_ALLOC, block)) {
+	if (!bitmap_test(s, GORT_PLANE_ALLOC, block) || bitmap_test(s, GORT_PLANE_FREED, block)) {
 		report_at(clear_bit_kind(s, block), op, p, s, "tiny block");
 		return;
 	}
@@ -301,7 +332,8 @@ static size_t live_size(uintptr_t p, const char *op, span_t **sp)
 	if (s->spanclass == TINY_SPAN_CLASS) {
 		uint32_t m = ld(&s->tiny[idx]);
 		unsigned off = (unsigned)(p - s->base) % TINY_SIZE;
-		if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || !(m & (1u << off))) {
+		if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx) ||
+		    !(m & (1u << off))) {
 			report_at(GORT_ERR_DOUBLE_FREE, op, p, s, "tiny object is free");
 			return 0;
 		}
@@ -309,7 +341,7 @@ static size_t live_size(uintptr_t p, const char *op, span_t **sp)
 		uint32_t after = (m & TINY_LIVE_MASK) >> (off + 1);
 		return after ? (size_t)__builtin_ctz(after) + 1 : TINY_SIZE - off;
 	}
-	if (!bitmap_test(s, GORT_PLANE_ALLOC, idx)) {
+	if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx)) {
 		report_at(clear_bit_kind(s, idx), op, p, s, "object is not allocated");
 		return 0;
 	}

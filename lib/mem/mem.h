@@ -124,8 +124,14 @@ static inline uint64_t span_word_mask(const span_t *s, uint32_t w)
 /* bitmap.c: the 4 planes of each span, out of band. */
 MEM_HIDDEN void gort_bitmap_init_span(span_t *s);
 MEM_HIDDEN uint32_t gort_bitmap_count(const span_t *s, unsigned plane);
-MEM_HIDDEN uint32_t gort_bitmap_count_taken(const span_t *s); /* ALLOC | FREED */
-MEM_HIDDEN uint64_t gort_bitmap_free_word(const span_t *s, uint32_t w);
+/* Live objects: ALLOC and not FREED. */
+MEM_HIDDEN uint32_t gort_bitmap_count_live(const span_t *s);
+/* Owner only: fold word w's remote frees into ALLOC; returns its free slots.
+ * A remote free of a slot already free is a double free: its address goes
+ * to *bad (if *bad is still 0). */
+MEM_HIDDEN uint64_t gort_bitmap_reclaim_word(const span_t *s, uint32_t w, uintptr_t *bad);
+/* Owner only: reclaim every word; returns the number of free slots. */
+MEM_HIDDEN uint32_t gort_bitmap_sweep(const span_t *s, uintptr_t *bad);
 
 static inline bool bitmap_test(const span_t *s, unsigned plane, size_t i)
 {
@@ -288,7 +294,8 @@ static inline void *cache_alloc(cache_t *c, unsigned sc)
 		unsigned bit = (unsigned)__builtin_ctzll(free);
 		size_t idx = (size_t)s->cache_word * 64 + bit;
 		s->alloc_cache = free & (free - 1);
-		__atomic_fetch_or(&s->bits[s->cache_word], (uint64_t)1 << bit, __ATOMIC_RELAXED);
+		/* ALLOC is the owner's alone (bitmap.c): no locked instruction. */
+		st(&s->bits[s->cache_word], ld(&s->bits[s->cache_word]) | ((uint64_t)1 << bit));
 		if (unlikely(idx >= ld(&s->hwm)))
 			st(&s->hwm, (uint32_t)idx + 1);
 		counter_inc(&c->slot_alloc[sc]);
@@ -335,6 +342,8 @@ static inline cache_t *cache_current(void)
 /* check.c: the one error reporter. Formats without allocating. */
 MEM_HIDDEN void gort_report(gort_error_kind kind, const char *op, uintptr_t addr,
 			    const char *detail);
+/* A double free found late: two threads freed one object at once. */
+MEM_HIDDEN void gort_report_stray_free(const span_t *s, uintptr_t addr);
 /* Formats "class C, span 0x..., slot N" style details into buf. */
 MEM_HIDDEN const char *gort_detail_span(char *buf, size_t n, const span_t *s, const char *extra);
 
