@@ -1,0 +1,286 @@
+# Makefile — builds gort: the library (static and shared), the LD_PRELOAD
+# drop-in, the gortsh shell once cli/ has sources, the tools, the unit tests
+# and the benchmarks. Sources are discovered, never listed: a new .c or .S
+# file under lib/ is part of the library on the next `make`.
+#
+#   make                      build/libgort.a, libgort.so, libgortmalloc.so (+ gortsh)
+#   make test                 every test, plus the sanitizer builds; ends "N passed, N failed"
+#   make test SAN=thread      unit tests of one sanitizer build only
+#   make SAN=address,undefined   everything into build/san-address-undefined
+#   make DEBUG=1              -O0 and GORT_DEBUG=1 checks
+#   make V=1                  show full commands
+#
+# Variables: CC, CFLAGS, CPPFLAGS, LDFLAGS (appended to ours), SAN, DEBUG, V,
+# BUILD_ROOT (output folder, default build), PREFIX (default /usr/local), DESTDIR.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+comma := ,
+VERSION := $(shell sed -n 's/.*GORT_VERSION_STRING "\(.*\)"/\1/p' lib/include/gort.h 2>/dev/null)
+ifeq ($(VERSION),)
+  VERSION := 0.1.0
+endif
+SAN ?=
+DEBUG ?=
+V ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
+INCLUDEDIR ?= $(PREFIX)/include
+LIBDIR ?= $(PREFIX)/lib
+BINDIR ?= $(PREFIX)/bin
+
+# --------------------------------------------------------------- toolchain
+# Sanitizer builds default to clang (its runtimes come from libclang-rt-14-dev);
+# an explicit CC on the command line or in the environment always wins.
+# Outputs: BUILD_ROOT (default build/) for the normal build, and one folder
+# per sanitizer set below it. BUILD is derived, so every build of one run
+# lands in its own folder whatever the caller passes down.
+BUILD_ROOT ?= build
+ifneq ($(strip $(SAN)),)
+  DEFAULT_CC := clang
+  override BUILD := $(BUILD_ROOT)/san-$(subst $(comma),-,$(strip $(SAN)))
+else
+  DEFAULT_CC := gcc
+  override BUILD := $(BUILD_ROOT)
+endif
+ifeq ($(origin CC),default)
+  CC := $(DEFAULT_CC)
+endif
+AR ?= ar
+
+ifeq ($(V),1)
+  Q :=
+  say :=
+else
+  Q := @
+  say = @printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
+
+# ------------------------------------------------------------------- flags
+GORT_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -fvisibility=hidden -pthread
+GORT_CPPFLAGS := -Ilib -Ilib/include
+GORT_LDFLAGS := -pthread
+# Shared objects must resolve every symbol themselves; sanitizer runtimes are
+# provided by the executable instead, so the check is left out there.
+SO_LDFLAGS := -shared -pthread -Wl,--no-undefined
+
+ifneq ($(strip $(SAN)),)
+  GORT_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all -O1 -g
+  GORT_LDFLAGS += -fsanitize=$(SAN)
+  SO_LDFLAGS := -shared -pthread -fsanitize=$(SAN)
+  ifneq ($(filter address,$(subst $(comma), ,$(SAN))),)
+    GORT_CPPFLAGS += -DGORT_SAN_ADDRESS=1
+  endif
+  ifneq ($(filter thread,$(subst $(comma), ,$(SAN))),)
+    GORT_CPPFLAGS += -DGORT_SAN_THREAD=1
+  endif
+  ifneq ($(filter undefined,$(subst $(comma), ,$(SAN))),)
+    GORT_CPPFLAGS += -DGORT_SAN_UNDEFINED=1
+  endif
+endif
+ifeq ($(DEBUG),1)
+  GORT_CFLAGS += -O0
+  GORT_CPPFLAGS += -DGORT_DEBUG=1
+endif
+
+ALL_CFLAGS = $(GORT_CPPFLAGS) $(CPPFLAGS) $(GORT_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(GORT_LDFLAGS) $(LDFLAGS)
+DEPFLAGS = -MMD -MP
+
+# ----------------------------------------------------------------- sources
+# Files named *_<arch>.c or *_<arch>.S are built only on that architecture.
+ARCH := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
+KNOWN_ARCHES := x86_64 aarch64 riscv64 i386 i686 arm
+OTHER_ARCHES := $(filter-out $(ARCH),$(KNOWN_ARCHES))
+arch_filter = $(filter-out $(foreach a,$(OTHER_ARCHES),%_$(a).c %_$(a).S),$(1))
+
+find_src = $(shell find $(1) -path lib/preload -prune -o -type f -name '$(2)' -print 2>/dev/null | LC_ALL=C sort)
+
+LIB_SRCS := $(call arch_filter,$(call find_src,lib,*.c) $(call find_src,lib,*.S))
+PRELOAD_SRCS := $(sort $(wildcard lib/preload/*.c))
+CLI_SRCS := $(sort $(wildcard cli/*.c))
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+# Shared test code: tests/support/*.c and any tests/unit/*.c not named test_*.
+TEST_SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c) \
+	$(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c)))
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+HEADERS := $(sort $(wildcard lib/include/*.h))
+
+obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))
+LIB_OBJS := $(call obj,$(LIB_SRCS))
+PRELOAD_OBJS := $(call obj,$(PRELOAD_SRCS))
+CLI_OBJS := $(call obj,$(CLI_SRCS))
+TEST_SUPPORT_OBJS := $(call obj,$(TEST_SUPPORT_SRCS))
+
+LIBA := $(BUILD)/libgort.a
+LIBSO := $(BUILD)/libgort.so
+PRELOADSO := $(BUILD)/libgortmalloc.so
+GORTSH := $(if $(CLI_SRCS),$(BUILD)/gortsh)
+TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+ALL_OBJS := $(LIB_OBJS) $(PRELOAD_OBJS) $(CLI_OBJS) $(TEST_SUPPORT_OBJS) \
+	$(call obj,$(TOOL_SRCS) $(TEST_SRCS) $(BENCH_SRCS))
+
+# Naming every object as a prerequisite keeps those reached only through
+# pattern rules (tests, tools) from being deleted as intermediates.
+objects: $(ALL_OBJS)
+	@:
+
+# ---------------------------------------------------------- flag tracking
+# Objects depend on a stamp holding the compile command, rewritten only when
+# it changes, so `make DEBUG=1` after `make` rebuilds instead of mixing flags.
+NOBUILD_GOALS := clean format format-check uninstall print-build help
+ifneq ($(filter-out $(NOBUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
+  FLAGS_STAMP := $(BUILD)/.flags
+  FLAGS_NOW := $(CC) $(ALL_CFLAGS) | $(ALL_LDFLAGS) | $(SO_LDFLAGS)
+  $(shell mkdir -p $(BUILD) && \
+	{ [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || \
+	  printf '%s\n' '$(FLAGS_NOW)' > $(FLAGS_STAMP); })
+endif
+
+# ----------------------------------------------------------------- targets
+.PHONY: all objects lib test-bins tools test test-unit bench-bins bench demo clean \
+	format format-check install uninstall compdb print-build help
+
+all: $(LIBA) $(LIBSO) $(PRELOADSO) $(GORTSH)
+	@:
+
+lib: $(LIBA) $(LIBSO)
+	@:
+
+tools: $(TOOLS)
+	@:
+
+test-bins: $(LIBA) $(TOOLS) $(TESTS)
+	@:
+
+bench-bins: $(BENCHES)
+	@:
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.S $(FLAGS_STAMP)
+	$(call say,AS,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJS)
+	$(call say,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBSO): $(LIB_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(SO_LDFLAGS) -Wl,-soname,libgort.so $(LDFLAGS) -o $@ $^
+
+$(PRELOADSO): $(LIB_OBJS) $(PRELOAD_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(SO_LDFLAGS) -Wl,-soname,libgortmalloc.so $(LDFLAGS) -o $@ $^
+
+$(BUILD)/gortsh: $(CLI_OBJS) $(LIBA)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(LIBA) -lreadline
+
+$(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIBA)
+	$(call say,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJS) $(LIBA)
+	$(call say,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(LIBA) -lcriterion -lm
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBA)
+	$(call say,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) -lm
+
+# Every test (normal build, then the sanitizer builds; SKIP_SAN=1 skips them,
+# SAN=... runs that build's unit tests only). The `+` hands make's job server
+# to the builds the script starts.
+test:
+	+@bash scripts/deps.sh test
+	+@SAN='$(SAN)' bash scripts/run-tests.sh
+
+# The unit tests of this build only, no dependency check.
+test-unit:
+	+@SAN='$(SAN)' UNIT_ONLY=1 bash scripts/run-tests.sh
+
+bench:
+	+@bash scripts/deps.sh bench
+	+@$(MAKE) --no-print-directory SAN='$(SAN)' all bench-bins
+	@if [ -f bench/run.sh ]; then bash bench/run.sh $(BUILD); \
+	else echo "bench: bench/run.sh is not there yet; programs built in $(BUILD)/bench/"; fi
+
+# The shell's guided tour once cli/ exists; until then, the library alone.
+demo:
+	+@bash scripts/deps.sh demo
+	+@$(MAKE) --no-print-directory SAN='$(SAN)' all
+ifneq ($(GORTSH),)
+	$(GORTSH) $(wildcard cli/tour.gortsh)
+else
+	@echo "demo: the library is built in $(BUILD)/; the gortsh shell is not built yet (no cli/ sources)."
+endif
+
+clean:
+	@case '$(BUILD_ROOT)' in ''|.|./|/|..|../) echo "clean: refusing BUILD_ROOT='$(BUILD_ROOT)'"; exit 1;; esac
+	rm -rf '$(BUILD_ROOT)' compile_commands.json
+
+# Generated files (DO NOT EDIT near the top) keep the generator's layout.
+SOURCE_FILES = $(shell find lib cli tests bench tools fuzz -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | LC_ALL=C sort)
+GENERATED_FILES = $(if $(SOURCE_FILES),$(shell awk 'FNR <= 10 && /DO NOT EDIT/ { print FILENAME; nextfile }' $(SOURCE_FILES)))
+FORMAT_FILES = $(filter-out $(GENERATED_FILES),$(SOURCE_FILES))
+
+format:
+	@command -v clang-format >/dev/null || { echo "format: clang-format is not installed (apt-get install clang-format)"; exit 1; }
+	$(Q)$(if $(FORMAT_FILES),clang-format -i $(FORMAT_FILES),true)
+
+format-check:
+	@command -v clang-format >/dev/null || { echo "format-check: clang-format is not installed (apt-get install clang-format)"; exit 1; }
+	@bad=0; for f in $(FORMAT_FILES); do \
+		clang-format "$$f" | cmp -s - "$$f" || { echo "format-check: needs formatting: $$f"; bad=1; }; \
+	done; \
+	[ $$bad -eq 0 ] || { echo "format-check: run 'make format'"; exit 1; }
+
+# compile_commands.json for editors and clang-tidy, recorded from a full build.
+compdb:
+	@command -v bear >/dev/null || { echo "compdb: bear is not installed (apt-get install bear)"; exit 1; }
+	rm -rf $(BUILD)/obj
+	bear -- $(MAKE) --no-print-directory all test-bins bench-bins
+
+# gort.pc is written at every install, so it always names this PREFIX.
+install: all
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+		gort.pc.in > $(BUILD)/gort.pc
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIBSO) $(PRELOADSO) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(BUILD)/gort.pc $(DESTDIR)$(LIBDIR)/pkgconfig/gort.pc
+	$(if $(GORTSH),install -d $(DESTDIR)$(BINDIR) && install -m 755 $(GORTSH) $(DESTDIR)$(BINDIR)/)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(HEADERS)))
+	rm -f $(DESTDIR)$(LIBDIR)/libgort.a $(DESTDIR)$(LIBDIR)/libgort.so \
+		$(DESTDIR)$(LIBDIR)/libgortmalloc.so $(DESTDIR)$(LIBDIR)/pkgconfig/gort.pc \
+		$(DESTDIR)$(BINDIR)/gortsh
+
+print-build:
+	@echo $(BUILD)
+
+help:
+	@sed -n '2,/^$$/s/^# \{0,1\}//p' Makefile
+
+# Dependency files are only read when building, so `make clean` stays quick.
+ifneq ($(filter-out $(NOBUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
+-include $(ALL_OBJS:.o=.d)
+endif
