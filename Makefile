@@ -227,7 +227,8 @@ demo:
 ifneq ($(GORTSH),)
 	$(GORTSH) $(wildcard cli/tour.gortsh)
 else
-	@echo "demo: the library is built in $(BUILD)/; the gortsh shell is not built yet (no cli/ sources)."
+	+@$(MAKE) --no-print-directory SAN='$(SAN)' $(BUILD)/tools/tour
+	@$(BUILD)/tools/tour
 endif
 
 clean:

@@ -225,6 +225,13 @@ static bool check_caches(check_ctx_t *x)
 	return true;
 }
 
+void gort_span_check(const span_t *s)
+{
+	check_ctx_t x = {0};
+	if (ld_acq(&s->state) == SPAN_INUSE && !check_bits(&x, s))
+		gort_report(GORT_ERR_HEAP_CORRUPTION, "check", x.where, x.why);
+}
+
 int gort_check(void)
 {
 	if (ld_acq(&gort_mem.state) != 2)

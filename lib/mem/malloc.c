@@ -67,7 +67,18 @@ static void free_large(span_t *s, const char *op)
 
 /* ---------------------------------------------------------------- small */
 
-static void *alloc_small(size_t size, unsigned flags)
+/* The has-pointers plane: written only when it changes, so a slot reused
+ * for the same kind of object costs one load. Owner only, like ALLOC. */
+static inline void note_pointers(span_t *s, void *p, bool pointers)
+{
+	size_t idx = sc_index_of(s->spanclass, (uintptr_t)p - s->base);
+	uint64_t *w = &span_plane(s, GORT_PLANE_POINTERS)[idx / 64];
+	uint64_t bit = (uint64_t)1 << (idx % 64), old = ld(w);
+	if (((old & bit) != 0) != pointers)
+		st(w, old ^ bit);
+}
+
+static inline void *alloc_small(size_t size, unsigned flags)
 {
 	cache_t *c = cache_current();
 	if (unlikely(!c)) {
@@ -82,16 +93,9 @@ static void *alloc_small(size_t size, unsigned flags)
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* The has-pointers plane: written only when it changes. */
 	span_t *s = c->alloc[sc];
-	size_t idx = ((uintptr_t)p - s->base) / s->elemsize;
-	bool want = !(flags & GORT_NOSCAN);
-	if (bitmap_test(s, GORT_PLANE_POINTERS, idx) != want) {
-		if (want)
-			bitmap_set(s, GORT_PLANE_POINTERS, idx);
-		else
-			bitmap_clear(s, GORT_PLANE_POINTERS, idx);
-	}
+	DEBUG_CHECK_SPAN(s);
+	note_pointers(s, p, !(flags & GORT_NOSCAN));
 	if (flags & GORT_ZERO)
 		memset(p, 0, s->elemsize);
 	return p;
@@ -110,16 +114,8 @@ void *gort_alloc(size_t size, unsigned flags)
 
 void *gort_malloc(size_t size)
 {
-	if (likely(size <= SC_MAX_SMALL)) {
-		cache_t *c = cache_current();
-		if (likely(c != NULL)) {
-			void *p = cache_alloc(c, sc_class_of(size ? size : 1));
-			if (likely(p != NULL))
-				return p;
-		}
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (likely(size <= SC_MAX_SMALL))
+		return alloc_small(size, 0);
 	return gort_alloc(size, 0);
 }
 
@@ -313,12 +309,15 @@ void gort_free(void *ptr)
 	span_t *s = validate(p, "free", &idx);
 	if (!s)
 		return;
-	if (s->spanclass == LARGE_SPAN_CLASS)
+	if (s->spanclass == LARGE_SPAN_CLASS) {
 		free_large(s, "free");
-	else if (s->spanclass == TINY_SPAN_CLASS)
+		return;
+	}
+	if (s->spanclass == TINY_SPAN_CLASS)
 		free_tiny(s, p, "free");
 	else
 		gort_free_small(s, p, "free");
+	DEBUG_CHECK_SPAN(s);
 }
 
 /* Usable bytes of a live object at p, 0 after reporting if p is not one. */

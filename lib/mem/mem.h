@@ -358,6 +358,14 @@ MEM_HIDDEN void gort_sb_dec(strbuf_t *b, uint64_t v);
 MEM_HIDDEN const char *gort_sb_done(strbuf_t *b);
 
 /* -------------------------------------------------------------- internal */
+/* The per-span part of gort_check, cheap enough to run after every
+ * operation: debug builds (GORT_DEBUG) call it on each span they touch. */
+MEM_HIDDEN void gort_span_check(const span_t *s);
+#ifdef GORT_DEBUG
+#define DEBUG_CHECK_SPAN(s) gort_span_check(s)
+#else
+#define DEBUG_CHECK_SPAN(s) ((void)0)
+#endif
 MEM_HIDDEN void gort_free_small(span_t *s, uintptr_t p, const char *op);
 MEM_HIDDEN span_t *gort_span_lookup(uintptr_t p); /* in-use span holding p, or NULL */
 MEM_HIDDEN void gort_span_init_inuse(span_t *s, unsigned sc);
