@@ -20,18 +20,18 @@ static int ready(void)
 
 static void lock_all(void)
 {
-	pthread_mutex_lock(&gort_mem.caches_lock);
+	gort_lock(&gort_mem.caches_lock);
 	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
-		pthread_mutex_lock(&gort_mem.central[sc].lock);
-	pthread_mutex_lock(&HEAP.lock);
+		gort_lock(&gort_mem.central[sc].lock);
+	gort_lock(&HEAP.lock);
 }
 
 static void unlock_all(void)
 {
-	pthread_mutex_unlock(&HEAP.lock);
+	gort_unlock(&HEAP.lock);
 	for (unsigned sc = NUM_SPAN_CLASSES; sc-- > 0;)
-		pthread_mutex_unlock(&gort_mem.central[sc].lock);
-	pthread_mutex_unlock(&gort_mem.caches_lock);
+		gort_unlock(&gort_mem.central[sc].lock);
+	gort_unlock(&gort_mem.caches_lock);
 }
 
 /* ---------------------------------------------------------- size classes */
@@ -67,7 +67,7 @@ void gort_inspect_arena(gort_arena_info *out)
 	memset(out, 0, sizeof *out);
 	if (!ready())
 		return;
-	pthread_mutex_lock(&HEAP.lock);
+	gort_lock(&HEAP.lock);
 	*out = (gort_arena_info){
 		.reserved_base = ARENA.reserved_base,
 		.reserved_bytes = ARENA.reserved_bytes,
@@ -80,7 +80,7 @@ void gort_inspect_arena(gort_arena_info *out)
 		.arena_used = ARENA.used,
 		.at_hint = ARENA.at_hint,
 	};
-	pthread_mutex_unlock(&HEAP.lock);
+	gort_unlock(&HEAP.lock);
 }
 
 static uint8_t page_state(const span_t *s)

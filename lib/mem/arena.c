@@ -9,6 +9,8 @@
  * run to run; otherwise anywhere.
  *
  * Invariants:
+ *  - base is aligned to ARENA_ALIGN (so every page and every power-of-two
+ *    alignment up to it holds by address arithmetic alone);
  *  - base < used <= end; [base, used) is committed, and so are the spans
  *    entries and bitmap bytes that describe it;
  *  - used only grows, and only under the heap lock; free() reads it unlocked
@@ -18,6 +20,19 @@
 
 #include <errno.h>
 #include <string.h>
+
+/* ThreadSanitizer treats a mapping outside its application ranges as fatal,
+ * and Go's hint lies outside them: under TSan the kernel picks the address. */
+#if defined(__SANITIZE_THREAD__)
+#define ARENA_TRY_HINT 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ARENA_TRY_HINT 0
+#endif
+#endif
+#ifndef ARENA_TRY_HINT
+#define ARENA_TRY_HINT 1
+#endif
 
 static size_t round_up(size_t n, size_t to)
 {
@@ -41,17 +56,29 @@ int gort_arena_init(arena_t *a, size_t arena_bytes)
 	a->spans_bytes = round_up(arena_bytes / PAGE_SIZE * sizeof(span_t *), align);
 	a->bitmap_bytes = round_up(arena_bytes / 16, align);
 	size_t meta = a->spans_bytes + a->bitmap_bytes;
-	a->reserved_bytes = meta + arena_bytes;
+	/* Slack so the arena can start on an ARENA_ALIGN boundary wherever the
+	 * kernel puts the reservation; at the hint it is already aligned. */
+	a->reserved_bytes = meta + arena_bytes + ARENA_ALIGN;
 
-	void *r = gort_os_reserve(a->reserved_bytes, ARENA_HINT - meta, &a->at_hint);
+	void *r = gort_os_reserve(a->reserved_bytes, ARENA_TRY_HINT ? ARENA_HINT - meta : 0,
+				  &a->at_hint);
 	if (!r) {
 		errno = ENOMEM;
 		return -1;
 	}
-	a->reserved_base = (uintptr_t)r;
-	a->spans = (span_t **)r;
-	a->bitmap = (uint8_t *)r + a->spans_bytes;
-	a->base = (uintptr_t)r + meta;
+	uintptr_t base = round_up((uintptr_t)r + meta, ARENA_ALIGN);
+	/* Give back the slack on both sides: the reservation is exactly
+	 * [spans | bitmap | arena]. */
+	uintptr_t lo = base - meta, hi = base + arena_bytes;
+	if (lo > (uintptr_t)r)
+		gort_os_unmap(r, lo - (uintptr_t)r);
+	if ((uintptr_t)r + a->reserved_bytes > hi)
+		gort_os_unmap((void *)hi, (uintptr_t)r + a->reserved_bytes - hi);
+	a->reserved_base = lo;
+	a->reserved_bytes = hi - lo;
+	a->spans = (span_t **)lo;
+	a->bitmap = (uint8_t *)(base - a->bitmap_bytes);
+	a->base = base;
 	a->end = a->base + arena_bytes;
 	a->used = a->base;
 	return 0;

@@ -29,8 +29,8 @@
 
 void gort_bitmap_init_span(span_t *s)
 {
-	s->nwords = (uint16_t)((s->nelems + 63) / 64);
-	s->bits = arena_bits_of(&gort_mem.arena, s->base);
+	st(&s->nwords, (uint16_t)((s->nelems + 63) / 64));
+	st(&s->bits, arena_bits_of(&gort_mem.arena, s->base));
 	memset(s->bits, 0, (size_t)GORT_BITMAP_PLANES * s->nwords * sizeof(uint64_t));
 }
 
@@ -43,13 +43,15 @@ uint32_t gort_bitmap_count(const span_t *s, unsigned plane)
 	return n;
 }
 
+/* Acquire loads: a span found empty here may be recycled, and every thread
+ * whose free emptied it must be done with it first (its OR released). */
 uint32_t gort_bitmap_count_live(const span_t *s)
 {
 	const uint64_t *a = span_plane(s, GORT_PLANE_ALLOC);
 	const uint64_t *f = span_plane(s, GORT_PLANE_FREED);
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < s->nwords; i++)
-		n += (uint32_t)__builtin_popcountll(ld(&a[i]) & ~ld(&f[i]));
+		n += (uint32_t)__builtin_popcountll(ld_acq(&a[i]) & ~ld_acq(&f[i]));
 	return n;
 }
 

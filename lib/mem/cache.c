@@ -29,14 +29,14 @@ __thread uint32_t gort_tls_gen __attribute__((tls_model("initial-exec")));
 
 cache_t *gort_cache_new(int kind)
 {
-	pthread_mutex_lock(&gort_mem.caches_lock);
+	gort_lock(&gort_mem.caches_lock);
 	cache_t *c = gort_mem.idle_caches;
 	if (c) {
 		gort_mem.idle_caches = c->next_idle;
 	} else {
 		c = gort_fixalloc_alloc(&gort_mem.cachealloc);
 		if (!c) {
-			pthread_mutex_unlock(&gort_mem.caches_lock);
+			gort_unlock(&gort_mem.caches_lock);
 			return NULL;
 		}
 		c->id = gort_mem.ncaches++;
@@ -51,7 +51,7 @@ cache_t *gort_cache_new(int kind)
 	c->gen = gort_mem.gen;
 	c->next_idle = NULL;
 	st(&c->in_use, 1);
-	pthread_mutex_unlock(&gort_mem.caches_lock);
+	gort_unlock(&gort_mem.caches_lock);
 	return c;
 }
 
@@ -71,7 +71,7 @@ static bool refill_word(span_t *s)
 		}
 	}
 	if (stray)
-		gort_report_stray_free(s, stray);
+		gort_report_stray_free(s->spanclass, s->base, stray);
 	return found;
 }
 
@@ -101,7 +101,7 @@ void *gort_cache_alloc_slow(cache_t *c, unsigned sc)
 
 /* ------------------------------------------------------------------ tiny */
 
-static uint32_t *tiny_mask(uintptr_t block)
+static uint64_t *tiny_mask(uintptr_t block)
 {
 	span_t *s = arena_span_of(&gort_mem.arena, block);
 	return &s->tiny[(block - s->base) / TINY_SIZE];
@@ -121,7 +121,7 @@ static void drop_tiny(cache_t *c)
 	uintptr_t block = c->tiny;
 	c->tiny = 0;
 	c->tiny_offset = 0;
-	uint32_t left = __atomic_and_fetch(tiny_mask(block), ~TINY_OPEN, __ATOMIC_ACQ_REL);
+	uint64_t left = __atomic_and_fetch(tiny_mask(block), ~TINY_OPEN, __ATOMIC_ACQ_REL);
 	if ((left & TINY_LIVE_MASK) == 0)
 		tiny_release_block(block);
 }
@@ -137,9 +137,9 @@ static size_t tiny_align(size_t off, size_t size)
 	return off;
 }
 
-static uint32_t tiny_start_bits(size_t off)
+static uint64_t tiny_start_bits(size_t off)
 {
-	return ((uint32_t)1 << off) | (off ? TINY_STARTED(off) : 0);
+	return ((uint64_t)1 << off) | TINY_STARTED(off);
 }
 
 /* Go's tiny allocator: noscan objects under 16 bytes share 16-byte blocks.
@@ -150,8 +150,11 @@ void *gort_cache_alloc_tiny(cache_t *c, size_t size)
 	if (c->tiny) {
 		size_t off = tiny_align(c->tiny_offset, size);
 		if (off + size <= TINY_SIZE) {
-			__atomic_fetch_or(tiny_mask(c->tiny), tiny_start_bits(off),
-					  __ATOMIC_RELAXED);
+			/* One add sets the new start bits (clear until now) and
+			 * moves END from the old offset to this object's end. */
+			uint64_t grow = (uint64_t)(off + size - c->tiny_offset) << TINY_END_SHIFT;
+			__atomic_fetch_add(tiny_mask(c->tiny), tiny_start_bits(off) + grow,
+					   __ATOMIC_RELAXED);
 			c->tiny_offset = (uint32_t)(off + size);
 			counter_inc(&c->tiny_alloc);
 			return (void *)(c->tiny + off);
@@ -162,13 +165,14 @@ void *gort_cache_alloc_tiny(cache_t *c, size_t size)
 		return NULL;
 	counter_inc(&c->tiny_alloc);
 	/* Keep whichever block has more room left, as Go does. */
+	uint64_t fresh = tiny_start_bits(0) | ((uint64_t)size << TINY_END_SHIFT);
 	if (!c->tiny || size < c->tiny_offset) {
 		drop_tiny(c);
-		st(tiny_mask(block), tiny_start_bits(0) | TINY_OPEN);
+		st(tiny_mask(block), fresh | TINY_OPEN);
 		c->tiny = block;
 		c->tiny_offset = (uint32_t)size;
 	} else {
-		st(tiny_mask(block), tiny_start_bits(0));
+		st(tiny_mask(block), fresh);
 	}
 	return (void *)block;
 }
@@ -190,11 +194,11 @@ void gort_cache_flush(cache_t *c)
 void gort_cache_retire(cache_t *c)
 {
 	gort_cache_flush(c);
-	pthread_mutex_lock(&gort_mem.caches_lock);
+	gort_lock(&gort_mem.caches_lock);
 	st(&c->in_use, 0);
 	c->next_idle = gort_mem.idle_caches;
 	gort_mem.idle_caches = c;
-	pthread_mutex_unlock(&gort_mem.caches_lock);
+	gort_unlock(&gort_mem.caches_lock);
 }
 
 /* The calling thread's cache: made on first use, registered for exit. */

@@ -103,75 +103,90 @@ static void hand_to_cache(central_t *c, span_t *s, int cache_id)
 span_t *gort_central_cache_span(unsigned sc, int cache_id)
 {
 	central_t *c = &C(sc);
-	pthread_mutex_lock(&c->lock);
-	uintptr_t stray = 0;
+	gort_lock(&c->lock);
+	uintptr_t stray = 0, stray_span = 0;
 	for (uint32_t n = c->npartial; n > 0 && c->partial; n--) {
 		span_t *s = c->partial;
 		unfile_span(c, s);
 		if (gort_bitmap_count_live(s) < s->nelems) {
 			hand_to_cache(c, s, cache_id);
-			pthread_mutex_unlock(&c->lock);
+			gort_unlock(&c->lock);
 			return s;
 		}
-		stray = file_span(c, s); /* a partial span is never full; be safe anyway */
+		uintptr_t found = file_span(c, s); /* a partial span is never full; be safe */
+		if (found && !stray)
+			stray = found, stray_span = s->base;
 	}
-	pthread_mutex_unlock(&c->lock);
+	gort_unlock(&c->lock);
 	if (stray)
-		gort_report_stray_free(arena_span_of(&gort_mem.arena, stray), stray);
+		gort_report_stray_free(sc, stray_span, stray);
 
 	unsigned cls = spanclass_sizeclass(sc);
 	span_t *s = gort_heap_alloc_span(gort_sc_npages[cls], 1, sc);
 	if (!s)
 		return NULL;
-	pthread_mutex_lock(&c->lock);
+	gort_lock(&c->lock);
 	hand_to_cache(c, s, cache_id);
-	pthread_mutex_unlock(&c->lock);
+	gort_unlock(&c->lock);
 	return s;
 }
 
 void gort_central_uncache_span(span_t *s)
 {
-	central_t *c = &C(s->spanclass);
-	pthread_mutex_lock(&c->lock);
+	unsigned sc = s->spanclass;
+	uintptr_t base = s->base, stray = 0;
+	central_t *c = &C(sc);
+	gort_lock(&c->lock);
 	c->ncached--;
 	s->alloc_cache = 0;
+	/* Still the owner: fold in the inbox, so a double free racing the
+	 * owner's own free is reported even when it empties the span. */
+	gort_bitmap_sweep(s, &stray);
 	if (gort_bitmap_count_live(s) == 0) {
-		s->owner = OWNER_HEAP;
+		st(&s->owner, OWNER_HEAP);
 		s->cache_id = -1;
-		pthread_mutex_unlock(&c->lock);
+		gort_unlock(&c->lock);
 		gort_heap_free_span(s);
-		return;
+	} else {
+		file_span(c, s);
+		gort_unlock(&c->lock);
 	}
-	uintptr_t stray = file_span(c, s);
-	pthread_mutex_unlock(&c->lock);
 	if (stray)
-		gort_report_stray_free(s, stray);
+		gort_report_stray_free(sc, base, stray);
 }
 
 void gort_central_note_free(span_t *s)
 {
-	if (!__atomic_load_n(&s->full_flag, __ATOMIC_SEQ_CST) ||
-	    !__atomic_exchange_n(&s->full_flag, 0, __ATOMIC_SEQ_CST))
+	/* Whoever lowers the flag moves the span. The flag is raised only while
+	 * the span is being filed (under its central's lock) or sits on a full
+	 * list, which it leaves only here: so once we own the flag the span is
+	 * not recycled, and its class is the one whose list holds it — even if
+	 * the struct was reused since the caller last knew it. */
+	if (!__atomic_exchange_n(&s->full_flag, 0, __ATOMIC_SEQ_CST))
 		return;
-	central_t *c = &C(s->spanclass);
-	pthread_mutex_lock(&c->lock);
-	if (s->list == LIST_FULL && s->owner == OWNER_CENTRAL) {
+	central_t *c = &C(ld(&s->spanclass));
+	gort_lock(&c->lock);
+	if (ld(&s->list) == LIST_FULL && ld(&s->owner) == OWNER_CENTRAL) {
 		list_remove(&c->full, s);
 		c->nfull--;
 		s->list = LIST_PARTIAL;
 		list_push(&c->partial, s);
 		c->npartial++;
 	}
-	pthread_mutex_unlock(&c->lock);
+	gort_unlock(&c->lock);
 }
 
 /* Move the empty spans of one class out of its lists onto `out`. */
-static span_t *collect_empty(central_t *c)
+static span_t *collect_empty(central_t *c, uintptr_t *stray, uintptr_t *stray_span)
 {
 	span_t *out = NULL;
 	span_t *s = c->partial;
 	for (uint32_t n = c->npartial; n > 0; n--) {
 		span_t *next = s->next;
+		uintptr_t found = 0;
+		gort_bitmap_sweep(s, &found); /* this lock makes us the owner */
+		if (found && !*stray)
+			*stray = found, *stray_span = s->base;
 		if (gort_bitmap_count_live(s) == 0) {
 			unfile_span(c, s);
 			s->owner = OWNER_HEAP;
@@ -188,15 +203,18 @@ size_t gort_central_reclaim_all(void)
 	size_t bytes = 0;
 	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
 		central_t *c = &C(sc);
-		pthread_mutex_lock(&c->lock);
-		span_t *empty = collect_empty(c);
-		pthread_mutex_unlock(&c->lock);
+		uintptr_t stray = 0, stray_span = 0;
+		gort_lock(&c->lock);
+		span_t *empty = collect_empty(c, &stray, &stray_span);
+		gort_unlock(&c->lock);
 		while (empty) {
 			span_t *next = empty->next;
 			bytes += span_bytes(empty);
 			gort_heap_free_span(empty);
 			empty = next;
 		}
+		if (stray)
+			gort_report_stray_free(sc, stray_span, stray);
 	}
 	return bytes;
 }
@@ -207,6 +225,6 @@ void gort_central_init(void)
 		central_t *c = &C(sc);
 		c->partial = c->full = NULL;
 		c->npartial = c->nfull = c->ncached = 0;
-		pthread_mutex_init(&c->lock, NULL);
+		gort_lock_init(&c->lock);
 	}
 }

@@ -75,21 +75,24 @@ const char *gort_sb_done(strbuf_t *b)
 	return b->buf;
 }
 
+/* Reads the span with atomic loads: a report may be about a double free
+ * racing the span's recycling (span.c, gort_span_lookup). */
 const char *gort_detail_span(char *buf, size_t n, const span_t *s, const char *extra)
 {
 	strbuf_t b = {buf, n, 0};
-	if (s->spanclass == LARGE_SPAN_CLASS) {
+	unsigned sc = ld(&s->spanclass);
+	if (sc == LARGE_SPAN_CLASS) {
 		gort_sb_str(&b, "large, ");
-		gort_sb_dec(&b, span_bytes(s));
+		gort_sb_dec(&b, ld(&s->npages) << PAGE_SHIFT);
 		gort_sb_str(&b, " B");
-	} else if (s->spanclass == TINY_SPAN_CLASS) {
+	} else if (sc == TINY_SPAN_CLASS) {
 		gort_sb_str(&b, "tiny block, class 2");
 	} else {
 		gort_sb_str(&b, "class ");
-		gort_sb_dec(&b, s->spanclass);
+		gort_sb_dec(&b, sc);
 	}
 	gort_sb_str(&b, ", span ");
-	gort_sb_hex(&b, s->base);
+	gort_sb_hex(&b, ld(&s->base));
 	if (extra) {
 		gort_sb_str(&b, ", ");
 		gort_sb_str(&b, extra);
@@ -97,11 +100,20 @@ const char *gort_detail_span(char *buf, size_t n, const span_t *s, const char *e
 	return gort_sb_done(&b);
 }
 
-void gort_report_stray_free(const span_t *s, uintptr_t addr)
+void gort_report_stray_free(unsigned spanclass, uintptr_t span_base, uintptr_t addr)
 {
 	char buf[200];
-	gort_report(GORT_ERR_DOUBLE_FREE, "free", addr,
-		    gort_detail_span(buf, sizeof buf, s, "freed on two threads at once"));
+	strbuf_t b = {buf, sizeof buf, 0};
+	if (spanclass == TINY_SPAN_CLASS) {
+		gort_sb_str(&b, "tiny block, class 2");
+	} else {
+		gort_sb_str(&b, "class ");
+		gort_sb_dec(&b, spanclass);
+	}
+	gort_sb_str(&b, ", span ");
+	gort_sb_hex(&b, span_base);
+	gort_sb_str(&b, ", freed on two threads at once");
+	gort_report(GORT_ERR_DOUBLE_FREE, "free", addr, gort_sb_done(&b));
 }
 
 /* ------------------------------------------------------------- reporter */

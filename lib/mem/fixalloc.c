@@ -10,6 +10,7 @@
 #include "mem/mem.h"
 
 #include <string.h>
+#include <stdint.h>
 
 #define FIX_CHUNK ((size_t)64 << 10)
 
@@ -42,12 +43,22 @@ static int fix_new_chunk(fixalloc_t *f)
 	return 0;
 }
 
+/* Span structures are type-stable: a free on another thread may still read
+ * a recycled span's atomic fields (it then finds them changed and backs
+ * off), so reuse clears them with atomic stores, not a racing memset. */
+static void zero_words(void *p, size_t size)
+{
+	uint64_t *w = p;
+	for (size_t i = 0; i < size / sizeof *w; i++)
+		__atomic_store_n(&w[i], 0, __ATOMIC_RELAXED);
+}
+
 void *gort_fixalloc_alloc(fixalloc_t *f)
 {
 	void *p = f->free;
 	if (p) {
 		f->free = *(void **)p;
-		memset(p, 0, f->size);
+		zero_words(p, f->size);
 	} else {
 		if (f->left < f->size && fix_new_chunk(f) != 0)
 			return NULL;

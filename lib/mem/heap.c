@@ -50,7 +50,7 @@ static void bucket_push(span_t *s)
 	l->first = s;
 	l->n++;
 	H.nonempty[b / 64] |= (uint64_t)1 << (b % 64);
-	s->list = LIST_FREE;
+	st(&s->list, LIST_FREE);
 }
 
 static void bucket_remove(span_t *s)
@@ -66,7 +66,7 @@ static void bucket_remove(span_t *s)
 	s->next = s->prev = NULL;
 	if (--l->n == 0)
 		H.nonempty[b / 64] &= ~((uint64_t)1 << (b % 64));
-	s->list = LIST_NONE;
+	st(&s->list, LIST_NONE);
 }
 
 /* Best fit among the long runs: the shortest that fits, lowest address on ties. */
@@ -140,10 +140,10 @@ static span_t *new_run(uintptr_t base, size_t npages, int released, int needzero
 	span_t *s = gort_fixalloc_alloc(&H.spanalloc);
 	if (!s)
 		return NULL;
-	s->base = base;
-	s->npages = npages;
-	s->state = SPAN_FREE;
-	s->owner = OWNER_HEAP;
+	st(&s->base, base);
+	st(&s->npages, npages);
+	st(&s->state, SPAN_FREE);
+	st(&s->owner, OWNER_HEAP);
 	s->released = (uint8_t)released;
 	s->needzero = (uint8_t)needzero;
 	s->cache_id = -1;
@@ -161,8 +161,8 @@ static void absorb(span_t *s, span_t *t)
 	}
 	s->needzero |= t->needzero;
 	if (t->base < s->base)
-		s->base = t->base;
-	s->npages += t->npages;
+		st(&s->base, t->base);
+	st(&s->npages, s->npages + t->npages);
 	gort_fixalloc_free(&H.spanalloc, t);
 }
 
@@ -190,7 +190,7 @@ static void split_tail(span_t *s, size_t npages)
 	if (!t)
 		return; /* keep the slack inside s: wasteful, never wrong */
 	t->idle_since = s->idle_since;
-	s->npages = npages;
+	st(&s->npages, npages);
 	mark_run_ends(t);
 	bucket_push(t);
 }
@@ -229,8 +229,8 @@ static span_t *take_run(size_t npages, size_t align_pages)
 			return NULL;
 		}
 		l->idle_since = s->idle_since;
-		s->base = abase;
-		s->npages -= lead;
+		st(&s->base, abase);
+		st(&s->npages, s->npages - lead);
 		mark_run_ends(l);
 		bucket_push(l);
 	}
@@ -248,31 +248,31 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc)
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_lock(&H.lock);
+	gort_lock(&H.lock);
 	span_t *s = take_run(npages, align_pages);
 	if (!s) {
 		/* Before growing, take back spans emptied by frees. */
-		pthread_mutex_unlock(&H.lock);
+		gort_unlock(&H.lock);
 		gort_central_reclaim_all();
-		pthread_mutex_lock(&H.lock);
+		gort_lock(&H.lock);
 		s = take_run(npages, align_pages);
 	}
 	if (!s && grow(npages + (align_pages > 1 ? align_pages - 1 : 0)) == 0)
 		s = take_run(npages, align_pages);
 	if (!s) {
-		pthread_mutex_unlock(&H.lock);
+		gort_unlock(&H.lock);
 		errno = ENOMEM;
 		return NULL;
 	}
 	s->released = 0;
-	s->owner = sc == LARGE_SPAN_CLASS ? OWNER_LARGE : OWNER_HEAP;
+	st(&s->owner, sc == LARGE_SPAN_CLASS ? OWNER_LARGE : OWNER_HEAP);
 	if (sc == TINY_SPAN_CLASS) {
 		s->tiny = gort_fixalloc_alloc(&H.tinyalloc);
 		if (!s->tiny) {
 			H.pages_inuse -= s->npages;
 			H.pages_free += s->npages;
 			insert_free(s);
-			pthread_mutex_unlock(&H.lock);
+			gort_unlock(&H.lock);
 			errno = ENOMEM;
 			return NULL;
 		}
@@ -280,7 +280,7 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc)
 	gort_span_init_inuse(s, sc);
 	set_spans(s, s->base, s->npages);
 	st_rel(&s->state, SPAN_INUSE);
-	pthread_mutex_unlock(&H.lock);
+	gort_unlock(&H.lock);
 	return s;
 }
 
@@ -305,7 +305,7 @@ static void maybe_scavenge(void)
 
 void gort_heap_free_span(span_t *s)
 {
-	pthread_mutex_lock(&H.lock);
+	gort_lock(&H.lock);
 	st(&s->state, SPAN_FREE);
 	if (s->tiny) {
 		gort_fixalloc_free(&H.tinyalloc, s->tiny);
@@ -313,21 +313,21 @@ void gort_heap_free_span(span_t *s)
 	}
 	H.pages_inuse -= s->npages;
 	H.pages_free += s->npages;
-	s->owner = OWNER_HEAP;
-	s->list = LIST_NONE;
-	s->spanclass = 0;
+	st(&s->owner, OWNER_HEAP);
+	st(&s->list, LIST_NONE);
+	st(&s->spanclass, 0);
 	s->cache_id = -1;
 	s->needzero = 1;
 	s->released = 0;
 	insert_free(s);
 	maybe_scavenge();
-	pthread_mutex_unlock(&H.lock);
+	gort_unlock(&H.lock);
 }
 
 size_t gort_heap_release(uint64_t idle_before)
 {
 	size_t bytes = 0;
-	pthread_mutex_lock(&H.lock);
+	gort_lock(&H.lock);
 	for (unsigned b = 0; b < HEAP_BUCKETS; b++) {
 		for (span_t *s = H.free[b].first; s; s = s->next) {
 			if (s->released || s->idle_since > idle_before)
@@ -342,16 +342,16 @@ size_t gort_heap_release(uint64_t idle_before)
 	}
 	if (bytes)
 		H.num_released++;
-	pthread_mutex_unlock(&H.lock);
+	gort_unlock(&H.lock);
 	return bytes;
 }
 
 void gort_heap_init(int scavenge)
 {
 	memset(&H, 0, sizeof H);
-	pthread_mutex_init(&H.lock, NULL);
+	gort_lock_init(&H.lock);
 	gort_fixalloc_init(&H.spanalloc, sizeof(span_t));
-	gort_fixalloc_init(&H.tinyalloc, (PAGE_SIZE / TINY_SIZE) * sizeof(uint32_t));
+	gort_fixalloc_init(&H.tinyalloc, (PAGE_SIZE / TINY_SIZE) * sizeof(uint64_t));
 	H.scavenge = scavenge;
 	H.last_scavenge = scavenge ? gort_os_nanotime() : 0;
 }

@@ -19,11 +19,12 @@
 #include "mem/mem.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 mem_runtime_t gort_mem;
 
-static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static gort_lock_t init_lock = GORT_LOCK_INIT;
 static pthread_key_t cache_key;
 static int key_made, atfork_done;
 static int fork_locked;
@@ -39,38 +40,39 @@ static void thread_exit(void *arg)
 
 static void fork_prepare(void)
 {
-	pthread_mutex_lock(&init_lock);
+	gort_lock(&init_lock);
 	fork_locked = ld(&gort_mem.state) == 2;
 	if (!fork_locked)
 		return;
-	pthread_mutex_lock(&gort_mem.caches_lock);
+	gort_lock(&gort_mem.caches_lock);
 	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
-		pthread_mutex_lock(&gort_mem.central[sc].lock);
-	pthread_mutex_lock(&gort_mem.heap.lock);
+		gort_lock(&gort_mem.central[sc].lock);
+	gort_lock(&gort_mem.heap.lock);
 }
 
 static void fork_release(void)
 {
 	if (fork_locked) {
-		pthread_mutex_unlock(&gort_mem.heap.lock);
+		gort_unlock(&gort_mem.heap.lock);
 		for (unsigned sc = NUM_SPAN_CLASSES; sc-- > 0;)
-			pthread_mutex_unlock(&gort_mem.central[sc].lock);
-		pthread_mutex_unlock(&gort_mem.caches_lock);
+			gort_unlock(&gort_mem.central[sc].lock);
+		gort_unlock(&gort_mem.caches_lock);
 	}
-	pthread_mutex_unlock(&init_lock);
+	gort_unlock(&init_lock);
 }
 
 static int do_init(const gort_config *cfg)
 {
-	uint32_t gen = gort_mem.gen;
-	memset(&gort_mem, 0, sizeof gort_mem);
-	gort_mem.gen = gen + 1;
+	/* state and gen are read without the lock: never memset them. */
+	size_t keep = offsetof(mem_runtime_t, arena);
+	memset((char *)&gort_mem + keep, 0, sizeof gort_mem - keep);
+	st(&gort_mem.gen, ld(&gort_mem.gen) + 1);
 	gort_mem.threaded = cfg->threaded;
 	if (gort_arena_init(&gort_mem.arena, cfg->arena_bytes) != 0)
 		return -1;
 	gort_heap_init(gort_mem.threaded);
 	gort_central_init();
-	pthread_mutex_init(&gort_mem.caches_lock, NULL);
+	gort_lock_init(&gort_mem.caches_lock);
 	gort_fixalloc_init(&gort_mem.cachealloc, sizeof(cache_t));
 	if (!key_made && pthread_key_create(&cache_key, thread_exit) == 0)
 		key_made = 1;
@@ -92,14 +94,14 @@ int gort_mem_init(const gort_config *cfg)
 	static const gort_config defaults; /* step mode, default sizes */
 	if (!cfg)
 		cfg = &defaults;
-	pthread_mutex_lock(&init_lock);
+	gort_lock(&init_lock);
 	if (ld(&gort_mem.state) == 2) {
-		pthread_mutex_unlock(&init_lock);
+		gort_unlock(&init_lock);
 		errno = EBUSY;
 		return -1;
 	}
 	int rc = do_init(cfg);
-	pthread_mutex_unlock(&init_lock);
+	gort_unlock(&init_lock);
 	if (rc == 0)
 		register_atfork();
 	return rc;
@@ -109,11 +111,11 @@ int gort_mem_ensure_init(void)
 {
 	if (likely(ld_acq(&gort_mem.state) == 2))
 		return 0;
-	pthread_mutex_lock(&init_lock);
+	gort_lock(&init_lock);
 	/* Used as a plain allocator: threaded, with the scavenger on. */
 	static const gort_config lazy = {.threaded = 1};
 	int rc = ld(&gort_mem.state) == 2 ? 0 : do_init(&lazy);
-	pthread_mutex_unlock(&init_lock);
+	gort_unlock(&init_lock);
 	if (rc == 0)
 		register_atfork();
 	return rc;
@@ -121,9 +123,9 @@ int gort_mem_ensure_init(void)
 
 void gort_mem_shutdown(void)
 {
-	pthread_mutex_lock(&init_lock);
+	gort_lock(&init_lock);
 	if (ld(&gort_mem.state) != 2) {
-		pthread_mutex_unlock(&init_lock);
+		gort_unlock(&init_lock);
 		return;
 	}
 	st(&gort_mem.state, 0);
@@ -135,5 +137,5 @@ void gort_mem_shutdown(void)
 	gort_mem.ncaches = 0;
 	/* A new generation: every thread's cached cache pointer is now stale. */
 	st(&gort_mem.gen, gort_mem.gen + 1);
-	pthread_mutex_unlock(&init_lock);
+	gort_unlock(&init_lock);
 }

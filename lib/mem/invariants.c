@@ -64,8 +64,8 @@ static bool check_tiny(check_ctx_t *x, const span_t *s)
 	if (!s->tiny)
 		FAIL(x, s->base, "tiny span without its masks");
 	for (uint32_t i = 0; i < s->nelems; i++) {
-		if (!bitmap_test(s, GORT_PLANE_ALLOC, i))
-			continue;
+		if (!bitmap_test(s, GORT_PLANE_ALLOC, i) || bitmap_test(s, GORT_PLANE_FREED, i))
+			continue; /* free, or freed by another thread and not yet folded in */
 		if (!(ld(&s->tiny[i]) & (TINY_LIVE_MASK | TINY_OPEN)))
 			FAIL(x, s->base + i * TINY_SIZE, "allocated tiny block with no object");
 	}
@@ -238,19 +238,19 @@ int gort_check(void)
 		return 0;
 	check_ctx_t x = {0};
 	size_t inuse = 0, free = 0, released = 0;
-	pthread_mutex_lock(&gort_mem.caches_lock);
+	gort_lock(&gort_mem.caches_lock);
 	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
-		pthread_mutex_lock(&gort_mem.central[sc].lock);
-	pthread_mutex_lock(&HEAP.lock);
+		gort_lock(&gort_mem.central[sc].lock);
+	gort_lock(&HEAP.lock);
 	bool ok = check_arena(&x, &inuse, &free, &released) && check_buckets(&x) &&
 		  check_centrals(&x) && check_caches(&x);
 	if (ok && (inuse != HEAP.pages_inuse || free != HEAP.pages_free ||
 		   released != HEAP.pages_released))
 		ok = false, x.why = "heap page counters disagree with the arena", x.where = 0;
-	pthread_mutex_unlock(&HEAP.lock);
+	gort_unlock(&HEAP.lock);
 	for (unsigned sc = NUM_SPAN_CLASSES; sc-- > 0;)
-		pthread_mutex_unlock(&gort_mem.central[sc].lock);
-	pthread_mutex_unlock(&gort_mem.caches_lock);
+		gort_unlock(&gort_mem.central[sc].lock);
+	gort_unlock(&gort_mem.caches_lock);
 	if (ok)
 		return 0;
 	gort_report(GORT_ERR_HEAP_CORRUPTION, "check", x.where, x.why);

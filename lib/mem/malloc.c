@@ -39,13 +39,13 @@ static void *alloc_large(size_t size, size_t align, bool zero)
 	bitmap_set(s, GORT_PLANE_POINTERS, 0);
 	st(&s->hwm, 1);
 	heap_t *h = &gort_mem.heap;
-	pthread_mutex_lock(&h->lock);
+	gort_lock(&h->lock);
 	h->large_allocs++;
 	h->large_bytes_alloc += span_bytes(s);
-	pthread_mutex_unlock(&h->lock);
+	gort_unlock(&h->lock);
 	if (zero && needzero)
-		memset((void *)s->base, 0, size);
-	return (void *)s->base;
+		memset((void *)ld(&s->base), 0, size);
+	return (void *)ld(&s->base);
 }
 
 static void free_large(span_t *s, const char *op)
@@ -53,15 +53,15 @@ static void free_large(span_t *s, const char *op)
 	if (!__atomic_fetch_and(&span_plane(s, GORT_PLANE_ALLOC)[0], ~(uint64_t)1,
 				__ATOMIC_SEQ_CST)) {
 		char buf[160];
-		gort_report(GORT_ERR_DOUBLE_FREE, op, s->base,
+		gort_report(GORT_ERR_DOUBLE_FREE, op, ld(&s->base),
 			    gort_detail_span(buf, sizeof buf, s, NULL));
 		return;
 	}
 	heap_t *h = &gort_mem.heap;
-	pthread_mutex_lock(&h->lock);
+	gort_lock(&h->lock);
 	h->large_frees++;
 	h->large_bytes_freed += span_bytes(s);
-	pthread_mutex_unlock(&h->lock);
+	gort_unlock(&h->lock);
 	gort_heap_free_span(s);
 }
 
@@ -71,7 +71,7 @@ static void free_large(span_t *s, const char *op)
  * for the same kind of object costs one load. Owner only, like ALLOC. */
 static inline void note_pointers(span_t *s, void *p, bool pointers)
 {
-	size_t idx = sc_index_of(s->spanclass, (uintptr_t)p - s->base);
+	size_t idx = sc_index_of(ld(&s->spanclass), (uintptr_t)p - ld(&s->base));
 	uint64_t *w = &span_plane(s, GORT_PLANE_POINTERS)[idx / 64];
 	uint64_t bit = (uint64_t)1 << (idx % 64), old = ld(w);
 	if (((old & bit) != 0) != pointers)
@@ -207,13 +207,17 @@ static void free_local(cache_t *c, span_t *s, size_t idx, uintptr_t p, const cha
 		return;
 	}
 	st(a, alloc & ~bit);
-	counter_inc(&c->slot_free[s->spanclass]);
+	counter_inc(&c->slot_free[ld(&s->spanclass)]);
 }
 
-/* A free from any other thread: one atomic OR into the FREED inbox. */
+/* A free from any other thread: one atomic OR into the FREED inbox. After
+ * it the span may be emptied and recycled by its owner at any moment, so
+ * everything needed from it is read before. */
 static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const char *op)
 {
 	uint64_t bit = (uint64_t)1 << (idx % 64);
+	unsigned sc = ld(&s->spanclass);
+	uint32_t *full_flag = &s->full_flag;
 	if (unlikely(!(ld(&span_plane(s, GORT_PLANE_ALLOC)[idx / 64]) & bit))) {
 		gort_error_kind kind = clear_bit_kind(s, idx);
 		report_at(kind, op, p, s,
@@ -227,17 +231,18 @@ static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const ch
 		return;
 	}
 	if (c)
-		counter_inc(&c->slot_free[s->spanclass]);
-	gort_central_note_free(s);
+		counter_inc(&c->slot_free[sc]);
+	if (unlikely(__atomic_load_n(full_flag, __ATOMIC_SEQ_CST)))
+		gort_central_note_free(s);
 }
 
 void gort_free_small(span_t *s, uintptr_t p, const char *op)
 {
-	size_t off = p - s->base;
-	size_t idx = s->spanclass == TINY_SPAN_CLASS ? off / TINY_SIZE
-						     : sc_index_of(s->spanclass, off);
+	size_t off = p - ld(&s->base);
+	size_t idx = ld(&s->spanclass) == TINY_SPAN_CLASS ? off / TINY_SIZE
+						     : sc_index_of(ld(&s->spanclass), off);
 	cache_t *c = cache_current();
-	if (likely(c && c->alloc[s->spanclass] == s))
+	if (likely(c && c->alloc[ld(&s->spanclass)] == s))
 		free_local(c, s, idx, p, op);
 	else
 		free_remote(c, s, idx, p, op);
@@ -245,18 +250,18 @@ void gort_free_small(span_t *s, uintptr_t p, const char *op)
 
 static void free_tiny(span_t *s, uintptr_t p, const char *op)
 {
-	size_t block = (p - s->base) / TINY_SIZE;
-	uintptr_t bbase = s->base + block * TINY_SIZE;
+	size_t block = (p - ld(&s->base)) / TINY_SIZE;
+	uintptr_t bbase = ld(&s->base) + block * TINY_SIZE;
 	unsigned off = (unsigned)(p - bbase);
 	if (!bitmap_test(s, GORT_PLANE_ALLOC, block) || bitmap_test(s, GORT_PLANE_FREED, block)) {
 		report_at(clear_bit_kind(s, block), op, p, s, "tiny block");
 		return;
 	}
-	uint32_t *m = &s->tiny[block];
-	uint32_t bit = (uint32_t)1 << off;
-	uint32_t old = __atomic_fetch_and(m, ~bit, __ATOMIC_ACQ_REL);
+	uint64_t *m = &s->tiny[block];
+	uint64_t bit = (uint64_t)1 << off;
+	uint64_t old = __atomic_fetch_and(m, ~bit, __ATOMIC_ACQ_REL);
 	if (!(old & bit)) {
-		bool started = off == 0 || (old & TINY_STARTED(off));
+		bool started = old & TINY_STARTED(off);
 		report_at(started ? GORT_ERR_DOUBLE_FREE : GORT_ERR_INTERIOR_POINTER, op, p, s,
 			  "tiny block");
 		return;
@@ -274,8 +279,9 @@ static span_t *validate(uintptr_t p, const char *op, size_t *idx_out)
 	span_t *s = span_for_free(p, op);
 	if (!s)
 		return NULL;
-	size_t off = p - s->base;
-	if (s->spanclass == LARGE_SPAN_CLASS) {
+	size_t off = p - ld(&ld(&s->base));
+	unsigned sc = ld(&ld(&s->spanclass));
+	if (sc == LARGE_SPAN_CLASS) {
 		if (off != 0) {
 			report_at(GORT_ERR_INTERIOR_POINTER, op, p, s, NULL);
 			return NULL;
@@ -283,16 +289,16 @@ static span_t *validate(uintptr_t p, const char *op, size_t *idx_out)
 		*idx_out = 0;
 		return s;
 	}
-	if (s->spanclass == TINY_SPAN_CLASS) {
+	if (sc == TINY_SPAN_CLASS) {
 		*idx_out = off / TINY_SIZE;
 		return s;
 	}
-	size_t idx = sc_index_of(s->spanclass, off);
-	if (idx >= s->nelems) {
+	size_t idx = sc_index_of(sc, off);
+	if (idx >= ld(&s->nelems)) {
 		report_at(GORT_ERR_INVALID_FREE, op, p, s, "span tail, no object");
 		return NULL;
 	}
-	if (idx * s->elemsize != off) {
+	if (idx * ld(&s->elemsize) != off) {
 		report_at(GORT_ERR_INTERIOR_POINTER, op, p, s, NULL);
 		return NULL;
 	}
@@ -309,11 +315,12 @@ void gort_free(void *ptr)
 	span_t *s = validate(p, "free", &idx);
 	if (!s)
 		return;
-	if (s->spanclass == LARGE_SPAN_CLASS) {
+	unsigned sc = ld(&ld(&s->spanclass));
+	if (sc == LARGE_SPAN_CLASS) {
 		free_large(s, "free");
 		return;
 	}
-	if (s->spanclass == TINY_SPAN_CLASS)
+	if (sc == TINY_SPAN_CLASS)
 		free_tiny(s, p, "free");
 	else
 		gort_free_small(s, p, "free");
@@ -328,23 +335,24 @@ static size_t live_size(uintptr_t p, const char *op, span_t **sp)
 	if (!s)
 		return 0;
 	*sp = s;
-	if (s->spanclass == TINY_SPAN_CLASS) {
-		uint32_t m = ld(&s->tiny[idx]);
-		unsigned off = (unsigned)(p - s->base) % TINY_SIZE;
+	if (ld(&s->spanclass) == TINY_SPAN_CLASS) {
+		uint64_t m = ld(&s->tiny[idx]);
+		unsigned off = (unsigned)(p - ld(&s->base)) % TINY_SIZE;
 		if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx) ||
 		    !(m & (1u << off))) {
 			report_at(GORT_ERR_DOUBLE_FREE, op, p, s, "tiny object is free");
 			return 0;
 		}
-		/* Up to the next object's start in the block, or the block's end. */
-		uint32_t after = (m & TINY_LIVE_MASK) >> (off + 1);
-		return after ? (size_t)__builtin_ctz(after) + 1 : TINY_SIZE - off;
+		/* Up to where the next object starts, or where the block's last
+		 * object ends: never into a neighbour, now or later. */
+		uint64_t after = ((m >> 16) & TINY_LIVE_MASK) >> (off + 1);
+		return after ? (size_t)__builtin_ctzll(after) + 1 : TINY_END(m) - off;
 	}
 	if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx)) {
 		report_at(clear_bit_kind(s, idx), op, p, s, "object is not allocated");
 		return 0;
 	}
-	return s->spanclass == LARGE_SPAN_CLASS ? span_bytes(s) : s->elemsize;
+	return ld(&s->spanclass) == LARGE_SPAN_CLASS ? span_bytes(s) : s->elemsize;
 }
 
 size_t gort_usable_size(const void *ptr)
@@ -365,10 +373,10 @@ void *gort_realloc(void *ptr, size_t size)
 		return NULL;
 	/* Stay in place while the object still lands in the same place:
 	 * its own class, or a large span that fits without wasting half. */
-	if (s->spanclass != LARGE_SPAN_CLASS && s->spanclass != TINY_SPAN_CLASS &&
-	    size <= SC_MAX_SMALL && sc_class_of(size ? size : 1) == s->spanclass)
+	if (ld(&s->spanclass) != LARGE_SPAN_CLASS && ld(&s->spanclass) != TINY_SPAN_CLASS &&
+	    size <= SC_MAX_SMALL && sc_class_of(size ? size : 1) == ld(&s->spanclass))
 		return ptr;
-	if (s->spanclass == LARGE_SPAN_CLASS && size > SC_MAX_SMALL && size <= have &&
+	if (ld(&s->spanclass) == LARGE_SPAN_CLASS && size > SC_MAX_SMALL && size <= have &&
 	    size > have / 2) {
 		s->request = size;
 		return ptr;

@@ -26,6 +26,7 @@
 #include "gort.h"
 #include "gort_inspect.h"
 #include "mem/sizeclass.h"
+#include "os/lock.h"
 #include "os/os.h"
 
 #define MEM_HIDDEN __attribute__((visibility("hidden")))
@@ -42,6 +43,7 @@
 /* The default arena: 64 GiB of address space, committed as the heap grows. */
 #define ARENA_DEFAULT_BYTES ((size_t)64 << 30)
 #define ARENA_MIN_BYTES ((size_t)1 << 20)
+#define ARENA_ALIGN ((size_t)1 << 20)
 /* Go's arena hint: addresses repeat from run to run when it is free. */
 #define ARENA_HINT ((uintptr_t)0xc000000000)
 /* The heap grows the committed arena by at least this much (Go 1.5: 1 MiB). */
@@ -62,14 +64,19 @@ enum span_state { SPAN_FREE = 0, SPAN_INUSE = 1 };
 enum span_owner { OWNER_HEAP = 0, OWNER_CENTRAL = 1, OWNER_CACHE = 2, OWNER_LARGE = 3 };
 enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2, LIST_FREE = 3 };
 
-/* Tiny block mask: bits 0..15 = a live sub-object starts at that offset;
- * bits 16..30 = an object was started at offset 1..15 since the block was
- * opened (tells a double free from an interior pointer); bit 31 = the block
- * is some cache's current tiny block. The block's slot is freed by whoever
- * clears the last of LIVE|OPEN. */
-#define TINY_LIVE_MASK 0xffffu
-#define TINY_STARTED(o) ((uint32_t)1 << (15 + (o)))
-#define TINY_OPEN (1u << 31)
+/* Tiny block mask, one 64-bit word per 16-byte block:
+ *  bits 0..15   a live object starts at that offset;
+ *  bits 16..31  an object was started at that offset since the block was
+ *               opened (tells a double free from an interior pointer, and
+ *               where the next object begins);
+ *  bits 32..36  END: where the last object handed out in the block ends;
+ *  bit 63       OPEN: the block is some cache's current tiny block.
+ * The block's slot is freed by whoever clears the last of LIVE|OPEN. */
+#define TINY_LIVE_MASK ((uint64_t)0xffff)
+#define TINY_STARTED(o) ((uint64_t)1 << (16 + (o)))
+#define TINY_END_SHIFT 32
+#define TINY_END(m) ((unsigned)(((m) >> TINY_END_SHIFT) & 31))
+#define TINY_OPEN ((uint64_t)1 << 63)
 
 typedef struct span span_t;
 struct span {
@@ -93,14 +100,16 @@ struct span {
 	uint64_t alloc_cache; /* free slots of word cache_word not yet handed out */
 	uint32_t cache_word;
 	uint32_t next_word;  /* next bitmap word to load */
-	uint32_t *tiny;      /* tiny spans: one mask per 16-byte block */
+	uint64_t *tiny;      /* tiny spans: one mask per 16-byte block */
 	size_t request;      /* large: bytes asked for */
 	uint64_t idle_since; /* free run: when it became free (ns) */
 };
 
+/* Relaxed loads (plain moves): a racing double free may read a span that
+ * is being recycled, whose fields are then written atomically (span.c). */
 static inline uint64_t *span_plane(const span_t *s, unsigned plane)
 {
-	return s->bits + (size_t)plane * s->nwords;
+	return ld(&s->bits) + (size_t)plane * ld(&s->nwords);
 }
 
 static inline size_t span_bytes(const span_t *s)
@@ -207,7 +216,7 @@ typedef struct span_list_head {
 } span_list_t;
 
 typedef struct heap {
-	pthread_mutex_t lock;
+	gort_lock_t lock;
 	span_list_t free[HEAP_BUCKETS]; /* free[n]: runs of n pages; free[0]: longer runs */
 	uint64_t nonempty[HEAP_BUCKETS / 64];
 	size_t pages_inuse, pages_free, pages_released;
@@ -216,7 +225,7 @@ typedef struct heap {
 	uint64_t last_scavenge;
 	int scavenge;         /* time-based release on (threaded use); off in step mode */
 	fixalloc_t spanalloc; /* span structures */
-	fixalloc_t tinyalloc; /* tiny masks: 512 x uint32_t per tiny span */
+	fixalloc_t tinyalloc; /* tiny masks: 512 x uint64_t per tiny span */
 } heap_t;
 
 /* Allocate a run of npages aligned to align_pages pages for span class sc;
@@ -238,7 +247,7 @@ MEM_HIDDEN void gort_heap_destroy(void);
 
 /* --------------------------------------------------------------- central */
 typedef struct central {
-	pthread_mutex_t lock;
+	gort_lock_t lock;
 	span_t *partial; /* circular doubly-linked lists */
 	span_t *full;
 	uint32_t npartial, nfull, ncached;
@@ -248,7 +257,7 @@ typedef struct central {
 MEM_HIDDEN span_t *gort_central_cache_span(unsigned sc, int cache_id);
 /* The cache is done with s: file it as full, partial, or give it back. */
 MEM_HIDDEN void gort_central_uncache_span(span_t *s);
-/* A free found s on the full list: move it to partial. */
+/* A free found s flagged full: move it to partial. */
 MEM_HIDDEN void gort_central_note_free(span_t *s);
 /* Give every span with no objects back to the heap; bytes returned. */
 MEM_HIDDEN size_t gort_central_reclaim_all(void);
@@ -306,12 +315,13 @@ static inline void *cache_alloc(cache_t *c, unsigned sc)
 
 /* ------------------------------------------------------------- the world */
 typedef struct mem_runtime {
-	int state; /* 0 none, 1 initialising, 2 ready (atomic) */
-	uint32_t gen;
+	int state; /* 0 none, 2 ready (atomic) */
+	uint32_t gen; /* changes at every init and shutdown (atomic) */
+	/* Everything from here on is reset by each init. */
 	arena_t arena;
 	heap_t heap;
 	central_t central[NUM_SPAN_CLASSES];
-	pthread_mutex_t caches_lock;
+	gort_lock_t caches_lock;
 	cache_t *all_caches, *idle_caches;
 	int ncaches;
 	fixalloc_t cachealloc;
@@ -343,7 +353,8 @@ static inline cache_t *cache_current(void)
 MEM_HIDDEN void gort_report(gort_error_kind kind, const char *op, uintptr_t addr,
 			    const char *detail);
 /* A double free found late: two threads freed one object at once. */
-MEM_HIDDEN void gort_report_stray_free(const span_t *s, uintptr_t addr);
+/* Takes values, not the span: the span may already be back in the heap. */
+MEM_HIDDEN void gort_report_stray_free(unsigned spanclass, uintptr_t span_base, uintptr_t addr);
 /* Formats "class C, span 0x..., slot N" style details into buf. */
 MEM_HIDDEN const char *gort_detail_span(char *buf, size_t n, const span_t *s, const char *extra);
 

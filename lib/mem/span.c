@@ -14,32 +14,39 @@
 
 void gort_span_init_inuse(span_t *s, unsigned sc)
 {
-	s->spanclass = (uint8_t)sc;
+	/* Fields a free on another thread may read while racing a recycle
+	 * (a double free) are written atomically; see gort_span_lookup. */
+	st(&s->spanclass, (uint8_t)sc);
 	s->list = LIST_NONE;
 	s->cache_id = -1;
-	s->full_flag = 0;
-	s->hwm = 0;
+	st(&s->full_flag, 0);
+	st(&s->hwm, 0);
 	s->alloc_cache = 0;
 	s->cache_word = 0;
 	s->next_word = 0;
 	s->request = 0;
 	s->next = s->prev = NULL;
 	if (sc == LARGE_SPAN_CLASS) {
-		s->elemsize = 0;
-		s->nelems = 1;
+		st(&s->elemsize, 0);
+		st(&s->nelems, 1);
 	} else {
-		s->elemsize = gort_sc_size[spanclass_sizeclass(sc)];
-		s->nelems = (uint32_t)(span_bytes(s) / s->elemsize);
+		st(&s->elemsize, gort_sc_size[spanclass_sizeclass(sc)]);
+		st(&s->nelems, (uint32_t)(span_bytes(s) / s->elemsize));
 	}
 	gort_bitmap_init_span(s);
 }
 
+/* Unlocked: a span found here is in use unless the program races a free
+ * of this very object (a double free); then the struct may be recycled
+ * under us. It is never unmapped, and the fields read on this path are
+ * written atomically, so the worst case is a report about the wrong kind. */
 span_t *gort_span_lookup(uintptr_t p)
 {
 	span_t *s = arena_span_of(&gort_mem.arena, p);
 	if (!s || ld_acq(&s->state) != SPAN_INUSE)
 		return NULL;
-	if (p < s->base || p - s->base >= span_bytes(s))
+	uintptr_t base = ld(&s->base);
+	if (p < base || p - base >= (ld(&s->npages) << PAGE_SHIFT))
 		return NULL;
 	return s;
 }

@@ -14,7 +14,7 @@
 static void sum_caches(uint64_t slot_alloc[], uint64_t slot_free[], uint64_t *tiny_alloc,
 		       uint64_t *tiny_free)
 {
-	pthread_mutex_lock(&gort_mem.caches_lock);
+	gort_lock(&gort_mem.caches_lock);
 	for (cache_t *c = gort_mem.all_caches; c; c = c->next_all) {
 		for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++) {
 			slot_alloc[sc] += ld(&c->slot_alloc[sc]);
@@ -23,7 +23,7 @@ static void sum_caches(uint64_t slot_alloc[], uint64_t slot_free[], uint64_t *ti
 		*tiny_alloc += ld(&c->tiny_alloc);
 		*tiny_free += ld(&c->tiny_free);
 	}
-	pthread_mutex_unlock(&gort_mem.caches_lock);
+	gort_unlock(&gort_mem.caches_lock);
 }
 
 void gort_memstats(struct gort_memstats *out)
@@ -53,7 +53,7 @@ void gort_memstats(struct gort_memstats *out)
 
 	heap_t *h = &gort_mem.heap;
 	arena_t *a = &gort_mem.arena;
-	pthread_mutex_lock(&h->lock);
+	gort_lock(&h->lock);
 	out->mallocs += h->large_allocs;
 	out->frees += h->large_frees;
 	out->large_allocs = h->large_allocs;
@@ -70,12 +70,12 @@ void gort_memstats(struct gort_memstats *out)
 	out->mspan_sys = h->spanalloc.sys;
 	out->other_sys = h->tinyalloc.sys;
 	out->num_released = h->num_released;
-	pthread_mutex_unlock(&h->lock);
+	gort_unlock(&h->lock);
 
-	pthread_mutex_lock(&gort_mem.caches_lock);
+	gort_lock(&gort_mem.caches_lock);
 	out->mcache_inuse = gort_mem.cachealloc.inuse;
 	out->mcache_sys = gort_mem.cachealloc.sys;
-	pthread_mutex_unlock(&gort_mem.caches_lock);
+	gort_unlock(&gort_mem.caches_lock);
 
 	out->alloc = out->heap_alloc;
 	out->heap_objects = out->mallocs - out->frees;

@@ -22,6 +22,9 @@
 #
 # The whole command of a check runs under LD_PRELOAD, including the bash that
 # runs it and every child it spawns (gcc's cc1/as/ld, sort's helpers, ...).
+#
+# Check commands are single-quoted on purpose: they expand in the child bash.
+# shellcheck disable=SC2016,SC2317
 
 set -u
 set -o pipefail
