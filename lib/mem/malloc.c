@@ -279,8 +279,8 @@ static span_t *validate(uintptr_t p, const char *op, size_t *idx_out)
 	span_t *s = span_for_free(p, op);
 	if (!s)
 		return NULL;
-	size_t off = p - ld(&ld(&s->base));
-	unsigned sc = ld(&ld(&s->spanclass));
+	size_t off = p - ld(&s->base);
+	unsigned sc = ld(&s->spanclass);
 	if (sc == LARGE_SPAN_CLASS) {
 		if (off != 0) {
 			report_at(GORT_ERR_INTERIOR_POINTER, op, p, s, NULL);
@@ -315,7 +315,7 @@ void gort_free(void *ptr)
 	span_t *s = validate(p, "free", &idx);
 	if (!s)
 		return;
-	unsigned sc = ld(&ld(&s->spanclass));
+	unsigned sc = ld(&s->spanclass);
 	if (sc == LARGE_SPAN_CLASS) {
 		free_large(s, "free");
 		return;
