@@ -147,8 +147,8 @@ typedef struct gort_cache_info {
 	int32_t kind;     /* 0 = per-thread, 1 = per-P */
 	uintptr_t tiny;   /* current tiny block, 0 if none */
 	uint32_t tiny_offset;
-	uint32_t nspans;  /* span classes with a cached span */
-	uintptr_t spans[GORT_NUM_SPAN_CLASSES]; /* cached span base per class, 0 if none */
+	uint32_t nspans;  /* spans it holds: current ones and the owned ones behind them */
+	uintptr_t spans[GORT_NUM_SPAN_CLASSES]; /* current span base per class, 0 if none */
 	uint64_t mallocs, frees;
 } gort_cache_info;
 GORT_API size_t gort_inspect_caches(gort_cache_info *out, size_t max);

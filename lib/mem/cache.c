@@ -1,11 +1,14 @@
 /*
  * cache.c — mcache: one per P (scheduler) and one per foreign thread.
  *
- * A cache holds at most one span per span class and allocates from it with
- * no lock: the span's `alloc_cache` is the complement of one 64-slot word of
- * the ALLOC|FREED planes, and ctz picks the lowest free slot (mem.h,
- * cache_alloc). When the word is used up the next one is loaded; when the
- * span is used up it goes back to its mcentral and another comes.
+ * A cache allocates from one current span per span class with no lock: the
+ * span's `alloc_cache` is the complement of one 64-slot word of the ALLOC
+ * plane, and ctz picks the lowest free slot (mem.h, cache_alloc). When the
+ * word is used up the next one is loaded. When the span is used up it joins
+ * the cache's few owned spans of that class, and the next current span is an
+ * owned one with free slots, else one from mcentral. Owning spans is what
+ * keeps a thread's frees of its own objects local: the bitmap protocol lets
+ * the owner clear ALLOC with a plain store (bitmap.c).
  *
  * Thread caches live in thread-local storage (initial-exec, so reaching one
  * never allocates), are flushed when their thread exits, and are parked for
@@ -13,6 +16,7 @@
  *
  * Invariants:
  *  - alloc[sc] is gort_empty_span or a span with owner CACHE, cache_id == id;
+ *    so is every span on owned[sc], and there are nowned[sc] <= MAX+1 of them;
  *  - every bit of a span's alloc_cache is a slot with ALLOC clear, within
  *    the span, in word cache_word; next_word > cache_word;
  *  - only the cache's own thread touches its spans' ALLOC words.
@@ -43,8 +47,11 @@ cache_t *gort_cache_new(int kind)
 		c->next_all = gort_mem.all_caches;
 		gort_mem.all_caches = c;
 	}
-	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
+	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++) {
 		c->alloc[sc] = &gort_empty_span;
+		c->owned[sc] = NULL;
+		c->nowned[sc] = 0;
+	}
 	c->tiny = 0;
 	c->tiny_offset = 0;
 	c->kind = kind;
@@ -77,6 +84,64 @@ static bool refill_word(span_t *s)
 
 static void drop_tiny(cache_t *c);
 
+static void owned_push(cache_t *c, unsigned sc, span_t *s)
+{
+	span_t *h = c->owned[sc];
+	s->alloc_cache = 0;
+	if (!h) {
+		s->next = s->prev = s;
+		c->owned[sc] = s;
+	} else {
+		s->next = h;
+		s->prev = h->prev;
+		h->prev->next = s;
+		h->prev = s;
+	}
+	c->nowned[sc]++;
+}
+
+static span_t *owned_pop(cache_t *c, unsigned sc)
+{
+	span_t *s = c->owned[sc];
+	if (!s)
+		return NULL;
+	if (s->next == s) {
+		c->owned[sc] = NULL;
+	} else {
+		s->prev->next = s->next;
+		s->next->prev = s->prev;
+		c->owned[sc] = s->next;
+	}
+	s->next = s->prev = NULL;
+	c->nowned[sc]--;
+	return s;
+}
+
+/* An owned span with a free slot (after folding in remote frees), looking
+ * at a few from the oldest; beyond the limit, the oldest go to mcentral. */
+static span_t *owned_take(cache_t *c, unsigned sc)
+{
+	span_t *found = NULL;
+	uintptr_t stray = 0, stray_span = 0;
+	for (unsigned n = CACHE_OWNED_SCAN; n > 0 && c->nowned[sc] > 0; n--) {
+		span_t *s = owned_pop(c, sc);
+		uintptr_t bad = 0;
+		uint32_t free = gort_bitmap_sweep(s, &bad);
+		if (bad && !stray)
+			stray = bad, stray_span = s->base;
+		if (free) {
+			found = s;
+			break;
+		}
+		owned_push(c, sc, s); /* full: to the back of the queue */
+	}
+	while (c->nowned[sc] > CACHE_OWNED_MAX)
+		gort_central_uncache_span(owned_pop(c, sc));
+	if (stray)
+		gort_report_stray_free(sc, stray_span, stray);
+	return found;
+}
+
 void *gort_cache_alloc_slow(cache_t *c, unsigned sc)
 {
 	span_t *s = c->alloc[sc];
@@ -84,16 +149,21 @@ void *gort_cache_alloc_slow(cache_t *c, unsigned sc)
 		return cache_alloc(c, sc);
 	if (s != &gort_empty_span) {
 		c->alloc[sc] = &gort_empty_span;
-		gort_central_uncache_span(s);
+		owned_push(c, sc, s);
 	}
-	s = gort_central_cache_span(sc, c->id);
+	s = owned_take(c, sc);
+	if (!s)
+		s = gort_central_cache_span(sc, c->id);
 	if (!s)
 		return NULL;
+	s->alloc_cache = 0;
+	s->cache_word = 0;
+	s->next_word = 0;
 	c->alloc[sc] = s;
 	if (!refill_word(s)) {
-		/* cache_span hands out only spans with a free slot */
+		/* both sources hand out only spans with a free slot */
 		gort_report(GORT_ERR_HEAP_CORRUPTION, "malloc", s->base,
-			    "central handed out a span with no free slot");
+			    "a span with no free slot became current");
 		return NULL;
 	}
 	return cache_alloc(c, sc);
@@ -184,10 +254,12 @@ void gort_cache_flush(cache_t *c)
 	drop_tiny(c);
 	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
 		span_t *s = c->alloc[sc];
-		if (s == &gort_empty_span)
-			continue;
-		c->alloc[sc] = &gort_empty_span;
-		gort_central_uncache_span(s);
+		if (s != &gort_empty_span) {
+			c->alloc[sc] = &gort_empty_span;
+			gort_central_uncache_span(s);
+		}
+		while ((s = owned_pop(c, sc)) != NULL)
+			gort_central_uncache_span(s);
 	}
 }
 

@@ -60,7 +60,7 @@ static uintptr_t file_span(central_t *c, span_t *s)
 {
 	uintptr_t stray = 0;
 	s->owner = OWNER_CENTRAL;
-	s->cache_id = -1;
+	st(&s->cache_id, -1);
 	gort_bitmap_sweep(s, &stray);
 	__atomic_store_n(&s->full_flag, 1, __ATOMIC_SEQ_CST);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -93,7 +93,7 @@ static void unfile_span(central_t *c, span_t *s)
 static void hand_to_cache(central_t *c, span_t *s, int cache_id)
 {
 	s->owner = OWNER_CACHE;
-	s->cache_id = cache_id;
+	st(&s->cache_id, cache_id);
 	s->alloc_cache = 0;
 	s->cache_word = 0;
 	s->next_word = 0;
@@ -144,7 +144,7 @@ void gort_central_uncache_span(span_t *s)
 	gort_bitmap_sweep(s, &stray);
 	if (gort_bitmap_count_live(s) == 0) {
 		st(&s->owner, OWNER_HEAP);
-		s->cache_id = -1;
+		st(&s->cache_id, -1);
 		gort_unlock(&c->lock);
 		gort_heap_free_span(s);
 	} else {

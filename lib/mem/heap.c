@@ -146,7 +146,7 @@ static span_t *new_run(uintptr_t base, size_t npages, int released, int needzero
 	st(&s->owner, OWNER_HEAP);
 	s->released = (uint8_t)released;
 	s->needzero = (uint8_t)needzero;
-	s->cache_id = -1;
+	st(&s->cache_id, -1);
 	return s;
 }
 
@@ -316,7 +316,7 @@ void gort_heap_free_span(span_t *s)
 	st(&s->owner, OWNER_HEAP);
 	st(&s->list, LIST_NONE);
 	st(&s->spanclass, 0);
-	s->cache_id = -1;
+	st(&s->cache_id, -1);
 	s->needzero = 1;
 	s->released = 0;
 	insert_free(s);

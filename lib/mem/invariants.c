@@ -198,6 +198,26 @@ static bool check_cache_span(check_ctx_t *x, const cache_t *c, unsigned sc, cons
 	return true;
 }
 
+static bool check_owned(check_ctx_t *x, const cache_t *c, unsigned sc)
+{
+	const span_t *h = c->owned[sc], *s = h;
+	unsigned n = 0;
+	if (h) {
+		do {
+			if (!check_cache_span(x, c, sc, s))
+				return false;
+			if (s->alloc_cache)
+				FAIL(x, s->base, "owned span that is not current has cached slots");
+			if (s->next->prev != s || ++n > CACHE_OWNED_MAX + 1u)
+				FAIL(x, s->base, "cache's owned-span list is broken");
+			s = s->next;
+		} while (s != h);
+	}
+	if (n != c->nowned[sc])
+		FAIL(x, sc, "cache's owned-span count is wrong");
+	return true;
+}
+
 static bool tiny_block_open(uintptr_t block)
 {
 	span_t *s = arena_span_of(&ARENA, block);
@@ -210,11 +230,14 @@ static bool check_caches(check_ctx_t *x)
 	for (cache_t *c = gort_mem.all_caches; c; c = c->next_all) {
 		for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++) {
 			span_t *s = c->alloc[sc];
-			if (s == &gort_empty_span)
-				continue;
-			if (!check_cache_span(x, c, sc, s))
+			if (s != &gort_empty_span) {
+				if (!check_cache_span(x, c, sc, s))
+					return false;
+				cached[sc]++;
+			}
+			if (!check_owned(x, c, sc))
 				return false;
-			cached[sc]++;
+			cached[sc] += c->nowned[sc];
 		}
 		if (c->tiny && !tiny_block_open(c->tiny))
 			FAIL(x, c->tiny, "cache's tiny block is not marked open");

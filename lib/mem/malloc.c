@@ -242,7 +242,8 @@ void gort_free_small(span_t *s, uintptr_t p, const char *op)
 	size_t idx = ld(&s->spanclass) == TINY_SPAN_CLASS ? off / TINY_SIZE
 						     : sc_index_of(ld(&s->spanclass), off);
 	cache_t *c = cache_current();
-	if (likely(c && c->alloc[ld(&s->spanclass)] == s))
+	/* Ours if our cache owns it: only we can make that true or false. */
+	if (likely(c && ld(&s->cache_id) == c->id))
 		free_local(c, s, idx, p, op);
 	else
 		free_remote(c, s, idx, p, op);

@@ -265,8 +265,17 @@ MEM_HIDDEN void gort_central_init(void);
 
 /* ----------------------------------------------------------------- cache */
 typedef struct cache cache_t;
+/* Spans a cache keeps besides its current one, per class: frees into them
+ * by the cache's thread stay local (no locked instruction). The first
+ * CACHE_OWNED_SCAN are looked at when the current span runs out; past
+ * CACHE_OWNED_MAX the oldest go back to mcentral. */
+#define CACHE_OWNED_MAX 4
+#define CACHE_OWNED_SCAN 4
+
 struct cache {
 	span_t *alloc[NUM_SPAN_CLASSES]; /* &gort_empty_span when none */
+	span_t *owned[NUM_SPAN_CLASSES]; /* circular list through next/prev */
+	uint8_t nowned[NUM_SPAN_CLASSES];
 	uintptr_t tiny;                  /* current tiny block */
 	uint32_t tiny_offset;
 	int32_t id;

@@ -18,7 +18,7 @@ void gort_span_init_inuse(span_t *s, unsigned sc)
 	 * (a double free) are written atomically; see gort_span_lookup. */
 	st(&s->spanclass, (uint8_t)sc);
 	s->list = LIST_NONE;
-	s->cache_id = -1;
+	st(&s->cache_id, -1);
 	st(&s->full_flag, 0);
 	st(&s->hwm, 0);
 	s->alloc_cache = 0;
