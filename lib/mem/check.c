@@ -76,7 +76,7 @@ const char *gort_sb_done(strbuf_t *b)
 }
 
 /* Reads the span with atomic loads: a report may be about a double free
- * racing the span's recycling (span.c, gort_span_lookup). */
+ * racing the span's recycling (mem.h, gort_span_lookup). */
 const char *gort_detail_span(char *buf, size_t n, const span_t *s, const char *extra)
 {
 	strbuf_t b = {buf, n, 0};

@@ -168,7 +168,7 @@ static void report_at(gort_error_kind kind, const char *op, uintptr_t p, const s
 }
 
 /* Resolve p to its span, reporting why not. */
-static span_t *span_for_free(uintptr_t p, const char *op)
+static inline span_t *span_for_free(uintptr_t p, const char *op)
 {
 	if (unlikely(ld(&gort_mem.state) != 2)) {
 		gort_report(GORT_ERR_INVALID_FREE, op, p, "runtime not initialised");
@@ -236,7 +236,7 @@ static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const ch
 		gort_central_note_free(s);
 }
 
-void gort_free_small(span_t *s, uintptr_t p, const char *op)
+static inline void free_small(span_t *s, uintptr_t p, const char *op)
 {
 	size_t off = p - ld(&s->base);
 	size_t idx = ld(&s->spanclass) == TINY_SPAN_CLASS ? off / TINY_SIZE
@@ -247,6 +247,11 @@ void gort_free_small(span_t *s, uintptr_t p, const char *op)
 		free_local(c, s, idx, p, op);
 	else
 		free_remote(c, s, idx, p, op);
+}
+
+void gort_free_small(span_t *s, uintptr_t p, const char *op)
+{
+	free_small(s, p, op);
 }
 
 static void free_tiny(span_t *s, uintptr_t p, const char *op)
@@ -271,11 +276,11 @@ static void free_tiny(span_t *s, uintptr_t p, const char *op)
 	if (c)
 		counter_inc(&c->tiny_free);
 	if (((old & ~bit) & (TINY_LIVE_MASK | TINY_OPEN)) == 0)
-		gort_free_small(s, bbase, op);
+		free_small(s, bbase, op);
 }
 
 /* Check p; return its span if p is the start of a live object, else report. */
-static span_t *validate(uintptr_t p, const char *op, size_t *idx_out)
+static inline span_t *validate(uintptr_t p, const char *op, size_t *idx_out)
 {
 	span_t *s = span_for_free(p, op);
 	if (!s)
@@ -324,7 +329,7 @@ void gort_free(void *ptr)
 	if (sc == TINY_SPAN_CLASS)
 		free_tiny(s, p, "free");
 	else
-		gort_free_small(s, p, "free");
+		free_small(s, p, "free");
 	DEBUG_CHECK_SPAN(s);
 }
 

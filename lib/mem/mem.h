@@ -387,7 +387,22 @@ MEM_HIDDEN void gort_span_check(const span_t *s);
 #define DEBUG_CHECK_SPAN(s) ((void)0)
 #endif
 MEM_HIDDEN void gort_free_small(span_t *s, uintptr_t p, const char *op);
-MEM_HIDDEN span_t *gort_span_lookup(uintptr_t p); /* in-use span holding p, or NULL */
 MEM_HIDDEN void gort_span_init_inuse(span_t *s, unsigned sc);
+
+/* The in-use span holding p, or NULL. */
+/* Unlocked: a span found here is in use unless the program races a free
+ * of this very object (a double free); then the struct may be recycled
+ * under us. It is never unmapped, and the fields read on this path are
+ * written atomically, so the worst case is a report about the wrong kind. */
+static inline span_t *gort_span_lookup(uintptr_t p)
+{
+	span_t *s = arena_span_of(&gort_mem.arena, p);
+	if (!s || ld_acq(&s->state) != SPAN_INUSE)
+		return NULL;
+	uintptr_t base = ld(&s->base);
+	if (p < base || p - base >= (ld(&s->npages) << PAGE_SHIFT))
+		return NULL;
+	return s;
+}
 
 #endif /* GORT_MEM_MEM_H */

@@ -15,7 +15,7 @@
 void gort_span_init_inuse(span_t *s, unsigned sc)
 {
 	/* Fields a free on another thread may read while racing a recycle
-	 * (a double free) are written atomically; see gort_span_lookup. */
+	 * (a double free) are written atomically; see gort_span_lookup in mem.h. */
 	st(&s->spanclass, (uint8_t)sc);
 	s->list = LIST_NONE;
 	st(&s->cache_id, -1);
@@ -34,19 +34,4 @@ void gort_span_init_inuse(span_t *s, unsigned sc)
 		st(&s->nelems, (uint32_t)(span_bytes(s) / s->elemsize));
 	}
 	gort_bitmap_init_span(s);
-}
-
-/* Unlocked: a span found here is in use unless the program races a free
- * of this very object (a double free); then the struct may be recycled
- * under us. It is never unmapped, and the fields read on this path are
- * written atomically, so the worst case is a report about the wrong kind. */
-span_t *gort_span_lookup(uintptr_t p)
-{
-	span_t *s = arena_span_of(&gort_mem.arena, p);
-	if (!s || ld_acq(&s->state) != SPAN_INUSE)
-		return NULL;
-	uintptr_t base = ld(&s->base);
-	if (p < base || p - base >= (ld(&s->npages) << PAGE_SHIFT))
-		return NULL;
-	return s;
 }
