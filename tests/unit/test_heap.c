@@ -8,61 +8,23 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "gort.h"
 #include "gort_inspect.h"
 #include "mem/sizeclass.h"
 
-
-#define MiB ((size_t)1 << 20)
+#include "../support/gort_test.h"
 
 /* ------------------------------------------------------------- helpers */
-
-static struct {
-	int count;
-	gort_error_kind kind;
-	uintptr_t address;
-	char message[400];
-} rec;
-
-static void record(const gort_error *e, void *ctx)
-{
-	(void)ctx;
-	rec.count++;
-	rec.kind = e->kind;
-	rec.address = e->address;
-	snprintf(rec.message, sizeof rec.message, "%s", e->message);
-}
-
-static void init_arena(size_t bytes)
-{
-	gort_config cfg = {.arena_bytes = bytes};
-	cr_assert_eq(gort_init(&cfg), 0, "gort_init(%zu): errno %d", bytes, errno);
-	gort_set_error_handler(record, NULL);
-}
-
-static void expect_clean(void)
-{
-	cr_assert_eq(rec.count, 0, "unexpected report: %s", rec.message);
-	cr_assert_eq(gort_check(), 0, "gort_check: %s", rec.message);
-}
 
 static uint64_t rng = 0x3c6ef372fe94f82bull;
 static uint64_t rnd(void)
 {
-	uint64_t x = rng;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng = x;
-	return x * 0x2545f4914f6cdd1dull;
+	return gt_xorshift(&rng);
 }
 
 static void shuffle(void **a, size_t n)
@@ -77,42 +39,17 @@ static void shuffle(void **a, size_t n)
 
 /* The heap is one free run covering the whole committed arena, and no span
  * is in use. */
-static void expect_one_free_run(void)
+static void expect_empty_heap(void)
 {
-	gort_arena_info ai;
-	gort_inspect_arena(&ai);
-	gort_run_info runs[16];
-	size_t n = gort_inspect_free_runs(runs, 16);
-	cr_assert_eq(n, 1, "%zu free runs, want 1", n);
-	cr_assert_eq(runs[0].base, ai.arena_base);
-	cr_assert_eq((uintptr_t)runs[0].npages * GORT_PAGE_SIZE, ai.arena_used - ai.arena_base,
-		     "free run of %u pages, committed arena of %lu pages", runs[0].npages,
-		     (unsigned long)((ai.arena_used - ai.arena_base) / GORT_PAGE_SIZE));
-	gort_span_info spans[16];
-	size_t ns = gort_inspect_spans(spans, 16);
-	cr_assert_eq(ns, 1, "%zu spans, want only the free run", ns);
-	cr_assert_eq(spans[0].state, GORT_SPAN_FREE);
-}
-
-static size_t rss_bytes(void)
-{
-	char buf[128];
-	int fd = open("/proc/self/statm", O_RDONLY);
-	cr_assert_geq(fd, 0);
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	cr_assert_gt(n, 0);
-	buf[n] = 0;
-	unsigned long size = 0, resident = 0;
-	cr_assert_eq(sscanf(buf, "%lu %lu", &size, &resident), 2);
-	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+	gt_expect_one_free_run();
+	gt_expect_only_the_free_span();
 }
 
 /* ------------------------------------------------------------ coalescing */
 
 Test(heap, freeing_everything_coalesces_into_one_run)
 {
-	init_arena(1024 * MiB);
+	gt_init_recording(1024 * MiB);
 	enum {
 		N = 6000
 	};
@@ -132,14 +69,14 @@ Test(heap, freeing_everything_coalesces_into_one_run)
 	shuffle(ps, N);
 	for (size_t i = 0; i < N; i++)
 		gort_free(ps[i]);
-	cr_assert_eq(rec.count, 0, "%s", rec.message);
+	cr_assert_eq(gt_reports(), 0, "%s", gt_rec.message);
 	gort_flush_caches();
-	expect_one_free_run();
-	expect_clean();
+	expect_empty_heap();
+	gt_expect_clean();
 
 	/* Again after the pages were returned to the OS. */
 	cr_assert_gt(gort_release(), 0);
-	expect_one_free_run();
+	expect_empty_heap();
 	for (size_t i = 0; i < N; i++) {
 		ps[i] = gort_malloc(1 + (size_t)(rnd() % 100000));
 		cr_assert_not_null(ps[i]);
@@ -148,15 +85,15 @@ Test(heap, freeing_everything_coalesces_into_one_run)
 	for (size_t i = 0; i < N; i++)
 		gort_free(ps[i]);
 	gort_flush_caches();
-	expect_one_free_run();
-	expect_clean();
+	expect_empty_heap();
+	gt_expect_clean();
 	free(ps);
 	gort_shutdown();
 }
 
 Test(heap, neighbours_merge_whichever_is_freed_first)
 {
-	init_arena(64 * MiB);
+	gt_init_recording(64 * MiB);
 	/* Three adjacent large objects, freed in every order. */
 	static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
 					 {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
@@ -168,11 +105,11 @@ Test(heap, neighbours_merge_whichever_is_freed_first)
 		cr_assert_eq(p[2], p[1] + 5 * GORT_PAGE_SIZE);
 		for (int i = 0; i < 3; i++) {
 			gort_free(p[orders[o][i]]);
-			cr_assert_eq(gort_check(), 0, "order %d step %d: %s", o, i, rec.message);
+			cr_assert_eq(gort_check(), 0, "order %d step %d: %s", o, i, gt_rec.message);
 		}
-		expect_one_free_run();
+		expect_empty_heap();
 	}
-	expect_clean();
+	gt_expect_clean();
 	gort_shutdown();
 }
 
@@ -180,7 +117,7 @@ Test(heap, neighbours_merge_whichever_is_freed_first)
 
 Test(heap, arena_exhaustion_is_enomem_and_recoverable)
 {
-	init_arena(4 * MiB);
+	gt_init_recording(4 * MiB);
 	enum {
 		MAXN = 200
 	};
@@ -198,7 +135,7 @@ Test(heap, arena_exhaustion_is_enomem_and_recoverable)
 		ps[n++] = p;
 	}
 	cr_assert_eq(n, 64, "%zu 64 KiB objects in a 4 MiB arena, want all 64", n);
-	cr_assert_eq(gort_check(), 0, "%s", rec.message);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
 	/* Every kind of request fails cleanly while the arena is full. */
 	errno = 0;
 	cr_assert_null(gort_malloc(16));
@@ -215,11 +152,11 @@ Test(heap, arena_exhaustion_is_enomem_and_recoverable)
 	errno = 0;
 	cr_assert_null(gort_realloc(ps[0], 128 << 10));
 	cr_assert_eq(errno, ENOMEM);
-	cr_assert_eq(gort_check(), 0, "%s", rec.message);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
 
 	for (size_t i = 0; i < n; i++)
 		gort_free(ps[i]);
-	expect_one_free_run();
+	expect_empty_heap();
 	size_t again = 0;
 	for (; again < MAXN; again++) {
 		ps[again] = gort_malloc(64 << 10);
@@ -229,13 +166,13 @@ Test(heap, arena_exhaustion_is_enomem_and_recoverable)
 	cr_assert_eq(again, 64, "after freeing everything only %zu fit again", again);
 	for (size_t i = 0; i < again; i++)
 		gort_free(ps[i]);
-	expect_clean();
+	gt_expect_clean();
 	gort_shutdown();
 }
 
 Test(heap, pages_freed_by_one_class_serve_another)
 {
-	init_arena(4 * MiB);
+	gt_init_recording(4 * MiB);
 	size_t cap = 4 * MiB / 8 + 16;
 	void **ps = calloc(cap, sizeof *ps);
 	size_t n = 0;
@@ -250,10 +187,10 @@ Test(heap, pages_freed_by_one_class_serve_another)
 		ps[n++] = p;
 	}
 	cr_assert_geq(n, 4 * MiB / 8 - 2 * 1024, "only %zu 8-byte objects in 4 MiB", n);
-	cr_assert_eq(gort_check(), 0, "%s", rec.message);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
 	for (size_t i = 0; i < n; i++)
 		gort_free(ps[i]);
-	cr_assert_eq(rec.count, 0, "%s", rec.message);
+	cr_assert_eq(gt_reports(), 0, "%s", gt_rec.message);
 
 	/* No flush: the heap must find the emptied class-1 spans by itself. */
 	size_t m = 0;
@@ -271,8 +208,8 @@ Test(heap, pages_freed_by_one_class_serve_another)
 	cr_assert_not_null(big, "3 MiB did not fit in an emptied 4 MiB arena");
 	gort_free(big);
 	gort_flush_caches();
-	expect_one_free_run();
-	expect_clean();
+	expect_empty_heap();
+	gt_expect_clean();
 	free(ps);
 	gort_shutdown();
 }
@@ -281,14 +218,14 @@ Test(heap, pages_freed_by_one_class_serve_another)
 
 Test(heap, release_returns_memory_and_rss_falls)
 {
-	init_arena(512 * MiB);
+	gt_init_recording(512 * MiB);
 	enum {
 		NBIG = 150,
 		NSMALL = 50 * 1024
 	};
 	void **big = calloc(NBIG, sizeof *big);
 	void **small = calloc(NSMALL, sizeof *small);
-	size_t rss0 = rss_bytes();
+	size_t rss0 = gt_rss_bytes();
 	for (size_t i = 0; i < NBIG; i++) {
 		big[i] = gort_malloc(MiB);
 		cr_assert_not_null(big[i]);
@@ -299,7 +236,7 @@ Test(heap, release_returns_memory_and_rss_falls)
 		cr_assert_not_null(small[i]);
 		memset(small[i], (int)i, 1000);
 	}
-	size_t rss1 = rss_bytes();
+	size_t rss1 = gt_rss_bytes();
 	cr_assert_geq(rss1, rss0 + 180 * MiB, "RSS grew by only %zu MiB for 200 MiB of objects",
 		      (rss1 - rss0) / MiB);
 	for (size_t i = 0; i < NBIG; i++)
@@ -308,7 +245,7 @@ Test(heap, release_returns_memory_and_rss_falls)
 		gort_free(small[i]);
 	size_t released = gort_release();
 	cr_assert_geq(released, 150 * MiB, "gort_release() gave back %zu MiB", released / MiB);
-	size_t rss2 = rss_bytes();
+	size_t rss2 = gt_rss_bytes();
 	cr_assert_geq(rss1 - rss2, 150 * MiB, "RSS fell by %zu MiB only (from %zu to %zu MiB)",
 		      (rss1 > rss2 ? rss1 - rss2 : 0) / MiB, rss1 / MiB, rss2 / MiB);
 
@@ -325,7 +262,7 @@ Test(heap, release_returns_memory_and_rss_falls)
 	for (size_t i = 0; i < 100 * MiB; i += 4096)
 		cr_assert_eq(p[i], 0);
 	gort_free(p);
-	expect_clean();
+	gt_expect_clean();
 	free(big);
 	free(small);
 	gort_shutdown();
@@ -335,7 +272,7 @@ Test(heap, release_returns_memory_and_rss_falls)
 
 Test(heap, memstats_count_a_known_sequence_exactly)
 {
-	init_arena(64 * MiB);
+	gt_init_recording(64 * MiB);
 	struct gort_memstats ms;
 	gort_memstats(&ms);
 	cr_assert_eq(ms.mallocs, 0);
@@ -391,14 +328,14 @@ Test(heap, memstats_count_a_known_sequence_exactly)
 
 	/* A reported misuse changes no counter. */
 	gort_free(a);
-	cr_assert_eq(rec.count, 1);
-	rec.count = 0;
+	cr_assert_eq(gt_reports(), 1);
+	gt_reset_reports();
 	struct gort_memstats ms2;
 	gort_memstats(&ms2);
 	cr_assert_eq(ms2.mallocs, ms.mallocs);
 	cr_assert_eq(ms2.frees, ms.frees);
 	cr_assert_eq(ms2.heap_alloc, ms.heap_alloc);
-	expect_clean();
+	gt_expect_clean();
 	gort_shutdown();
 }
 
@@ -441,7 +378,7 @@ static void expect_page_stats_consistent(void)
 
 Test(heap, page_stats_agree_with_the_free_runs)
 {
-	init_arena(256 * MiB);
+	gt_init_recording(256 * MiB);
 	enum {
 		N = 3000
 	};
@@ -468,7 +405,7 @@ Test(heap, page_stats_agree_with_the_free_runs)
 			gort_release();
 		expect_page_stats_consistent();
 	}
-	expect_clean();
+	gt_expect_clean();
 	gort_shutdown();
 }
 
@@ -476,7 +413,7 @@ Test(heap, page_stats_agree_with_the_free_runs)
 
 Test(heap, init_twice_is_ebusy)
 {
-	init_arena(64 * MiB);
+	gt_init_recording(64 * MiB);
 	errno = 0;
 	cr_assert_eq(gort_init(NULL), -1);
 	cr_assert_eq(errno, EBUSY);
@@ -487,7 +424,7 @@ Test(heap, init_twice_is_ebusy)
 	void *p = gort_malloc(10);
 	cr_assert_not_null(p, "a refused second init must leave the runtime working");
 	gort_free(p);
-	expect_clean();
+	gt_expect_clean();
 	gort_shutdown();
 }
 
@@ -504,18 +441,18 @@ Test(heap, bad_config_is_einval)
 		cr_assert_eq(errno, EINVAL, "config %zu: errno %d", i, errno);
 	}
 	/* A refused config leaves nothing behind. */
-	init_arena(64 * MiB);
+	gt_init_recording(64 * MiB);
 	void *p = gort_malloc(100);
 	cr_assert_not_null(p);
 	gort_free(p);
-	expect_clean();
+	gt_expect_clean();
 	gort_shutdown();
 }
 
 Test(heap, init_shutdown_cycles)
 {
 	for (int cycle = 0; cycle < 8; cycle++) {
-		init_arena((size_t)(16 + 16 * cycle) * MiB);
+		gt_init_recording((size_t)(16 + 16 * cycle) * MiB);
 		gort_arena_info ai;
 		gort_inspect_arena(&ai);
 		cr_assert_geq(ai.arena_bytes, (size_t)(16 + 16 * cycle) * MiB);
@@ -532,7 +469,7 @@ Test(heap, init_shutdown_cycles)
 		}
 		for (int i = 0; i < 500; i += 2)
 			gort_free(ps[i]);
-		expect_clean();
+		gt_expect_clean();
 		/* Shut down with objects still live: everything goes at once. */
 		gort_shutdown();
 	}
@@ -540,43 +477,43 @@ Test(heap, init_shutdown_cycles)
 
 Test(heap, pointer_from_before_shutdown_is_reported)
 {
-	init_arena(64 * MiB);
+	gt_init_recording(64 * MiB);
 	void *small = gort_malloc(100);
 	void *large = gort_malloc(100000);
 	gort_shutdown();
 
 	/* While no runtime exists. */
 	gort_free(small);
-	cr_assert_eq(rec.count, 1, "free after shutdown not reported");
-	cr_assert_eq(rec.kind, GORT_ERR_INVALID_FREE, "%s", rec.message);
-	cr_assert_eq(rec.address, (uintptr_t)small);
+	cr_assert_eq(gt_reports(), 1, "free after shutdown not reported");
+	cr_assert_eq(gt_rec.kind, GORT_ERR_INVALID_FREE, "%s", gt_rec.message);
+	cr_assert_eq(gt_rec.address, (uintptr_t)small);
 
 	/* After a new init: the old arena is gone; nothing is handed out yet. */
-	rec.count = 0;
-	init_arena(64 * MiB);
+	gt_reset_reports();
+	gt_init_recording(64 * MiB);
 	gort_free(small);
-	cr_assert_eq(rec.count, 1, "stale free after re-init not reported");
-	cr_assert(rec.kind == GORT_ERR_INVALID_FREE || rec.kind == GORT_ERR_DOUBLE_FREE, "%s",
-		  rec.message);
+	cr_assert_eq(gt_reports(), 1, "stale free after re-init not reported");
+	cr_assert(gt_rec.kind == GORT_ERR_INVALID_FREE || gt_rec.kind == GORT_ERR_DOUBLE_FREE, "%s",
+		  gt_rec.message);
 	gort_free(large);
-	cr_assert_eq(rec.count, 2);
-	cr_assert(rec.kind == GORT_ERR_INVALID_FREE || rec.kind == GORT_ERR_DOUBLE_FREE, "%s",
-		  rec.message);
+	cr_assert_eq(gt_reports(), 2);
+	cr_assert(gt_rec.kind == GORT_ERR_INVALID_FREE || gt_rec.kind == GORT_ERR_DOUBLE_FREE, "%s",
+		  gt_rec.message);
 	cr_assert_eq(gort_usable_size(small), 0);
-	cr_assert_eq(rec.count, 3);
+	cr_assert_eq(gt_reports(), 3);
 	cr_assert_null(gort_realloc(large, 10));
-	cr_assert_eq(rec.count, 4);
-	rec.count = 0;
+	cr_assert_eq(gt_reports(), 4);
+	gt_reset_reports();
 	void *p = gort_malloc(100);
 	cr_assert_not_null(p);
 	gort_free(p);
-	expect_clean();
+	gt_expect_clean();
 	gort_shutdown();
 }
 
 Test(heap, lazy_init_on_first_call)
 {
-	gort_set_error_handler(record, NULL);
+	gt_record_errors();
 	void *p = gort_malloc(100);
 	cr_assert_not_null(p, "gort_malloc before gort_init");
 	cr_assert_eq(gort_usable_size(p), 112);
@@ -593,9 +530,9 @@ Test(heap, lazy_init_on_first_call)
 	cr_assert_eq(errno, EBUSY);
 	gort_free(p);
 	gort_free(q);
-	expect_clean();
+	gt_expect_clean();
 	gort_shutdown();
-	init_arena(64 * MiB);
+	gt_init_recording(64 * MiB);
 	gort_inspect_arena(&ai);
 	cr_assert_lt(ai.arena_bytes, (size_t)1 << 30);
 	gort_shutdown();
@@ -634,7 +571,7 @@ Test(heap, lazy_init_through_every_entry_point)
 
 Test(heap, arena_layout_and_hint)
 {
-	init_arena(64 * MiB);
+	gt_init_recording(64 * MiB);
 	gort_arena_info ai;
 	gort_inspect_arena(&ai);
 	cr_assert_eq(ai.arena_bytes, 64 * MiB);
@@ -661,7 +598,7 @@ Test(heap, arena_layout_and_hint)
 	cr_assert_lt((uintptr_t)p, ai.arena_used);
 	cr_assert_leq(ai.arena_used, ai.arena_base + ai.arena_bytes);
 	gort_free(p);
-	expect_clean();
+	gt_expect_clean();
 	gort_shutdown();
 }
 
@@ -669,12 +606,6 @@ Test(heap, arena_layout_and_hint)
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-/* When Go's hint is taken (by another mapping, or always in the sanitizer
- * builds), the arena lands wherever the kernel puts it: it must still start
- * on an 8 KiB page, or every span, every 8 KiB-class object, aligned_alloc
- * and large objects lose their alignment. The kernel aligns mappings to
- * 4 KiB only, so the test reserves twice, the second time shifted by one
- * OS page, to see both placements. */
 /* Take the page at Go's hint so the arena must land elsewhere. ThreadSanitizer
  * treats a mapping there as fatal, and gort never asks for the hint under it
  * anyway, so there the test runs without the block. */
@@ -688,6 +619,32 @@ static void *block_hint_page(void)
 #endif
 }
 
+/* When Go's hint is taken (by another mapping, or always in the sanitizer
+ * builds), the arena lands wherever the kernel puts it: it must still start
+ * on an 8 KiB page, or every span, every 8 KiB-class object, aligned_alloc
+ * and large objects lose their alignment. The kernel aligns mappings to
+ * 4 KiB only, so the tests below reserve twice, the second time shifted by
+ * one OS page, to see both placements: attempt 0 or 1 of that starts a
+ * runtime here and returns its arena. *reserved is the size of the last
+ * attempt's reservation, updated to this one's. */
+static gort_arena_info start_attempt(int attempt, size_t *reserved)
+{
+	if (attempt == 1) {
+		/* Plug the top page of the gap the last reservation used. */
+		char *h = mmap(NULL, *reserved + 4096, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		cr_assert_neq(h, MAP_FAILED);
+		munmap(h, *reserved + 4096);
+		mmap(h + *reserved, 4096, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	}
+	gt_init_recording(64 * MiB);
+	gort_arena_info ai;
+	gort_inspect_arena(&ai);
+	*reserved = ai.reserved_bytes;
+	return ai;
+}
+
 Test(heap, arena_away_from_the_hint_is_page_aligned)
 {
 	void *block = block_hint_page();
@@ -698,19 +655,7 @@ Test(heap, arena_away_from_the_hint_is_page_aligned)
 	size_t reserved = 0;
 	uintptr_t bases[2];
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (attempt == 1) {
-			/* Plug the top page of the gap the last reservation used. */
-			char *h = mmap(NULL, reserved + 4096, PROT_NONE,
-				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-			cr_assert_neq(h, MAP_FAILED);
-			munmap(h, reserved + 4096);
-			mmap(h + reserved, 4096, PROT_NONE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		}
-		init_arena(64 * MiB);
-		gort_arena_info ai;
-		gort_inspect_arena(&ai);
-		reserved = ai.reserved_bytes;
+		gort_arena_info ai = start_attempt(attempt, &reserved);
 		bases[attempt] = ai.arena_base;
 		if (block != MAP_FAILED)
 			cr_assert_not(ai.at_hint, "the hint is taken, yet at_hint is set");
@@ -730,7 +675,7 @@ Test(heap, arena_away_from_the_hint_is_page_aligned)
 		gort_free(al);
 		gort_free(big);
 		gort_free(al64k);
-		expect_clean();
+		gt_expect_clean();
 		gort_shutdown();
 	}
 	cr_log_info("arena bases %#lx and %#lx", (unsigned long)bases[0], (unsigned long)bases[1]);
@@ -744,18 +689,7 @@ Test(heap, aligned_large_objects_off_the_hint_stay_inside_their_pages)
 	(void)block;
 	size_t reserved = 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (attempt == 1) {
-			char *h = mmap(NULL, reserved + 4096, PROT_NONE,
-				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-			cr_assert_neq(h, MAP_FAILED);
-			munmap(h, reserved + 4096);
-			mmap(h + reserved, 4096, PROT_NONE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		}
-		init_arena(64 * MiB);
-		gort_arena_info ai;
-		gort_inspect_arena(&ai);
-		reserved = ai.reserved_bytes;
+		gort_arena_info ai = start_attempt(attempt, &reserved);
 		enum {
 			N = 24
 		};
@@ -780,10 +714,10 @@ Test(heap, aligned_large_objects_off_the_hint_stay_inside_their_pages)
 					attempt, (unsigned long)lo[j], (unsigned long)hi[j],
 					(unsigned long)lo[i], (unsigned long)hi[i]);
 		}
-		cr_assert_eq(gort_check(), 0, "%s", rec.message);
+		cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
 		for (int i = 0; i < N; i++)
 			gort_free(ps[i]);
-		expect_clean();
+		gt_expect_clean();
 		gort_shutdown();
 	}
 }

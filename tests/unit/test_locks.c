@@ -16,18 +16,15 @@
 #include "gort.h"
 #include "gort_inspect.h"
 
+#include "../support/gort_test.h"
+
+/* The default error handler stays: a misuse report aborts the test. */
 static void setup(void)
 {
-	gort_config cfg = {.arena_bytes = (size_t)64 << 20};
-	cr_assert_eq(gort_init(&cfg), 0);
+	gt_init(64 * MiB);
 }
 
-static void teardown(void)
-{
-	gort_shutdown();
-}
-
-TestSuite(locks, .init = setup, .fini = teardown, .timeout = 10);
+TestSuite(locks, .init = setup, .fini = gt_teardown, .timeout = 10);
 
 Test(locks, check_returns)
 {

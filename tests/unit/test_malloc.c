@@ -12,7 +12,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,56 +19,14 @@
 #include "gort_inspect.h"
 #include "mem/sizeclass.h"
 
+#include "../support/gort_test.h"
 
 /* ------------------------------------------------------------- helpers */
-
-static struct {
-	int count;
-	gort_error_kind kind;
-	uintptr_t address;
-	char op[32];
-	char message[400];
-} rec;
-
-static void record(const gort_error *e, void *ctx)
-{
-	(void)ctx;
-	rec.count++;
-	rec.kind = e->kind;
-	rec.address = e->address;
-	snprintf(rec.op, sizeof rec.op, "%s", e->op);
-	snprintf(rec.message, sizeof rec.message, "%s", e->message);
-}
-
-static void setup(void)
-{
-	gort_config cfg = {.arena_bytes = (size_t)256 << 20};
-	cr_assert_eq(gort_init(&cfg), 0, "gort_init: errno %d", errno);
-	gort_set_error_handler(record, NULL);
-	memset(&rec, 0, sizeof rec);
-}
-
-static void teardown(void)
-{
-	gort_shutdown();
-}
-
-/* No report so far, and every invariant holds. */
-static void expect_clean(void)
-{
-	cr_assert_eq(rec.count, 0, "unexpected report: %s", rec.message);
-	cr_assert_eq(gort_check(), 0, "gort_check failed: %s", rec.message);
-}
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
 {
-	uint64_t x = rng_state;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545f4914f6cdd1dull;
+	return gt_xorshift(&rng_state);
 }
 
 static size_t lowbit(size_t x)
@@ -85,71 +42,7 @@ static size_t class_align(size_t size)
 	return a > SC_PAGE_SIZE ? SC_PAGE_SIZE : a;
 }
 
-static unsigned char pat(uint64_t id, size_t i)
-{
-	return (unsigned char)((id * 131 + i * 7 + (i >> 8)) ^ 0x5a);
-}
-
-static void fill(void *p, size_t n, uint64_t id)
-{
-	unsigned char *c = p;
-	for (size_t i = 0; i < n; i++)
-		c[i] = pat(id, i);
-}
-
-static int check_fill(const void *p, size_t n, uint64_t id)
-{
-	const unsigned char *c = p;
-	for (size_t i = 0; i < n; i++)
-		if (c[i] != pat(id, i))
-			return 0;
-	return 1;
-}
-
-static int all_zero(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	for (size_t i = 0; i < n; i++)
-		if (c[i])
-			return 0;
-	return 1;
-}
-
-typedef struct {
-	uintptr_t lo, hi;
-} interval;
-
-static int cmp_interval(const void *a, const void *b)
-{
-	const interval *x = a, *y = b;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/* Sorts iv and returns the index of the first interval that overlaps its
- * predecessor, or n if none does. */
-static size_t first_overlap(interval *iv, size_t n)
-{
-	qsort(iv, n, sizeof *iv, cmp_interval);
-	for (size_t i = 1; i < n; i++)
-		if (iv[i].lo < iv[i - 1].hi)
-			return i;
-	return n;
-}
-
-static size_t count_inuse_spans(unsigned span_class, int any_class)
-{
-	size_t n = gort_inspect_spans(NULL, 0);
-	gort_span_info *s = calloc(n + 16, sizeof *s);
-	size_t got = gort_inspect_spans(s, n + 16);
-	size_t inuse = 0;
-	for (size_t i = 0; i < got && i < n + 16; i++)
-		if (s[i].state == GORT_SPAN_INUSE && (any_class || s[i].span_class == span_class))
-			inuse++;
-	free(s);
-	return inuse;
-}
-
-TestSuite(malloc, .init = setup, .fini = teardown);
+TestSuite(malloc, .init = gt_setup, .fini = gt_teardown);
 
 /* --------------------------------------------------------- every size */
 
@@ -183,7 +76,7 @@ Test(malloc, every_size_has_its_class_usable_size_and_alignment)
 			p[0] = p[us - 1] = 0xee;
 		gort_free(p);
 	}
-	expect_clean();
+	gt_expect_clean();
 }
 
 Test(malloc, every_class_boundary_lands_in_that_class)
@@ -216,7 +109,7 @@ Test(malloc, every_class_boundary_lands_in_that_class)
 	cr_assert_eq(gort_inspect_object(p, &oi), 0);
 	cr_assert_eq(oi.size_class, 0, "32769 bytes is a large object");
 	gort_free(p);
-	expect_clean();
+	gt_expect_clean();
 }
 
 /* All sizes 0..4096 live at once: no two overlap, each is fully writable. */
@@ -226,20 +119,21 @@ Test(malloc, small_sizes_live_together_do_not_overlap)
 		N = 4097
 	};
 	unsigned char *ps[N];
-	interval iv[N];
+	gt_interval iv[N];
 	for (size_t n = 0; n < N; n++) {
 		ps[n] = gort_malloc(n);
 		cr_assert_not_null(ps[n]);
-		fill(ps[n], n, n);
-		iv[n] = (interval){(uintptr_t)ps[n], (uintptr_t)ps[n] + gort_usable_size(ps[n])};
+		gt_fill(ps[n], n, n);
+		iv[n] = (gt_interval){(uintptr_t)ps[n], (uintptr_t)ps[n] + gort_usable_size(ps[n]),
+				      n};
 	}
 	for (size_t n = 0; n < N; n++)
-		cr_assert(check_fill(ps[n], n, n), "object of %zu bytes was overwritten", n);
-	size_t bad = first_overlap(iv, N);
+		cr_assert(gt_intact(ps[n], n, n), "object of %zu bytes was overwritten", n);
+	size_t bad = gt_first_overlap(iv, N);
 	cr_assert_eq(bad, N, "objects overlap at %#lx", (unsigned long)iv[bad < N ? bad : 0].lo);
 	for (size_t n = 0; n < N; n++)
 		gort_free(ps[n]);
-	expect_clean();
+	gt_expect_clean();
 }
 
 Test(malloc, malloc_zero_gives_distinct_pointers)
@@ -248,17 +142,17 @@ Test(malloc, malloc_zero_gives_distinct_pointers)
 		N = 2000
 	};
 	void *ps[N];
-	interval iv[N];
+	gt_interval iv[N];
 	for (int i = 0; i < N; i++) {
 		ps[i] = gort_malloc(0);
 		cr_assert_not_null(ps[i]);
 		cr_assert_geq(gort_usable_size(ps[i]), 1);
-		iv[i] = (interval){(uintptr_t)ps[i], (uintptr_t)ps[i] + 1};
+		iv[i] = (gt_interval){(uintptr_t)ps[i], (uintptr_t)ps[i] + 1, (uint64_t)i};
 	}
-	cr_assert_eq(first_overlap(iv, N), N, "malloc(0) returned the same pointer twice");
+	cr_assert_eq(gt_first_overlap(iv, N), N, "malloc(0) returned the same pointer twice");
 	for (int i = 0; i < N; i++)
 		gort_free(ps[i]);
-	expect_clean();
+	gt_expect_clean();
 }
 
 /* --------------------------------------------------------------- calloc */
@@ -285,8 +179,8 @@ Test(malloc, calloc_zeroes_fresh_and_reused_memory)
 		for (size_t i = 0; i < n; i++) {
 			unsigned char *q = gort_calloc(1, size);
 			cr_assert_not_null(q);
-			cr_assert(all_zero(q, size), "calloc(1, %zu) = %p is not zeroed", size,
-				  (void *)q);
+			cr_assert_eq(gt_nonzero_at(q, size), size,
+				     "calloc(1, %zu) = %p is not zeroed", size, (void *)q);
 			for (size_t j = 0; j < n; j++)
 				if (ps[j] == q) {
 					reused++;
@@ -304,9 +198,9 @@ Test(malloc, calloc_zeroes_fresh_and_reused_memory)
 	memset(a, 0xff, 4096);
 	gort_free(a);
 	unsigned char *b = gort_calloc(512, 8);
-	cr_assert(all_zero(b, 4096));
+	cr_assert_eq(gt_nonzero_at(b, 4096), 4096);
 	gort_free(b);
-	expect_clean();
+	gt_expect_clean();
 }
 
 Test(malloc, calloc_overflow_is_enomem)
@@ -336,7 +230,7 @@ Test(malloc, calloc_overflow_is_enomem)
 	z = gort_calloc(SIZE_MAX, 0);
 	cr_assert_not_null(z);
 	gort_free(z);
-	expect_clean();
+	gt_expect_clean();
 }
 
 /* ------------------------------------------------------- impossible sizes */
@@ -366,25 +260,25 @@ Test(malloc, impossible_sizes_are_enomem)
 	}
 	/* A failed realloc leaves the object as it was. */
 	unsigned char *p = gort_malloc(100);
-	fill(p, 100, 7);
+	gt_fill(p, 100, 7);
 	errno = 0;
 	cr_assert_null(gort_realloc(p, SIZE_MAX));
 	cr_assert_eq(errno, ENOMEM);
-	cr_assert(check_fill(p, 100, 7));
+	cr_assert(gt_intact(p, 100, 7));
 	cr_assert_eq(gort_usable_size(p), 112);
 	unsigned char *q = gort_malloc(1 << 20);
-	fill(q, 1 << 20, 8);
+	gt_fill(q, 1 << 20, 8);
 	errno = 0;
 	cr_assert_null(gort_realloc(q, (size_t)1 << 40));
 	cr_assert_eq(errno, ENOMEM);
-	cr_assert(check_fill(q, 1 << 20, 8));
+	cr_assert(gt_intact(q, 1 << 20, 8));
 	gort_free(p);
 	gort_free(q);
 	/* And the heap still serves ordinary requests. */
 	p = gort_malloc(200 << 20);
 	cr_assert_not_null(p, "a 200 MiB object fits in the 256 MiB arena");
 	gort_free(p);
-	expect_clean();
+	gt_expect_clean();
 }
 
 /* --------------------------------------------------------------- realloc */
@@ -394,11 +288,11 @@ static void *realloc_keeps(size_t from, size_t to, uint64_t id)
 {
 	unsigned char *p = gort_malloc(from);
 	cr_assert_not_null(p);
-	fill(p, from, id);
+	gt_fill(p, from, id);
 	unsigned char *q = gort_realloc(p, to);
 	cr_assert_not_null(q, "realloc %zu -> %zu", from, to);
 	size_t keep = from < to ? from : to;
-	cr_assert(check_fill(q, keep, id), "realloc %zu -> %zu lost the content", from, to);
+	cr_assert(gt_intact(q, keep, id), "realloc %zu -> %zu lost the content", from, to);
 	cr_assert_geq(gort_usable_size(q), to);
 	memset(q, 0x11, to);
 	return q;
@@ -419,7 +313,7 @@ Test(malloc, realloc_preserves_content_across_classes)
 	 * back down again. */
 	size_t cur = 1;
 	unsigned char *p = gort_malloc(cur);
-	fill(p, cur, 99);
+	gt_fill(p, cur, 99);
 	size_t steps[SC_NUM * 2 + 8];
 	size_t ns = 0;
 	for (unsigned c = 1; c < SC_NUM; c++)
@@ -433,13 +327,13 @@ Test(malloc, realloc_preserves_content_across_classes)
 		unsigned char *q = gort_realloc(p, steps[i]);
 		cr_assert_not_null(q);
 		size_t keep = cur < steps[i] ? cur : steps[i];
-		cr_assert(check_fill(q, keep, 99), "walk step %zu: %zu -> %zu", i, cur, steps[i]);
-		fill(q, steps[i], 99);
+		cr_assert(gt_intact(q, keep, 99), "walk step %zu: %zu -> %zu", i, cur, steps[i]);
+		gt_fill(q, steps[i], 99);
 		p = q;
 		cur = steps[i];
 	}
 	gort_free(p);
-	expect_clean();
+	gt_expect_clean();
 }
 
 Test(malloc, realloc_null_is_malloc)
@@ -455,20 +349,20 @@ Test(malloc, realloc_null_is_malloc)
 	gort_free(p);
 	gort_free(q);
 	gort_free(r);
-	expect_clean();
+	gt_expect_clean();
 }
 
 Test(malloc, realloc_in_place_while_the_class_holds)
 {
 	unsigned char *p = gort_malloc(100);
-	fill(p, 100, 3);
+	gt_fill(p, 100, 3);
 	cr_assert_eq(gort_realloc(p, 112), p, "100 -> 112 is the same class");
 	cr_assert_eq(gort_realloc(p, 97), p, "112 -> 97 is the same class");
 	cr_assert_eq(gort_realloc(p, 105), p);
-	cr_assert(check_fill(p, 97, 3));
+	cr_assert(gt_intact(p, 97, 3));
 	unsigned char *q = gort_realloc(p, 113);
 	cr_assert_neq(q, p, "113 bytes needs class 128");
-	cr_assert(check_fill(q, 97, 3));
+	cr_assert(gt_intact(q, 97, 3));
 	gort_free(q);
 
 	/* Every small class: the class's own sizes stay in place. */
@@ -482,16 +376,16 @@ Test(malloc, realloc_in_place_while_the_class_holds)
 
 	/* Large: shrinking by less than half, or growing within the pages. */
 	unsigned char *l = gort_malloc(1 << 20);
-	fill(l, 1 << 20, 4);
+	gt_fill(l, 1 << 20, 4);
 	cr_assert_eq(gort_realloc(l, (1 << 20) - 1000), l);
 	cr_assert_eq(gort_realloc(l, 600 << 10), l);
 	cr_assert_eq(gort_realloc(l, 1 << 20), l);
-	cr_assert(check_fill(l, 600 << 10, 4));
+	cr_assert(gt_intact(l, 600 << 10, 4));
 	unsigned char *m = gort_realloc(l, 100 << 10);
 	cr_assert_neq(m, l, "shrinking a 1 MiB object to 100 KiB should give its pages back");
-	cr_assert(check_fill(m, 100 << 10, 4));
+	cr_assert(gt_intact(m, 100 << 10, 4));
 	gort_free(m);
-	expect_clean();
+	gt_expect_clean();
 }
 
 /* --------------------------------------------------------- aligned_alloc */
@@ -505,7 +399,7 @@ Test(malloc, aligned_alloc_every_power_of_two_up_to_2mib)
 			NS = sizeof sizes / sizeof sizes[0]
 		};
 		void *ps[NS];
-		interval iv[NS];
+		gt_interval iv[NS];
 		for (size_t k = 0; k < NS; k++) {
 			size_t size = sizes[k];
 			unsigned char *p = gort_aligned_alloc(align, size);
@@ -515,19 +409,19 @@ Test(malloc, aligned_alloc_every_power_of_two_up_to_2mib)
 			size_t us = gort_usable_size(p);
 			cr_assert_geq(us, size, "aligned_alloc(%zu, %zu): usable %zu", align, size,
 				      us);
-			fill(p, size, k + align);
+			gt_fill(p, size, k + align);
 			ps[k] = p;
-			iv[k] = (interval){(uintptr_t)p, (uintptr_t)p + (us ? us : 1)};
+			iv[k] = (gt_interval){(uintptr_t)p, (uintptr_t)p + (us ? us : 1), k};
 		}
 		for (size_t k = 0; k < NS; k++)
-			cr_assert(check_fill(ps[k], sizes[k], k + align),
+			cr_assert(gt_intact(ps[k], sizes[k], k + align),
 				  "aligned_alloc(%zu, %zu) overwritten", align, sizes[k]);
-		cr_assert_eq(first_overlap(iv, NS), NS, "aligned objects overlap (align %zu)",
+		cr_assert_eq(gt_first_overlap(iv, NS), NS, "aligned objects overlap (align %zu)",
 			     align);
 		for (size_t k = 0; k < NS; k++)
 			gort_free(ps[k]);
 	}
-	expect_clean();
+	gt_expect_clean();
 }
 
 Test(malloc, aligned_alloc_needs_a_power_of_two)
@@ -542,7 +436,7 @@ Test(malloc, aligned_alloc_needs_a_power_of_two)
 	errno = 0;
 	cr_assert_null(gort_aligned_alloc((size_t)1 << 62, 1));
 	cr_assert_eq(errno, ENOMEM);
-	expect_clean();
+	gt_expect_clean();
 }
 
 /* ------------------------------------------------------------- GORT_ZERO */
@@ -567,15 +461,16 @@ Test(malloc, gort_zero_flag_zeroes_reused_memory)
 			for (int i = 0; i < N; i++) {
 				ps[i] = gort_alloc(sizes[k], flagsets[f]);
 				cr_assert_not_null(ps[i]);
-				cr_assert(all_zero(ps[i], sizes[k]),
-					  "gort_alloc(%zu, %#x) not zeroed", sizes[k], flagsets[f]);
+				cr_assert_eq(gt_nonzero_at(ps[i], sizes[k]), sizes[k],
+					     "gort_alloc(%zu, %#x) not zeroed", sizes[k],
+					     flagsets[f]);
 				memset(ps[i], 0xcc, sizes[k]);
 			}
 			for (int i = 0; i < N; i++)
 				gort_free(ps[i]);
 		}
 	}
-	expect_clean();
+	gt_expect_clean();
 }
 
 Test(malloc, noscan_is_recorded_in_the_pointer_plane)
@@ -590,7 +485,7 @@ Test(malloc, noscan_is_recorded_in_the_pointer_plane)
 	cr_assert_not(b.tiny, "64 bytes is not tiny");
 	gort_free(scan);
 	gort_free(noscan);
-	expect_clean();
+	gt_expect_clean();
 }
 
 /* ------------------------------------------------------------------ tiny */
@@ -627,7 +522,7 @@ Test(malloc, tiny_objects_share_blocks)
 	gort_free(d);
 	gort_memstats(&ms);
 	cr_assert_eq(ms.heap_objects, 0);
-	expect_clean();
+	gt_expect_clean();
 }
 
 Test(malloc, tiny_objects_do_not_overlap_and_free_exactly)
@@ -637,7 +532,7 @@ Test(malloc, tiny_objects_do_not_overlap_and_free_exactly)
 	};
 	unsigned char **ps = calloc(N, sizeof *ps);
 	size_t *sz = calloc(N, sizeof *sz);
-	interval *iv = calloc(N, sizeof *iv);
+	gt_interval *iv = calloc(N, sizeof *iv);
 	for (size_t i = 0; i < N; i++) {
 		size_t n = 1 + rnd() % 15;
 		ps[i] = gort_alloc(n, GORT_NOSCAN);
@@ -647,16 +542,16 @@ Test(malloc, tiny_objects_do_not_overlap_and_free_exactly)
 			     (void *)ps[i]);
 		cr_assert_geq(gort_usable_size(ps[i]), n);
 		memset(ps[i], (int)(i % 251) + 1, n);
-		iv[i] = (interval){(uintptr_t)ps[i], (uintptr_t)ps[i] + n};
+		iv[i] = (gt_interval){(uintptr_t)ps[i], (uintptr_t)ps[i] + n, i};
 	}
 	for (size_t i = 0; i < N; i++)
 		for (size_t j = 0; j < sz[i]; j++)
 			cr_assert_eq(ps[i][j], (unsigned char)(i % 251 + 1),
 				     "tiny object %zu (%zu bytes at %p) overwritten", i, sz[i],
 				     (void *)ps[i]);
-	size_t bad = first_overlap(iv, N);
+	size_t bad = gt_first_overlap(iv, N);
 	cr_assert_eq(bad, N, "tiny objects overlap");
-	cr_assert_gt(count_inuse_spans(GORT_TINY_SPAN_CLASS, 0), 0);
+	cr_assert_gt(gt_count_inuse_spans(GORT_TINY_SPAN_CLASS, GT_ANY), 0);
 
 	/* Free in random order; the others stay intact. */
 	for (size_t i = N - 1; i > 0; i--) {
@@ -670,21 +565,22 @@ Test(malloc, tiny_objects_do_not_overlap_and_free_exactly)
 	}
 	for (size_t i = 0; i < N; i++)
 		gort_free(ps[i]);
-	cr_assert_eq(rec.count, 0, "unexpected report: %s", rec.message);
+	cr_assert_eq(gt_reports(), 0, "unexpected report: %s", gt_rec.message);
 	struct gort_memstats ms;
 	gort_memstats(&ms);
 	cr_assert_eq(ms.tiny_allocs, N);
 	cr_assert_eq(ms.heap_objects, 0);
 	gort_flush_caches();
-	cr_assert_eq(count_inuse_spans(GORT_TINY_SPAN_CLASS, 0), 0,
+	cr_assert_eq(gt_count_inuse_spans(GORT_TINY_SPAN_CLASS, GT_ANY), 0,
 		     "tiny spans still in use after freeing everything");
-	cr_assert_eq(count_inuse_spans(0, 1), 0, "spans still in use after freeing everything");
+	cr_assert_eq(gt_count_inuse_spans(GT_ANY, GT_ANY), 0,
+		     "spans still in use after freeing everything");
 	gort_memstats(&ms);
 	cr_assert_eq(ms.heap_alloc, 0);
 	free(ps);
 	free(sz);
 	free(iv);
-	expect_clean();
+	gt_expect_clean();
 }
 
 /* The excess bytes usable_size reports are the caller's to write: they must
@@ -703,7 +599,7 @@ Test(malloc, tiny_usable_size_does_not_reach_the_next_object)
 		gort_free(a);
 		gort_free(b);
 	}
-	expect_clean();
+	gt_expect_clean();
 }
 
 Test(malloc, tiny_realloc_keeps_content)
@@ -718,7 +614,7 @@ Test(malloc, tiny_realloc_keeps_content)
 	cr_assert(memcmp(b, "0123456", 7) == 0, "realloc of a tiny object touched its neighbour");
 	gort_free(c);
 	gort_free(b);
-	expect_clean();
+	gt_expect_clean();
 }
 
 Test(malloc, tiny_interior_pointer_is_reported)
@@ -730,25 +626,25 @@ Test(malloc, tiny_interior_pointer_is_reported)
 	memcpy(b, "wxyz", 4);
 	static const size_t offs[] = {1, 3, 4, 7};
 	for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
-		int before = rec.count;
+		int before = gt_reports();
 		gort_free(a + offs[i]);
-		cr_assert_eq(rec.count, before + 1, "free(a + %zu) not reported", offs[i]);
-		cr_assert_eq(rec.kind, GORT_ERR_INTERIOR_POINTER, "free(a + %zu): kind %d (%s)",
-			     offs[i], rec.kind, rec.message);
-		cr_assert_eq(rec.address, (uintptr_t)(a + offs[i]));
+		cr_assert_eq(gt_reports(), before + 1, "free(a + %zu) not reported", offs[i]);
+		cr_assert_eq(gt_rec.kind, GORT_ERR_INTERIOR_POINTER, "free(a + %zu): kind %d (%s)",
+			     offs[i], gt_rec.kind, gt_rec.message);
+		cr_assert_eq(gt_rec.address, (uintptr_t)(a + offs[i]));
 	}
-	rec.count = 0;
+	gt_reset_reports();
 	cr_assert_eq(gort_check(), 0);
 	cr_assert(memcmp(a, "ABCDEFGH", 8) == 0);
 	cr_assert(memcmp(b, "wxyz", 4) == 0);
 	gort_free(b + 1);
-	cr_assert_eq(rec.count, 1);
-	cr_assert_eq(rec.kind, GORT_ERR_INTERIOR_POINTER);
-	rec.count = 0;
+	cr_assert_eq(gt_reports(), 1);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_INTERIOR_POINTER);
+	gt_reset_reports();
 	/* Both objects are still live and free exactly once. */
 	gort_free(a);
 	gort_free(b);
-	expect_clean();
+	gt_expect_clean();
 	struct gort_memstats ms;
 	gort_memstats(&ms);
 	cr_assert_eq(ms.heap_objects, 0);
@@ -761,15 +657,15 @@ Test(malloc, tiny_double_free_is_reported)
 	unsigned char *b = gort_alloc(4, GORT_NOSCAN);
 	gort_free(a);
 	gort_free(a);
-	cr_assert_eq(rec.count, 1, "double free of a tiny object not reported");
-	cr_assert_eq(rec.kind, GORT_ERR_DOUBLE_FREE, "%s", rec.message);
-	cr_assert_eq(rec.address, (uintptr_t)a);
+	cr_assert_eq(gt_reports(), 1, "double free of a tiny object not reported");
+	cr_assert_eq(gt_rec.kind, GORT_ERR_DOUBLE_FREE, "%s", gt_rec.message);
+	cr_assert_eq(gt_rec.address, (uintptr_t)a);
 	cr_assert_eq(gort_check(), 0);
 	/* 2: the second object, now alone in the cache's open block. */
 	gort_free(b);
 	gort_free(b);
-	cr_assert_eq(rec.count, 2);
-	cr_assert_eq(rec.kind, GORT_ERR_DOUBLE_FREE, "%s", rec.message);
+	cr_assert_eq(gt_reports(), 2);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_DOUBLE_FREE, "%s", gt_rec.message);
 	cr_assert_eq(gort_check(), 0);
 	/* 3: a block that is not the cache's open one, emptied and given back. */
 	unsigned char *c = gort_alloc(12, GORT_NOSCAN);
@@ -777,11 +673,11 @@ Test(malloc, tiny_double_free_is_reported)
 	cr_assert(d >= c + 16 || d + 16 <= c);
 	gort_free(d);
 	gort_free(d);
-	cr_assert_eq(rec.count, 3);
-	cr_assert_eq(rec.kind, GORT_ERR_DOUBLE_FREE, "%s", rec.message);
+	cr_assert_eq(gt_reports(), 3);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_DOUBLE_FREE, "%s", gt_rec.message);
 	gort_free(c);
-	rec.count = 0;
-	expect_clean();
+	gt_reset_reports();
+	gt_expect_clean();
 	struct gort_memstats ms;
 	gort_memstats(&ms);
 	cr_assert_eq(ms.heap_objects, 0, "a reported double free changed the counts");
@@ -798,15 +694,15 @@ Test(malloc, tiny_block_freed_outside_the_cache_passes_check)
 	void *p[N];
 	for (int i = 0; i < N; i++)
 		p[i] = gort_alloc(8, GORT_NOSCAN);
-	cr_assert_eq(gort_check(), 0, "%s", rec.message);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
 	gort_free(p[0]);
-	cr_assert_eq(gort_check(), 0, "%s", rec.message);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
 	gort_free(p[1]); /* block 0 of the first tiny span is now empty */
 	cr_assert_eq(gort_check(), 0, "after emptying a tiny block of a non-current span: %s",
-		     rec.message);
+		     gt_rec.message);
 	for (int i = 2; i < N; i++)
 		gort_free(p[i]);
 	gort_flush_caches();
-	cr_assert_eq(count_inuse_spans(0, 1), 0);
-	expect_clean();
+	cr_assert_eq(gt_count_inuse_spans(GT_ANY, GT_ANY), 0);
+	gt_expect_clean();
 }

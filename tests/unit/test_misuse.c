@@ -21,52 +21,9 @@
 #include "gort_inspect.h"
 #include "mem/sizeclass.h"
 
+#include "../support/gort_test.h"
 
-#define MiB ((size_t)1 << 20)
-
-/* ------------------------------------------------------------- recorder */
-
-static struct {
-	int count; /* atomic: handlers may run on any thread */
-	gort_error_kind kind;
-	uintptr_t address;
-	char op[32];
-	char kind_name[32];
-	char detail[200];
-	char message[400];
-} rec;
-
-static void record(const gort_error *e, void *ctx)
-{
-	(void)ctx;
-	rec.kind = e->kind;
-	rec.address = e->address;
-	snprintf(rec.op, sizeof rec.op, "%s", e->op);
-	snprintf(rec.kind_name, sizeof rec.kind_name, "%s", e->kind_name);
-	snprintf(rec.detail, sizeof rec.detail, "%s", e->detail ? e->detail : "(null)");
-	snprintf(rec.message, sizeof rec.message, "%s", e->message);
-	__atomic_fetch_add(&rec.count, 1, __ATOMIC_SEQ_CST);
-}
-
-static int reports(void)
-{
-	return __atomic_load_n(&rec.count, __ATOMIC_SEQ_CST);
-}
-
-static void setup(void)
-{
-	gort_config cfg = {.arena_bytes = 256 * MiB};
-	cr_assert_eq(gort_init(&cfg), 0);
-	gort_set_error_handler(record, NULL);
-	memset(&rec, 0, sizeof rec);
-}
-
-static void teardown(void)
-{
-	gort_shutdown();
-}
-
-TestSuite(misuse, .init = setup, .fini = teardown);
+TestSuite(misuse, .init = gt_setup, .fini = gt_teardown);
 
 static const char *kind_str(gort_error_kind k)
 {
@@ -97,54 +54,38 @@ static void expect_unchanged(const snapshot_t *before, const char *what)
 	cr_assert_eq(ms.heap_objects, before->ms.heap_objects, "%s changed heap_objects", what);
 	cr_assert_eq(ms.heap_alloc, before->ms.heap_alloc, "%s changed heap_alloc", what);
 	cr_assert_eq(ms.heap_inuse, before->ms.heap_inuse, "%s changed heap_inuse", what);
-	int n = reports();
-	cr_assert_eq(gort_check(), 0, "after %s: %s", what, rec.message);
-	cr_assert_eq(reports(), n);
+	int n = gt_reports();
+	cr_assert_eq(gort_check(), 0, "after %s: %s", what, gt_rec.message);
+	cr_assert_eq(gt_reports(), n);
 }
 
 /* Call op on p: exactly one report of `kind` about `p` from `opname`. */
-#define EXPECT_REPORT(call, kind_, addr_, opname)                                                 \
-	do {                                                                                      \
-		int before_ = reports();                                                          \
-		call;                                                                             \
-		cr_assert_eq(reports(), before_ + 1, "%s: %d reports, want 1 (%s)", #call,        \
-			     reports() - before_, rec.message);                                   \
-		cr_assert_eq(rec.kind, kind_, "%s: reported as %s (%s), want %s", #call,          \
-			     kind_str(rec.kind), rec.message, kind_str(kind_));                   \
-		cr_assert_eq(rec.address, (uintptr_t)(addr_), "%s: address %#lx, want %p", #call, \
-			     (unsigned long)rec.address, (void *)(addr_));                        \
-		cr_assert_str_eq(rec.op, opname, "%s: op %s", #call, rec.op);                     \
+#define EXPECT_REPORT(call, kind_, addr_, opname)                                             \
+	do {                                                                                  \
+		int before_ = gt_reports();                                                   \
+		call;                                                                         \
+		cr_assert_eq(gt_reports(), before_ + 1, "%s: %d reports, want 1 (%s)", #call, \
+			     gt_reports() - before_, gt_rec.message);                         \
+		cr_assert_eq(gt_rec.kind, kind_, "%s: reported as %s (%s), want %s", #call,   \
+			     kind_str(gt_rec.kind), gt_rec.message, kind_str(kind_));         \
+		cr_assert_eq(gt_rec.address, (uintptr_t)(addr_), "%s: address %#lx, want %p", \
+			     #call, (unsigned long)gt_rec.address, (void *)(addr_));          \
+		cr_assert_str_eq(gt_rec.op, opname, "%s: op %s", #call, gt_rec.op);           \
 	} while (0)
 
 /* Exactly one report, of either kind (for cases where the library may not
  * be able to tell a double free from an invalid one). */
-#define EXPECT_REPORT2(call, kind1, kind2, addr_)                                              \
-	do {                                                                                   \
-		int before_ = reports();                                                       \
-		call;                                                                          \
-		cr_assert_eq(reports(), before_ + 1, "%s: %d reports, want 1", #call,          \
-			     reports() - before_);                                             \
-		cr_assert(rec.kind == kind1 || rec.kind == kind2,                              \
-			  "%s: reported as %s (%s), want %s or %s", #call, kind_str(rec.kind), \
-			  rec.message, kind_str(kind1), kind_str(kind2));                      \
-		cr_assert_eq(rec.address, (uintptr_t)(addr_));                                 \
+#define EXPECT_REPORT2(call, kind1, kind2, addr_)                                                 \
+	do {                                                                                      \
+		int before_ = gt_reports();                                                       \
+		call;                                                                             \
+		cr_assert_eq(gt_reports(), before_ + 1, "%s: %d reports, want 1", #call,          \
+			     gt_reports() - before_);                                             \
+		cr_assert(gt_rec.kind == kind1 || gt_rec.kind == kind2,                           \
+			  "%s: reported as %s (%s), want %s or %s", #call, kind_str(gt_rec.kind), \
+			  gt_rec.message, kind_str(kind1), kind_str(kind2));                      \
+		cr_assert_eq(gt_rec.address, (uintptr_t)(addr_));                                 \
 	} while (0)
-
-static void fill(void *p, size_t n, unsigned seed)
-{
-	unsigned char *c = p;
-	for (size_t i = 0; i < n; i++)
-		c[i] = (unsigned char)(seed * 31 + i * 7);
-}
-
-static int intact(const void *p, size_t n, unsigned seed)
-{
-	const unsigned char *c = p;
-	for (size_t i = 0; i < n; i++)
-		if (c[i] != (unsigned char)(seed * 31 + i * 7))
-			return 0;
-	return 1;
-}
 
 static int same_span(const void *a, const void *b)
 {
@@ -180,6 +121,16 @@ static void alloc_group(size_t size, void **out, int k)
 		gort_free(miss[--nmiss]);
 }
 
+/* Two objects of `size` in one span (see alloc_group): returns the one a
+ * test misuses and sets *keep to its neighbour, which keeps the span in use. */
+static void *alloc_pair(size_t size, void **keep)
+{
+	void *g[2];
+	alloc_group(size, g, 2);
+	*keep = g[1];
+	return g[0];
+}
+
 /* Classes with at least three objects per span, from 8 bytes to 10 KiB. */
 static const size_t small_sizes[] = {8, 16, 24, 100, 1000, 3000, 5000, 10000};
 #define NSMALL (sizeof small_sizes / sizeof small_sizes[0])
@@ -190,18 +141,16 @@ Test(misuse, double_free_immediate)
 {
 	for (size_t k = 0; k < NSMALL; k++) {
 		size_t size = small_sizes[k];
-		void *g[2];
-		alloc_group(size, g, 2);
-		void *p = g[0], *q = g[1];
-		fill(q, size, 1);
+		void *q, *p = alloc_pair(size, &q);
+		gt_fill(q, size, 1);
 		gort_free(p);
 		snapshot_t s;
 		snap(&s);
 		EXPECT_REPORT(gort_free(p), GORT_ERR_DOUBLE_FREE, p, "free");
 		expect_unchanged(&s, "double free");
-		cr_assert(intact(q, size, 1));
+		cr_assert(gt_intact(q, size, 1));
 		gort_free(q);
-		cr_assert_eq(reports(), (int)k + 1, "freeing the neighbour was reported");
+		cr_assert_eq(gt_reports(), (int)k + 1, "freeing the neighbour was reported");
 	}
 }
 
@@ -217,7 +166,7 @@ Test(misuse, double_free_of_one_object_classes)
 		EXPECT_REPORT2(gort_free(p), GORT_ERR_DOUBLE_FREE, GORT_ERR_INVALID_FREE, p);
 		expect_unchanged(&s, "double free");
 	}
-	cr_assert_eq(reports(), 4);
+	cr_assert_eq(gt_reports(), 4);
 }
 
 Test(misuse, double_free_of_large_objects)
@@ -226,26 +175,24 @@ Test(misuse, double_free_of_large_objects)
 	for (size_t k = 0; k < 4; k++) {
 		void *keep = gort_malloc(sizes[k]); /* a live large object nearby */
 		void *p = gort_malloc(sizes[k]);
-		fill(keep, sizes[k], 2);
+		gt_fill(keep, sizes[k], 2);
 		gort_free(p);
 		snapshot_t s;
 		snap(&s);
 		/* The span is gone with the object: either kind is a fair report. */
 		EXPECT_REPORT2(gort_free(p), GORT_ERR_DOUBLE_FREE, GORT_ERR_INVALID_FREE, p);
 		expect_unchanged(&s, "double free of a large object");
-		cr_assert(intact(keep, sizes[k], 2));
+		cr_assert(gt_intact(keep, sizes[k], 2));
 		gort_free(keep);
 	}
-	cr_assert_eq(reports(), 4);
+	cr_assert_eq(gt_reports(), 4);
 }
 
 Test(misuse, double_free_after_other_frees)
 {
 	for (size_t k = 0; k < NSMALL; k++) {
 		size_t size = small_sizes[k];
-		void *g[2];
-		alloc_group(size, g, 2);
-		void *p = g[0], *keep = g[1];
+		void *keep, *p = alloc_pair(size, &keep);
 		gort_free(p);
 		/* Lots of traffic, in p's class and others, all freed again (so a
 		 * reuse of p's slot is undone before the second free). */
@@ -263,7 +210,7 @@ Test(misuse, double_free_after_other_frees)
 		expect_unchanged(&s, "delayed double free");
 		gort_free(keep);
 	}
-	cr_assert_eq(reports(), (int)NSMALL);
+	cr_assert_eq(gt_reports(), (int)NSMALL);
 }
 
 Test(misuse, double_free_interleaved)
@@ -278,10 +225,10 @@ Test(misuse, double_free_interleaved)
 		EXPECT_REPORT(gort_free(p), GORT_ERR_DOUBLE_FREE, p, "free");
 		EXPECT_REPORT(gort_free(q), GORT_ERR_DOUBLE_FREE, q, "free");
 		EXPECT_REPORT(gort_free(p), GORT_ERR_DOUBLE_FREE, p, "free");
-		cr_assert_eq(gort_check(), 0, "%s", rec.message);
+		cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
 		gort_free(keep);
 	}
-	cr_assert_eq(reports(), 3 * (int)NSMALL);
+	cr_assert_eq(gt_reports(), 3 * (int)NSMALL);
 	cr_assert_eq(gort_check(), 0);
 }
 
@@ -291,9 +238,7 @@ Test(misuse, double_free_after_the_slot_is_reused)
 {
 	for (size_t k = 0; k < NSMALL; k++) {
 		size_t size = small_sizes[k];
-		void *g[2];
-		alloc_group(size, g, 2);
-		void *p = g[0], *keep = g[1];
+		void *keep, *p = alloc_pair(size, &keep);
 		gort_free(p);
 		enum {
 			MAXN = 20000
@@ -312,14 +257,14 @@ Test(misuse, double_free_after_the_slot_is_reused)
 		cr_assert(found, "size %zu: the freed slot never came back in %d mallocs", size,
 			  MAXN);
 		gort_free(p); /* the reused object: a valid free */
-		cr_assert_eq(reports(), (int)k, "free of the reused object reported: %s",
-			     rec.message);
+		cr_assert_eq(gt_reports(), (int)k, "free of the reused object reported: %s",
+			     gt_rec.message);
 		EXPECT_REPORT(gort_free(p), GORT_ERR_DOUBLE_FREE, p, "free");
 		for (size_t i = 0; i < n; i++)
 			gort_free(got[i]);
 		gort_free(keep);
 		free(got);
-		cr_assert_eq(reports(), (int)k + 1);
+		cr_assert_eq(gt_reports(), (int)k + 1);
 	}
 	cr_assert_eq(gort_check(), 0);
 }
@@ -336,7 +281,7 @@ Test(misuse, foreign_pointers_are_invalid_frees)
 	cr_assert_neq(mapped, MAP_FAILED);
 	void *libc = malloc(100);
 	void *live = gort_malloc(100);
-	fill(live, 100, 3);
+	gt_fill(live, 100, 3);
 	void *bad[] = {(void *)1,
 		       (void *)8,
 		       (void *)(uintptr_t)0xfffffffffffff000ull,
@@ -346,7 +291,7 @@ Test(misuse, foreign_pointers_are_invalid_frees)
 		       mapped,
 		       (char *)mapped + 4096,
 		       libc,
-		       (void *)&setup};
+		       (void *)&gt_setup};
 	snapshot_t s;
 	snap(&s);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -357,11 +302,11 @@ Test(misuse, foreign_pointers_are_invalid_frees)
 			      bad[i], "realloc");
 	}
 	expect_unchanged(&s, "foreign frees");
-	cr_assert(intact(live, 100, 3));
+	cr_assert(gt_intact(live, 100, 3));
 	gort_free(live);
 	free(libc);
 	munmap(mapped, 1 << 16);
-	cr_assert_eq(gort_error_count(), (uint64_t)reports());
+	cr_assert_eq(gort_error_count(), (uint64_t)gt_reports());
 }
 
 Test(misuse, interior_pointers_are_reported)
@@ -370,7 +315,7 @@ Test(misuse, interior_pointers_are_reported)
 	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
 		size_t size = sizes[k];
 		unsigned char *p = gort_malloc(size);
-		fill(p, size, 4);
+		gt_fill(p, size, 4);
 		size_t offs[] = {1, 8, 16, 7, size / 2, size - 1, 5000, 8192, 3 * 8192 + 8};
 		snapshot_t s;
 		snap(&s);
@@ -386,11 +331,13 @@ Test(misuse, interior_pointers_are_reported)
 				      GORT_ERR_INTERIOR_POINTER, p + off, "realloc");
 		}
 		expect_unchanged(&s, "interior frees");
-		cr_assert(intact(p, size, 4), "size %zu: object changed by interior frees", size);
+		cr_assert(gt_intact(p, size, 4), "size %zu: object changed by interior frees",
+			  size);
 		cr_assert_geq(gort_usable_size(p), size);
-		int n = reports();
+		int n = gt_reports();
 		gort_free(p);
-		cr_assert_eq(reports(), n, "the object itself no longer frees: %s", rec.message);
+		cr_assert_eq(gt_reports(), n, "the object itself no longer frees: %s",
+			     gt_rec.message);
 	}
 	cr_assert_eq(gort_check(), 0);
 }
@@ -443,25 +390,25 @@ Test(misuse, realloc_and_usable_size_of_freed_pointers)
 {
 	for (size_t k = 0; k < NSMALL; k++) {
 		size_t size = small_sizes[k];
-		void *g[2];
-		alloc_group(size, g, 2);
-		void *p = g[0], *keep = g[1];
+		void *keep, *p = alloc_pair(size, &keep);
 		gort_free(p);
 		snapshot_t s;
 		snap(&s);
-		int n = reports();
+		int n = gt_reports();
 		cr_assert_eq(gort_usable_size(p), 0, "usable_size of a freed object");
-		cr_assert_eq(reports(), n + 1, "usable_size of a freed object not reported");
-		cr_assert(rec.kind == GORT_ERR_DOUBLE_FREE || rec.kind == GORT_ERR_USE_AFTER_FREE,
-			  "usable_size(freed): %s", rec.message);
-		cr_assert_str_eq(rec.op, "usable_size");
+		cr_assert_eq(gt_reports(), n + 1, "usable_size of a freed object not reported");
+		cr_assert(gt_rec.kind == GORT_ERR_DOUBLE_FREE ||
+				  gt_rec.kind == GORT_ERR_USE_AFTER_FREE,
+			  "usable_size(freed): %s", gt_rec.message);
+		cr_assert_str_eq(gt_rec.op, "usable_size");
 		errno = 0;
 		cr_assert_null(gort_realloc(p, size + 1000), "realloc of a freed object");
-		cr_assert_eq(reports(), n + 2, "realloc of a freed object not reported");
-		cr_assert(rec.kind == GORT_ERR_DOUBLE_FREE || rec.kind == GORT_ERR_USE_AFTER_FREE,
-			  "realloc(freed): %s", rec.message);
-		cr_assert_str_eq(rec.op, "realloc");
-		cr_assert_eq(rec.address, (uintptr_t)p);
+		cr_assert_eq(gt_reports(), n + 2, "realloc of a freed object not reported");
+		cr_assert(gt_rec.kind == GORT_ERR_DOUBLE_FREE ||
+				  gt_rec.kind == GORT_ERR_USE_AFTER_FREE,
+			  "realloc(freed): %s", gt_rec.message);
+		cr_assert_str_eq(gt_rec.op, "realloc");
+		cr_assert_eq(gt_rec.address, (uintptr_t)p);
 		expect_unchanged(&s, "realloc of a freed object");
 		gort_free(keep);
 	}
@@ -481,58 +428,60 @@ Test(misuse, freed_tiny_object_through_realloc_and_usable_size)
 	unsigned char *b = gort_alloc(4, GORT_NOSCAN);
 	memcpy(b, "live", 4);
 	gort_free(a);
-	int n = reports();
+	int n = gt_reports();
 	cr_assert_eq(gort_usable_size(a), 0);
-	cr_assert_eq(reports(), n + 1);
+	cr_assert_eq(gt_reports(), n + 1);
 	cr_assert_null(gort_realloc(a, 100));
-	cr_assert_eq(reports(), n + 2);
+	cr_assert_eq(gt_reports(), n + 2);
 	cr_assert(memcmp(b, "live", 4) == 0);
 	cr_assert_geq(gort_usable_size(b), 4);
 	gort_free(b);
-	cr_assert_eq(reports(), n + 2);
+	cr_assert_eq(gt_reports(), n + 2);
 }
 
 /* ----------------------------------------------------------- the message */
 
 Test(misuse, message_format)
 {
-	void *g[2];
-	alloc_group(100, g, 2);
-	void *p = g[0], *keep = g[1];
+	void *keep, *p = alloc_pair(100, &keep);
 	gort_free(p);
 	gort_free(p);
-	cr_assert_eq(reports(), 1);
+	cr_assert_eq(gt_reports(), 1);
 	char want[64];
 	snprintf(want, sizeof want, "double free: %#lx", (unsigned long)(uintptr_t)p);
-	cr_assert(strncmp(rec.message, "double free: 0x", 15) == 0, "message: %s", rec.message);
-	cr_assert(strncmp(rec.message, want, strlen(want)) == 0, "message %s, want it to start %s",
-		  rec.message, want);
-	cr_assert(strstr(rec.message, "class"), "message without the class: %s", rec.message);
-	cr_assert(strstr(rec.message, "span 0x"), "message without the span: %s", rec.message);
-	cr_assert_str_eq(rec.kind_name, "double free");
-	cr_assert_str_eq(rec.op, "free");
-	cr_assert(strstr(rec.message, rec.detail), "detail %s not in message %s", rec.detail,
-		  rec.message);
+	cr_assert(strncmp(gt_rec.message, "double free: 0x", 15) == 0, "message: %s",
+		  gt_rec.message);
+	cr_assert(strncmp(gt_rec.message, want, strlen(want)) == 0,
+		  "message %s, want it to start %s", gt_rec.message, want);
+	cr_assert(strstr(gt_rec.message, "class"), "message without the class: %s", gt_rec.message);
+	cr_assert(strstr(gt_rec.message, "span 0x"), "message without the span: %s",
+		  gt_rec.message);
+	cr_assert_str_eq(gt_rec.kind_name, "double free");
+	cr_assert_str_eq(gt_rec.op, "free");
+	cr_assert(strstr(gt_rec.message, gt_rec.detail), "detail %s not in message %s",
+		  gt_rec.detail, gt_rec.message);
 	/* `<kind>: <address> (<detail>)` */
-	size_t len = strlen(rec.message);
-	cr_assert(len > 0 && rec.message[len - 1] == ')', "message: %s", rec.message);
-	cr_assert_neq(strchr(rec.message, '('), NULL);
-	cr_assert_null(strchr(rec.message, '\n'));
+	size_t len = strlen(gt_rec.message);
+	cr_assert(len > 0 && gt_rec.message[len - 1] == ')', "message: %s", gt_rec.message);
+	cr_assert_neq(strchr(gt_rec.message, '('), NULL);
+	cr_assert_null(strchr(gt_rec.message, '\n'));
 	gort_span_info si;
 	cr_assert_eq(gort_inspect_span_of((uintptr_t)keep, &si), 0);
 	char span[40];
 	snprintf(span, sizeof span, "span %#lx", (unsigned long)si.base);
-	cr_assert(strstr(rec.message, span), "message %s does not name %s", rec.message, span);
+	cr_assert(strstr(gt_rec.message, span), "message %s does not name %s", gt_rec.message,
+		  span);
 
 	int stack;
 	gort_free(&stack);
-	cr_assert(strncmp(rec.message, "invalid free: 0x", 16) == 0, "message: %s", rec.message);
-	cr_assert_str_eq(rec.kind_name, "invalid free");
+	cr_assert(strncmp(gt_rec.message, "invalid free: 0x", 16) == 0, "message: %s",
+		  gt_rec.message);
+	cr_assert_str_eq(gt_rec.kind_name, "invalid free");
 	unsigned char *q = gort_malloc(100);
 	gort_free(q + 4);
-	cr_assert(strncmp(rec.message, "interior pointer: 0x", 20) == 0, "message: %s",
-		  rec.message);
-	cr_assert_str_eq(rec.kind_name, "interior pointer");
+	cr_assert(strncmp(gt_rec.message, "interior pointer: 0x", 20) == 0, "message: %s",
+		  gt_rec.message);
+	cr_assert_str_eq(gt_rec.kind_name, "interior pointer");
 	cr_assert_eq(gort_error_count(), 3);
 	gort_free(q);
 	gort_free(keep);
@@ -543,7 +492,7 @@ Test(misuse, message_format)
 static int reentrant_ok;
 static void reentrant_handler(const gort_error *e, void *ctx)
 {
-	record(e, ctx);
+	gt_record(e, ctx);
 	/* The handler runs with no allocator lock held: gort calls work. */
 	void *x = gort_malloc(64);
 	void *y = gort_malloc(100000);
@@ -557,39 +506,35 @@ static void reentrant_handler(const gort_error *e, void *ctx)
 Test(misuse, handler_may_call_gort)
 {
 	gort_set_error_handler(reentrant_handler, NULL);
-	void *g[2];
-	alloc_group(100, g, 2);
-	void *p = g[0], *keep = g[1];
+	void *keep, *p = alloc_pair(100, &keep);
 	gort_free(p);
 	gort_free(p);
-	cr_assert_eq(reports(), 1);
+	cr_assert_eq(gt_reports(), 1);
 	cr_assert(reentrant_ok, "gort calls inside the handler failed");
 	void *l = gort_malloc(MiB);
 	gort_free((char *)l + 8);
-	cr_assert_eq(reports(), 2);
+	cr_assert_eq(gt_reports(), 2);
 	cr_assert(reentrant_ok);
 	gort_free((void *)1);
-	cr_assert_eq(reports(), 3);
+	cr_assert_eq(gt_reports(), 3);
 	cr_assert(reentrant_ok);
 	gort_free(l);
 	gort_free(keep);
-	cr_assert_eq(reports(), 3);
+	cr_assert_eq(gt_reports(), 3);
 	cr_assert_eq(gort_check(), 0);
 }
 
 static jmp_buf escape;
 static void jumping_handler(const gort_error *e, void *ctx)
 {
-	record(e, ctx);
+	gt_record(e, ctx);
 	longjmp(escape, 1);
 }
 
 Test(misuse, handler_may_longjmp_out)
 {
 	gort_set_error_handler(jumping_handler, NULL);
-	void *g[2];
-	alloc_group(100, g, 2);
-	void *p = g[0], *keep = g[1];
+	void *keep, *p = alloc_pair(100, &keep);
 	void *l = gort_malloc(MiB);
 	unsigned char *t = gort_alloc(4, GORT_NOSCAN);
 	gort_free(p);
@@ -599,37 +544,37 @@ Test(misuse, handler_may_longjmp_out)
 			gort_free(targets[i]);
 			cr_assert_fail("misuse %d not reported", i);
 		}
-		cr_assert_eq(reports(), i + 1);
+		cr_assert_eq(gt_reports(), i + 1);
 		/* Nothing was left locked or half done. */
 		void *x = gort_malloc(200);
 		cr_assert_not_null(x);
 		gort_free(x);
-		cr_assert_eq(gort_check(), 0, "after escaping misuse %d: %s", i, rec.message);
+		cr_assert_eq(gort_check(), 0, "after escaping misuse %d: %s", i, gt_rec.message);
 	}
 	if (setjmp(escape) == 0) {
 		gort_realloc((char *)l + 8, 10);
 		cr_assert_fail("realloc of an interior pointer not reported");
 	}
-	cr_assert_eq(reports(), 5);
-	gort_set_error_handler(record, NULL);
+	cr_assert_eq(gt_reports(), 5);
+	gt_record_errors();
 	gort_free(l);
 	gort_free(keep);
 	gort_free(t);
-	cr_assert_eq(reports(), 5);
+	cr_assert_eq(gt_reports(), 5);
 	cr_assert_eq(gort_check(), 0);
 }
 
 Test(misuse, set_error_handler_returns_the_previous_one)
 {
-	cr_assert_eq(gort_set_error_handler(jumping_handler, NULL), record);
+	cr_assert_eq(gort_set_error_handler(jumping_handler, NULL), gt_record);
 	cr_assert_eq(gort_set_error_handler(NULL, NULL), jumping_handler);
-	cr_assert_null(gort_set_error_handler(record, NULL));
+	cr_assert_null(gort_set_error_handler(gt_record, NULL));
 }
 
 static void *ctx_seen;
 static void ctx_handler(const gort_error *e, void *ctx)
 {
-	record(e, ctx);
+	gt_record(e, ctx);
 	ctx_seen = ctx;
 }
 
@@ -638,7 +583,7 @@ Test(misuse, handler_gets_its_context)
 	int token;
 	gort_set_error_handler(ctx_handler, &token);
 	gort_free((void *)24);
-	cr_assert_eq(reports(), 1);
+	cr_assert_eq(gt_reports(), 1);
 	cr_assert_eq(ctx_seen, &token);
 }
 
@@ -665,41 +610,53 @@ static void *race_freer(void *arg)
 	return NULL;
 }
 
+/* Starts n race_freer threads; the calling thread is the barriers' last
+ * party. */
+static void start_freers(pthread_t *t, int n)
+{
+	pthread_barrier_init(&race_start, NULL, (unsigned)n + 1);
+	pthread_barrier_init(&race_done, NULL, (unsigned)n + 1);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, race_freer, NULL), 0);
+}
+
+static void stop_freers(pthread_t *t, int n)
+{
+	__atomic_store_n(&race_stop, 1, __ATOMIC_RELEASE);
+	pthread_barrier_wait(&race_start);
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&race_start);
+	pthread_barrier_destroy(&race_done);
+}
+
 /* Two threads (neither of them the allocating one) free the same object at
  * the same moment: exactly one of them reports, every time. */
 static void race_rounds(const size_t *sizes, size_t nsizes)
 {
 	pthread_t t[2];
-	pthread_barrier_init(&race_start, NULL, 3);
-	pthread_barrier_init(&race_done, NULL, 3);
-	for (int i = 0; i < 2; i++)
-		cr_assert_eq(pthread_create(&t[i], NULL, race_freer, NULL), 0);
+	start_freers(t, 2);
 	int bad_round = -1, bad_count = 0;
 	for (int r = 0; r < RACE_ROUNDS; r++) {
 		size_t size = sizes[(size_t)r % nsizes];
 		void *p = gort_malloc(size);
 		race_target = p;
-		int before = reports();
+		int before = gt_reports();
 		pthread_barrier_wait(&race_start);
 		pthread_barrier_wait(&race_done);
-		int got = reports() - before;
+		int got = gt_reports() - before;
 		if (got != 1 && bad_round < 0) {
 			bad_round = r;
 			bad_count = got;
 		}
 	}
-	__atomic_store_n(&race_stop, 1, __ATOMIC_RELEASE);
-	pthread_barrier_wait(&race_start);
-	for (int i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&race_start);
-	pthread_barrier_destroy(&race_done);
+	stop_freers(t, 2);
 	cr_assert_lt(bad_round, 0, "round %d: %d reports for one object freed on two threads",
 		     bad_round, bad_count);
-	int n = reports();
+	int n = gt_reports();
 	gort_flush_caches();
-	cr_assert_eq(reports(), n, "a late report after the races: %s", rec.message);
-	cr_assert_eq(gort_check(), 0, "%s", rec.message);
+	cr_assert_eq(gt_reports(), n, "a late report after the races: %s", gt_rec.message);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
 	struct gort_memstats ms;
 	gort_memstats(&ms);
 	cr_assert_eq(ms.heap_objects, 0, "%llu objects left", (unsigned long long)ms.heap_objects);
@@ -722,44 +679,35 @@ Test(misuse, double_free_of_large_objects_racing_on_two_threads)
 Test(misuse, double_free_racing_with_the_owner_thread)
 {
 	pthread_t t;
-	pthread_barrier_init(&race_start, NULL, 2);
-	pthread_barrier_init(&race_done, NULL, 2);
-	cr_assert_eq(pthread_create(&t, NULL, race_freer, NULL), 0);
+	start_freers(&t, 1);
 	int bad_round = -1, bad_count = 0;
 	for (int r = 0; r < RACE_ROUNDS; r++) {
 		size_t size = (size_t)16 << (r % 9);
-		void *g[2];
-		alloc_group(size, g, 2);
-		void *p = g[0], *keep = g[1];
+		void *keep, *p = alloc_pair(size, &keep);
 		race_target = p;
-		int before = reports();
+		int before = gt_reports();
 		pthread_barrier_wait(&race_start);
 		gort_free(p);
 		pthread_barrier_wait(&race_done);
 		gort_free(keep);
 		gort_flush_caches(); /* the owner gives the span up: its inbox is swept */
-		int got = reports() - before;
+		int got = gt_reports() - before;
 		if (got != 1 && bad_round < 0) {
 			bad_round = r;
 			bad_count = got;
 		}
 	}
-	__atomic_store_n(&race_stop, 1, __ATOMIC_RELEASE);
-	pthread_barrier_wait(&race_start);
-	pthread_join(t, NULL);
-	pthread_barrier_destroy(&race_start);
-	pthread_barrier_destroy(&race_done);
+	stop_freers(&t, 1);
 	cr_assert_lt(bad_round, 0, "round %d: %d reports for one object freed twice", bad_round,
 		     bad_count);
-	cr_assert_eq(gort_check(), 0, "%s", rec.message);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
 }
 
 /* ------------------------------------------------------ default handler */
 
 Test(misuse_default, double_free_aborts, .signal = SIGABRT)
 {
-	gort_config cfg = {.arena_bytes = 64 * MiB};
-	cr_assert_eq(gort_init(&cfg), 0);
+	gt_init(64 * MiB);
 	void *p = gort_malloc(100);
 	void *keep = gort_malloc(100);
 	(void)keep;
@@ -771,12 +719,11 @@ Test(misuse_default, double_free_aborts, .signal = SIGABRT)
 
 Test(misuse_default, restored_default_aborts_on_invalid_free, .signal = SIGABRT)
 {
-	gort_config cfg = {.arena_bytes = 64 * MiB};
-	cr_assert_eq(gort_init(&cfg), 0);
-	gort_set_error_handler(record, NULL);
+	gt_init(64 * MiB);
+	gt_record_errors();
 	int on_stack;
 	gort_free(&on_stack);
-	cr_assert_eq(reports(), 1);
+	cr_assert_eq(gt_reports(), 1);
 	gort_set_error_handler(NULL, NULL);
 	gort_free(&on_stack);
 	exit(0);

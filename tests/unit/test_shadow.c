@@ -18,13 +18,13 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gort.h"
 #include "gort_inspect.h"
 
+#include "../support/gort_test.h"
 
 #if defined(GORT_SAN_THREAD)
 #define SHADOW_OPS 300000 /* ~3 s under TSan */
@@ -37,27 +37,10 @@
 
 /* ------------------------------------------------------------- helpers */
 
-static struct {
-	int count;
-	char message[400];
-} rec;
-
-static void record(const gort_error *e, void *ctx)
-{
-	(void)ctx;
-	rec.count++;
-	snprintf(rec.message, sizeof rec.message, "%s (op %s)", e->message, e->op);
-}
-
 static uint64_t rng = 0x243f6a8885a308d3ull;
 static uint64_t rnd(void)
 {
-	uint64_t x = rng;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng = x;
-	return x * 0x2545f4914f6cdd1dull;
+	return gt_xorshift(&rng);
 }
 
 static uint64_t mix(uint64_t z)
@@ -98,14 +81,6 @@ static size_t verify(const unsigned char *p, size_t n, uint64_t v)
 	return n;
 }
 
-static size_t nonzero_at(const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return i;
-	return n;
-}
-
 /* ---------------------------------------------------------------- model */
 
 typedef struct {
@@ -115,11 +90,6 @@ typedef struct {
 	uint64_t id;
 	int tiny;
 } obj_t;
-
-typedef struct {
-	uintptr_t lo, hi;
-	uint64_t id;
-} ival_t;
 
 static obj_t *live;
 static size_t nlive, cap;
@@ -131,8 +101,8 @@ static void add_live(unsigned char *p, size_t req, int tiny, const char *how)
 	cr_assert_not_null(p, "op %llu: %s(%zu) failed, errno %d", (unsigned long long)ops_done,
 			   how, req, errno);
 	size_t us = gort_usable_size(p);
-	cr_assert_eq(rec.count, 0, "op %llu: usable_size(%s result): %s",
-		     (unsigned long long)ops_done, how, rec.message);
+	cr_assert_eq(gt_reports(), 0, "op %llu: usable_size(%s result): %s",
+		     (unsigned long long)ops_done, how, gt_rec.first);
 	cr_assert_geq(us, req, "op %llu: %s(%zu) usable size %zu", (unsigned long long)ops_done,
 		      how, req, us);
 	if (!tiny)
@@ -160,33 +130,27 @@ static void check_pattern(const obj_t *o, const char *before)
 		     o->tiny ? ", tiny" : "", bad, before);
 }
 
-static int cmp_ival(const void *a, const void *b)
-{
-	const ival_t *x = a, *y = b;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
 static void check_no_overlap(void)
 {
-	ival_t *iv = malloc((nlive + 1) * sizeof *iv);
+	gt_interval *iv = malloc((nlive + 1) * sizeof *iv);
 	for (size_t i = 0; i < nlive; i++)
-		iv[i] = (ival_t){(uintptr_t)live[i].p, (uintptr_t)live[i].p + live[i].extent,
-				 live[i].id};
-	qsort(iv, nlive, sizeof *iv, cmp_ival);
-	for (size_t i = 1; i < nlive; i++)
-		cr_assert_geq(iv[i].lo, iv[i - 1].hi,
-			      "op %llu: object %llu [%#lx, %#lx) overlaps object %llu [%#lx, %#lx)",
-			      (unsigned long long)ops_done, (unsigned long long)iv[i].id,
-			      (unsigned long)iv[i].lo, (unsigned long)iv[i].hi,
-			      (unsigned long long)iv[i - 1].id, (unsigned long)iv[i - 1].lo,
-			      (unsigned long)iv[i - 1].hi);
+		iv[i] = (gt_interval){(uintptr_t)live[i].p, (uintptr_t)live[i].p + live[i].extent,
+				      live[i].id};
+	size_t i = gt_first_overlap(iv, nlive);
+	if (i < nlive)
+		cr_assert_fail(
+			"op %llu: object %llu [%#lx, %#lx) overlaps object %llu [%#lx, %#lx)",
+			(unsigned long long)ops_done, (unsigned long long)iv[i].id,
+			(unsigned long)iv[i].lo, (unsigned long)iv[i].hi,
+			(unsigned long long)iv[i - 1].id, (unsigned long)iv[i - 1].lo,
+			(unsigned long)iv[i - 1].hi);
 	free(iv);
 }
 
 static void check_heap(void)
 {
 	cr_assert_eq(gort_check(), 0, "op %llu: gort_check: %s", (unsigned long long)ops_done,
-		     rec.message);
+		     gt_rec.first);
 	struct gort_memstats ms;
 	gort_memstats(&ms);
 	cr_assert_eq(ms.heap_objects, nlive, "op %llu: heap_objects %llu, model has %zu live",
@@ -228,7 +192,7 @@ static void op_alloc(void)
 		unsigned char *p = gort_calloc(cnt, elt);
 		cr_assert_not_null(p, "op %llu: calloc(%zu, %zu)", (unsigned long long)ops_done,
 				   cnt, elt);
-		size_t z = nonzero_at(p, cnt * elt);
+		size_t z = gt_nonzero_at(p, cnt * elt);
 		cr_assert_eq(z, cnt * elt, "op %llu: calloc(%zu, %zu) = %p: byte %zu not zero",
 			     (unsigned long long)ops_done, cnt, elt, (void *)p, z);
 		add_live(p, cnt * elt, 0, "calloc");
@@ -252,7 +216,7 @@ static void op_alloc(void)
 		cr_assert_not_null(p, "op %llu: gort_alloc(%zu, %#x)", (unsigned long long)ops_done,
 				   n, flags);
 		if (flags & GORT_ZERO) {
-			size_t z = nonzero_at(p, n);
+			size_t z = gt_nonzero_at(p, n);
 			cr_assert_eq(z, n, "op %llu: gort_alloc(%zu, ZERO) = %p: byte %zu not zero",
 				     (unsigned long long)ops_done, n, (void *)p, z);
 		}
@@ -271,8 +235,8 @@ static void op_realloc(void)
 	check_pattern(&o, "realloc");
 	size_t n = rnd() % 4 == 0 ? 1 + (size_t)(rnd() % 15) : any_size();
 	unsigned char *q = gort_realloc(o.p, n);
-	cr_assert_eq(rec.count, 0, "op %llu: realloc: %s", (unsigned long long)ops_done,
-		     rec.message);
+	cr_assert_eq(gt_reports(), 0, "op %llu: realloc: %s", (unsigned long long)ops_done,
+		     gt_rec.first);
 	cr_assert_not_null(q, "op %llu: realloc(%p, %zu)", (unsigned long long)ops_done,
 			   (void *)o.p, n);
 	size_t keep = o.req < n ? o.req : n;
@@ -290,8 +254,8 @@ static void op_free(void)
 	check_pattern(&o, "free");
 	live[i] = live[--nlive];
 	gort_free(o.p);
-	cr_assert_eq(rec.count, 0, "op %llu: free(%p): %s", (unsigned long long)ops_done,
-		     (void *)o.p, rec.message);
+	cr_assert_eq(gt_reports(), 0, "op %llu: free(%p): %s", (unsigned long long)ops_done,
+		     (void *)o.p, gt_rec.first);
 }
 
 static void final_state(void)
@@ -301,7 +265,7 @@ static void final_state(void)
 		gort_free(live[i].p);
 	}
 	nlive = 0;
-	cr_assert_eq(rec.count, 0, "final frees: %s", rec.message);
+	cr_assert_eq(gt_reports(), 0, "final frees: %s", gt_rec.first);
 	gort_flush_caches();
 	size_t released = gort_release();
 	cr_assert_gt(released, 0);
@@ -315,28 +279,14 @@ static void final_state(void)
 	cr_assert_eq(ms.heap_idle, ms.heap_sys);
 	cr_assert_eq(ms.heap_released, ms.heap_sys);
 
-	gort_arena_info ai;
-	gort_inspect_arena(&ai);
-	gort_run_info runs[8];
-	size_t nruns = gort_inspect_free_runs(runs, 8);
-	cr_assert_eq(nruns, 1, "%zu free runs after freeing everything, want 1", nruns);
-	cr_assert_eq(runs[0].base, ai.arena_base);
-	cr_assert_eq((uintptr_t)runs[0].npages * GORT_PAGE_SIZE, ai.arena_used - ai.arena_base,
-		     "the free run has %u pages, the committed arena %lu", runs[0].npages,
-		     (unsigned long)((ai.arena_used - ai.arena_base) / GORT_PAGE_SIZE));
-	cr_assert(runs[0].released);
-
-	gort_span_info spans[8];
-	size_t nspans = gort_inspect_spans(spans, 8);
-	cr_assert_eq(nspans, 1, "%zu spans and runs, want the one free run", nspans);
-	cr_assert_eq(spans[0].state, GORT_SPAN_FREE);
+	gort_run_info run = gt_expect_one_free_run();
+	cr_assert(run.released);
+	gt_expect_only_the_free_span();
 }
 
 Test(shadow, million_random_operations, .timeout = 600)
 {
-	gort_config cfg = {.arena_bytes = (size_t)1 << 30};
-	cr_assert_eq(gort_init(&cfg), 0);
-	gort_set_error_handler(record, NULL);
+	gt_init_recording((size_t)1 << 30);
 
 	for (ops_done = 0; ops_done < SHADOW_OPS; ops_done++) {
 		/* 15% reallocs; the rest allocates or frees, drifting back

@@ -14,7 +14,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -23,6 +22,7 @@
 #include "gort.h"
 #include "gort_inspect.h"
 
+#include "../support/gort_test.h"
 
 #if defined(GORT_SAN_THREAD)
 #define OPS_PER_THREAD 60000
@@ -30,28 +30,18 @@
 #define OPS_PER_THREAD 200000
 #endif
 
-#define MiB ((size_t)1 << 20)
-
 /* ------------------------------------------------------------- failures */
 
+/* Misuse reports (none expected) go to gt_record, which keeps the first. */
 static struct {
-	int reports;	 /* misuse reports (none expected) */
 	int null_allocs; /* allocations that failed */
 	int damaged;	 /* objects whose pattern was wrong */
 	int usable;	 /* usable size below the request */
-	char first[400];
 } bad;
-
-static void record(const gort_error *e, void *ctx)
-{
-	(void)ctx;
-	if (__atomic_fetch_add(&bad.reports, 1, __ATOMIC_SEQ_CST) == 0)
-		snprintf(bad.first, sizeof bad.first, "%s (op %s)", e->message, e->op);
-}
 
 static void expect_no_failures(void)
 {
-	cr_assert_eq(__atomic_load_n(&bad.reports, __ATOMIC_SEQ_CST), 0, "reports: %s", bad.first);
+	cr_assert_eq(gt_reports(), 0, "reports: %s", gt_rec.first);
 	cr_assert_eq(bad.null_allocs, 0, "%d allocations failed", bad.null_allocs);
 	cr_assert_eq(bad.damaged, 0, "%d objects damaged", bad.damaged);
 	cr_assert_eq(bad.usable, 0, "%d usable sizes too small", bad.usable);
@@ -70,16 +60,6 @@ typedef struct {
 	uint32_t tag;
 } item_t;
 
-static uint64_t step(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 static unsigned char pat(uint32_t tag, size_t i)
 {
 	return (unsigned char)(tag * 2654435761u >> 24) ^ (unsigned char)i;
@@ -88,17 +68,17 @@ static unsigned char pat(uint32_t tag, size_t i)
 /* Mostly small, a quarter tiny, a few large. */
 static item_t make(uint64_t *rng, uint32_t tag)
 {
-	uint64_t r = step(rng) % 1000;
+	uint64_t r = gt_xorshift(rng) % 1000;
 	size_t size;
 	unsigned char *p;
 	if (r < 250) {
-		size = 1 + (size_t)(step(rng) % 15);
+		size = 1 + (size_t)(gt_xorshift(rng) % 15);
 		p = gort_alloc(size, GORT_NOSCAN);
 	} else if (r < 994) {
-		size = (size_t)(step(rng) % ((uint64_t)64 << (step(rng) % 9)));
+		size = (size_t)(gt_xorshift(rng) % ((uint64_t)64 << (gt_xorshift(rng) % 9)));
 		p = r % 7 == 0 ? gort_calloc(1, size) : gort_malloc(size);
 	} else {
-		size = 32769 + (size_t)(step(rng) % (200 << 10));
+		size = 32769 + (size_t)(gt_xorshift(rng) % (200 << 10));
 		p = gort_malloc(size);
 	}
 	item_t it = {p, (uint32_t)size, tag};
@@ -214,7 +194,7 @@ typedef struct {
 /* Its own churn: replace a random one of CHURN live objects. */
 static void churn(item_t *mine, uint64_t *rng, uint32_t *tag)
 {
-	size_t k = (size_t)(step(rng) % CHURN);
+	size_t k = (size_t)(gt_xorshift(rng) % CHURN);
 	check_and_free(mine[k]);
 	mine[k] = make(rng, (*tag)++);
 }
@@ -253,35 +233,11 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static size_t count_cache_owned_spans(void)
-{
-	size_t n = gort_inspect_spans(NULL, 0);
-	gort_span_info *s = calloc(n + 1, sizeof *s);
-	size_t got = gort_inspect_spans(s, n + 1);
-	size_t owned = 0;
-	for (size_t i = 0; i < got && i < n + 1; i++)
-		if (s[i].state == GORT_SPAN_INUSE && s[i].owner == GORT_OWNER_CACHE)
-			owned++;
-	free(s);
-	return owned;
-}
-
-static void expect_one_free_run(void)
-{
-	gort_arena_info ai;
-	gort_inspect_arena(&ai);
-	gort_run_info runs[16];
-	size_t n = gort_inspect_free_runs(runs, 16);
-	cr_assert_eq(n, 1, "%zu free runs, want 1", n);
-	cr_assert_eq(runs[0].base, ai.arena_base);
-	cr_assert_eq((uintptr_t)runs[0].npages * GORT_PAGE_SIZE, ai.arena_used - ai.arena_base);
-}
-
 static void init_threaded(void)
 {
 	gort_config cfg = {.arena_bytes = (size_t)1 << 30, .threaded = 1};
-	cr_assert_eq(gort_init(&cfg), 0);
-	gort_set_error_handler(record, NULL);
+	gt_init_config(&cfg);
+	gt_record_errors();
 }
 
 static void stress(int producers, int consumers)
@@ -304,9 +260,9 @@ static void stress(int producers, int consumers)
 
 	/* Every exited thread gave its cache back; main flushes its own. */
 	gort_flush_caches();
-	cr_assert_eq(count_cache_owned_spans(), 0,
+	cr_assert_eq(gt_count_inuse_spans(GT_ANY, GORT_OWNER_CACHE), 0,
 		     "spans still held by the caches of exited threads");
-	cr_assert_eq(gort_check(), 0, "%s", bad.first);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.first);
 	struct gort_memstats ms;
 	gort_memstats(&ms);
 	cr_assert_eq(ms.heap_objects, (uint64_t)n * LEFT_LIVE, "heap_objects %llu, want %d",
@@ -322,11 +278,11 @@ static void stress(int producers, int consumers)
 	cr_assert_eq(ms.heap_objects, 0);
 	cr_assert_eq(ms.mallocs, ms.frees);
 	gort_flush_caches();
-	cr_assert_eq(gort_check(), 0, "%s", bad.first);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.first);
 	gort_memstats(&ms);
 	cr_assert_eq(ms.heap_inuse, 0, "%llu bytes of spans in use after freeing everything",
 		     (unsigned long long)ms.heap_inuse);
-	expect_one_free_run();
+	gt_expect_one_free_run();
 	gort_shutdown();
 }
 
@@ -364,7 +320,8 @@ Test(threads, thread_exit_hands_its_cache_back)
 	cr_assert_eq(pthread_create(&t, NULL, alloc_many_classes, &leave), 0);
 	pthread_join(t, NULL);
 	/* No flush from here: the exiting thread did it. */
-	cr_assert_eq(count_cache_owned_spans(), 0, "the exited thread's cache still holds spans");
+	cr_assert_eq(gt_count_inuse_spans(GT_ANY, GORT_OWNER_CACHE), 0,
+		     "the exited thread's cache still holds spans");
 	gort_cache_info caches[8];
 	size_t nc = gort_inspect_caches(caches, 8);
 	cr_assert_eq(nc, 0, "%zu caches in use, want none (the only thread using gort exited)", nc);
@@ -376,7 +333,7 @@ Test(threads, thread_exit_hands_its_cache_back)
 	cr_assert_eq(ms.heap_alloc, 0, "heap_alloc %llu: the tiny block stayed open",
 		     (unsigned long long)ms.heap_alloc);
 	gort_flush_caches();
-	expect_one_free_run();
+	gt_expect_one_free_run();
 	expect_no_failures();
 	cr_assert_eq(gort_check(), 0);
 	gort_shutdown();
@@ -413,7 +370,7 @@ Test(threads, short_lived_threads_reuse_caches)
 	gort_flush_caches();
 	gort_memstats(&ms);
 	cr_assert_eq(ms.heap_objects, 0);
-	expect_one_free_run();
+	gt_expect_one_free_run();
 	expect_no_failures();
 	cr_assert_eq(gort_check(), 0);
 	gort_shutdown();
@@ -435,7 +392,7 @@ static void *lazy_worker(void *arg)
 
 Test(threads, concurrent_lazy_init)
 {
-	gort_set_error_handler(record, NULL);
+	gt_record_errors();
 	enum {
 		N = 6
 	};
@@ -495,7 +452,7 @@ static int child_work(void *parents)
 	if (memcmp(parents, "parent", 7) != 0)
 		status = 3;
 	gort_free(parents);
-	if (bad.damaged || bad.reports || bad.null_allocs)
+	if (bad.damaged || gt_reports() || bad.null_allocs)
 		status = 4;
 	return status;
 }
@@ -526,6 +483,6 @@ Test(threads, fork_while_another_thread_allocates, .timeout = 120)
 	expect_no_failures();
 	cr_assert(memcmp(parents, "parent", 7) == 0);
 	gort_free(parents);
-	cr_assert_eq(gort_check(), 0, "%s", bad.first);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.first);
 	gort_shutdown();
 }
