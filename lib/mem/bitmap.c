@@ -55,26 +55,28 @@ uint32_t gort_bitmap_count_live(const span_t *s)
 	return n;
 }
 
-uint64_t gort_bitmap_reclaim_word(const span_t *s, uint32_t w, uintptr_t *bad)
+uint64_t gort_bitmap_reclaim_word(const span_t *s, uint32_t w)
 {
 	uint64_t *f = &span_plane(s, GORT_PLANE_FREED)[w];
 	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[w];
 	uint64_t freed = ld(f) ? __atomic_exchange_n(f, 0, __ATOMIC_ACQ_REL) : 0;
 	uint64_t alloc = ld(a);
 	uint64_t stray = freed & ~alloc;
-	if (stray && bad && !*bad) {
+	if (unlikely(stray)) {
 		size_t i = (size_t)w * 64 + (size_t)__builtin_ctzll(stray);
-		*bad = s->base + i * (s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE : s->elemsize);
+		size_t size = s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE : s->elemsize;
+		gort_note_stray(s->spanclass, s->base, s->base + i * size,
+				(unsigned)__builtin_popcountll(stray));
 	}
 	alloc &= ~freed;
 	st(a, alloc);
 	return ~alloc & span_word_mask(s, w);
 }
 
-uint32_t gort_bitmap_sweep(const span_t *s, uintptr_t *bad)
+uint32_t gort_bitmap_sweep(const span_t *s)
 {
 	uint32_t free = 0;
 	for (uint32_t w = 0; w < s->nwords; w++)
-		free += (uint32_t)__builtin_popcountll(gort_bitmap_reclaim_word(s, w, bad));
+		free += (uint32_t)__builtin_popcountll(gort_bitmap_reclaim_word(s, w));
 	return free;
 }

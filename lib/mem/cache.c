@@ -66,20 +66,16 @@ cache_t *gort_cache_new(int kind)
  * in the frees other threads left in its FREED word first. */
 static bool refill_word(span_t *s)
 {
-	uintptr_t stray = 0;
-	bool found = false;
-	while (!found && s->next_word < s->nwords) {
+	while (s->next_word < s->nwords) {
 		uint32_t w = s->next_word++;
-		uint64_t free = gort_bitmap_reclaim_word(s, w, &stray);
+		uint64_t free = gort_bitmap_reclaim_word(s, w);
 		if (free) {
 			s->cache_word = w;
 			s->alloc_cache = free;
-			found = true;
+			return true;
 		}
 	}
-	if (stray)
-		gort_report_stray_free(s->spanclass, s->base, stray);
-	return found;
+	return false;
 }
 
 static void drop_tiny(cache_t *c);
@@ -122,14 +118,9 @@ static span_t *owned_pop(cache_t *c, unsigned sc)
 static span_t *owned_take(cache_t *c, unsigned sc)
 {
 	span_t *found = NULL;
-	uintptr_t stray = 0, stray_span = 0;
 	for (unsigned n = CACHE_OWNED_SCAN; n > 0 && c->nowned[sc] > 0; n--) {
 		span_t *s = owned_pop(c, sc);
-		uintptr_t bad = 0;
-		uint32_t free = gort_bitmap_sweep(s, &bad);
-		if (bad && !stray)
-			stray = bad, stray_span = s->base;
-		if (free) {
+		if (gort_bitmap_sweep(s)) {
 			found = s;
 			break;
 		}
@@ -137,12 +128,37 @@ static span_t *owned_take(cache_t *c, unsigned sc)
 	}
 	while (c->nowned[sc] > CACHE_OWNED_MAX)
 		gort_central_uncache_span(owned_pop(c, sc));
-	if (stray)
-		gort_report_stray_free(sc, stray_span, stray);
 	return found;
 }
 
+/* A stray remote free sits on the slot cache_alloc was about to take
+ * (bitmap.c): clear it, count and report it, and allocate again. The slot
+ * stays in alloc_cache, so the state is whole when the handler runs. */
+void *gort_cache_alloc_stray(cache_t *c, unsigned sc, unsigned bit)
+{
+	span_t *s = c->alloc[sc];
+	uint64_t mask = (uint64_t)1 << bit;
+	uint64_t old = __atomic_fetch_and(&span_plane(s, GORT_PLANE_FREED)[s->cache_word], ~mask,
+					  __ATOMIC_ACQ_REL);
+	if (old & mask) {
+		size_t idx = (size_t)s->cache_word * 64 + bit;
+		gort_note_stray(sc, s->base, s->base + idx * (sc == TINY_SPAN_CLASS ? TINY_SIZE : s->elemsize), 1);
+	}
+	gort_report_pending();
+	return cache_alloc(c, sc);
+}
+
+static void *alloc_slow(cache_t *c, unsigned sc);
+
+/* Strays noted on the way are reported once the cache is in order. */
 void *gort_cache_alloc_slow(cache_t *c, unsigned sc)
+{
+	void *p = alloc_slow(c, sc);
+	gort_report_pending();
+	return p;
+}
+
+static void *alloc_slow(cache_t *c, unsigned sc)
 {
 	span_t *s = c->alloc[sc];
 	if (s != &gort_empty_span && refill_word(s))
@@ -261,6 +277,7 @@ void gort_cache_flush(cache_t *c)
 		while ((s = owned_pop(c, sc)) != NULL)
 			gort_central_uncache_span(s);
 	}
+	gort_report_pending();
 }
 
 void gort_cache_retire(cache_t *c)

@@ -54,14 +54,12 @@ static void list_remove(span_t **head, span_t *s)
  * flag is raised before the last count, and a remote free checks it after
  * its atomic OR (both sequentially consistent), so a free racing with filing
  * is either seen by the count or sees the flag: no span stays on the full
- * list with a slot freed behind its back. Returns a stray double free found
- * by the sweep (0 if none), to be reported once the lock is dropped. */
-static uintptr_t file_span(central_t *c, span_t *s)
+ * list with a slot freed behind its back. */
+static void file_span(central_t *c, span_t *s)
 {
-	uintptr_t stray = 0;
 	s->owner = OWNER_CENTRAL;
 	st(&s->cache_id, -1);
-	gort_bitmap_sweep(s, &stray);
+	gort_bitmap_sweep(s);
 	__atomic_store_n(&s->full_flag, 1, __ATOMIC_SEQ_CST);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (gort_bitmap_count_live(s) == s->nelems) {
@@ -74,7 +72,6 @@ static uintptr_t file_span(central_t *c, span_t *s)
 		list_push(&c->partial, s);
 		c->npartial++;
 	}
-	return stray;
 }
 
 static void unfile_span(central_t *c, span_t *s)
@@ -104,7 +101,6 @@ span_t *gort_central_cache_span(unsigned sc, int cache_id)
 {
 	central_t *c = &C(sc);
 	gort_lock(&c->lock);
-	uintptr_t stray = 0, stray_span = 0;
 	for (uint32_t n = c->npartial; n > 0 && c->partial; n--) {
 		span_t *s = c->partial;
 		unfile_span(c, s);
@@ -113,13 +109,9 @@ span_t *gort_central_cache_span(unsigned sc, int cache_id)
 			gort_unlock(&c->lock);
 			return s;
 		}
-		uintptr_t found = file_span(c, s); /* a partial span is never full; be safe */
-		if (found && !stray)
-			stray = found, stray_span = s->base;
+		file_span(c, s); /* a partial span is never full; be safe anyway */
 	}
 	gort_unlock(&c->lock);
-	if (stray)
-		gort_report_stray_free(sc, stray_span, stray);
 
 	unsigned cls = spanclass_sizeclass(sc);
 	span_t *s = gort_heap_alloc_span(gort_sc_npages[cls], 1, sc);
@@ -133,15 +125,13 @@ span_t *gort_central_cache_span(unsigned sc, int cache_id)
 
 void gort_central_uncache_span(span_t *s)
 {
-	unsigned sc = s->spanclass;
-	uintptr_t base = s->base, stray = 0;
-	central_t *c = &C(sc);
+	central_t *c = &C(s->spanclass);
 	gort_lock(&c->lock);
 	c->ncached--;
 	s->alloc_cache = 0;
 	/* Still the owner: fold in the inbox, so a double free racing the
 	 * owner's own free is reported even when it empties the span. */
-	gort_bitmap_sweep(s, &stray);
+	gort_bitmap_sweep(s);
 	if (gort_bitmap_count_live(s) == 0) {
 		st(&s->owner, OWNER_HEAP);
 		st(&s->cache_id, -1);
@@ -151,8 +141,6 @@ void gort_central_uncache_span(span_t *s)
 		file_span(c, s);
 		gort_unlock(&c->lock);
 	}
-	if (stray)
-		gort_report_stray_free(sc, base, stray);
 }
 
 void gort_central_note_free(span_t *s)
@@ -177,16 +165,13 @@ void gort_central_note_free(span_t *s)
 }
 
 /* Move the empty spans of one class out of its lists onto `out`. */
-static span_t *collect_empty(central_t *c, uintptr_t *stray, uintptr_t *stray_span)
+static span_t *collect_empty(central_t *c)
 {
 	span_t *out = NULL;
 	span_t *s = c->partial;
 	for (uint32_t n = c->npartial; n > 0; n--) {
 		span_t *next = s->next;
-		uintptr_t found = 0;
-		gort_bitmap_sweep(s, &found); /* this lock makes us the owner */
-		if (found && !*stray)
-			*stray = found, *stray_span = s->base;
+		gort_bitmap_sweep(s); /* this lock makes us the owner */
 		if (gort_bitmap_count_live(s) == 0) {
 			unfile_span(c, s);
 			s->owner = OWNER_HEAP;
@@ -203,9 +188,8 @@ size_t gort_central_reclaim_all(void)
 	size_t bytes = 0;
 	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
 		central_t *c = &C(sc);
-		uintptr_t stray = 0, stray_span = 0;
 		gort_lock(&c->lock);
-		span_t *empty = collect_empty(c, &stray, &stray_span);
+		span_t *empty = collect_empty(c);
 		gort_unlock(&c->lock);
 		while (empty) {
 			span_t *next = empty->next;
@@ -213,8 +197,6 @@ size_t gort_central_reclaim_all(void)
 			gort_heap_free_span(empty);
 			empty = next;
 		}
-		if (stray)
-			gort_report_stray_free(sc, stray_span, stray);
 	}
 	return bytes;
 }

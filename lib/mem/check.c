@@ -100,20 +100,31 @@ const char *gort_detail_span(char *buf, size_t n, const span_t *s, const char *e
 	return gort_sb_done(&b);
 }
 
-void gort_report_stray_free(unsigned spanclass, uintptr_t span_base, uintptr_t addr)
+__thread stray_t gort_tls_stray __attribute__((tls_model("initial-exec")));
+
+void gort_note_stray(unsigned spanclass, uintptr_t span_base, uintptr_t addr, unsigned n)
 {
+	__atomic_fetch_add(&gort_mem.stray_frees[spanclass], n, __ATOMIC_RELAXED);
+	if (!gort_tls_stray.addr)
+		gort_tls_stray = (stray_t){addr, span_base, spanclass};
+}
+
+void gort_report_pending_slow(void)
+{
+	stray_t s = gort_tls_stray;
+	gort_tls_stray.addr = 0;
 	char buf[200];
 	strbuf_t b = {buf, sizeof buf, 0};
-	if (spanclass == TINY_SPAN_CLASS) {
+	if (s.spanclass == TINY_SPAN_CLASS) {
 		gort_sb_str(&b, "tiny block, class 2");
 	} else {
 		gort_sb_str(&b, "class ");
-		gort_sb_dec(&b, spanclass);
+		gort_sb_dec(&b, s.spanclass);
 	}
 	gort_sb_str(&b, ", span ");
-	gort_sb_hex(&b, span_base);
+	gort_sb_hex(&b, s.span);
 	gort_sb_str(&b, ", freed on two threads at once");
-	gort_report(GORT_ERR_DOUBLE_FREE, "free", addr, gort_sb_done(&b));
+	gort_report(GORT_ERR_DOUBLE_FREE, "free", s.addr, gort_sb_done(&b));
 }
 
 /* ------------------------------------------------------------- reporter */

@@ -29,13 +29,17 @@ static pthread_key_t cache_key;
 static int key_made, atfork_done;
 static int fork_locked;
 
+/* The thread's cache is unhooked before it is flushed: anything the flush
+ * reports may run a handler that allocates, which must not land in a cache
+ * being parked. */
 static void thread_exit(void *arg)
 {
 	cache_t *c = arg;
-	if (c && gort_tls_cache == c && gort_tls_gen == ld(&gort_mem.gen) &&
-	    ld_acq(&gort_mem.state) == 2)
-		gort_cache_retire(c);
+	bool mine = c && gort_tls_cache == c && gort_tls_gen == ld(&gort_mem.gen) &&
+		    ld_acq(&gort_mem.state) == 2;
 	gort_tls_cache = NULL;
+	if (mine)
+		gort_cache_retire(c);
 }
 
 static void fork_prepare(void)

@@ -45,6 +45,7 @@ static void *alloc_large(size_t size, size_t align, bool zero)
 	gort_unlock(&h->lock);
 	if (zero && needzero)
 		memset((void *)ld(&s->base), 0, size);
+	gort_report_pending(); /* strays met while the heap took back spans */
 	return (void *)ld(&s->base);
 }
 

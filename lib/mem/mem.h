@@ -136,11 +136,11 @@ MEM_HIDDEN uint32_t gort_bitmap_count(const span_t *s, unsigned plane);
 /* Live objects: ALLOC and not FREED. */
 MEM_HIDDEN uint32_t gort_bitmap_count_live(const span_t *s);
 /* Owner only: fold word w's remote frees into ALLOC; returns its free slots.
- * A remote free of a slot already free is a double free: its address goes
- * to *bad (if *bad is still 0). */
-MEM_HIDDEN uint64_t gort_bitmap_reclaim_word(const span_t *s, uint32_t w, uintptr_t *bad);
+ * A remote free of a slot already free is a double free: it is noted with
+ * gort_note_stray, to be reported when the current call is done. */
+MEM_HIDDEN uint64_t gort_bitmap_reclaim_word(const span_t *s, uint32_t w);
 /* Owner only: reclaim every word; returns the number of free slots. */
-MEM_HIDDEN uint32_t gort_bitmap_sweep(const span_t *s, uintptr_t *bad);
+MEM_HIDDEN uint32_t gort_bitmap_sweep(const span_t *s);
 
 static inline bool bitmap_test(const span_t *s, unsigned plane, size_t i)
 {
@@ -295,6 +295,7 @@ MEM_HIDDEN cache_t *gort_cache_new(int kind);
 MEM_HIDDEN void gort_cache_retire(cache_t *c); /* flush, then park for reuse */
 MEM_HIDDEN void gort_cache_flush(cache_t *c);
 MEM_HIDDEN void *gort_cache_alloc_slow(cache_t *c, unsigned sc);
+MEM_HIDDEN void *gort_cache_alloc_stray(cache_t *c, unsigned sc, unsigned bit);
 MEM_HIDDEN void *gort_cache_alloc_tiny(cache_t *c, size_t size);
 MEM_HIDDEN cache_t *gort_cache_current_slow(void);
 
@@ -311,9 +312,14 @@ static inline void *cache_alloc(cache_t *c, unsigned sc)
 	if (likely(free != 0)) {
 		unsigned bit = (unsigned)__builtin_ctzll(free);
 		size_t idx = (size_t)s->cache_word * 64 + bit;
+		uint64_t *alloc = &s->bits[s->cache_word];
+		/* A FREED bit on a free slot is a second free that landed after
+		 * the first was folded in (bitmap.c): never hand such a slot out. */
+		if (unlikely(ld(alloc + s->nwords) & ((uint64_t)1 << bit)))
+			return gort_cache_alloc_stray(c, sc, bit);
 		s->alloc_cache = free & (free - 1);
 		/* ALLOC is the owner's alone (bitmap.c): no locked instruction. */
-		st(&s->bits[s->cache_word], ld(&s->bits[s->cache_word]) | ((uint64_t)1 << bit));
+		st(alloc, ld(alloc) | ((uint64_t)1 << bit));
 		if (unlikely(idx >= ld(&s->hwm)))
 			st(&s->hwm, (uint32_t)idx + 1);
 		counter_inc(&c->slot_alloc[sc]);
@@ -334,6 +340,7 @@ typedef struct mem_runtime {
 	cache_t *all_caches, *idle_caches;
 	int ncaches;
 	fixalloc_t cachealloc;
+	uint64_t stray_frees[NUM_SPAN_CLASSES]; /* frees counted twice (atomic) */
 	pthread_key_t cache_key;
 	int key_made;
 	int threaded; /* as in gort_config: 0 = step mode */
@@ -361,9 +368,23 @@ static inline cache_t *cache_current(void)
 /* check.c: the one error reporter. Formats without allocating. */
 MEM_HIDDEN void gort_report(gort_error_kind kind, const char *op, uintptr_t addr,
 			    const char *detail);
-/* A double free found late: two threads freed one object at once. */
-/* Takes values, not the span: the span may already be back in the heap. */
-MEM_HIDDEN void gort_report_stray_free(unsigned spanclass, uintptr_t span_base, uintptr_t addr);
+/* A double free found late (two threads freed one object at once): found
+ * deep inside the allocator, where a handler must not run, so it is noted
+ * (and taken out of the free counts) and reported by gort_report_pending()
+ * once the call that found it has put everything in order. */
+typedef struct stray {
+	uintptr_t addr, span;
+	unsigned spanclass;
+} stray_t;
+MEM_HIDDEN extern __thread stray_t gort_tls_stray __attribute__((tls_model("initial-exec")));
+MEM_HIDDEN void gort_note_stray(unsigned spanclass, uintptr_t span_base, uintptr_t addr,
+				unsigned n);
+MEM_HIDDEN void gort_report_pending_slow(void);
+static inline void gort_report_pending(void)
+{
+	if (unlikely(gort_tls_stray.addr != 0))
+		gort_report_pending_slow();
+}
 /* Formats "class C, span 0x..., slot N" style details into buf. */
 MEM_HIDDEN const char *gort_detail_span(char *buf, size_t n, const span_t *s, const char *extra);
 

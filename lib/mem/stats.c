@@ -33,6 +33,9 @@ void gort_memstats(struct gort_memstats *out)
 		return;
 	uint64_t sa[NUM_SPAN_CLASSES] = {0}, sf[NUM_SPAN_CLASSES] = {0}, ta = 0, tf = 0;
 	sum_caches(sa, sf, &ta, &tf);
+	/* A double free caught late was counted by the thread that made it. */
+	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
+		sf[sc] -= ld(&gort_mem.stray_frees[sc]);
 
 	for (unsigned cls = 0; cls < SC_NUM; cls++)
 		out->by_size[cls].size = gort_sc_size[cls];
@@ -91,6 +94,7 @@ void gort_flush_caches(void)
 	if (c && gort_tls_gen == ld(&gort_mem.gen))
 		gort_cache_flush(c);
 	gort_central_reclaim_all();
+	gort_report_pending();
 }
 
 size_t gort_release(void)
