@@ -181,8 +181,8 @@ GORT_API size_t gort_inspect_free_runs(gort_run_info *out, size_t max);
  * it after every step. */
 GORT_API int gort_check(void);
 
-/* Flush the calling thread's cache (and in step mode every P's cache) back to
- * the centrals, and give fully free spans back to the heap. Used by tests and
+/* Flush the calling thread's cache (its current and owned spans, its tiny
+ * block) back to the centrals, and give fully free spans back to the heap. Used by tests and
  * the shell to show a heap with nothing held in caches. */
 GORT_API void gort_flush_caches(void);
 
