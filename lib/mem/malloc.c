@@ -194,6 +194,15 @@ static gort_error_kind clear_bit_kind(const span_t *s, size_t idx)
 	return idx < ld(&s->hwm) ? GORT_ERR_DOUBLE_FREE : GORT_ERR_INVALID_FREE;
 }
 
+/* A free of a slot that is not live: freed already (pending: by another
+ * thread, not yet folded in), or never handed out. */
+static void report_not_live(const span_t *s, size_t idx, uintptr_t p, const char *op,
+			    bool pending)
+{
+	gort_error_kind kind = pending ? GORT_ERR_DOUBLE_FREE : clear_bit_kind(s, idx);
+	report_at(kind, op, p, s, kind == GORT_ERR_INVALID_FREE ? "slot never allocated" : NULL);
+}
+
 /* The owner's own free: its thread alone writes the span's ALLOC words. */
 static void free_local(cache_t *c, span_t *s, size_t idx, uintptr_t p, const char *op)
 {
@@ -201,10 +210,7 @@ static void free_local(cache_t *c, span_t *s, size_t idx, uintptr_t p, const cha
 	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[idx / 64];
 	uint64_t alloc = ld(a);
 	if (unlikely(!(alloc & bit) || (ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) & bit))) {
-		bool pending = alloc & bit; /* freed already by another thread */
-		gort_error_kind kind = pending ? GORT_ERR_DOUBLE_FREE : clear_bit_kind(s, idx);
-		report_at(kind, op, p, s,
-			  kind == GORT_ERR_INVALID_FREE ? "slot never allocated" : NULL);
+		report_not_live(s, idx, p, op, alloc & bit);
 		return;
 	}
 	st(a, alloc & ~bit);
@@ -220,9 +226,7 @@ static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const ch
 	unsigned sc = ld(&s->spanclass);
 	uint32_t *full_flag = &s->full_flag;
 	if (unlikely(!(ld(&span_plane(s, GORT_PLANE_ALLOC)[idx / 64]) & bit))) {
-		gort_error_kind kind = clear_bit_kind(s, idx);
-		report_at(kind, op, p, s,
-			  kind == GORT_ERR_INVALID_FREE ? "slot never allocated" : NULL);
+		report_not_live(s, idx, p, op, false);
 		return;
 	}
 	uint64_t old = __atomic_fetch_or(&span_plane(s, GORT_PLANE_FREED)[idx / 64], bit,
@@ -240,8 +244,8 @@ static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const ch
 static inline void free_small(span_t *s, uintptr_t p, const char *op)
 {
 	size_t off = p - ld(&s->base);
-	size_t idx = ld(&s->spanclass) == TINY_SPAN_CLASS ? off / TINY_SIZE
-						     : sc_index_of(ld(&s->spanclass), off);
+	unsigned sc = ld(&s->spanclass);
+	size_t idx = sc == TINY_SPAN_CLASS ? off / TINY_SIZE : sc_index_of(sc, off);
 	cache_t *c = cache_current();
 	/* Ours if our cache owns it: only we can make that true or false. */
 	if (likely(c && ld(&s->cache_id) == c->id))
