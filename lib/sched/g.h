@@ -1,0 +1,50 @@
+/*
+ * g.h — the goroutine descriptor, as much of it as the run queues need.
+ *
+ * A G is a unit of work the scheduler moves between queues: a P's local ring
+ * or its runnext slot (sched/runq.h), the global run queue (linked through
+ * schedlink), the free lists, or an M that runs it. This header owns the
+ * core every one of those places relies on; the scheduler adds the entry
+ * function, saved context, stack, wait reason, P/M links and counters here.
+ *
+ * Invariants:
+ *  - a G is in at most one queue at a time, and schedlink is meaningful only
+ *    while it is in a linked queue (the global run queue or a free list);
+ *  - a G on any run queue has status GORT_G_RUNNABLE (gort_runq_check and
+ *    gort_globrunq_check verify it);
+ *  - goid is set once when the G is first created and never reused while the
+ *    runtime lives (a G taken from a free list gets a new one, as in Go).
+ */
+#ifndef GORT_SCHED_G_H
+#define GORT_SCHED_G_H
+
+#include <stdint.h>
+
+#ifndef SCHED_HIDDEN
+#define SCHED_HIDDEN __attribute__((visibility("hidden")))
+#endif
+
+/* Go's G statuses, with Go's numbers so that traces and schedtrace output
+ * read the same. Go's 5 (_Gmoribund_unused), 7 (_Genqueue_unused),
+ * 8 (_Gcopystack) and 9 (_Gpreempted) are not used by gort: its stacks do
+ * not move and preemption is cooperative. */
+enum gort_g_status {
+	GORT_G_IDLE = 0,     /* just allocated, not yet initialised */
+	GORT_G_RUNNABLE = 1, /* on a run queue; not running, its stack is not in use */
+	GORT_G_RUNNING = 2,  /* has an M and a P, runs user code */
+	GORT_G_SYSCALL = 3,  /* has an M, in a blocking call, no user code */
+	GORT_G_WAITING = 4,  /* parked; whoever parked it knows where it is */
+	GORT_G_DEAD = 6,     /* exited, or on a free list waiting to be reused */
+};
+
+typedef struct gort_g gort_g;
+
+struct gort_g {
+	int64_t goid; /* goroutine id: 1, 2, ... in creation order */
+	/* enum gort_g_status; read and written with atomics, since thieves
+	 * and checkers look at Gs other threads own. */
+	uint32_t status;
+	gort_g *schedlink; /* next G in the global run queue or a free list */
+};
+
+#endif /* GORT_SCHED_G_H */
