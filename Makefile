@@ -143,7 +143,7 @@ ifneq ($(filter-out $(NOBUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
 endif
 
 # ----------------------------------------------------------------- targets
-.PHONY: all objects lib test-bins tools test test-unit bench-bins bench demo clean \
+.PHONY: all objects lib test-bins tools test test-unit test-aarch64 bench-bins bench demo clean \
 	format format-check install uninstall compdb print-build help
 
 all: $(LIBA) $(LIBSO) $(PRELOADSO) $(GORTSH)
@@ -211,6 +211,21 @@ test:
 	+@SAN='$(SAN)' bash scripts/run-tests.sh
 
 # The unit tests of this build only, no dependency check.
+# The aarch64 context switch, cross-built and run under qemu-user (not part
+# of `make test`: the cross toolchain is a large download for CI).
+AARCH64_CC ?= aarch64-linux-gnu-gcc
+test-aarch64:
+	+@bash scripts/deps.sh cross
+	@mkdir -p $(BUILD)/cross
+	$(AARCH64_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -pthread -Ilib -Ilib/include \
+		tests/cross/ctx_aarch64.c lib/sched/context_aarch64.S lib/sched/stack.c \
+		lib/os/vmem.c lib/os/lock.c lib/os/clock.c -lm -o $(BUILD)/cross/ctx_aarch64
+	qemu-aarch64 $(BUILD)/cross/ctx_aarch64
+	@qemu-aarch64 $(BUILD)/cross/ctx_aarch64 returns 2>/dev/null; rc=$$?; \
+	 if [ $$rc -eq 134 ]; then echo "ok - entry returning aborts"; else echo "not ok - entry returning aborts (exit $$rc)"; exit 1; fi
+	@qemu-aarch64 $(BUILD)/cross/ctx_aarch64 overflow 2>/dev/null; rc=$$?; \
+	 if [ $$rc -eq 139 ]; then echo "ok - write below a stack faults"; else echo "not ok - write below a stack faults (exit $$rc)"; exit 1; fi
+
 test-unit:
 	+@SAN='$(SAN)' UNIT_ONLY=1 bash scripts/run-tests.sh
 

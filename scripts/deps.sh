@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh — makes sure the Debian packages a purpose needs are installed.
 #
-# Usage: scripts/deps.sh [build|test|demo|bench|fuzz|dev|all]   (default: test)
+# Usage: scripts/deps.sh [build|test|demo|bench|fuzz|dev|cross|all]   (default: test)
 #
 #   build  compilers, make, sanitizer runtimes, Criterion, readline, pkg-config
 #   test   build + python3 (one of the real programs run under LD_PRELOAD)
@@ -27,6 +27,7 @@ test) want=("${build[@]}" python3) ;;
 bench) want=("${build[@]}" libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 golang-go hyperfine) ;;
 fuzz) want=("${build[@]}" afl++) ;;
 dev) want=("${build[@]}" clang-format bear) ;;
+cross) want=(make gcc-aarch64-linux-gnu qemu-user) ;;
 all) want=("${build[@]}" python3 libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 golang-go
 	hyperfine afl++ clang-format bear) ;;
 -h | --help)

@@ -1,0 +1,431 @@
+/*
+ * stack.c — goroutine stacks: segments of guarded slots, the free-stack
+ * cache, canaries. The layout and the API are described in stack.h.
+ *
+ * Owns: the segments' address space, the guard pages, the per-slot state
+ * bytes, the cache and the cold list. Invariants (under pool->lock):
+ *  - every carved slot is in exactly one of: in use (state INUSE), the cache
+ *    (CACHED, memory kept, canary intact), the cold list (RELEASED, memory
+ *    returned); slots = inuse + ncache + ncold;
+ *  - a carved slot's guard page is installed and its usable part is
+ *    read-write; uncarved slots are untouched reservation;
+ *  - cold_cap >= slots, so freeing never allocates.
+ *
+ * Guard pages and vm.max_map_count (65530 on this machine; every VMA counts):
+ *  - MADV_GUARD_INSTALL (Linux 6.13+) marks the guard page in the page
+ *    tables only. A segment is made read-write once, as one VMA, and guard
+ *    regions never split it: a segment of 16384 stacks costs one VMA (plus
+ *    one for its state bytes). The number of stacks is bounded by memory
+ *    (~2 pages per parked G) and address space, not by the map count:
+ *    millions of Gs fit.
+ *  - mprotect(PROT_NONE) makes every guard page its own VMA and splits the
+ *    read-write part around it: 2 VMAs per carved stack. With the program's
+ *    own mappings (a few hundred), that is at most about
+ *    (65530 - those) / 2 ~ 32,000 stacks ever carved; past that mprotect
+ *    fails with ENOMEM and so does gort_stack_alloc. Raising
+ *    vm.max_map_count raises the limit.
+ *
+ * Transparent huge pages are turned off for the segments: one touched byte
+ * must cost one page, not 2 MiB.
+ */
+#define _GNU_SOURCE
+#include "sched/stack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "os/os.h"
+
+#if defined(GORT_SAN_ADDRESS) || defined(__SANITIZE_ADDRESS__)
+#define STACK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STACK_ASAN 1
+#endif
+#endif
+#ifdef STACK_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* Linux 6.13 uapi; Debian 12's headers predate it. */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+enum slot_state {
+	SLOT_FRESH = 0,
+	SLOT_INUSE = 1,
+	SLOT_CACHED = 2,
+	SLOT_RELEASED = 3
+};
+
+#define SEG_FIRST_SLOTS 64u
+#define SEG_MAX_SLOTS 16384u
+/* A usable size the slot arithmetic (uint32 slot index times slot size)
+ * cannot overflow on: 1 GiB per stack is far beyond any sane G. */
+#define USABLE_MAX ((size_t)1 << 30)
+
+/* ------------------------------------------------------- guard mechanism */
+
+static int guard_probe; /* 0 not probed, 1 guard regions work, 2 they do not */
+
+/* Whether the kernel refuses to read the page at p: write(2) from a guard
+ * page fails with EFAULT. Catches emulators that answer 0 to any madvise
+ * and do nothing (qemu-user does). If no pipe can be made, trust madvise. */
+static bool page_faults(void *p)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return true;
+	ssize_t n = write(fds[1], p, 1);
+	int e = errno;
+	close(fds[0]);
+	close(fds[1]);
+	return n < 0 && e == EFAULT;
+}
+
+/* Tries MADV_GUARD_INSTALL once on a scratch page: kernels before 6.13
+ * answer EINVAL, and so do tools (Valgrind) that do not know the advice. */
+bool gort_stack_guard_regions_supported(void)
+{
+	int v = __atomic_load_n(&guard_probe, __ATOMIC_ACQUIRE);
+	if (v == 0) {
+		size_t page = gort_os_page_size();
+		void *p = gort_os_map(page);
+		v = 2;
+		if (p) {
+			if (madvise(p, page, MADV_GUARD_INSTALL) == 0 && page_faults(p))
+				v = 1;
+			gort_os_unmap(p, page);
+		}
+		__atomic_store_n(&guard_probe, v, __ATOMIC_RELEASE);
+	}
+	return v == 1;
+}
+
+/* ---------------------------------------------------------------- canary */
+
+static uint64_t mix64(uint64_t x)
+{
+	/* splitmix64's finaliser: every input bit moves every output bit. */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+static uint64_t new_secret(const void *pool)
+{
+	uint64_t s = 0;
+	if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s)
+		s = gort_os_nanotime() ^ (uint64_t)(uintptr_t)pool;
+	return mix64(s);
+}
+
+static uint64_t canary_for(const gort_stack_pool *pool, const void *lo)
+{
+	uint64_t c = mix64(pool->secret ^ (uint64_t)(uintptr_t)lo);
+	/* Zero and all-ones are what untouched and memset pages hold. */
+	return (c == 0 || c == ~(uint64_t)0) ? 0x676f72742d73746bull : c;
+}
+
+static void write_canary(gort_stack *s)
+{
+	uint64_t *w = (uint64_t *)s->lo;
+	w[0] = s->canary;
+	w[1] = ~s->canary;
+}
+
+/* ---------------------------------------------------------------- pool */
+
+static void *map_array(size_t bytes)
+{
+	size_t page = gort_os_page_size();
+	return gort_os_map((bytes + page - 1) & ~(page - 1));
+}
+
+static void unmap_array(void *p, size_t bytes)
+{
+	size_t page = gort_os_page_size();
+	gort_os_unmap(p, (bytes + page - 1) & ~(page - 1));
+}
+
+int gort_stack_pool_init_config(gort_stack_pool *pool, const gort_stack_config *cfg)
+{
+	size_t page = gort_os_page_size();
+	size_t usable = cfg && cfg->usable_bytes ? cfg->usable_bytes : GORT_STACK_DEFAULT_USABLE;
+	size_t cache_max = cfg && cfg->cache_max ? cfg->cache_max : GORT_STACK_DEFAULT_CACHE;
+	gort_stack_guard guard = cfg ? cfg->guard : GORT_STACK_GUARD_AUTO;
+
+	memset(pool, 0, sizeof *pool);
+	if (usable > USABLE_MAX || guard > GORT_STACK_GUARD_MPROTECT) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (cache_max == SIZE_MAX)
+		cache_max = 0;
+	if (cache_max > ((size_t)1 << 20))
+		cache_max = (size_t)1 << 20;
+	if (guard == GORT_STACK_GUARD_AUTO)
+		guard = gort_stack_guard_regions_supported() ? GORT_STACK_GUARD_REGION
+							     : GORT_STACK_GUARD_MPROTECT;
+	else if (guard == GORT_STACK_GUARD_REGION && !gort_stack_guard_regions_supported()) {
+		errno = ENOTSUP;
+		return -1;
+	}
+
+	gort_lock_init(&pool->lock);
+	pool->page = page;
+	pool->usable = (usable + page - 1) & ~(page - 1);
+	pool->slot_bytes = page + pool->usable;
+	pool->cache_max = cache_max;
+	pool->guard = guard;
+	pool->secret = new_secret(pool);
+	if (cache_max) {
+		pool->cache = map_array(cache_max * sizeof(uint64_t));
+		if (!pool->cache) {
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int gort_stack_pool_init(gort_stack_pool *pool, size_t usable_bytes)
+{
+	gort_stack_config cfg = {.usable_bytes = usable_bytes};
+	return gort_stack_pool_init_config(pool, &cfg);
+}
+
+void gort_stack_pool_destroy(gort_stack_pool *pool)
+{
+	for (uint32_t i = 0; i < pool->nsegs; i++) {
+		struct gort_stack_seg *sg = &pool->segs[i];
+		gort_os_unmap(sg->base, (size_t)sg->nslots * pool->slot_bytes);
+		unmap_array(sg->state, sg->nslots);
+	}
+	if (pool->cache)
+		unmap_array(pool->cache, pool->cache_max * sizeof(uint64_t));
+	if (pool->cold)
+		unmap_array(pool->cold, pool->cold_cap * sizeof(uint64_t));
+	memset(pool, 0, sizeof *pool);
+}
+
+/* Grows the cold list so it can hold every slot, `slots` of them. */
+static int cold_reserve(gort_stack_pool *pool, size_t slots)
+{
+	if (slots <= pool->cold_cap)
+		return 0;
+	uint64_t *n = map_array(slots * sizeof(uint64_t));
+	if (!n)
+		return -1;
+	if (pool->cold) {
+		memcpy(n, pool->cold, pool->ncold * sizeof(uint64_t));
+		unmap_array(pool->cold, pool->cold_cap * sizeof(uint64_t));
+	}
+	pool->cold = n;
+	pool->cold_cap = slots;
+	return 0;
+}
+
+/* Reserves the next segment (twice the last, up to SEG_MAX_SLOTS). In the
+ * guard-region mode the whole segment becomes read-write here, one VMA;
+ * with mprotect each slot is opened when carved. Under pool->lock. */
+static int add_segment(gort_stack_pool *pool)
+{
+	if (pool->nsegs == GORT_STACK_SEGMENTS_MAX)
+		return -1;
+	uint32_t n = SEG_FIRST_SLOTS;
+	if (pool->nsegs) {
+		n = pool->segs[pool->nsegs - 1].nslots * 2;
+		if (n > SEG_MAX_SLOTS)
+			n = SEG_MAX_SLOTS;
+	}
+	size_t bytes = (size_t)n * pool->slot_bytes;
+	/* Segments are carved in order, so every earlier one is full. */
+	if (cold_reserve(pool, pool->slots + n) != 0)
+		return -1;
+
+	int at_hint;
+	char *base = gort_os_reserve(bytes, 0, &at_hint);
+	if (!base)
+		return -1;
+	uint8_t *state = map_array(n);
+	if (!state)
+		goto fail;
+	madvise(base, bytes, MADV_NOHUGEPAGE); /* best effort: THP may be off */
+	if (pool->guard == GORT_STACK_GUARD_REGION && gort_os_commit(base, bytes) != 0)
+		goto fail;
+
+	pool->segs[pool->nsegs++] =
+		(struct gort_stack_seg){.base = base, .state = state, .nslots = n, .carved = 0};
+	pool->bytes_reserved += bytes;
+	return 0;
+fail:
+	if (state)
+		unmap_array(state, n);
+	gort_os_unmap(base, bytes);
+	return -1;
+}
+
+static char *slot_lo(const gort_stack_pool *pool, uint32_t seg, uint32_t slot)
+{
+	return pool->segs[seg].base + (size_t)slot * pool->slot_bytes + pool->page;
+}
+
+/* Makes the next slot of the last segment usable: its guard page below lo,
+ * its usable part read-write. Under pool->lock. */
+static int carve(gort_stack_pool *pool, uint32_t *seg_out, uint32_t *slot_out)
+{
+	if (pool->nsegs == 0 ||
+	    pool->segs[pool->nsegs - 1].carved == pool->segs[pool->nsegs - 1].nslots) {
+		if (add_segment(pool) != 0)
+			return -1;
+	}
+	uint32_t seg = pool->nsegs - 1;
+	struct gort_stack_seg *sg = &pool->segs[seg];
+	uint32_t slot = sg->carved;
+	char *lo = slot_lo(pool, seg, slot);
+
+	if (pool->guard == GORT_STACK_GUARD_REGION) {
+		if (madvise(lo - pool->page, pool->page, MADV_GUARD_INSTALL) != 0)
+			return -1;
+	} else if (gort_os_commit(lo, pool->usable) != 0) {
+		return -1; /* ENOMEM: most likely vm.max_map_count */
+	}
+	sg->carved++;
+	pool->slots++;
+	*seg_out = seg;
+	*slot_out = slot;
+	return 0;
+}
+
+/* The free lists hold slot ids: segment in the high half, slot below. */
+static uint64_t slot_id(uint32_t seg, uint32_t slot)
+{
+	return (uint64_t)seg << 32 | slot;
+}
+
+static gort_stack make_stack(const gort_stack_pool *pool, uint32_t seg, uint32_t slot)
+{
+	char *lo = slot_lo(pool, seg, slot);
+	return (gort_stack){.lo = lo,
+			    .hi = lo + pool->usable,
+			    .canary = canary_for(pool, lo),
+			    .seg = seg,
+			    .slot = slot};
+}
+
+gort_stack gort_stack_alloc(gort_stack_pool *pool)
+{
+	uint32_t seg = 0, slot = 0;
+	uint64_t id = UINT64_MAX;
+
+	gort_lock(&pool->lock);
+	if (pool->ncache)
+		id = pool->cache[--pool->ncache];
+	else if (pool->ncold)
+		id = pool->cold[--pool->ncold];
+	if (id != UINT64_MAX) {
+		seg = (uint32_t)(id >> 32);
+		slot = (uint32_t)id;
+	} else if (carve(pool, &seg, &slot) != 0) {
+		gort_unlock(&pool->lock);
+		errno = ENOMEM;
+		return (gort_stack){0};
+	}
+	pool->segs[seg].state[slot] = SLOT_INUSE;
+	pool->inuse++;
+	gort_unlock(&pool->lock);
+
+	/* The slot is ours alone now. A released slot reads back as zeros, a
+	 * cached one still has its canary; writing it always is simpler than
+	 * telling them apart, and its page is touched at the first switch. */
+	gort_stack s = make_stack(pool, seg, slot);
+	write_canary(&s);
+	return s;
+}
+
+int gort_stack_free(gort_stack_pool *pool, const gort_stack *s)
+{
+	gort_lock(&pool->lock);
+	uint32_t seg = s ? s->seg : UINT32_MAX, slot = s ? s->slot : UINT32_MAX;
+	if (seg >= pool->nsegs || slot >= pool->segs[seg].carved ||
+	    (char *)s->lo != slot_lo(pool, seg, slot) ||
+	    pool->segs[seg].state[slot] != SLOT_INUSE) {
+		gort_unlock(&pool->lock);
+		errno = EINVAL;
+		return -1;
+	}
+	pool->inuse--;
+	char *lo = s->lo;
+#ifdef STACK_ASAN
+	/* Frames that were live when the G left keep their redzones poisoned;
+	 * the next owner of this stack must not inherit them. */
+	__asan_unpoison_memory_region(lo, pool->usable);
+#endif
+	if (pool->ncache < pool->cache_max) {
+		pool->segs[seg].state[slot] = SLOT_CACHED;
+		pool->cache[pool->ncache++] = slot_id(seg, slot);
+		gort_unlock(&pool->lock);
+		return 0;
+	}
+	/* Off every list while its pages go back to the OS, outside the lock. */
+	pool->segs[seg].state[slot] = SLOT_RELEASED;
+	gort_unlock(&pool->lock);
+
+	gort_os_release(lo, pool->usable);
+
+	gort_lock(&pool->lock);
+	pool->cold[pool->ncold++] = slot_id(seg, slot);
+	gort_unlock(&pool->lock);
+	return 0;
+}
+
+size_t gort_stack_pool_trim(gort_stack_pool *pool)
+{
+	size_t bytes = 0;
+	for (;;) {
+		gort_lock(&pool->lock);
+		if (pool->ncache == 0) {
+			gort_unlock(&pool->lock);
+			return bytes;
+		}
+		uint64_t id = pool->cache[--pool->ncache];
+		uint32_t seg = (uint32_t)(id >> 32), slot = (uint32_t)id;
+		pool->segs[seg].state[slot] = SLOT_RELEASED;
+		gort_unlock(&pool->lock);
+
+		gort_os_release(slot_lo(pool, seg, slot), pool->usable);
+		bytes += pool->usable;
+
+		gort_lock(&pool->lock);
+		pool->cold[pool->ncold++] = id;
+		gort_unlock(&pool->lock);
+	}
+}
+
+void gort_stack_pool_stats(gort_stack_pool *pool, gort_stack_stats *out)
+{
+	gort_lock(&pool->lock);
+	*out = (gort_stack_stats){
+		.usable_bytes = pool->usable,
+		.slot_bytes = pool->slot_bytes,
+		.inuse = pool->inuse,
+		.cached = pool->ncache,
+		.released = pool->slots - pool->inuse - pool->ncache,
+		.slots = pool->slots,
+		.segments = pool->nsegs,
+		.bytes_reserved = pool->bytes_reserved,
+		.bytes_committed = (pool->inuse + pool->ncache) * pool->usable,
+		.guard = pool->guard,
+	};
+	gort_unlock(&pool->lock);
+}
