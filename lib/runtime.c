@@ -6,6 +6,7 @@
  * layer is back to its state before the first init, so gort_init can run again.
  */
 #include "mem/mem.h"
+#include "sched/sched.h"
 
 #include <errno.h>
 
@@ -26,10 +27,35 @@ int gort_init(const gort_config *cfg)
 		errno = EINVAL;
 		return -1;
 	}
-	return gort_mem_init(cfg);
+	if (gort_mem_init(cfg) != 0)
+		return -1;
+	static const gort_config defaults;
+	if (gort_sched_init(cfg ? cfg : &defaults) != 0) {
+		int err = errno;
+		gort_sched_shutdown();
+		gort_mem_shutdown();
+		errno = err;
+		return -1;
+	}
+	return 0;
 }
 
 void gort_shutdown(void)
 {
+	if (gort_self() != 0)
+		return; /* a G cannot take the runtime down under itself */
+	gort_sched_shutdown();
 	gort_mem_shutdown();
+}
+
+/* Every invariant: the allocator's, then the scheduler's. */
+int gort_check(void)
+{
+	if (gort_mem_check() != 0)
+		return -1;
+	const char *why = gort_sched_check_why();
+	if (!why)
+		return 0;
+	gort_report(GORT_ERR_HEAP_CORRUPTION, "check", 0, why);
+	return -1;
 }

@@ -138,6 +138,33 @@ GORT_API gort_error_handler gort_set_error_handler(gort_error_handler h, void *c
 /* Number of misuses reported since init (handled or not). */
 GORT_API uint64_t gort_error_count(void);
 
+/* ------------------------------------------------------------ goroutines */
+/*
+ * Step mode (gort_config.threaded = 0, the default): the caller's thread
+ * drives the scheduler with gort_step()/gort_run(); every choice comes from
+ * a PRNG seeded with gort_config.seed, so the same seed and calls give the
+ * same run. Threaded mode (one OS thread per M) is not available yet: with
+ * threaded = 1 these calls fail with ENOSYS.
+ */
+typedef void (*gort_fn)(void *arg);
+/* A new runnable G (on the current P's runnext; P 0 outside any G); its id
+ * (> 0), or -1 with errno. */
+GORT_API int64_t gort_go(gort_fn fn, void *arg);
+/* In a G: back to the end of its P's run queue. Outside a G: nothing. */
+GORT_API void gort_yield(void);
+/* In a G: wait until gort_ready() names it. Outside a G: nothing. */
+GORT_API void gort_park(const char *reason);
+/* Make a parked G runnable (on the current P's runnext, or on the global
+ * queue when called outside any G). 0, or -1 if that G is not parked. */
+GORT_API int gort_ready(int64_t goid);
+/* The running G's id; 0 outside a G. */
+GORT_API int64_t gort_self(void);
+/* Step mode: one scheduling decision; 1 if a G ran, 0 if none was runnable,
+ * -1 with errno (EDEADLK when called from a G, ENOSYS in threaded mode). */
+GORT_API int gort_step(void);
+/* Step until no G can run; returns how many Gs are still parked (-1 on error). */
+GORT_API int gort_run(void);
+
 #ifdef __cplusplus
 }
 #endif

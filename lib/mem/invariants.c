@@ -255,7 +255,7 @@ void gort_span_check(const span_t *s)
 		gort_report(GORT_ERR_HEAP_CORRUPTION, "check", x.where, x.why);
 }
 
-int gort_check(void)
+int gort_mem_check(void)
 {
 	if (ld_acq(&gort_mem.state) != 2)
 		return 0;

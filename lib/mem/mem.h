@@ -356,6 +356,16 @@ MEM_HIDDEN int gort_mem_ensure_init(void);
  * runtime cannot initialise. */
 MEM_HIDDEN extern __thread cache_t *gort_tls_cache __attribute__((tls_model("initial-exec")));
 MEM_HIDDEN extern __thread uint32_t gort_tls_gen __attribute__((tls_model("initial-exec")));
+/* Make c the calling thread's cache and return the previous one: the
+ * scheduler runs each G with its P's cache. */
+static inline cache_t *gort_cache_swap(cache_t *c)
+{
+	cache_t *old = gort_tls_cache;
+	gort_tls_cache = c;
+	gort_tls_gen = ld(&gort_mem.gen);
+	return old;
+}
+
 static inline cache_t *cache_current(void)
 {
 	cache_t *c = gort_tls_cache;
@@ -402,6 +412,8 @@ MEM_HIDDEN const char *gort_sb_done(strbuf_t *b);
 /* The per-span part of gort_check, cheap enough to run after every
  * operation: debug builds (GORT_DEBUG) call it on each span they touch. */
 MEM_HIDDEN void gort_span_check(const span_t *s);
+/* gort_check's allocator half: 0, or -1 after reporting. */
+MEM_HIDDEN int gort_mem_check(void);
 #ifdef GORT_DEBUG
 #define DEBUG_CHECK_SPAN(s) gort_span_check(s)
 #else

@@ -18,7 +18,11 @@
 #ifndef GORT_SCHED_G_H
 #define GORT_SCHED_G_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "sched/context.h"
+#include "sched/stack.h"
 
 #ifndef SCHED_HIDDEN
 #define SCHED_HIDDEN __attribute__((visibility("hidden")))
@@ -45,6 +49,17 @@ struct gort_g {
 	 * and checkers look at Gs other threads own. */
 	uint32_t status;
 	gort_g *schedlink; /* next G in the global run queue or a free list */
+	/* Owned by the scheduler (sched/g.c, sched/proc.c). */
+	void (*fn)(void *);
+	void *arg;
+	const char *waitreason; /* why it is WAITING ("" otherwise) */
+	int32_t p;              /* the P it last ran on, -1 if none yet */
+	uint32_t index;         /* its slot in the scheduler's table of all Gs */
+	uint64_t nswitch;       /* times it was switched to */
+	uint32_t mark;          /* scratch for the invariant checker */
+	bool has_stack;         /* stack below is its own (kept while dead, for reuse) */
+	gort_stack stack;
+	gort_ctx ctx; /* saved registers while not running */
 };
 
 #endif /* GORT_SCHED_G_H */

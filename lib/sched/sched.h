@@ -1,0 +1,107 @@
+/*
+ * sched.h — the scheduler's internal types: Ps, the scheduler state, and the
+ * interfaces between g.c (G lifecycle), proc.c (schedule/findRunnable on a P)
+ * and step.c (the deterministic driver and the public goroutine API).
+ *
+ * This stage is step mode: the caller's thread is the only M; it runs one G
+ * at a time on one of the Ps, chosen — like every other choice — by a PRNG
+ * seeded from gort_config.seed, so a run is a pure function of the seed and
+ * the calls. Each P owns an mcache; while a G runs on P k, the thread's
+ * allocations go to P k's cache.
+ *
+ * Invariants (gort_sched_check):
+ *  - every live G (not DEAD) is in exactly one place: a P's runnext or ring,
+ *    the global queue, running (the current G), or waiting (parked);
+ *  - Gs in queues are RUNNABLE; the running G is RUNNING; parked Gs WAITING;
+ *  - each ring holds at most 256 Gs; dead Gs are on exactly one free list.
+ */
+#ifndef GORT_SCHED_SCHED_H
+#define GORT_SCHED_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mem/mem.h"
+#include "sched/context.h"
+#include "sched/g.h"
+#include "sched/runq.h"
+#include "sched/stack.h"
+#include "sched/steal_order.h"
+
+#define SCHED_MAX_PROCS 256
+/* Go: a P's free-G list moves half to the global list past 64 (down to 32). */
+#define GFREE_LOCAL_MAX 64
+#define GFREE_LOCAL_KEEP 32
+/* Go: every 61st schedtick the global queue is looked at first. */
+#define SCHED_GLOBAL_TICK 61
+/* Go: findRunnable steals in 4 passes, runnext only on the last. */
+#define SCHED_STEAL_TRIES 4
+#define SCHED_DEFAULT_SEED 0x9e3779b97f4a7c15ull
+
+typedef struct gort_p {
+	int32_t id;
+	uint32_t schedtick;
+	gort_runq runq;
+	cache_t *mcache;
+	gort_g *gfree; /* dead Gs kept for reuse */
+	uint32_t ngfree;
+} gort_p;
+
+/* Where the last step's G came from, and how it left: for traces. */
+enum sched_source { SRC_RUNNEXT, SRC_LOCAL, SRC_GLOBAL, SRC_STOLEN };
+enum sched_outcome { OUT_YIELDED, OUT_PARKED, OUT_EXITED };
+
+typedef struct sched_step_info {
+	int32_t p;
+	int64_t goid;
+	int source;   /* enum sched_source */
+	int32_t from; /* the victim P when stolen */
+	int outcome;  /* enum sched_outcome */
+} sched_step_info;
+
+typedef struct sched {
+	int ready;
+	uint32_t nprocs;
+	gort_p *p;
+	size_t p_bytes;
+	gort_globrunq glob;
+	gort_steal_order order;
+	uint64_t rng;
+	gort_stack_pool stacks;
+	size_t stack_bytes;
+	int64_t goidgen;
+	/* Every G ever made, by index (Gs are reused, never freed until shutdown). */
+	gort_g **allg;
+	uint32_t nallg, capallg;
+	gort_g *gfree; /* the global free list */
+	uint32_t ngfree;
+	/* The one M of step mode: its own context, and what runs now. */
+	gort_ctx g0;
+	gort_g *curg;
+	gort_p *curp;
+	int outcome; /* how the running G gave control back */
+	sched_step_info last;
+	uint64_t nsteps;
+} sched_t;
+
+SCHED_HIDDEN extern sched_t gort_sched;
+
+/* g.c */
+SCHED_HIDDEN gort_g *gort_g_new(gort_p *p, void (*fn)(void *), void *arg);
+SCHED_HIDDEN void gort_g_put_dead(gort_p *p, gort_g *g);
+SCHED_HIDDEN gort_g *gort_g_by_id(int64_t goid);
+SCHED_HIDDEN void gort_g_free_all(void);
+SCHED_HIDDEN void gort_g_entry(void *arg);
+
+/* proc.c */
+SCHED_HIDDEN gort_g *gort_find_runnable(gort_p *p, sched_step_info *info);
+SCHED_HIDDEN void gort_execute(gort_p *p, gort_g *g, bool inherit);
+SCHED_HIDDEN void gort_enter_g0(int outcome);
+
+/* step.c */
+SCHED_HIDDEN uint64_t gort_sched_rand(void);
+SCHED_HIDDEN int gort_sched_init(const gort_config *cfg);
+SCHED_HIDDEN void gort_sched_shutdown(void);
+SCHED_HIDDEN const char *gort_sched_check_why(void);
+
+#endif /* GORT_SCHED_SCHED_H */

@@ -1,0 +1,199 @@
+/*
+ * step.c — step mode, the deterministic driver, and the goroutine API.
+ *
+ * The caller's thread is the one M. gort_step() makes one scheduling
+ * decision: the PRNG (splitmix64, seeded from gort_config.seed) picks the P
+ * that looks for work first; the P runs findRunnable (proc.c) and runs the G
+ * it finds until the G yields, parks or exits. If that P finds nothing, the
+ * next Ps in order try. Nothing else is consulted — no clock, no thread
+ * timing, no address — so the same seed and the same calls give the same
+ * run, step for step.
+ *
+ * Threaded mode (one OS thread per M) is not built yet: with threaded = 1
+ * the goroutine calls fail with ENOSYS rather than pretend.
+ *
+ * Invariants: see sched.h; gort_sched_check_why() verifies them.
+ */
+#define _GNU_SOURCE
+#include "sched/sched.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+sched_t gort_sched;
+#define S (gort_sched)
+
+#define STACK_DEFAULT ((size_t)64 << 10)
+
+uint64_t gort_sched_rand(void)
+{
+	uint64_t z = (S.rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static unsigned default_procs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int init_ps(unsigned nprocs)
+{
+	/* Runtime metadata, not program objects: off the heap. */
+	S.p_bytes = nprocs * sizeof *S.p;
+	S.p = gort_os_map(S.p_bytes);
+	if (!S.p)
+		return -1;
+	S.nprocs = nprocs;
+	for (unsigned i = 0; i < nprocs; i++) {
+		S.p[i].id = (int32_t)i;
+		gort_runq_init(&S.p[i].runq);
+		S.p[i].mcache = gort_cache_new(1);
+		if (!S.p[i].mcache)
+			return -1;
+	}
+	return gort_steal_order_reset(&S.order, nprocs);
+}
+
+int gort_sched_init(const gort_config *cfg)
+{
+	memset(&S, 0, sizeof S);
+	unsigned nprocs = cfg->procs ? cfg->procs : default_procs();
+	if (nprocs > SCHED_MAX_PROCS) {
+		errno = EINVAL;
+		return -1;
+	}
+	S.rng = cfg->seed ? cfg->seed : SCHED_DEFAULT_SEED;
+	S.stack_bytes = cfg->stack_bytes ? cfg->stack_bytes : STACK_DEFAULT;
+	gort_globrunq_init(&S.glob);
+	if (gort_stack_pool_init(&S.stacks, S.stack_bytes) != 0 || init_ps(nprocs) != 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	gort_ctx_for_thread(&S.g0);
+	S.ready = 1;
+	return 0;
+}
+
+void gort_sched_shutdown(void)
+{
+	if (!S.ready)
+		return;
+	gort_g_free_all();
+	for (unsigned i = 0; i < S.nprocs; i++)
+		if (S.p[i].mcache)
+			gort_cache_retire(S.p[i].mcache);
+	gort_os_unmap(S.p, S.p_bytes);
+	gort_stack_pool_destroy(&S.stacks);
+	memset(&S, 0, sizeof S);
+}
+
+/* Goroutines need the scheduler: made on first use with the defaults. */
+static int sched_ready(void)
+{
+	if (likely(S.ready))
+		return gort_mem.threaded ? (errno = ENOSYS, -1) : 0;
+	if (gort_mem_ensure_init() != 0)
+		return -1;
+	static const gort_config defaults;
+	if (gort_sched_init(&defaults) != 0)
+		return -1;
+	return gort_mem.threaded ? (errno = ENOSYS, -1) : 0;
+}
+
+/* ------------------------------------------------------------------ API */
+
+int64_t gort_go(gort_fn fn, void *arg)
+{
+	if (!fn) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (sched_ready() != 0)
+		return -1;
+	gort_p *p = S.curp ? S.curp : &S.p[0];
+	gort_g *g = gort_g_new(p, fn, arg);
+	if (!g)
+		return -1;
+	gort_runq_put(&p->runq, g, true, &S.glob);
+	return g->goid;
+}
+
+void gort_yield(void)
+{
+	if (S.curg)
+		gort_enter_g0(OUT_YIELDED);
+}
+
+void gort_park(const char *reason)
+{
+	if (!S.curg)
+		return;
+	S.curg->waitreason = reason && *reason ? reason : "park";
+	gort_enter_g0(OUT_PARKED);
+}
+
+int gort_ready(int64_t goid)
+{
+	if (!S.ready)
+		return -1;
+	gort_g *g = gort_g_by_id(goid);
+	if (!g || ld(&g->status) != GORT_G_WAITING)
+		return -1;
+	g->waitreason = "";
+	st(&g->status, GORT_G_RUNNABLE);
+	if (S.curp) {
+		gort_runq_put(&S.curp->runq, g, true, &S.glob); /* Go's ready: runnext */
+	} else {
+		/* Readied from outside any G: there is no current P. */
+		gort_lock(&S.glob.lock);
+		gort_globrunq_put(&S.glob, g);
+		gort_unlock(&S.glob.lock);
+	}
+	return 0;
+}
+
+int64_t gort_self(void)
+{
+	return S.curg ? S.curg->goid : 0;
+}
+
+int gort_step(void)
+{
+	if (sched_ready() != 0)
+		return -1;
+	if (S.curg) {
+		errno = EDEADLK; /* a G cannot drive the scheduler it runs on */
+		return -1;
+	}
+	uint32_t first = (uint32_t)(gort_sched_rand() % S.nprocs);
+	for (uint32_t i = 0; i < S.nprocs; i++) {
+		gort_p *p = &S.p[(first + i) % S.nprocs];
+		sched_step_info info = {.p = p->id, .from = -1};
+		gort_g *g = gort_find_runnable(p, &info);
+		if (!g)
+			continue;
+		info.goid = g->goid;
+		S.last = info;
+		S.nsteps++;
+		gort_execute(p, g, info.source == SRC_RUNNEXT);
+		return 1;
+	}
+	return 0;
+}
+
+int gort_run(void)
+{
+	int rc;
+	while ((rc = gort_step()) == 1)
+		;
+	if (rc < 0)
+		return -1;
+	int parked = 0;
+	for (uint32_t i = 0; i < S.nallg; i++)
+		parked += ld(&S.allg[i]->status) == GORT_G_WAITING;
+	return parked;
+}
