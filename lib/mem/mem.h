@@ -346,6 +346,11 @@ typedef struct mem_runtime {
 	int threaded; /* as in gort_config: 0 = step mode */
 } mem_runtime_t;
 
+/* The layer above reports its own memory into gort_memstats through this
+ * hook (mem cannot call up into sched). NULL when there is none. */
+typedef void gort_stack_stats_fn(uint64_t *inuse, uint64_t *sys);
+MEM_HIDDEN extern gort_stack_stats_fn *gort_mem_stack_stats;
+
 MEM_HIDDEN extern mem_runtime_t gort_mem;
 
 MEM_HIDDEN int gort_mem_init(const gort_config *cfg);

@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+gort_stack_stats_fn *gort_mem_stack_stats;
+
 static void sum_caches(uint64_t slot_alloc[], uint64_t slot_free[], uint64_t *tiny_alloc,
 		       uint64_t *tiny_free)
 {
@@ -80,6 +82,8 @@ void gort_memstats(struct gort_memstats *out)
 	out->mcache_sys = gort_mem.cachealloc.sys;
 	gort_unlock(&gort_mem.caches_lock);
 
+	if (gort_mem_stack_stats)
+		gort_mem_stack_stats(&out->stack_inuse, &out->stack_sys);
 	out->alloc = out->heap_alloc;
 	out->heap_objects = out->mallocs - out->frees;
 	out->sys = out->heap_sys + out->gc_sys + out->mspan_sys + out->mcache_sys +

@@ -58,6 +58,18 @@ static int init_ps(unsigned nprocs)
 	return gort_steal_order_reset(&S.order, nprocs);
 }
 
+/* Goroutine stacks in gort_memstats: in use = handed out, sys = committed
+ * or cached (the most that can be resident). */
+static void stack_stats(uint64_t *inuse, uint64_t *sys)
+{
+	gort_stack_stats st;
+	if (!S.ready)
+		return;
+	gort_stack_pool_stats(&S.stacks, &st);
+	*inuse = (uint64_t)st.inuse * st.usable_bytes;
+	*sys = st.bytes_committed;
+}
+
 int gort_sched_init(const gort_config *cfg)
 {
 	memset(&S, 0, sizeof S);
@@ -74,6 +86,7 @@ int gort_sched_init(const gort_config *cfg)
 		return -1;
 	}
 	gort_ctx_for_thread(&S.g0);
+	gort_mem_stack_stats = stack_stats;
 	S.ready = 1;
 	return 0;
 }
@@ -88,6 +101,7 @@ void gort_sched_shutdown(void)
 			gort_cache_retire(S.p[i].mcache);
 	gort_os_unmap(S.p, S.p_bytes);
 	gort_stack_pool_destroy(&S.stacks);
+	gort_mem_stack_stats = NULL;
 	memset(&S, 0, sizeof S);
 }
 

@@ -124,6 +124,10 @@ Test(sched, park_waits_for_ready)
 	cr_assert_gt(sleeper_id, 0);
 	cr_assert_eq(gort_run(), 1, "the sleeper is parked");
 	cr_assert_str_eq(trace, "sleep");
+	struct gort_memstats ms;
+	gort_memstats(&ms);
+	cr_assert_geq(ms.stack_inuse, 64 * 1024, "the parked G's stack is in use");
+	cr_assert_geq(ms.stack_sys, ms.stack_inuse);
 	cr_assert_eq(gort_ready(12345), -1, "no such G");
 	gort_go(waker, NULL);
 	cr_assert_eq(gort_run(), 0);
