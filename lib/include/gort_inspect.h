@@ -173,6 +173,53 @@ typedef struct gort_run_info {
 /* Free page runs in address order. */
 GORT_API size_t gort_inspect_free_runs(gort_run_info *out, size_t max);
 
+/* ------------------------------------------------------------- scheduler */
+enum { GORT_RUNQ_CAP = 256 };
+
+typedef struct gort_p_info {
+	int32_t id;
+	uint32_t schedtick;
+	int64_t runnext;          /* goid in runnext, 0 if empty */
+	uint32_t nrunq;           /* Gs on the ring */
+	int64_t runq[GORT_RUNQ_CAP]; /* their goids, head (next to run) first */
+	uint32_t gfreecnt;        /* dead Gs kept for reuse */
+	int32_t cache_id;         /* its mcache (gort_inspect_caches) */
+	int32_t running;          /* 1 while it runs a G */
+} gort_p_info;
+/* Every P, in id order. */
+GORT_API size_t gort_inspect_ps(gort_p_info *out, size_t max);
+
+typedef struct gort_g_info {
+	int64_t goid;
+	uint32_t status;      /* Go's numbers: 1 runnable, 2 running, 3 syscall, 4 waiting, 6 dead */
+	int32_t p;            /* the P it last ran on, -1 if none yet */
+	char waitreason[32];  /* why it waits ("" unless waiting) */
+	uint64_t nswitch;     /* times it was run */
+	uintptr_t stack_lo, stack_hi;
+	size_t stack_used;    /* bytes of stack in use when it last stopped */
+} gort_g_info;
+/* Every G that is not dead, in creation order. */
+GORT_API size_t gort_inspect_gs(gort_g_info *out, size_t max);
+
+typedef struct gort_sched_info {
+	uint32_t gomaxprocs;
+	uint32_t idleprocs;   /* Ps with nothing to run */
+	uint32_t threads;     /* Ms */
+	uint32_t runqueue;    /* Gs on the global queue */
+	int64_t global[GORT_RUNQ_CAP]; /* the first of them, in order */
+	uint32_t nglobal;     /* how many of global[] are filled */
+	uint64_t steps;       /* scheduling decisions made */
+	int64_t curg;         /* running G, 0 if none */
+	int32_t curp;         /* its P, -1 if none */
+	int32_t threaded;
+	uint64_t ngs;         /* Gs ever made (live and dead) */
+} gort_sched_info;
+GORT_API void gort_inspect_sched(gort_sched_info *out);
+
+/* Go's GODEBUG=schedtrace line (detailed = scheddetail=1 adds a line per P
+ * and per G), into buf (always terminated); returns the length it needed. */
+GORT_API size_t gort_schedtrace(char *buf, size_t n, int detailed);
+
 /* ----------------------------------------------------------- invariants */
 /* Check every invariant of the heap, the centrals, the caches and the
  * bitmap. Returns 0 if they hold; otherwise reports GORT_ERR_HEAP_CORRUPTION

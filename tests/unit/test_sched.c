@@ -296,3 +296,44 @@ Test(sched, a_smashed_stack_canary_is_reported_at_the_switch)
 	cr_assert(strncmp(gt_rec.message, "stack overflow: ", 16) == 0, "message: %s",
 		  gt_rec.message);
 }
+
+static void parks(void *arg)
+{
+	(void)arg;
+	gort_park("chan receive");
+}
+
+Test(sched, snapshots_show_queues_gs_and_schedtrace)
+{
+	start(2, 31);
+	int64_t a = gort_go(parks, NULL), b = gort_go(child, NULL), c = gort_go(child, NULL);
+	/* On P 0: c in runnext (it kicked b, which kicked a, to the ring). */
+	gort_p_info ps[4];
+	cr_assert_eq(gort_inspect_ps(ps, 4), 2);
+	cr_assert_eq(ps[0].runnext, c);
+	cr_assert_eq(ps[0].nrunq, 2);
+	cr_assert_eq(ps[0].runq[0], a);
+	cr_assert_eq(ps[0].runq[1], b);
+	cr_assert_eq(ps[1].nrunq, 0);
+	char line[256];
+	gort_schedtrace(line, sizeof line, 0);
+	cr_assert_str_eq(line,
+			 "SCHED 0step: gomaxprocs=2 idleprocs=1 threads=1 spinningthreads=0 "
+			 "idlethreads=0 runqueue=0 [2 0]\n");
+	cr_assert_eq(gort_run(), 1);
+	gort_g_info gs[8];
+	cr_assert_eq(gort_inspect_gs(gs, 8), 1, "only the parked G is alive");
+	cr_assert_eq(gs[0].goid, a);
+	cr_assert_eq(gs[0].status, 4);
+	cr_assert_str_eq(gs[0].waitreason, "chan receive");
+	cr_assert_gt(gs[0].stack_used, 0);
+	cr_assert_lt(gs[0].stack_used, gs[0].stack_hi - gs[0].stack_lo);
+	static char detail[4096];
+	gort_schedtrace(detail, sizeof detail, 1);
+	char want[64];
+	snprintf(want, sizeof want, "  G%lld: status=4(chan receive) m=-1 lockedm=-1\n",
+		 (long long)a);
+	cr_assert(strstr(detail, want), "%s", detail);
+	cr_assert(strstr(detail, "  P1: status=0 schedtick="), "%s", detail);
+	gort_shutdown();
+}

@@ -1,0 +1,135 @@
+/*
+ * inspect_sched.c — read-only snapshots of the scheduler: the Ps with their
+ * queues, the Gs, the global queue, and Go's schedtrace line.
+ *
+ * Exact in step mode (the caller's thread is the one M, so nothing moves
+ * while we copy); the global queue is read under its lock. Nothing here
+ * allocates from the gort heap.
+ */
+#include "sched/sched.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define S (gort_sched)
+
+size_t gort_inspect_ps(gort_p_info *out, size_t max)
+{
+	if (!S.ready)
+		return 0;
+	for (uint32_t i = 0; i < S.nprocs && i < max; i++) {
+		gort_p *p = &S.p[i];
+		gort_p_info *o = &out[i];
+		gort_g *ring[GORT_RUNQ_SIZE], *next = NULL;
+		memset(o, 0, sizeof *o);
+		o->id = p->id;
+		o->schedtick = p->schedtick;
+		o->nrunq = gort_runq_snapshot(&p->runq, ring, &next);
+		for (uint32_t k = 0; k < o->nrunq; k++)
+			o->runq[k] = ring[k]->goid;
+		o->runnext = next ? next->goid : 0;
+		o->gfreecnt = p->ngfree;
+		o->cache_id = p->mcache ? p->mcache->id : -1;
+		o->running = S.curp == p;
+	}
+	return S.nprocs;
+}
+
+static size_t stack_used(const gort_g *g)
+{
+	if (!g->has_stack)
+		return 0;
+	uintptr_t hi = (uintptr_t)g->stack.hi, sp = (uintptr_t)g->ctx.sp;
+	if (g == S.curg)
+		sp = (uintptr_t)__builtin_frame_address(0);
+	return sp > (uintptr_t)g->stack.lo && sp <= hi ? hi - sp : 0;
+}
+
+size_t gort_inspect_gs(gort_g_info *out, size_t max)
+{
+	size_t n = 0;
+	for (uint32_t i = 0; S.ready && i < S.nallg; i++) {
+		gort_g *g = S.allg[i];
+		uint32_t status = ld(&g->status);
+		if (status == GORT_G_DEAD)
+			continue;
+		if (n < max) {
+			gort_g_info *o = &out[n];
+			memset(o, 0, sizeof *o);
+			o->goid = g->goid;
+			o->status = status;
+			o->p = g->p;
+			snprintf(o->waitreason, sizeof o->waitreason, "%s",
+				 status == GORT_G_WAITING ? g->waitreason : "");
+			o->nswitch = g->nswitch;
+			o->stack_lo = (uintptr_t)g->stack.lo;
+			o->stack_hi = (uintptr_t)g->stack.hi;
+			o->stack_used = stack_used(g);
+		}
+		n++;
+	}
+	return n;
+}
+
+void gort_inspect_sched(gort_sched_info *out)
+{
+	memset(out, 0, sizeof *out);
+	out->curp = -1;
+	if (!S.ready)
+		return;
+	out->gomaxprocs = S.nprocs;
+	for (uint32_t i = 0; i < S.nprocs; i++)
+		out->idleprocs += S.curp != &S.p[i] && gort_runq_empty(&S.p[i].runq);
+	out->threads = 1;
+	gort_lock(&S.glob.lock);
+	out->runqueue = S.glob.size;
+	for (gort_g *g = S.glob.head; g && out->nglobal < GORT_RUNQ_CAP; g = g->schedlink)
+		out->global[out->nglobal++] = g->goid;
+	gort_unlock(&S.glob.lock);
+	out->steps = S.nsteps;
+	out->curg = S.curg ? S.curg->goid : 0;
+	out->curp = S.curp ? S.curp->id : -1;
+	out->threaded = gort_mem.threaded;
+	out->ngs = S.nallg;
+}
+
+/* Go 1.19's format (proc.go schedtrace): step counts stand in for the
+ * milliseconds, since step mode has no clock. */
+size_t gort_schedtrace(char *buf, size_t n, int detailed)
+{
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	size_t len = 0;
+#define OUT(...)                                                                           \
+	len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, __VA_ARGS__)
+	OUT("SCHED %llustep: gomaxprocs=%u idleprocs=%u threads=%u spinningthreads=0 "
+	    "idlethreads=0 runqueue=%u",
+	    (unsigned long long)si.steps, si.gomaxprocs, si.idleprocs, si.threads, si.runqueue);
+	if (!detailed) {
+		for (uint32_t i = 0; i < si.gomaxprocs; i++)
+			OUT("%s%u", i == 0 ? " [" : " ", gort_runq_len(&S.p[i].runq));
+		OUT("%s\n", si.gomaxprocs ? "]" : "");
+		return len;
+	}
+	OUT(" gcwaiting=0 nmidlelocked=0 stopwait=0 sysmonwait=0\n");
+	for (uint32_t i = 0; i < si.gomaxprocs; i++) {
+		gort_p *p = &S.p[i];
+		OUT("  P%d: status=%d schedtick=%u syscalltick=0 m=%d runqsize=%u gfreecnt=%u "
+		    "timerslen=0\n",
+		    p->id, S.curp == p ? 1 : 0, p->schedtick, S.curp == p ? 0 : -1,
+		    gort_runq_len(&p->runq), p->ngfree);
+	}
+	OUT("  M0: p=%d curg=%lld mallocing=0 throwing=0 preemptoff= locks=0 dying=0 "
+	    "spinning=false blocked=false lockedg=-1\n",
+	    si.curp, si.curg ? (long long)si.curg : -1LL);
+	for (uint32_t i = 0; i < S.nallg; i++) {
+		gort_g *g = S.allg[i];
+		uint32_t st_ = ld(&g->status);
+		if (st_ == GORT_G_DEAD)
+			continue;
+		OUT("  G%lld: status=%u(%s) m=%d lockedm=-1\n", (long long)g->goid, st_,
+		    st_ == GORT_G_WAITING ? g->waitreason : "", g == S.curg ? 0 : -1);
+	}
+#undef OUT
+	return len;
+}
