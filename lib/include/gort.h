@@ -143,27 +143,47 @@ GORT_API uint64_t gort_error_count(void);
  * Step mode (gort_config.threaded = 0, the default): the caller's thread
  * drives the scheduler with gort_step()/gort_run(); every choice comes from
  * a PRNG seeded with gort_config.seed, so the same seed and calls give the
- * same run. Threaded mode (one OS thread per M) is not available yet: with
- * threaded = 1 these calls fail with ENOSYS.
+ * same run.
+ *
+ * Threaded mode (threaded = 1): Go's G-M-P scheduler on OS threads. Ms
+ * (pthreads, one per P plus those blocked in syscalls) start when work
+ * appears and run Gs in parallel; gort_run() blocks until every G has
+ * exited. If Gs remain and all of them are parked while no M runs any G,
+ * gort_run reports GORT_ERR_DEADLOCK ("all goroutines are asleep -
+ * deadlock!") and returns how many are parked. gort_step() fails with
+ * EINVAL there. Call gort_shutdown() after gort_run() has returned: it
+ * stops and joins every M.
  */
 typedef void (*gort_fn)(void *arg);
-/* A new runnable G (on the current P's runnext; P 0 outside any G); its id
- * (> 0), or -1 with errno. */
+/* A new runnable G (on the current P's runnext; outside any G, P 0's
+ * runnext in step mode, the global queue in threaded mode); its id (> 0),
+ * or -1 with errno. */
 GORT_API int64_t gort_go(gort_fn fn, void *arg);
 /* In a G: back to the end of its P's run queue. Outside a G: nothing. */
 GORT_API void gort_yield(void);
 /* In a G: wait until gort_ready() names it. Outside a G: nothing. */
 GORT_API void gort_park(const char *reason);
 /* Make a parked G runnable (on the current P's runnext, or on the global
- * queue when called outside any G). 0, or -1 if that G is not parked. */
+ * queue when called outside any G). 0, or -1 if that G is not parked (in
+ * threaded mode also while it is still on its way to parking: retry). */
 GORT_API int gort_ready(int64_t goid);
 /* The running G's id; 0 outside a G. */
 GORT_API int64_t gort_self(void);
 /* Step mode: one scheduling decision; 1 if a G ran, 0 if none was runnable,
- * -1 with errno (EDEADLK when called from a G, ENOSYS in threaded mode). */
+ * -1 with errno (EDEADLK when called from a G, EINVAL in threaded mode). */
 GORT_API int gort_step(void);
-/* Step until no G can run; returns how many Gs are still parked (-1 on error). */
+/* Step mode: step until no G can run. Threaded mode: wait until every G has
+ * exited or all that remain are parked (then GORT_ERR_DEADLOCK is
+ * reported). Returns how many Gs are still parked; -1 with errno on error
+ * (EDEADLK when called from a G in threaded mode). */
 GORT_API int gort_run(void);
+/* Threaded mode, in a G, around a call that may block (read, sleep, ...):
+ * enter gives the G's P to another M at once, so other Gs run meanwhile
+ * (Go's entersyscallblock); exit takes a P back — its old one if idle, else
+ * any idle P, else the G waits on the global queue for one. Do not yield or
+ * park in between. Nothing in step mode or outside a G. */
+GORT_API void gort_syscall_enter(void);
+GORT_API void gort_syscall_exit(void);
 
 #ifdef __cplusplus
 }

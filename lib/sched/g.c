@@ -35,11 +35,22 @@ static gort_g *gfree_pop(gort_g **list, uint32_t *n)
 	return g;
 }
 
-/* Go's gfget: a dead G from p, refilled from the global list when empty. */
+/* Go's gfget: a dead G from p, refilled from the global list when empty.
+ * Without a P (threaded mode, outside any G) straight from the global list. */
 static gort_g *gfget(gort_p *p)
 {
-	while (p->ngfree < GFREE_LOCAL_KEEP && S.gfree)
-		gfree_push(&p->gfree, &p->ngfree, gfree_pop(&S.gfree, &S.ngfree));
+	gort_g *g;
+	if (!p || p->ngfree == 0) {
+		gort_lock(&S.gflock);
+		if (!p) {
+			g = gfree_pop(&S.gfree, &S.ngfree);
+			gort_unlock(&S.gflock);
+			return g;
+		}
+		while (p->ngfree < GFREE_LOCAL_KEEP && S.gfree)
+			gfree_push(&p->gfree, &p->ngfree, gfree_pop(&S.gfree, &S.ngfree));
+		gort_unlock(&S.gflock);
+	}
 	return gfree_pop(&p->gfree, &p->ngfree);
 }
 
@@ -49,10 +60,19 @@ void gort_g_put_dead(gort_p *p, gort_g *g)
 	g->fn = NULL;
 	g->arg = NULL;
 	g->waitreason = "";
+	if (!p) {
+		gort_lock(&S.gflock);
+		gfree_push(&S.gfree, &S.ngfree, g);
+		gort_unlock(&S.gflock);
+		return;
+	}
 	gfree_push(&p->gfree, &p->ngfree, g);
-	if (p->ngfree >= GFREE_LOCAL_MAX)
+	if (p->ngfree >= GFREE_LOCAL_MAX) {
+		gort_lock(&S.gflock);
 		while (p->ngfree > GFREE_LOCAL_KEEP)
 			gfree_push(&S.gfree, &S.ngfree, gfree_pop(&p->gfree, &p->ngfree));
+		gort_unlock(&S.gflock);
+	}
 }
 
 static int allg_add(gort_g *g)
@@ -70,12 +90,22 @@ static int allg_add(gort_g *g)
 	return 0;
 }
 
+/* allg_add under gflock: gort_g_by_id scans allg under it, and the array
+ * may be replaced when it grows. */
+static int allg_add_locked(gort_g *g)
+{
+	gort_lock(&S.gflock);
+	int rc = allg_add(g);
+	gort_unlock(&S.gflock);
+	return rc;
+}
+
 static gort_g *g_make(void)
 {
 	gort_g *g = gort_alloc(sizeof *g, GORT_ZERO);
 	if (!g)
 		return NULL;
-	if (allg_add(g) != 0) {
+	if (allg_add_locked(g) != 0) {
 		gort_free(g);
 		return NULL;
 	}
@@ -108,7 +138,9 @@ gort_g *gort_g_new(gort_p *p, void (*fn)(void *), void *arg)
 		}
 		g->has_stack = true;
 	}
+	gort_lock(&S.gflock); /* gort_g_by_id reads goids under it */
 	g->goid = ++S.goidgen;
+	gort_unlock(&S.gflock);
 	g->fn = fn;
 	g->arg = arg;
 	g->waitreason = "";
@@ -122,10 +154,15 @@ gort_g *gort_g_new(gort_p *p, void (*fn)(void *), void *arg)
 
 gort_g *gort_g_by_id(int64_t goid)
 {
+	gort_g *found = NULL;
+	gort_lock(&S.gflock);
 	for (uint32_t i = 0; i < S.nallg; i++)
-		if (S.allg[i]->goid == goid && ld(&S.allg[i]->status) != GORT_G_DEAD)
-			return S.allg[i];
-	return NULL;
+		if (S.allg[i]->goid == goid && ld(&S.allg[i]->status) != GORT_G_DEAD) {
+			found = S.allg[i];
+			break;
+		}
+	gort_unlock(&S.gflock);
+	return found;
 }
 
 void gort_g_free_all(void)

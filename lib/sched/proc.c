@@ -26,18 +26,24 @@ static gort_g *from_global(gort_p *p, uint32_t max)
 	return g;
 }
 
-static gort_g *steal(gort_p *p, sched_step_info *info)
+gort_g *gort_steal_work(gort_p *p, sched_step_info *info, uint64_t *rng, bool threaded)
 {
 	if (S.nprocs < 2)
 		return NULL;
 	for (int pass = 0; pass < SCHED_STEAL_TRIES; pass++) {
 		bool last = pass == SCHED_STEAL_TRIES - 1;
-		gort_steal_enum e = gort_steal_order_start(&S.order, (uint32_t)gort_sched_rand());
+		uint64_t r = rng ? gort_rand_step(rng) : gort_sched_rand();
+		gort_steal_enum e = gort_steal_order_start(&S.order, (uint32_t)r);
 		for (; !gort_steal_enum_done(&e); gort_steal_enum_next(&e)) {
 			gort_p *victim = &S.p[gort_steal_enum_pos(&e)];
 			if (victim == p)
 				continue;
-			gort_g *g = gort_runq_steal(&p->runq, &victim->runq, last, NULL, NULL);
+			/* Go sleeps 3 us before taking a running P's runnext,
+			 * to let it run the G it has just readied. */
+			gort_runq_pause_fn *pause =
+				threaded && ld(&victim->status) == GORT_P_RUNNING ? gort_runq_pause_3us
+										   : NULL;
+			gort_g *g = gort_runq_steal(&p->runq, &victim->runq, last, pause, NULL);
 			if (g) {
 				info->source = SRC_STOLEN;
 				info->from = victim->id;
@@ -48,7 +54,7 @@ static gort_g *steal(gort_p *p, sched_step_info *info)
 	return NULL;
 }
 
-gort_g *gort_find_runnable(gort_p *p, sched_step_info *info)
+gort_g *gort_find_local(gort_p *p, sched_step_info *info)
 {
 	gort_g *g;
 	bool inherit = false;
@@ -65,10 +71,16 @@ gort_g *gort_find_runnable(gort_p *p, sched_step_info *info)
 		info->source = SRC_GLOBAL;
 		return g;
 	}
-	return steal(p, info);
+	return NULL;
 }
 
-static void check_stack(gort_g *g)
+gort_g *gort_find_runnable(gort_p *p, sched_step_info *info)
+{
+	gort_g *g = gort_find_local(p, info);
+	return g ? g : gort_steal_work(p, info, NULL, false);
+}
+
+void gort_check_stack(gort_g *g)
 {
 	if (gort_stack_canary_ok(&g->stack))
 		return;
@@ -113,7 +125,7 @@ void gort_execute(gort_p *p, gort_g *g, bool inherit)
 	S.curg = NULL;
 	S.curp = NULL;
 	int outcome = S.outcome;
-	check_stack(g);
+	gort_check_stack(g);
 	file_g(p, g, outcome);
 	S.last.outcome = outcome;
 }
@@ -121,6 +133,10 @@ void gort_execute(gort_p *p, gort_g *g, bool inherit)
 /* Called on the running G: back to the M's own context. */
 void gort_enter_g0(int outcome)
 {
+	if (S.threaded) {
+		gort_mt_enter_g0(outcome);
+		return;
+	}
 	gort_g *g = S.curg;
 	S.outcome = outcome;
 	if (outcome == OUT_EXITED)

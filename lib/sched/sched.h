@@ -3,10 +3,12 @@
  * interfaces between g.c (G lifecycle), proc.c (schedule/findRunnable on a P)
  * and step.c (the deterministic driver and the public goroutine API).
  *
- * This stage is step mode: the caller's thread is the only M; it runs one G
- * at a time on one of the Ps, chosen — like every other choice — by a PRNG
- * seeded from gort_config.seed, so a run is a pure function of the seed and
- * the calls. Each P owns an mcache; while a G runs on P k, the thread's
+ * Step mode: the caller's thread is the only M (its state is curg, curp and
+ * g0 below); it runs one G at a time on one of the Ps, chosen — like every
+ * other choice — by a PRNG seeded from gort_config.seed, so a run is a pure
+ * function of the seed and the calls. Threaded mode (mthread.c): Ms are
+ * OS threads with their own state, Go's rules for spinning, parking and
+ * syscalls. Each P owns an mcache; while a G runs on P k, the thread's
  * allocations go to P k's cache.
  *
  * Invariants (gort_sched_check):
@@ -19,6 +21,7 @@
 #define GORT_SCHED_SCHED_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "mem/mem.h"
@@ -38,8 +41,16 @@
 #define SCHED_STEAL_TRIES 4
 #define SCHED_DEFAULT_SEED 0x9e3779b97f4a7c15ull
 
+/* A P's status (threaded mode; step mode leaves it IDLE). */
+enum { GORT_P_IDLE = 0, GORT_P_RUNNING = 1, GORT_P_SYSCALL = 2 };
+
 typedef struct gort_p {
 	int32_t id;
+	uint32_t status;     /* GORT_P_*, atomic: thieves read it */
+	struct gort_p *link; /* next on the idle list (threaded mode, sched.lock) */
+	uint32_t syscalltick; /* atomic: syscalls entered on it */
+	uint32_t sysmon_tick; /* sysmon's own: the syscalltick it last saw */
+	uint64_t sysmon_when; /* and when it saw it */
 	uint32_t schedtick;
 	gort_runq runq;
 	cache_t *mcache;
@@ -49,7 +60,10 @@ typedef struct gort_p {
 
 /* Where the last step's G came from, and how it left: for traces. */
 enum sched_source { SRC_RUNNEXT, SRC_LOCAL, SRC_GLOBAL, SRC_STOLEN };
-enum sched_outcome { OUT_YIELDED, OUT_PARKED, OUT_EXITED };
+enum sched_outcome { OUT_YIELDED, OUT_PARKED, OUT_EXITED, OUT_SYSCALL_NOP };
+
+/* An M of threaded mode (mthread.c): one OS thread. */
+typedef struct gort_m gort_m;
 
 typedef struct sched_step_info {
 	int32_t p;
@@ -82,9 +96,37 @@ typedef struct sched {
 	int outcome; /* how the running G gave control back */
 	sched_step_info last;
 	uint64_t nsteps;
+	/* Protects the global free-G list, allg and goid assignment (Gs are
+	 * made and put back on every M in threaded mode). */
+	gort_lock_t gflock;
+	/* Threaded mode (mthread.c); unused in step mode. */
+	int threaded;
+	gort_lock_t lock;   /* Go's sched.lock: the idle lists, allm, the run waiter */
+	gort_p *pidle;      /* idle Ps, linked through link */
+	uint32_t npidle;    /* atomic */
+	uint32_t nmspinning; /* atomic */
+	gort_m *midle;      /* parked Ms */
+	uint32_t nmidle;
+	uint32_t mcount;    /* Ms ever started and not yet exited */
+	gort_m *allm;
+	uint32_t stopping;  /* atomic; set by shutdown */
+	int runwaiting;     /* gort_run's caller waits on runwait */
+	uint32_t runwait;   /* futex word */
+	uint32_t sysmon_started; /* atomic */
+	uint32_t sysmon_wake; /* futex word: 1 = stop */
+	pthread_t sysmon;
 } sched_t;
 
 SCHED_HIDDEN extern sched_t gort_sched;
+
+/* One step of splitmix64 over *state. */
+static inline uint64_t gort_rand_step(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
 
 /* g.c */
 SCHED_HIDDEN gort_g *gort_g_new(gort_p *p, void (*fn)(void *), void *arg);
@@ -95,8 +137,26 @@ SCHED_HIDDEN void gort_g_entry(void *arg);
 
 /* proc.c */
 SCHED_HIDDEN gort_g *gort_find_runnable(gort_p *p, sched_step_info *info);
+/* findRunnable's halves: the global tick, local and global queues; then the
+ * four stealing passes. rng: the caller's PRNG state, NULL for step mode's
+ * seeded one. threaded: pause before taking a running victim's runnext. */
+SCHED_HIDDEN gort_g *gort_find_local(gort_p *p, sched_step_info *info);
+SCHED_HIDDEN gort_g *gort_steal_work(gort_p *p, sched_step_info *info, uint64_t *rng,
+				     bool threaded);
+SCHED_HIDDEN void gort_check_stack(gort_g *g);
 SCHED_HIDDEN void gort_execute(gort_p *p, gort_g *g, bool inherit);
 SCHED_HIDDEN void gort_enter_g0(int outcome);
+
+/* mthread.c: threaded mode. */
+SCHED_HIDDEN int gort_mt_init(void);
+SCHED_HIDDEN void gort_mt_shutdown(void);
+SCHED_HIDDEN void gort_mt_enter_g0(int outcome);
+SCHED_HIDDEN int64_t gort_mt_go(gort_fn fn, void *arg);
+SCHED_HIDDEN void gort_mt_yield(void);
+SCHED_HIDDEN void gort_mt_park(const char *reason);
+SCHED_HIDDEN int gort_mt_ready(int64_t goid);
+SCHED_HIDDEN int64_t gort_mt_self(void);
+SCHED_HIDDEN int gort_mt_run(void);
 
 /* step.c */
 SCHED_HIDDEN uint64_t gort_sched_rand(void);

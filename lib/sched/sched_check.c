@@ -2,7 +2,8 @@
  * sched_check.c — the scheduler's invariants, checked from scratch (the
  * second half of gort_check): every G in exactly one place with the status
  * that place requires, every run queue well formed, free lists dead.
- * Exact whenever no G is being moved: always, in step mode, between steps.
+ * Exact whenever no G is being moved: in step mode between steps; in
+ * threaded mode when every M is parked (after gort_run returns).
  */
 #include "sched/sched.h"
 

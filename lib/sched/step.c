@@ -9,8 +9,8 @@
  * timing, no address — so the same seed and the same calls give the same
  * run, step for step.
  *
- * Threaded mode (one OS thread per M) is not built yet: with threaded = 1
- * the goroutine calls fail with ENOSYS rather than pretend.
+ * Threaded mode (gort_config.threaded = 1, one OS thread per M) lives in
+ * mthread.c; the API calls below hand over to it.
  *
  * Invariants: see sched.h; gort_sched_check_why() verifies them.
  */
@@ -28,10 +28,7 @@ sched_t gort_sched;
 
 uint64_t gort_sched_rand(void)
 {
-	uint64_t z = (S.rng += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return gort_rand_step(&S.rng);
 }
 
 static unsigned default_procs(void)
@@ -86,6 +83,9 @@ int gort_sched_init(const gort_config *cfg)
 		return -1;
 	}
 	gort_ctx_for_thread(&S.g0);
+	S.threaded = gort_mem.threaded;
+	if (S.threaded && gort_mt_init() != 0)
+		return -1;
 	gort_mem_stack_stats = stack_stats;
 	S.ready = 1;
 	return 0;
@@ -95,6 +95,8 @@ void gort_sched_shutdown(void)
 {
 	if (!S.ready)
 		return;
+	if (S.threaded)
+		gort_mt_shutdown();
 	gort_g_free_all();
 	for (unsigned i = 0; i < S.nprocs; i++)
 		if (S.p[i].mcache)
@@ -109,13 +111,11 @@ void gort_sched_shutdown(void)
 static int sched_ready(void)
 {
 	if (likely(S.ready))
-		return gort_mem.threaded ? (errno = ENOSYS, -1) : 0;
+		return 0;
 	if (gort_mem_ensure_init() != 0)
 		return -1;
 	static const gort_config defaults;
-	if (gort_sched_init(&defaults) != 0)
-		return -1;
-	return gort_mem.threaded ? (errno = ENOSYS, -1) : 0;
+	return gort_sched_init(&defaults);
 }
 
 /* ------------------------------------------------------------------ API */
@@ -128,6 +128,8 @@ int64_t gort_go(gort_fn fn, void *arg)
 	}
 	if (sched_ready() != 0)
 		return -1;
+	if (S.threaded)
+		return gort_mt_go(fn, arg);
 	gort_p *p = S.curp ? S.curp : &S.p[0];
 	gort_g *g = gort_g_new(p, fn, arg);
 	if (!g)
@@ -138,12 +140,18 @@ int64_t gort_go(gort_fn fn, void *arg)
 
 void gort_yield(void)
 {
-	if (S.curg)
+	if (S.threaded)
+		gort_mt_yield();
+	else if (S.curg)
 		gort_enter_g0(OUT_YIELDED);
 }
 
 void gort_park(const char *reason)
 {
+	if (S.threaded) {
+		gort_mt_park(reason);
+		return;
+	}
 	if (!S.curg)
 		return;
 	S.curg->waitreason = reason && *reason ? reason : "park";
@@ -154,6 +162,8 @@ int gort_ready(int64_t goid)
 {
 	if (!S.ready)
 		return -1;
+	if (S.threaded)
+		return gort_mt_ready(goid);
 	gort_g *g = gort_g_by_id(goid);
 	if (!g || ld(&g->status) != GORT_G_WAITING)
 		return -1;
@@ -172,6 +182,8 @@ int gort_ready(int64_t goid)
 
 int64_t gort_self(void)
 {
+	if (S.threaded)
+		return gort_mt_self();
 	return S.curg ? S.curg->goid : 0;
 }
 
@@ -179,6 +191,10 @@ int gort_step(void)
 {
 	if (sched_ready() != 0)
 		return -1;
+	if (S.threaded) {
+		errno = EINVAL; /* threads run the Gs: there is no single step */
+		return -1;
+	}
 	if (S.curg) {
 		errno = EDEADLK; /* a G cannot drive the scheduler it runs on */
 		return -1;
@@ -201,6 +217,10 @@ int gort_step(void)
 
 int gort_run(void)
 {
+	if (sched_ready() != 0)
+		return -1;
+	if (S.threaded)
+		return gort_mt_run();
 	int rc;
 	while ((rc = gort_step()) == 1)
 		;

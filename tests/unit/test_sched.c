@@ -232,14 +232,27 @@ Test(sched, calls_outside_a_g)
 	gort_shutdown();
 }
 
-Test(sched, threaded_mode_is_not_built_yet)
+static int threaded_ran;
+
+static void threaded_child(void *arg)
+{
+	(void)arg;
+	gort_yield();
+	__atomic_add_fetch(&threaded_ran, 1, __ATOMIC_SEQ_CST);
+}
+
+Test(sched, threaded_mode_runs_gort_go_and_gort_run)
 {
 	gort_config cfg = {.procs = 2, .arena_bytes = 64 * MiB, .threaded = 1};
 	gt_init_config(&cfg);
-	cr_assert_eq(gort_go(child, NULL), -1);
-	cr_assert_eq(errno, ENOSYS);
-	cr_assert_eq(gort_step(), -1);
-	cr_assert_eq(errno, ENOSYS);
+	__atomic_store_n(&threaded_ran, 0, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 10; i++)
+		cr_assert_gt(gort_go(threaded_child, NULL), 0);
+	cr_assert_eq(gort_run(), 0, "every G has exited");
+	cr_assert_eq(__atomic_load_n(&threaded_ran, __ATOMIC_SEQ_CST), 10);
+	cr_assert_eq(gort_step(), -1, "threaded mode has no single step");
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(gort_check(), 0);
 	gort_shutdown();
 }
 

@@ -1,0 +1,686 @@
+/*
+ * mthread.c — threaded mode: Ms are OS threads (pthreads), each holding a P
+ * while it runs Gs, as in Go.
+ *
+ * Ms start lazily: work that appears (gort_go, gort_ready) goes on a queue
+ * and then wakep() runs — if a P is idle and no M spins, one M is woken
+ * from the idle list or started (Go's wakep/startm). An M with a P loops:
+ * findRunnable (proc.c: global tick, local, global; stealing only while
+ * spinning, and at most half the busy Ps spin), runs the G on its own
+ * context (g0) until it yields, parks, exits or blocks in a syscall, files
+ * it, and goes on. With no work it puts its P on the idle list, stops
+ * spinning, looks at every queue once more (the other half of the
+ * enqueue-fence-check-spinning handshake with wakep), and parks on a futex
+ * until startm hands it a P.
+ *
+ * Syscalls (Go's entersyscall/exitsyscall and sysmon's retake):
+ * gort_syscall_enter marks the G SYSCALL and its P SYSCALL, and keeps the P
+ * for a grace period. The sysmon thread (started with the first syscall)
+ * looks every 20 us (doubling up to 10 ms while it finds nothing to do):
+ * a P still in the same syscall as at its previous look is retaken and
+ * handed off (Go's handoffp: to an M if there is work, else to the idle
+ * list) — unless there is no work anywhere and Ms spin or Ps are idle, for
+ * up to 10 ms. gort_syscall_exit takes its P straight back if sysmon has
+ * not retaken it, else its old P if idle, else any idle P, else the G goes
+ * to the global queue and the M parks.
+ *
+ * gort_run: the caller sleeps on a futex until every M is idle and every
+ * queue empty; Gs still parked then are Go's "all goroutines are asleep -
+ * deadlock!" (reported through gort_report).
+ *
+ * Locks: S.lock (Go's sched.lock) over the idle P and M lists, allm and the
+ * run waiter; the global queue's lock may be taken under it, never the
+ * other way round. A P belongs to the M holding it; ownership passes
+ * through S.lock (idle list) only.
+ *
+ * Per-M state (the running G, the held P, g0) is reached through a
+ * thread-local pointer read by a function the compiler cannot inline or
+ * cache: a G may resume on another thread after any switch.
+ */
+#define _GNU_SOURCE
+#include "sched/sched.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "os/futex.h"
+
+#define S (gort_sched)
+
+struct gort_m {
+	int32_t id;
+	gort_ctx g0;       /* the thread's own context */
+	gort_g *curg;      /* the G running on it, NULL on g0 */
+	gort_p *p;         /* the P held */
+	gort_p *oldp;      /* the P held before a syscall */
+	gort_p *nextp;     /* handed over by startm */
+	int outcome;       /* how curg gave control back */
+	bool spinning;     /* counted in S.nmspinning */
+	uint32_t park;     /* futex word: 1 = woken */
+	uint64_t rng;      /* steal order */
+	cache_t *own;      /* the thread's own cache, while it holds a P's */
+	pthread_t thread;
+	gort_m *schedlink; /* idle list */
+	gort_m *alllink;
+};
+
+static __thread gort_m *tls_m;
+
+/* The calling thread's M, NULL outside Ms. Never inlined and never
+ * cached: a G calling it may have moved to another thread since. */
+__attribute__((noinline)) static gort_m *getm(void)
+{
+	__asm__ volatile("" ::: "memory");
+	return *(gort_m *volatile *)&tls_m;
+}
+
+#define ATOMIC_ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+#define ATOMIC_SUB(p, v) __atomic_sub_fetch((p), (v), __ATOMIC_SEQ_CST)
+#define LD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define ST_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+static void fatal(const char *what)
+{
+	fprintf(stderr, "gort: fatal: %s\n", what);
+	abort();
+}
+
+/* ------------------------------------------------------------ idle Ps */
+
+/* S.lock held. */
+static void pidleput(gort_p *p)
+{
+	st(&p->status, GORT_P_IDLE);
+	p->link = S.pidle;
+	S.pidle = p;
+	ATOMIC_ADD(&S.npidle, 1);
+}
+
+/* S.lock held. want if it is idle, else any idle P, else NULL. */
+static gort_p *pidleget(gort_p *want)
+{
+	gort_p **pp = &S.pidle;
+	if (want) {
+		while (*pp && *pp != want)
+			pp = &(*pp)->link;
+		if (!*pp)
+			pp = &S.pidle;
+	}
+	gort_p *p = *pp;
+	if (p) {
+		*pp = p->link;
+		p->link = NULL;
+		ATOMIC_SUB(&S.npidle, 1);
+	}
+	return p;
+}
+
+static void acquirep(gort_m *m, gort_p *p)
+{
+	m->p = p;
+	st(&p->status, GORT_P_RUNNING);
+	m->own = gort_cache_swap(p->mcache); /* the M allocates through its P's cache */
+}
+
+static void releasep(gort_m *m)
+{
+	gort_cache_swap(m->own);
+	m->p = NULL;
+}
+
+/* Any queue holds a G: read without locks, after a full fence. */
+static bool work_anywhere(void)
+{
+	if (gort_globrunq_size_hint(&S.glob) != 0)
+		return true;
+	for (uint32_t i = 0; i < S.nprocs; i++)
+		if (!gort_runq_empty(&S.p[i].runq))
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------ Ms */
+
+static void *mstart(void *arg);
+
+/* Wakes an idle M, or starts one, to run p (an idle P if NULL); spinning
+ * says whether the caller counted it in nmspinning already. */
+static void startm(gort_p *p, bool spinning)
+{
+	gort_lock(&S.lock);
+	if (ld(&S.stopping)) {
+		if (p)
+			pidleput(p);
+		gort_unlock(&S.lock);
+		if (spinning)
+			ATOMIC_SUB(&S.nmspinning, 1);
+		return;
+	}
+	if (!p && !(p = pidleget(NULL))) {
+		gort_unlock(&S.lock);
+		if (spinning)
+			ATOMIC_SUB(&S.nmspinning, 1);
+		return;
+	}
+	gort_m *m = S.midle;
+	if (m) {
+		S.midle = m->schedlink;
+		S.nmidle--;
+		gort_unlock(&S.lock);
+		m->spinning = spinning;
+		m->nextp = p;
+		ST_REL(&m->park, 1);
+		gort_futex_wake(&m->park, 1);
+		return;
+	}
+	m = gort_os_map(sizeof *m);
+	if (!m)
+		fatal("out of memory for an M");
+	m->id = (int32_t)S.mcount++;
+	m->alllink = S.allm;
+	S.allm = m;
+	m->rng = S.rng ^ ((uint64_t)m->id + 1) * 0x9e3779b97f4a7c15ull;
+	m->spinning = spinning;
+	m->nextp = p;
+	gort_unlock(&S.lock);
+	if (pthread_create(&m->thread, NULL, mstart, m) != 0)
+		fatal("cannot start an M (pthread_create)");
+}
+
+/* Go's wakep: enqueue, fence, then this. */
+static void wakep(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (ld(&S.npidle) == 0)
+		return;
+	uint32_t zero = 0;
+	if (ld(&S.nmspinning) != 0 ||
+	    !__atomic_compare_exchange_n(&S.nmspinning, &zero, 1, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_RELAXED))
+		return;
+	startm(NULL, true);
+}
+
+/* S.lock held: every M is parked and no queue holds a G. */
+static bool quiescent_locked(void)
+{
+	return S.nmidle == S.mcount && !work_anywhere();
+}
+
+/* Parks m until startm gives it a P (m->p set on return) or shutdown
+ * (m->p NULL). */
+static void stopm(gort_m *m)
+{
+	gort_lock(&S.lock);
+	if (ld(&S.stopping)) {
+		gort_unlock(&S.lock);
+		return;
+	}
+	st(&m->park, 0);
+	m->schedlink = S.midle;
+	S.midle = m;
+	S.nmidle++;
+	if (S.runwaiting && quiescent_locked()) {
+		ST_REL(&S.runwait, 1);
+		gort_futex_wake(&S.runwait, 1);
+	}
+	gort_unlock(&S.lock);
+	while (LD_ACQ(&m->park) == 0)
+		gort_futex_wait(&m->park, 0);
+	if (m->nextp) {
+		acquirep(m, m->nextp);
+		m->nextp = NULL;
+	}
+}
+
+static void resetspinning(gort_m *m)
+{
+	m->spinning = false;
+	ATOMIC_SUB(&S.nmspinning, 1);
+	wakep(); /* the last spinner found work: let another look for more */
+}
+
+/* Go's findRunnable for an M: blocks until there is a G to run (returned,
+ * with m->p its P) or the runtime stops (NULL, m->p NULL). */
+static gort_g *findrunnable(gort_m *m, bool *inherit)
+{
+	for (;;) {
+		if (!m->p) {
+			stopm(m);
+			if (!m->p)
+				return NULL;
+			continue;
+		}
+		gort_p *p = m->p;
+		if (LD_ACQ(&S.stopping)) {
+			gort_lock(&S.lock);
+			releasep(m);
+			pidleput(p);
+			gort_unlock(&S.lock);
+			if (m->spinning) {
+				m->spinning = false;
+				ATOMIC_SUB(&S.nmspinning, 1);
+			}
+			return NULL;
+		}
+		sched_step_info info = {.p = p->id, .from = -1};
+		gort_g *g = gort_find_local(p, &info);
+		if (g) {
+			*inherit = info.source == SRC_RUNNEXT;
+			return g;
+		}
+		/* Steal only while spinning, and at most half the busy Ps spin. */
+		if (m->spinning || 2 * ld(&S.nmspinning) < S.nprocs - ld(&S.npidle)) {
+			if (!m->spinning) {
+				m->spinning = true;
+				ATOMIC_ADD(&S.nmspinning, 1);
+			}
+			g = gort_steal_work(p, &info, &m->rng, true);
+			if (g) {
+				*inherit = false;
+				return g;
+			}
+		}
+		/* Nothing: give the P back, after a last look at the global
+		 * queue under the lock (exitsyscall files Gs there under it). */
+		gort_lock(&S.lock);
+		if (ld(&S.stopping)) {
+			gort_unlock(&S.lock);
+			continue;
+		}
+		if (gort_globrunq_size_hint(&S.glob) != 0) {
+			gort_lock(&S.glob.lock);
+			g = gort_globrunq_get(&S.glob, &p->runq, 0, S.nprocs);
+			gort_unlock(&S.glob.lock);
+			if (g) {
+				gort_unlock(&S.lock);
+				*inherit = false;
+				return g;
+			}
+		}
+		releasep(m);
+		pidleput(p);
+		gort_unlock(&S.lock);
+		if (m->spinning) {
+			m->spinning = false;
+			ATOMIC_SUB(&S.nmspinning, 1);
+		}
+		/* wakep saw nmspinning != 0 and left the work to us, or it will
+		 * see 0 now: look once more after the fence. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (work_anywhere()) {
+			gort_lock(&S.lock);
+			gort_p *np = pidleget(NULL);
+			gort_unlock(&S.lock);
+			if (np) {
+				acquirep(m, np);
+				m->spinning = true;
+				ATOMIC_ADD(&S.nmspinning, 1);
+				continue;
+			}
+		}
+		stopm(m);
+		if (!m->p)
+			return NULL;
+	}
+}
+
+/* Runs g on m's P until it gives control back, and files it. */
+static void execute(gort_m *m, gort_g *g, bool inherit)
+{
+	gort_p *p = m->p;
+	if (!inherit)
+		p->schedtick++;
+	st(&g->status, GORT_G_RUNNING);
+	g->p = p->id;
+	g->nswitch++;
+	m->curg = g;
+	gort_ctx_switch(&m->g0, &g->ctx);
+	/* Back on g0: the G's registers are saved; others may take it now. */
+	m->curg = NULL;
+	gort_check_stack(g);
+	p = m->p;
+	switch (m->outcome) {
+	case OUT_YIELDED:
+		ST_REL(&g->status, GORT_G_RUNNABLE);
+		gort_runq_put(&p->runq, g, false, &S.glob);
+		break;
+	case OUT_PARKED:
+		ST_REL(&g->status, GORT_G_WAITING);
+		break;
+	case OUT_SYSCALL_NOP:
+		/* Left a syscall and found no P: a P if one came free since,
+		 * else the global queue (under S.lock, so an M giving up its P
+		 * sees it), and this M parks. */
+		gort_lock(&S.lock);
+		p = pidleget(NULL);
+		if (!p) {
+			ST_REL(&g->status, GORT_G_RUNNABLE);
+			gort_lock(&S.glob.lock);
+			gort_globrunq_put(&S.glob, g);
+			gort_unlock(&S.glob.lock);
+		}
+		gort_unlock(&S.lock);
+		if (p) {
+			acquirep(m, p);
+			ST_REL(&g->status, GORT_G_RUNNABLE);
+			gort_runq_put(&p->runq, g, true, &S.glob);
+		}
+		break;
+	default:
+		gort_ctx_destroy(&g->ctx);
+		gort_g_put_dead(p, g);
+		break;
+	}
+}
+
+static void *mstart(void *arg)
+{
+	gort_m *m = arg;
+	tls_m = m;
+	gort_ctx_for_thread(&m->g0);
+	acquirep(m, m->nextp);
+	m->nextp = NULL;
+	for (;;) {
+		bool inherit = false;
+		gort_g *g = findrunnable(m, &inherit);
+		if (!g)
+			break;
+		if (m->spinning)
+			resetspinning(m);
+		execute(m, g, inherit);
+	}
+	tls_m = NULL;
+	return NULL;
+}
+
+/* ------------------------------------------------------------ the Gs' side */
+
+void gort_mt_enter_g0(int outcome)
+{
+	gort_m *m = getm();
+	gort_g *g = m->curg;
+	if (outcome != OUT_SYSCALL_NOP && ld(&g->status) == GORT_G_SYSCALL) {
+		/* Left a syscall without saying so: take a P back first. */
+		gort_syscall_exit();
+		m = getm();
+	}
+	m->outcome = outcome;
+	if (outcome == OUT_EXITED)
+		gort_ctx_exit(&g->ctx, &m->g0);
+	gort_ctx_switch(&g->ctx, &m->g0);
+	/* Resumed, perhaps on another M: m is stale here. */
+}
+
+int64_t gort_mt_go(gort_fn fn, void *arg)
+{
+	gort_m *m = getm();
+	gort_p *p = m && m->curg ? m->p : NULL;
+	gort_g *g = gort_g_new(p, fn, arg);
+	if (!g)
+		return -1;
+	int64_t goid = g->goid; /* g may run, exit and be reused once queued */
+	if (p) {
+		gort_runq_put(&p->runq, g, true, &S.glob);
+	} else {
+		gort_lock(&S.glob.lock);
+		gort_globrunq_put(&S.glob, g);
+		gort_unlock(&S.glob.lock);
+	}
+	wakep();
+	return goid;
+}
+
+void gort_mt_yield(void)
+{
+	gort_m *m = getm();
+	if (m && m->curg)
+		gort_mt_enter_g0(OUT_YIELDED);
+}
+
+void gort_mt_park(const char *reason)
+{
+	gort_m *m = getm();
+	if (!m || !m->curg)
+		return;
+	m->curg->waitreason = reason && *reason ? reason : "park";
+	gort_mt_enter_g0(OUT_PARKED);
+}
+
+int gort_mt_ready(int64_t goid)
+{
+	gort_g *g = NULL;
+	/* Found and claimed under gflock, so the goid cannot change under us
+	 * (a dead G reused gets its new goid under the same lock). */
+	gort_lock(&S.gflock);
+	for (uint32_t i = 0; i < S.nallg; i++)
+		if (S.allg[i]->goid == goid) {
+			uint32_t waiting = GORT_G_WAITING;
+			if (__atomic_compare_exchange_n(&S.allg[i]->status, &waiting,
+							GORT_G_RUNNABLE, false, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE))
+				g = S.allg[i];
+			break;
+		}
+	gort_unlock(&S.gflock);
+	if (!g)
+		return -1;
+	g->waitreason = "";
+	gort_m *m = getm();
+	if (m && m->curg && m->p) {
+		gort_runq_put(&m->p->runq, g, true, &S.glob); /* Go's ready: runnext */
+	} else {
+		gort_lock(&S.glob.lock);
+		gort_globrunq_put(&S.glob, g);
+		gort_unlock(&S.glob.lock);
+	}
+	wakep();
+	return 0;
+}
+
+int64_t gort_mt_self(void)
+{
+	gort_m *m = getm();
+	return m && m->curg ? m->curg->goid : 0;
+}
+
+/* Go's handoffp: p is no one's; give it to an M if there is work, else
+ * to the idle list. */
+static void handoffp(gort_p *p)
+{
+	if (!gort_runq_empty(&p->runq)) {
+		startm(p, false);
+		return;
+	}
+	gort_lock(&S.lock);
+	if (gort_globrunq_size_hint(&S.glob) != 0) {
+		gort_unlock(&S.lock);
+		startm(p, false);
+		return;
+	}
+	pidleput(p);
+	gort_unlock(&S.lock);
+	/* Work that came while we looked: wakep finds the idle P. */
+	if (work_anywhere())
+		wakep();
+}
+
+#define SYSMON_MIN_NS 20000ull
+#define SYSMON_MAX_NS 10000000ull
+#define SYSMON_FORCE_NS 10000000ull
+
+/* Retakes the Ps that have stayed in one syscall since the last look. */
+static int retake(uint64_t now)
+{
+	int n = 0;
+	for (uint32_t i = 0; i < S.nprocs; i++) {
+		gort_p *p = &S.p[i];
+		if (LD_ACQ(&p->status) != GORT_P_SYSCALL)
+			continue;
+		uint32_t t = ld(&p->syscalltick);
+		if (p->sysmon_tick != t) {
+			p->sysmon_tick = t;
+			p->sysmon_when = now;
+			continue;
+		}
+		/* Nothing for it to do and others free to take new work: let
+		 * the syscall keep it a while. */
+		if (gort_runq_empty(&p->runq) && gort_globrunq_size_hint(&S.glob) == 0 &&
+		    ld(&S.nmspinning) + ld(&S.npidle) > 0 && now - p->sysmon_when < SYSMON_FORCE_NS)
+			continue;
+		uint32_t sys = GORT_P_SYSCALL;
+		if (__atomic_compare_exchange_n(&p->status, &sys, GORT_P_IDLE, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED)) {
+			handoffp(p);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void *sysmon(void *arg)
+{
+	(void)arg;
+	uint64_t delay = SYSMON_MIN_NS;
+	uint32_t idle = 0;
+	while (!LD_ACQ(&S.sysmon_wake)) {
+		gort_futex_wait_ns(&S.sysmon_wake, 0, delay);
+		if (LD_ACQ(&S.sysmon_wake))
+			break;
+		if (retake(gort_os_nanotime()) > 0)
+			idle = 0;
+		else
+			idle++;
+		/* Go's rhythm: 20 us while busy, doubling after 50 idle looks. */
+		if (idle == 0)
+			delay = SYSMON_MIN_NS;
+		else if (idle > 50 && delay < SYSMON_MAX_NS)
+			delay = delay * 2 > SYSMON_MAX_NS ? SYSMON_MAX_NS : delay * 2;
+	}
+	return NULL;
+}
+
+static void sysmon_ensure(void)
+{
+	if (LD_ACQ(&S.sysmon_started))
+		return;
+	gort_lock(&S.lock);
+	if (!S.sysmon_started && !ld(&S.stopping)) {
+		if (pthread_create(&S.sysmon, NULL, sysmon, NULL) != 0)
+			fatal("cannot start sysmon (pthread_create)");
+		ST_REL(&S.sysmon_started, 1);
+	}
+	gort_unlock(&S.lock);
+}
+
+void gort_syscall_enter(void)
+{
+	if (!S.ready || !S.threaded)
+		return;
+	gort_m *m = getm();
+	if (!m || !m->curg || !m->p)
+		return;
+	sysmon_ensure();
+	gort_p *p = m->p;
+	st(&m->curg->status, GORT_G_SYSCALL);
+	m->oldp = p;
+	releasep(m); /* the P's cache stays with the P */
+	__atomic_add_fetch(&p->syscalltick, 1, __ATOMIC_RELAXED);
+	ST_REL(&p->status, GORT_P_SYSCALL); /* from here sysmon may retake it */
+}
+
+void gort_syscall_exit(void)
+{
+	if (!S.ready || !S.threaded)
+		return;
+	gort_m *m = getm();
+	if (!m || !m->curg || ld(&m->curg->status) != GORT_G_SYSCALL)
+		return;
+	gort_g *g = m->curg;
+	gort_p *p = m->oldp;
+	m->oldp = NULL;
+	uint32_t sys = GORT_P_SYSCALL;
+	if (!__atomic_compare_exchange_n(&p->status, &sys, GORT_P_RUNNING, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		/* Retaken: its old P if idle, else any. */
+		gort_lock(&S.lock);
+		p = pidleget(p);
+		gort_unlock(&S.lock);
+	}
+	if (p) {
+		acquirep(m, p);
+		g->p = p->id;
+		st(&g->status, GORT_G_RUNNING);
+		return;
+	}
+	gort_mt_enter_g0(OUT_SYSCALL_NOP); /* g0 files it */
+}
+
+/* ------------------------------------------------------------ the caller's side */
+
+int gort_mt_run(void)
+{
+	if (getm()) {
+		errno = EDEADLK; /* a G cannot wait for itself */
+		return -1;
+	}
+	gort_lock(&S.lock);
+	while (!quiescent_locked()) {
+		S.runwaiting = 1;
+		st(&S.runwait, 0);
+		gort_unlock(&S.lock);
+		while (LD_ACQ(&S.runwait) == 0)
+			gort_futex_wait(&S.runwait, 0);
+		gort_lock(&S.lock);
+	}
+	S.runwaiting = 0;
+	gort_unlock(&S.lock);
+	int parked = 0;
+	gort_lock(&S.gflock);
+	for (uint32_t i = 0; i < S.nallg; i++)
+		parked += LD_ACQ(&S.allg[i]->status) == GORT_G_WAITING;
+	gort_unlock(&S.gflock);
+	if (parked > 0)
+		gort_report(GORT_ERR_DEADLOCK, "run", 0, "all goroutines are asleep - deadlock!");
+	return parked;
+}
+
+int gort_mt_init(void)
+{
+	gort_lock_init(&S.lock);
+	for (uint32_t i = S.nprocs; i-- > 0;)
+		pidleput(&S.p[i]);
+	return 0;
+}
+
+/* Stops every M and joins it. Ms running Gs stop at their next scheduling
+ * point: call it when gort_run has returned. */
+void gort_mt_shutdown(void)
+{
+	gort_lock(&S.lock);
+	ST_REL(&S.stopping, 1);
+	for (gort_m *m = S.midle; m; m = m->schedlink) {
+		m->nextp = NULL;
+		ST_REL(&m->park, 1);
+		gort_futex_wake(&m->park, 1);
+	}
+	S.midle = NULL;
+	S.nmidle = 0;
+	gort_m *all = S.allm;
+	S.allm = NULL;
+	uint32_t sysmon_started = S.sysmon_started;
+	gort_unlock(&S.lock);
+	if (sysmon_started) {
+		ST_REL(&S.sysmon_wake, 1);
+		gort_futex_wake(&S.sysmon_wake, 1);
+		pthread_join(S.sysmon, NULL);
+	}
+	while (all) {
+		gort_m *next = all->alllink;
+		pthread_join(all->thread, NULL);
+		gort_os_unmap(all, sizeof *all);
+		all = next;
+	}
+}
