@@ -349,9 +349,16 @@ static size_t live_size(uintptr_t p, const char *op, span_t **sp)
 	if (ld(&s->spanclass) == TINY_SPAN_CLASS) {
 		uint64_t m = ld(&s->tiny[idx]);
 		unsigned off = (unsigned)(p - ld(&s->base)) % TINY_SIZE;
-		if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx) ||
-		    !(m & (1u << off))) {
-			report_at(GORT_ERR_DOUBLE_FREE, op, p, s, "tiny object is free");
+		if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx)) {
+			report_at(clear_bit_kind(s, idx), op, p, s, "tiny block is free");
+			return 0;
+		}
+		if (!(m & (1u << off))) {
+			/* As free_tiny: a start seen before is a freed object,
+			 * any other offset is inside one. */
+			bool started = m & TINY_STARTED(off);
+			report_at(started ? GORT_ERR_DOUBLE_FREE : GORT_ERR_INTERIOR_POINTER, op, p, s,
+				  started ? "tiny object is free" : "tiny block");
 			return 0;
 		}
 		/* Up to where the next object starts, or where the block's last

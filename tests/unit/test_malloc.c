@@ -706,3 +706,21 @@ Test(malloc, tiny_block_freed_outside_the_cache_passes_check)
 	cr_assert_eq(gt_count_inuse_spans(GT_ANY, GT_ANY), 0);
 	gt_expect_clean();
 }
+
+/* Found by fuzz_misuse: realloc and usable_size of a pointer inside a live
+ * tiny object must say "interior pointer" (as free does), not "double free". */
+Test(malloc, tiny_interior_pointer_to_realloc_and_usable_size)
+{
+	char *p = gort_alloc(3, GORT_NOSCAN);
+	cr_assert_not_null(p);
+	cr_assert_null(gort_realloc(p + 1, 10));
+	cr_assert_eq(gt_reports(), 1);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_INTERIOR_POINTER, "%s", gt_rec.message);
+	cr_assert_eq(gort_usable_size(p + 2), 0);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_INTERIOR_POINTER, "%s", gt_rec.message);
+	gort_free(p);
+	cr_assert_eq(gort_usable_size(p), 0);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_DOUBLE_FREE, "%s", gt_rec.message);
+	cr_assert_eq(gt_reports(), 3);
+	cr_assert_eq(gort_check(), 0);
+}
