@@ -9,6 +9,9 @@
 #   make SAN=address,undefined   everything into build/san-address-undefined
 #   make DEBUG=1              -O0 and GORT_DEBUG=1 checks
 #   make V=1                  show full commands
+#   make fuzz                 the fuzz harnesses: libFuzzer (build/fuzz/), AFL++ (build/afl/)
+#   make fuzz-run FUZZ_SECONDS=N   fuzz each harness for N s (libFuzzer); afl-run AFL_SECONDS=N
+#   make fuzz-replay          replay corpus/ through the harnesses with this build, no fuzzing
 #
 # Variables: CC, CFLAGS, CPPFLAGS, LDFLAGS (appended to ours), SAN, DEBUG, V,
 # BUILD_ROOT (output folder, default build), PREFIX (default /usr/local), DESTDIR.
@@ -296,7 +299,139 @@ print-build:
 help:
 	@sed -n '2,/^$$/s/^# \{0,1\}//p' Makefile
 
+# ----------------------------------------------------------------- fuzzing
+# Every fuzz/fuzz_*.c is a harness (LLVMFuzzerTestOneInput), built:
+#   $(BUILD)/fuzz-replay/H  with this build's compiler and flags, linked with
+#                           libgort.a and fuzz/run_inputs.c: replays files,
+#                           no fuzzing (make fuzz-replay; what make test runs)
+#   build/fuzz/H            clang, libFuzzer + ASan + UBSan; library objects
+#                           in build/fuzz/obj with -fsanitize=fuzzer-no-link
+#   build/afl/H             afl-clang-fast through AFL++'s libFuzzer driver
+#                           (persistent mode, shared-memory input), ASan + UBSan
+#   build/afl/H.cmplog      the same with AFL_LLVM_CMPLOG=1, no sanitizer (afl-fuzz -c)
+# fuzz/run.sh runs them (make fuzz-run, afl-run, fuzz-merge); CONTRIBUTING.md
+# has the details.
+FUZZ_HARNESSES := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_CC ?= clang
+AFL_CC ?= afl-clang-fast
+AFL_SAN ?= address,undefined
+FUZZ_SECONDS ?= 60
+AFL_SECONDS ?= 60
+FUZZ_ROOT := $(BUILD_ROOT)/fuzz
+AFL_ROOT := $(BUILD_ROOT)/afl
+
+FUZZ_BASE_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fvisibility=hidden -pthread \
+	-fno-omit-frame-pointer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION=1 $(GORT_CPPFLAGS)
+FUZZ_CFLAGS := $(FUZZ_BASE_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+	-fsanitize-coverage-ignorelist=fuzz/coverage-ignore.txt \
+	-fno-sanitize-recover=all -DGORT_SAN_ADDRESS=1 -DGORT_SAN_UNDEFINED=1
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined -pthread
+AFL_SAN_CFLAGS := $(if $(strip $(AFL_SAN)),-fsanitize=$(AFL_SAN) -fno-sanitize-recover=all \
+	$(if $(filter address,$(subst $(comma), ,$(AFL_SAN))),-DGORT_SAN_ADDRESS=1) \
+	$(if $(filter undefined,$(subst $(comma), ,$(AFL_SAN))),-DGORT_SAN_UNDEFINED=1))
+AFL_CFLAGS := $(FUZZ_BASE_CFLAGS) $(AFL_SAN_CFLAGS)
+AFL_LDFLAGS := -fsanitize=fuzzer$(if $(strip $(AFL_SAN)),$(comma)$(AFL_SAN)) -pthread
+AFL_CMPLOG_CFLAGS := $(FUZZ_BASE_CFLAGS)
+AFL_CMPLOG_LDFLAGS := -fsanitize=fuzzer -pthread
+
+fuzz_objs = $(patsubst %,$(1)/%.o,$(basename $(LIB_SRCS)))
+FUZZ_LIB_OBJS := $(call fuzz_objs,$(FUZZ_ROOT)/obj)
+AFL_LIB_OBJS := $(call fuzz_objs,$(AFL_ROOT)/obj)
+AFL_CMPLOG_LIB_OBJS := $(call fuzz_objs,$(AFL_ROOT)/cmplog-obj)
+FUZZ_BINS := $(addprefix $(FUZZ_ROOT)/,$(FUZZ_HARNESSES))
+AFL_BINS := $(addprefix $(AFL_ROOT)/,$(FUZZ_HARNESSES))
+AFL_CMPLOG_BINS := $(addsuffix .cmplog,$(AFL_BINS))
+FUZZ_REPLAY_BINS := $(addprefix $(BUILD)/fuzz-replay/,$(FUZZ_HARNESSES))
+FUZZ_ALL_OBJS := $(FUZZ_LIB_OBJS) $(AFL_LIB_OBJS) $(AFL_CMPLOG_LIB_OBJS) \
+	$(foreach d,$(FUZZ_ROOT)/obj $(AFL_ROOT)/obj $(AFL_ROOT)/cmplog-obj, \
+		$(patsubst %,$(d)/fuzz/%.o,$(FUZZ_HARNESSES))) \
+	$(call obj,fuzz/run_inputs.c $(addprefix fuzz/,$(addsuffix .c,$(FUZZ_HARNESSES))))
+
+# One stamp per fuzz tree, rewritten when its compile command changes.
+FUZZ_GOALS := fuzz fuzz-libfuzzer fuzz-afl fuzz-run afl-run fuzz-merge
+ifneq ($(filter $(FUZZ_GOALS) $(FUZZ_ROOT)/% $(AFL_ROOT)/%,$(MAKECMDGOALS)),)
+  $(shell mkdir -p $(FUZZ_ROOT) $(AFL_ROOT) && \
+	{ [ "$$(cat $(FUZZ_ROOT)/.flags 2>/dev/null)" = '$(FUZZ_CC) $(FUZZ_CFLAGS) | $(FUZZ_LDFLAGS)' ] || \
+	  printf '%s\n' '$(FUZZ_CC) $(FUZZ_CFLAGS) | $(FUZZ_LDFLAGS)' > $(FUZZ_ROOT)/.flags; } && \
+	{ [ "$$(cat $(AFL_ROOT)/.flags 2>/dev/null)" = '$(AFL_CC) $(AFL_CFLAGS) | $(AFL_LDFLAGS)' ] || \
+	  printf '%s\n' '$(AFL_CC) $(AFL_CFLAGS) | $(AFL_LDFLAGS)' > $(AFL_ROOT)/.flags; })
+endif
+
+.PHONY: fuzz fuzz-libfuzzer fuzz-afl fuzz-replay fuzz-run afl-run fuzz-merge
+
+fuzz:
+	+@bash scripts/deps.sh fuzz
+	+@$(MAKE) --no-print-directory fuzz-libfuzzer fuzz-afl
+
+fuzz-libfuzzer: $(FUZZ_BINS)
+	@:
+
+fuzz-afl: $(AFL_BINS) $(AFL_CMPLOG_BINS)
+	@:
+
+fuzz-replay: $(FUZZ_REPLAY_BINS)
+	@:
+
+fuzz-run: fuzz-libfuzzer
+	@bash fuzz/run.sh libfuzzer '$(FUZZ_SECONDS)' '$(FUZZ_ROOT)' $(FUZZ_HARNESSES)
+
+afl-run:
+	+@bash scripts/deps.sh fuzz
+	+@$(MAKE) --no-print-directory fuzz-afl
+	@bash fuzz/run.sh afl '$(AFL_SECONDS)' '$(AFL_ROOT)' $(FUZZ_HARNESSES)
+
+fuzz-merge: fuzz-libfuzzer
+	@bash fuzz/run.sh merge 0 '$(FUZZ_ROOT)' $(FUZZ_HARNESSES)
+
+$(FUZZ_ROOT)/obj/%.o: %.c $(FUZZ_ROOT)/.flags fuzz/coverage-ignore.txt
+	$(call say,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_ROOT)/obj/%.o: %.S $(FUZZ_ROOT)/.flags fuzz/coverage-ignore.txt
+	$(call say,AS,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_BINS): $(FUZZ_ROOT)/%: $(FUZZ_ROOT)/obj/fuzz/%.o $(FUZZ_LIB_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^
+
+$(AFL_ROOT)/obj/%.o: %.c $(AFL_ROOT)/.flags fuzz/coverage-ignore.txt
+	$(call say,AFL-CC,$@)
+	@mkdir -p $(@D)
+	$(Q)AFL_QUIET=1 AFL_LLVM_DENYLIST=$(abspath fuzz/coverage-ignore.txt) $(AFL_CC) $(AFL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(AFL_ROOT)/obj/%.o: %.S $(AFL_ROOT)/.flags fuzz/coverage-ignore.txt
+	$(call say,AFL-AS,$@)
+	@mkdir -p $(@D)
+	$(Q)AFL_QUIET=1 AFL_LLVM_DENYLIST=$(abspath fuzz/coverage-ignore.txt) $(AFL_CC) $(AFL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(AFL_ROOT)/cmplog-obj/%.o: %.c $(AFL_ROOT)/.flags fuzz/coverage-ignore.txt
+	$(call say,AFL-CL,$@)
+	@mkdir -p $(@D)
+	$(Q)AFL_QUIET=1 AFL_LLVM_CMPLOG=1 AFL_LLVM_DENYLIST=$(abspath fuzz/coverage-ignore.txt) $(AFL_CC) $(AFL_CMPLOG_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(AFL_ROOT)/cmplog-obj/%.o: %.S $(AFL_ROOT)/.flags fuzz/coverage-ignore.txt
+	$(call say,AFL-CL,$@)
+	@mkdir -p $(@D)
+	$(Q)AFL_QUIET=1 AFL_LLVM_CMPLOG=1 AFL_LLVM_DENYLIST=$(abspath fuzz/coverage-ignore.txt) $(AFL_CC) $(AFL_CMPLOG_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(AFL_BINS): $(AFL_ROOT)/%: $(AFL_ROOT)/obj/fuzz/%.o $(AFL_LIB_OBJS)
+	$(call say,AFL-LD,$@)
+	$(Q)AFL_QUIET=1 $(AFL_CC) $(AFL_LDFLAGS) -o $@ $^
+
+$(AFL_CMPLOG_BINS): $(AFL_ROOT)/%.cmplog: $(AFL_ROOT)/cmplog-obj/fuzz/%.o $(AFL_CMPLOG_LIB_OBJS)
+	$(call say,AFL-LD,$@)
+	$(Q)AFL_QUIET=1 AFL_LLVM_CMPLOG=1 $(AFL_CC) $(AFL_CMPLOG_LDFLAGS) -o $@ $^
+
+$(FUZZ_REPLAY_BINS): $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/fuzz/run_inputs.o $(LIBA)
+	$(call say,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+
 # Dependency files are only read when building, so `make clean` stays quick.
 ifneq ($(filter-out $(NOBUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include $(ALL_OBJS:.o=.d)
+-include $(FUZZ_ALL_OBJS:.o=.d)
 endif

@@ -8,9 +8,12 @@
 #      binary, then every shell test (tests/<folder>/*.sh for every folder but
 #      unit/ and support/, e.g. tests/gen/, tests/preload/), given the build
 #      folder as $1;
-#   2. the unit tests again in the SAN=address,undefined and SAN=thread builds.
+#   2. the unit tests again in the SAN=address,undefined and SAN=thread builds;
+#   3. in the normal and the ASan+UBSan build, the fuzz corpora replayed
+#      (fuzz/replay.sh: every file of corpus/<harness>/ through the harness,
+#      no fuzzing), reported as `[BUILD] fuzz corpus`.
 # Environment:
-#   SKIP_SAN=1    skip step 2 (quick local runs)
+#   SKIP_SAN=1    skip step 2 and the ASan+UBSan replay of step 3 (quick local runs)
 #   SAN=LIST      only the unit tests of that sanitizer build (`make test SAN=thread`)
 #   UNIT_ONLY=1   only the unit tests of the normal build (or of SAN's build)
 #   CRITERION_JOBS  parallel tests within one suite (default 2)
@@ -160,6 +163,30 @@ script_tests() {
 	done
 }
 
+# fuzz_corpus SAN — the fuzz harnesses' corpora replayed as regression tests
+# (fuzz/replay.sh: every file of corpus/<harness>/, no fuzzing), through
+# drivers built with that build's compiler and flags. One line per harness.
+fuzz_corpus() {
+	local san=$1 dir log rc passed failed
+	[[ -d fuzz && -d corpus ]] || return 0
+	dir=$(build_dir "$san")
+	build "$san" fuzz-replay || return 0
+	mkdir -p "$dir/test-logs"
+	log=$dir/test-logs/fuzz-corpus.log
+	timeout -k 10 "$TEST_TIMEOUT" bash fuzz/replay.sh "$dir" </dev/null >"$log" 2>&1
+	rc=$?
+	passed=$(grep -ac '^ok - ' -- "$log")
+	failed=$(grep -ac '^not ok - ' -- "$log")
+	if [[ $failed -eq 0 && ($rc -ne 0 || $passed -eq 0) ]]; then
+		failed=1
+	fi
+	report "$dir" "fuzz corpus" "$passed" "$failed"
+	if [[ $failed -ne 0 ]]; then
+		[[ $rc -eq 124 ]] && echo "    timed out after ${TEST_TIMEOUT}s"
+		show_log "$log" '^not ok - |^#'
+	fi
+}
+
 if [[ -n "${SAN:-}" ]]; then
 	build "$SAN" test-bins && unit_tests "$SAN"
 elif [[ "${UNIT_ONLY:-0}" == 1 ]]; then
@@ -168,10 +195,14 @@ else
 	if build "" all test-bins; then
 		unit_tests ""
 		script_tests "$(build_dir "")"
+		fuzz_corpus ""
 	fi
 	if [[ "${SKIP_SAN:-0}" != 1 ]]; then
 		for san in address,undefined thread; do
-			build "$san" test-bins && unit_tests "$san"
+			if build "$san" test-bins; then
+				unit_tests "$san"
+				[[ $san != address,undefined ]] || fuzz_corpus "$san"
+			fi
 		done
 	fi
 fi

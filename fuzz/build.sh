@@ -1,0 +1,71 @@
+#!/bin/bash -eu
+# fuzz/build.sh — builds the fuzz harnesses the OSS-Fuzz / ClusterFuzzLite way.
+#
+# The builder image sets CC, CXX, CFLAGS, CXXFLAGS (sanitizer and coverage
+# flags of the engine being built), LIB_FUZZING_ENGINE (the engine's driver:
+# libFuzzer, AFL++, honggfuzz, ...), SRC, WORK and OUT. This script:
+#  - compiles the library's sources (lib/**/*.c and this architecture's .S,
+#    not lib/preload/, as the Makefile does) with $CC $CFLAGS into
+#    $WORK/libgort.a;
+#  - compiles each fuzz/fuzz_*.c harness with $CC $CFLAGS and links it with
+#    $CXX $CXXFLAGS ... $LIB_FUZZING_ENGINE (OSS-Fuzz wants $CXX as the linker
+#    even for C) into $OUT/<harness>;
+#  - copies fuzz/<harness>.options and fuzz/<harness>.dict when present, and
+#    zips corpus/<harness>/ (regressions included) into
+#    $OUT/<harness>_seed_corpus.zip.
+# Nothing here assumes the engine is libFuzzer. Run from anywhere; locally:
+#   CC=clang CXX=clang++ CFLAGS='-fsanitize=address,fuzzer-no-link' \
+#   CXXFLAGS='-fsanitize=address,fuzzer-no-link' LIB_FUZZING_ENGINE=-fsanitize=fuzzer \
+#   OUT=/tmp/out WORK=/tmp/work fuzz/build.sh
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+: "${CC:=clang}" "${CXX:=clang++}" "${CFLAGS:=}" "${CXXFLAGS:=}"
+: "${LIB_FUZZING_ENGINE:=-fsanitize=fuzzer}"
+: "${OUT:?set OUT to the output folder}"
+: "${WORK:=$(mktemp -d)}"
+mkdir -p "$OUT" "$WORK/obj"
+
+arch=$($CC -dumpmachine | cut -d- -f1)
+flags=(-std=gnu11 -g -pthread -Ilib -Ilib/include -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION=1)
+case " $CFLAGS " in
+*address*) flags+=(-DGORT_SAN_ADDRESS=1) ;;
+esac
+case " $CFLAGS " in
+*undefined* | *bool,array* | *shift*) flags+=(-DGORT_SAN_UNDEFINED=1) ;;
+esac
+
+# The library: every .c under lib/ but lib/preload/, and the assembly of
+# this architecture only (files named *_<arch>.c/.S belong to that arch).
+objs=()
+while IFS= read -r src; do
+	base=$(basename "$src")
+	base=${base%.*}
+	case $base in
+	*_x86_64 | *_aarch64 | *_riscv64 | *_i386 | *_i686 | *_arm)
+		[[ $base == *_"$arch" ]] || continue
+		;;
+	esac
+	obj=$WORK/obj/${src//\//_}.o
+	# shellcheck disable=SC2086
+	$CC $CFLAGS "${flags[@]}" -c "$src" -o "$obj"
+	objs+=("$obj")
+done < <(find lib -path lib/preload -prune -o -type f \( -name '*.c' -o -name '*.S' \) -print |
+	LC_ALL=C sort)
+rm -f "$WORK/libgort.a"
+ar rcs "$WORK/libgort.a" "${objs[@]}"
+
+for src in fuzz/fuzz_*.c; do
+	h=$(basename "$src" .c)
+	# shellcheck disable=SC2086
+	$CC $CFLAGS "${flags[@]}" -c "$src" -o "$WORK/$h.o"
+	# shellcheck disable=SC2086
+	$CXX $CXXFLAGS "$WORK/$h.o" "$WORK/libgort.a" $LIB_FUZZING_ENGINE -pthread -o "$OUT/$h"
+	[[ -f fuzz/$h.options ]] && cp "fuzz/$h.options" "$OUT/"
+	[[ -f fuzz/$h.dict ]] && cp "fuzz/$h.dict" "$OUT/"
+	if [[ -d corpus/$h ]]; then
+		rm -f "$OUT/${h}_seed_corpus.zip"
+		(cd "corpus/$h" && find . -type f -print | LC_ALL=C sort |
+			zip -q -j "$OUT/${h}_seed_corpus.zip" -@)
+	fi
+done

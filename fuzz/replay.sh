@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# fuzz/replay.sh — replays every file of corpus/<harness>/ (regressions/
+# included) through BUILD/fuzz-replay/<harness>: a regression test, no
+# fuzzing. scripts/run-tests.sh runs it for the normal build and the
+# ASan+UBSan build (`make fuzz-replay` builds the drivers).
+#
+# Usage: fuzz/replay.sh BUILD_DIR [HARNESS...]    (default: every corpus/*/)
+#
+# Prints `ok - fuzz_alloc corpus (N inputs)` or `not ok - ...` per harness,
+# with the harness's failure message and the failing file's path on stderr
+# (lines starting with #). Known library bugs the harnesses tolerate are
+# noted with a `#` line; GORT_FUZZ_STRICT=1 makes them failures.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+
+build=${1:?build folder}
+shift
+harnesses=("$@")
+if [[ ${#harnesses[@]} -eq 0 ]]; then
+	for d in corpus/*/; do
+		d=${d%/}
+		harnesses+=("${d#corpus/}")
+	done
+fi
+
+status=0
+for h in "${harnesses[@]}"; do
+	bin=$build/fuzz-replay/$h
+	n=$(find "corpus/$h" -type f | wc -l)
+	if [[ ! -x $bin ]]; then
+		echo "not ok - $h corpus ($bin was not built)"
+		status=1
+		continue
+	fi
+	log=$(mktemp "${TMPDIR:-/tmp}/gort-replay.XXXXXX")
+	# -v names each file as it starts, so a failure names its input.
+	"$bin" -v "corpus/$h" >"$log" 2>&1
+	rc=$?
+	ran=$(sed -n 's/^ran \([0-9]*\) inputs$/\1/p' "$log")
+	if [[ $rc -eq 0 && "$ran" == "$n" ]]; then
+		echo "ok - $h corpus ($n inputs)"
+		grep -a 'known library bug' "$log" | sort -u | sed 's/^/# /' >&2
+	else
+		echo "not ok - $h corpus (exit $rc, ran ${ran:-?} of $n inputs)"
+		last=$(grep -a '^input ' "$log" | tail -n 1)
+		echo "# failing input: ${last:-unknown}" >&2
+		grep -av '^input ' "$log" | tail -n 25 | sed 's/^/# /' >&2
+		status=1
+	fi
+	rm -f "$log"
+done
+exit $status
