@@ -12,6 +12,7 @@
 #   make fuzz                 the fuzz harnesses: libFuzzer (build/fuzz/), AFL++ (build/afl/)
 #   make fuzz-run FUZZ_SECONDS=N   fuzz each harness for N s (libFuzzer); afl-run AFL_SECONDS=N
 #   make fuzz-replay          replay corpus/ through the harnesses with this build, no fuzzing
+#   make bench-sched          gort's scheduler against Go's (BENCH_ARGS=--quick for a smoke run)
 #
 # Variables: CC, CFLAGS, CPPFLAGS, LDFLAGS (appended to ours), SAN, DEBUG, V,
 # BUILD_ROOT (output folder, default build), PREFIX (default /usr/local), DESTDIR.
@@ -146,7 +147,7 @@ ifneq ($(filter-out $(NOBUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
 endif
 
 # ----------------------------------------------------------------- targets
-.PHONY: all objects lib test-bins tools test test-unit test-aarch64 bench-bins bench demo clean \
+.PHONY: all objects lib test-bins tools test test-unit test-aarch64 bench-bins bench bench-sched demo clean \
 	format format-check install uninstall compdb print-build help
 
 all: $(LIBA) $(LIBSO) $(PRELOADSO) $(GORTSH)
@@ -237,6 +238,12 @@ bench:
 	+@$(MAKE) --no-print-directory SAN='$(SAN)' all bench-bins
 	@if [ -f bench/run.sh ]; then bash bench/run.sh $(BUILD); \
 	else echo "bench: bench/run.sh is not there yet; programs built in $(BUILD)/bench/"; fi
+
+# The scheduler workloads, gort against Go; bench/sched.sh builds both
+# programs (always the normal build, whatever SAN says).
+bench-sched:
+	+@bash scripts/deps.sh bench
+	+@bash bench/sched.sh --build '$(BUILD_ROOT)' $(BENCH_ARGS)
 
 # The shell's guided tour once cli/ exists; until then, the library alone.
 demo:

@@ -172,6 +172,14 @@ GORT_API int64_t gort_self(void);
 /* Step mode: one scheduling decision; 1 if a G ran, 0 if none was runnable,
  * -1 with errno (EDEADLK when called from a G, EINVAL in threaded mode). */
 GORT_API int gort_step(void);
+/* Step mode: one scheduling decision made by P p alone: it looks in its own
+ * queues, the global queue, and steals from the others, as in gort_step;
+ * if it finds nothing, no other P tries. 1, 0, or -1 with errno (EINVAL
+ * for a P that does not exist or in threaded mode, EDEADLK from a G). */
+GORT_API int gort_step_p(unsigned p);
+/* Step mode: reseed the PRNG behind every scheduling choice (0 = the fixed
+ * default). The same seed and calls from here on give the same run. */
+GORT_API void gort_reseed(uint64_t seed);
 /* Step mode: step until no G can run. Threaded mode: wait until every G has
  * exited or all that remain are parked (then GORT_ERR_DEADLOCK is
  * reported). Returns how many Gs are still parked; -1 with errno on error

@@ -216,6 +216,63 @@ typedef struct gort_sched_info {
 } gort_sched_info;
 GORT_API void gort_inspect_sched(gort_sched_info *out);
 
+/* Every M. Step mode has one, the caller's thread (id 0); threaded mode
+ * one per OS thread started (exact only while gort_run is not running). */
+enum { GORT_M_IDLE = 0, GORT_M_RUNNING = 1, GORT_M_SPINNING = 2, GORT_M_SYSCALL = 3 };
+typedef struct gort_m_info {
+	int32_t id;
+	uint32_t status;     /* GORT_M_* */
+	int32_t p;           /* the P it holds, -1 if none */
+	int64_t curg;        /* the G it runs, 0 if none */
+} gort_m_info;
+GORT_API size_t gort_inspect_ms(gort_m_info *out, size_t max);
+
+/* ------------------------------------------------------------ event log */
+/*
+ * The scheduler's event log: what each step did, which Gs were made and
+ * readied. Step mode records always (the log is part of the deterministic
+ * run: same seed and calls, same events, byte for byte); threaded mode only
+ * while gort_event_log(1) is on, with nanosecond times. The log keeps the
+ * last GORT_EVENT_LOG_CAP events; seq numbers go on counting, so a reader
+ * that fell behind sees the gap.
+ */
+enum { GORT_EVENT_LOG_CAP = 1 << 16 };
+enum gort_event_kind {
+	GORT_EV_RUN = 1,   /* a G ran on a P until it yielded, parked or exited */
+	GORT_EV_GO = 2,    /* a G was made (goid) by another (by, 0 outside any G) */
+	GORT_EV_READY = 3, /* a parked G was made runnable by another (by) */
+};
+enum gort_event_source { GORT_SRC_RUNNEXT = 0, GORT_SRC_LOCAL, GORT_SRC_GLOBAL, GORT_SRC_STOLEN };
+enum gort_event_outcome { GORT_OUT_YIELDED = 0, GORT_OUT_PARKED, GORT_OUT_EXITED, GORT_OUT_SYSCALL };
+typedef struct gort_event {
+	uint64_t seq;       /* 1, 2, ... in the order recorded */
+	uint32_t kind;      /* GORT_EV_* */
+	int32_t p;          /* the P it happened on, -1 outside any G */
+	int32_t m;          /* the M (0 in step mode) */
+	int32_t from;       /* RUN, stolen: the victim P; else -1 */
+	int64_t goid;       /* the G that ran, was made or was readied */
+	int64_t by;         /* GO/READY: the G that did it, 0 outside any G */
+	uint32_t source;    /* RUN: GORT_SRC_* */
+	uint32_t outcome;   /* RUN: GORT_OUT_* */
+	uint32_t schedtick; /* RUN: the P's schedtick once the G was chosen */
+	uint64_t step;      /* step mode: scheduling decisions made before it */
+	uint64_t t_start;   /* threaded: ns since init (RUN: when the G started) */
+	uint64_t t_end;     /* threaded: ns since init when it ended; step mode: 0 */
+} gort_event;
+/* Copy events with seq > after, oldest first, into out (at most max);
+ * returns how many were copied. */
+GORT_API size_t gort_inspect_events(uint64_t after, gort_event *out, size_t max);
+/* The seq of the newest event, 0 if none. */
+GORT_API uint64_t gort_event_seq(void);
+/* Threaded mode: turn recording on (1) or off (0); returns the previous
+ * state. Step mode records always; the call only reports 1 there. */
+GORT_API int gort_event_log(int on);
+/* Names for printing: "runnext", "local", "global", "stolen"; "yielded",
+ * "parked", "exited", "syscall"; "run", "go", "ready". */
+GORT_API const char *gort_event_source_name(uint32_t source);
+GORT_API const char *gort_event_outcome_name(uint32_t outcome);
+GORT_API const char *gort_event_kind_name(uint32_t kind);
+
 /* Go's GODEBUG=schedtrace line (detailed = scheddetail=1 adds a line per P
  * and per G), into buf (always terminated); returns the length it needed. */
 GORT_API size_t gort_schedtrace(char *buf, size_t n, int detailed);

@@ -133,3 +133,19 @@ size_t gort_schedtrace(char *buf, size_t n, int detailed)
 #undef OUT
 	return len;
 }
+
+size_t gort_inspect_ms(gort_m_info *out, size_t max)
+{
+	if (!S.ready)
+		return 0;
+	if (S.threaded)
+		return gort_mt_inspect_ms(out, max);
+	if (max > 0)
+		out[0] = (gort_m_info){
+			.id = 0,
+			.status = S.curg ? GORT_M_RUNNING : GORT_M_IDLE,
+			.p = S.curp ? S.curp->id : -1,
+			.curg = S.curg ? S.curg->goid : 0,
+		};
+	return 1;
+}

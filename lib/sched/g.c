@@ -7,8 +7,14 @@
  * and an empty P takes up to 32 back from it. Gs are never freed until
  * shutdown; allg lists every G ever made.
  *
+ * gort_ready finds a G by goid through an index (open addressing, linear
+ * probing, under gflock) with one entry per G: a reused G's entry moves from
+ * its old goid to its new one when the new one is given, so the index stays
+ * as large as allg however many Gs were ever spawned.
+ *
  * Invariants: a G on a free list is DEAD and on exactly one list; a G's
- * stack, once it has one, stays with it; goids are never reused.
+ * stack, once it has one, stays with it; goids are never reused; every G
+ * with a goid has exactly one index entry, under its current goid.
  */
 #include "sched/sched.h"
 
@@ -100,6 +106,85 @@ static int allg_add_locked(gort_g *g)
 	return rc;
 }
 
+/* ---------------------------------------------------------- goid index */
+
+static size_t gidx_slot(int64_t goid, size_t cap)
+{
+	return (size_t)(((uint64_t)goid * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
+}
+
+static void gidx_put(gort_g **tab, size_t cap, gort_g *g)
+{
+	size_t i = gidx_slot(g->goid, cap);
+	while (tab[i])
+		i = (i + 1) & (cap - 1);
+	tab[i] = g;
+}
+
+/* gflock held. Room for one more entry; -1 if it cannot grow. */
+static int gidx_reserve(void)
+{
+	if (2 * (S.gidx_count + 1) <= S.gidx_cap)
+		return 0;
+	size_t cap = S.gidx_cap ? 2 * S.gidx_cap : 256;
+	gort_g **tab = gort_calloc(cap, sizeof *tab);
+	if (!tab)
+		return -1;
+	for (size_t i = 0; i < S.gidx_cap; i++)
+		if (S.gidx[i])
+			gidx_put(tab, cap, S.gidx[i]);
+	gort_free(S.gidx);
+	S.gidx = tab;
+	S.gidx_cap = cap;
+	return 0;
+}
+
+/* gflock held. Removes g's entry (under g->goid), closing the gap by
+ * shifting later entries of the probe run back (no tombstones). */
+static void gidx_remove(gort_g *g)
+{
+	size_t cap = S.gidx_cap, i = gidx_slot(g->goid, cap);
+	while (S.gidx[i] != g)
+		i = (i + 1) & (cap - 1);
+	S.gidx[i] = NULL;
+	for (size_t j = (i + 1) & (cap - 1); S.gidx[j]; j = (j + 1) & (cap - 1)) {
+		size_t home = gidx_slot(S.gidx[j]->goid, cap);
+		/* Move j back to the hole unless its home lies in (i, j]. */
+		bool stays = i < j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!stays) {
+			S.gidx[i] = S.gidx[j];
+			S.gidx[j] = NULL;
+			i = j;
+		}
+	}
+	S.gidx_count--;
+}
+
+/* gflock held: g takes the next goid; its index entry follows. */
+static int give_goid(gort_g *g)
+{
+	if (g->goid == 0 && gidx_reserve() != 0)
+		return -1;
+	if (g->goid != 0)
+		gidx_remove(g);
+	g->goid = ++S.goidgen;
+	gidx_put(S.gidx, S.gidx_cap, g);
+	S.gidx_count++;
+	return 0;
+}
+
+gort_g *gort_g_by_id_locked(int64_t goid)
+{
+	if (goid <= 0 || !S.gidx)
+		return NULL;
+	for (size_t i = gidx_slot(goid, S.gidx_cap); S.gidx[i]; i = (i + 1) & (S.gidx_cap - 1))
+		if (S.gidx[i]->goid == goid)
+			return S.gidx[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
 static gort_g *g_make(void)
 {
 	gort_g *g = gort_alloc(sizeof *g, GORT_ZERO);
@@ -139,8 +224,13 @@ gort_g *gort_g_new(gort_p *p, void (*fn)(void *), void *arg)
 		g->has_stack = true;
 	}
 	gort_lock(&S.gflock); /* gort_g_by_id reads goids under it */
-	g->goid = ++S.goidgen;
+	int rc = give_goid(g);
 	gort_unlock(&S.gflock);
+	if (rc != 0) {
+		gort_g_put_dead(p, g);
+		errno = ENOMEM;
+		return NULL;
+	}
 	g->fn = fn;
 	g->arg = arg;
 	g->waitreason = "";
@@ -154,15 +244,12 @@ gort_g *gort_g_new(gort_p *p, void (*fn)(void *), void *arg)
 
 gort_g *gort_g_by_id(int64_t goid)
 {
-	gort_g *found = NULL;
 	gort_lock(&S.gflock);
-	for (uint32_t i = 0; i < S.nallg; i++)
-		if (S.allg[i]->goid == goid && ld(&S.allg[i]->status) != GORT_G_DEAD) {
-			found = S.allg[i];
-			break;
-		}
+	gort_g *g = gort_g_by_id_locked(goid);
+	if (g && ld(&g->status) == GORT_G_DEAD)
+		g = NULL;
 	gort_unlock(&S.gflock);
-	return found;
+	return g;
 }
 
 void gort_g_free_all(void)
@@ -177,4 +264,7 @@ void gort_g_free_all(void)
 	gort_free(S.allg);
 	S.allg = NULL;
 	S.nallg = S.capallg = 0;
+	gort_free(S.gidx);
+	S.gidx = NULL;
+	S.gidx_cap = S.gidx_count = 0;
 }

@@ -244,7 +244,7 @@ static void resetspinning(gort_m *m)
 
 /* Go's findRunnable for an M: blocks until there is a G to run (returned,
  * with m->p its P) or the runtime stops (NULL, m->p NULL). */
-static gort_g *findrunnable(gort_m *m, bool *inherit)
+static gort_g *findrunnable(gort_m *m, sched_step_info *info)
 {
 	for (;;) {
 		if (!m->p) {
@@ -265,23 +265,19 @@ static gort_g *findrunnable(gort_m *m, bool *inherit)
 			}
 			return NULL;
 		}
-		sched_step_info info = {.p = p->id, .from = -1};
-		gort_g *g = gort_find_local(p, &info);
-		if (g) {
-			*inherit = info.source == SRC_RUNNEXT;
+		*info = (sched_step_info){.p = p->id, .from = -1};
+		gort_g *g = gort_find_local(p, info);
+		if (g)
 			return g;
-		}
 		/* Steal only while spinning, and at most half the busy Ps spin. */
 		if (m->spinning || 2 * ld(&S.nmspinning) < S.nprocs - ld(&S.npidle)) {
 			if (!m->spinning) {
 				m->spinning = true;
 				ATOMIC_ADD(&S.nmspinning, 1);
 			}
-			g = gort_steal_work(p, &info, &m->rng, true);
-			if (g) {
-				*inherit = false;
+			g = gort_steal_work(p, info, &m->rng, true);
+			if (g)
 				return g;
-			}
 		}
 		/* Nothing: give the P back, after a last look at the global
 		 * queue under the lock (exitsyscall files Gs there under it). */
@@ -296,7 +292,7 @@ static gort_g *findrunnable(gort_m *m, bool *inherit)
 			gort_unlock(&S.glob.lock);
 			if (g) {
 				gort_unlock(&S.lock);
-				*inherit = false;
+				info->source = SRC_GLOBAL;
 				return g;
 			}
 		}
@@ -327,12 +323,54 @@ static gort_g *findrunnable(gort_m *m, bool *inherit)
 	}
 }
 
+/* The RUN event of a G that ran from t_start until now (if recording). */
+static void note_run(const gort_m *m, const sched_step_info *info, int64_t goid,
+		     uint32_t schedtick, uint64_t t_start)
+{
+	gort_event e = {
+		.kind = GORT_EV_RUN,
+		.p = info->p,
+		.m = m->id,
+		.from = info->from,
+		.goid = goid,
+		.source = (uint32_t)info->source,
+		.outcome = (uint32_t)m->outcome,
+		.schedtick = schedtick,
+		.t_start = t_start,
+		.t_end = gort_evlog_now(),
+	};
+	gort_evlog_add(&e);
+}
+
+/* GO and READY events, if recording: g queued on p (NULL: global). */
+static void note_event(uint32_t kind, int64_t goid, const gort_p *p)
+{
+	if (!gort_evlog_enabled())
+		return;
+	gort_m *m = getm();
+	gort_event e = {
+		.kind = kind,
+		.p = p ? p->id : -1,
+		.m = m ? m->id : -1,
+		.from = -1,
+		.goid = goid,
+		.by = m && m->curg ? m->curg->goid : 0,
+		.t_start = gort_evlog_now(),
+	};
+	e.t_end = e.t_start;
+	gort_evlog_add(&e);
+}
+
 /* Runs g on m's P until it gives control back, and files it. */
-static void execute(gort_m *m, gort_g *g, bool inherit)
+static void execute(gort_m *m, gort_g *g, const sched_step_info *info)
 {
 	gort_p *p = m->p;
-	if (!inherit)
+	if (info->source != SRC_RUNNEXT)
 		p->schedtick++;
+	bool record = gort_evlog_enabled();
+	uint64_t t_start = record ? gort_evlog_now() : 0;
+	uint32_t schedtick = p->schedtick;
+	int64_t goid = g->goid; /* g may be reused once filed */
 	st(&g->status, GORT_G_RUNNING);
 	g->p = p->id;
 	g->nswitch++;
@@ -341,6 +379,8 @@ static void execute(gort_m *m, gort_g *g, bool inherit)
 	/* Back on g0: the G's registers are saved; others may take it now. */
 	m->curg = NULL;
 	gort_check_stack(g);
+	if (record)
+		note_run(m, info, goid, schedtick, t_start);
 	p = m->p;
 	switch (m->outcome) {
 	case OUT_YIELDED:
@@ -384,13 +424,13 @@ static void *mstart(void *arg)
 	acquirep(m, m->nextp);
 	m->nextp = NULL;
 	for (;;) {
-		bool inherit = false;
-		gort_g *g = findrunnable(m, &inherit);
+		sched_step_info info;
+		gort_g *g = findrunnable(m, &info);
 		if (!g)
 			break;
 		if (m->spinning)
 			resetspinning(m);
-		execute(m, g, inherit);
+		execute(m, g, &info);
 	}
 	tls_m = NULL;
 	return NULL;
@@ -422,6 +462,7 @@ int64_t gort_mt_go(gort_fn fn, void *arg)
 	if (!g)
 		return -1;
 	int64_t goid = g->goid; /* g may run, exit and be reused once queued */
+	note_event(GORT_EV_GO, goid, p); /* before: it may run at once */
 	if (p) {
 		gort_runq_put(&p->runq, g, true, &S.glob);
 	} else {
@@ -455,20 +496,17 @@ int gort_mt_ready(int64_t goid)
 	/* Found and claimed under gflock, so the goid cannot change under us
 	 * (a dead G reused gets its new goid under the same lock). */
 	gort_lock(&S.gflock);
-	for (uint32_t i = 0; i < S.nallg; i++)
-		if (S.allg[i]->goid == goid) {
-			uint32_t waiting = GORT_G_WAITING;
-			if (__atomic_compare_exchange_n(&S.allg[i]->status, &waiting,
-							GORT_G_RUNNABLE, false, __ATOMIC_ACQ_REL,
-							__ATOMIC_ACQUIRE))
-				g = S.allg[i];
-			break;
-		}
+	gort_g *found = gort_g_by_id_locked(goid);
+	uint32_t waiting = GORT_G_WAITING;
+	if (found && __atomic_compare_exchange_n(&found->status, &waiting, GORT_G_RUNNABLE, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		g = found;
 	gort_unlock(&S.gflock);
 	if (!g)
 		return -1;
 	g->waitreason = "";
 	gort_m *m = getm();
+	note_event(GORT_EV_READY, goid, m && m->curg ? m->p : NULL);
 	if (m && m->curg && m->p) {
 		gort_runq_put(&m->p->runq, g, true, &S.glob); /* Go's ready: runnext */
 	} else {
@@ -683,4 +721,38 @@ void gort_mt_shutdown(void)
 		gort_os_unmap(all, sizeof *all);
 		all = next;
 	}
+}
+
+/* ------------------------------------------------------------ inspection */
+
+static uint32_t m_status(const gort_m *m)
+{
+	gort_g *g = __atomic_load_n(&m->curg, __ATOMIC_RELAXED);
+	if (g)
+		return ld(&g->status) == GORT_G_SYSCALL ? GORT_M_SYSCALL : GORT_M_RUNNING;
+	return m->spinning ? GORT_M_SPINNING : GORT_M_IDLE;
+}
+
+/* Every M in start order (allm is newest first). Exact when no M runs. */
+size_t gort_mt_inspect_ms(gort_m_info *out, size_t max)
+{
+	gort_lock(&S.lock);
+	size_t n = 0;
+	for (gort_m *m = S.allm; m; m = m->alllink)
+		n++;
+	size_t i = n;
+	for (gort_m *m = S.allm; m; m = m->alllink) {
+		if (--i >= max)
+			continue;
+		gort_g *g = __atomic_load_n(&m->curg, __ATOMIC_RELAXED);
+		gort_p *p = m->p;
+		out[i] = (gort_m_info){
+			.id = m->id,
+			.status = m_status(m),
+			.p = p ? p->id : -1,
+			.curg = g ? g->goid : 0,
+		};
+	}
+	gort_unlock(&S.lock);
+	return n;
 }

@@ -110,7 +110,7 @@ static void file_g(gort_p *p, gort_g *g, int outcome)
 	}
 }
 
-void gort_execute(gort_p *p, gort_g *g, bool inherit)
+int gort_execute(gort_p *p, gort_g *g, bool inherit)
 {
 	if (!inherit)
 		p->schedtick++;
@@ -127,7 +127,7 @@ void gort_execute(gort_p *p, gort_g *g, bool inherit)
 	int outcome = S.outcome;
 	gort_check_stack(g);
 	file_g(p, g, outcome);
-	S.last.outcome = outcome;
+	return outcome;
 }
 
 /* Called on the running G: back to the M's own context. */

@@ -26,6 +26,7 @@
 
 #include "mem/mem.h"
 #include "sched/context.h"
+#include "sched/events.h"
 #include "sched/g.h"
 #include "sched/runq.h"
 #include "sched/stack.h"
@@ -58,9 +59,20 @@ typedef struct gort_p {
 	uint32_t ngfree;
 } gort_p;
 
-/* Where the last step's G came from, and how it left: for traces. */
-enum sched_source { SRC_RUNNEXT, SRC_LOCAL, SRC_GLOBAL, SRC_STOLEN };
-enum sched_outcome { OUT_YIELDED, OUT_PARKED, OUT_EXITED, OUT_SYSCALL_NOP };
+/* Where the last step's G came from, and how it left: the event log's
+ * (gort_inspect.h) numbers. */
+enum sched_source {
+	SRC_RUNNEXT = GORT_SRC_RUNNEXT,
+	SRC_LOCAL = GORT_SRC_LOCAL,
+	SRC_GLOBAL = GORT_SRC_GLOBAL,
+	SRC_STOLEN = GORT_SRC_STOLEN,
+};
+enum sched_outcome {
+	OUT_YIELDED = GORT_OUT_YIELDED,
+	OUT_PARKED = GORT_OUT_PARKED,
+	OUT_EXITED = GORT_OUT_EXITED,
+	OUT_SYSCALL_NOP = GORT_OUT_SYSCALL,
+};
 
 /* An M of threaded mode (mthread.c): one OS thread. */
 typedef struct gort_m gort_m;
@@ -89,6 +101,9 @@ typedef struct sched {
 	uint32_t nallg, capallg;
 	gort_g *gfree; /* the global free list */
 	uint32_t ngfree;
+	/* goid -> G (g.c), under gflock: one entry per G that has a goid. */
+	gort_g **gidx;
+	size_t gidx_cap, gidx_count;
 	/* The one M of step mode: its own context, and what runs now. */
 	gort_ctx g0;
 	gort_g *curg;
@@ -131,7 +146,10 @@ static inline uint64_t gort_rand_step(uint64_t *state)
 /* g.c */
 SCHED_HIDDEN gort_g *gort_g_new(gort_p *p, void (*fn)(void *), void *arg);
 SCHED_HIDDEN void gort_g_put_dead(gort_p *p, gort_g *g);
+/* The live G with that goid, NULL if none (or dead). */
 SCHED_HIDDEN gort_g *gort_g_by_id(int64_t goid);
+/* gflock held: the G that holds goid now, dead or alive; NULL if none. */
+SCHED_HIDDEN gort_g *gort_g_by_id_locked(int64_t goid);
 SCHED_HIDDEN void gort_g_free_all(void);
 SCHED_HIDDEN void gort_g_entry(void *arg);
 
@@ -144,7 +162,8 @@ SCHED_HIDDEN gort_g *gort_find_local(gort_p *p, sched_step_info *info);
 SCHED_HIDDEN gort_g *gort_steal_work(gort_p *p, sched_step_info *info, uint64_t *rng,
 				     bool threaded);
 SCHED_HIDDEN void gort_check_stack(gort_g *g);
-SCHED_HIDDEN void gort_execute(gort_p *p, gort_g *g, bool inherit);
+/* Runs g on p until it gives control back; returns how (enum sched_outcome). */
+SCHED_HIDDEN int gort_execute(gort_p *p, gort_g *g, bool inherit);
 SCHED_HIDDEN void gort_enter_g0(int outcome);
 
 /* mthread.c: threaded mode. */
@@ -157,6 +176,7 @@ SCHED_HIDDEN void gort_mt_park(const char *reason);
 SCHED_HIDDEN int gort_mt_ready(int64_t goid);
 SCHED_HIDDEN int64_t gort_mt_self(void);
 SCHED_HIDDEN int gort_mt_run(void);
+SCHED_HIDDEN size_t gort_mt_inspect_ms(gort_m_info *out, size_t max);
 
 /* step.c */
 SCHED_HIDDEN uint64_t gort_sched_rand(void);

@@ -1,7 +1,8 @@
 /*
  * sched_check.c — the scheduler's invariants, checked from scratch (the
  * second half of gort_check): every G in exactly one place with the status
- * that place requires, every run queue well formed, free lists dead.
+ * that place requires, every run queue well formed, free lists dead, and
+ * the goid index finding every G under its current goid.
  * Exact whenever no G is being moved: in step mode between steps; in
  * threaded mode when every M is parked (after gort_run returns).
  */
@@ -58,6 +59,26 @@ static uint32_t places_for(uint32_t status)
 	return status == GORT_G_WAITING ? 0 : 1;
 }
 
+/* One entry per G with a goid, each found under it. */
+static const char *check_goid_index(void)
+{
+	size_t with_goid = 0;
+	const char *why = NULL;
+	gort_lock(&S.gflock);
+	for (uint32_t i = 0; i < S.nallg && !why; i++) {
+		gort_g *g = S.allg[i];
+		if (g->goid == 0)
+			continue;
+		with_goid++;
+		if (gort_g_by_id_locked(g->goid) != g)
+			why = "the goid index does not find a G";
+	}
+	if (!why && with_goid != S.gidx_count)
+		why = "the goid index holds stale entries";
+	gort_unlock(&S.gflock);
+	return why;
+}
+
 const char *gort_sched_check_why(void)
 {
 	if (!S.ready)
@@ -76,5 +97,5 @@ const char *gort_sched_check_why(void)
 		if (status == GORT_G_RUNNING && g != S.curg)
 			return "a G is marked running but does not run";
 	}
-	return NULL;
+	return check_goid_index();
 }

@@ -84,6 +84,7 @@ int gort_sched_init(const gort_config *cfg)
 	}
 	gort_ctx_for_thread(&S.g0);
 	S.threaded = gort_mem.threaded;
+	gort_evlog_init(S.threaded);
 	if (S.threaded && gort_mt_init() != 0)
 		return -1;
 	gort_mem_stack_stats = stack_stats;
@@ -103,6 +104,7 @@ void gort_sched_shutdown(void)
 			gort_cache_retire(S.p[i].mcache);
 	gort_os_unmap(S.p, S.p_bytes);
 	gort_stack_pool_destroy(&S.stacks);
+	gort_evlog_destroy();
 	gort_mem_stack_stats = NULL;
 	memset(&S, 0, sizeof S);
 }
@@ -116,6 +118,20 @@ static int sched_ready(void)
 		return -1;
 	static const gort_config defaults;
 	return gort_sched_init(&defaults);
+}
+
+/* Step mode's GO and READY events: g was queued on p (NULL: global). */
+static void note_event(uint32_t kind, const gort_g *g, const gort_p *p)
+{
+	gort_event e = {
+		.kind = kind,
+		.p = p ? p->id : -1,
+		.from = -1,
+		.goid = g->goid,
+		.by = S.curg ? S.curg->goid : 0,
+		.step = S.nsteps,
+	};
+	gort_evlog_add(&e);
 }
 
 /* ------------------------------------------------------------------ API */
@@ -135,6 +151,7 @@ int64_t gort_go(gort_fn fn, void *arg)
 	if (!g)
 		return -1;
 	gort_runq_put(&p->runq, g, true, &S.glob);
+	note_event(GORT_EV_GO, g, p);
 	return g->goid;
 }
 
@@ -177,6 +194,7 @@ int gort_ready(int64_t goid)
 		gort_globrunq_put(&S.glob, g);
 		gort_unlock(&S.glob.lock);
 	}
+	note_event(GORT_EV_READY, g, S.curp);
 	return 0;
 }
 
@@ -187,7 +205,24 @@ int64_t gort_self(void)
 	return S.curg ? S.curg->goid : 0;
 }
 
-int gort_step(void)
+/* The RUN event of the step just made. */
+static void note_step(const sched_step_info *info, const gort_p *p)
+{
+	gort_event e = {
+		.kind = GORT_EV_RUN,
+		.p = info->p,
+		.from = info->from,
+		.goid = info->goid,
+		.source = (uint32_t)info->source,
+		.outcome = (uint32_t)info->outcome,
+		.schedtick = p->schedtick,
+		.step = S.nsteps - 1,
+	};
+	gort_evlog_add(&e);
+}
+
+/* Step mode can step here: -1 with errno if not. */
+static int can_step(void)
 {
 	if (sched_ready() != 0)
 		return -1;
@@ -199,20 +234,51 @@ int gort_step(void)
 		errno = EDEADLK; /* a G cannot drive the scheduler it runs on */
 		return -1;
 	}
-	uint32_t first = (uint32_t)(gort_sched_rand() % S.nprocs);
-	for (uint32_t i = 0; i < S.nprocs; i++) {
+	return 0;
+}
+
+/* One decision: Ps first, first+1, ... (count of them) look for work in
+ * turn; the first that finds a G runs it. */
+static int step_from(uint32_t first, uint32_t count)
+{
+	for (uint32_t i = 0; i < count; i++) {
 		gort_p *p = &S.p[(first + i) % S.nprocs];
 		sched_step_info info = {.p = p->id, .from = -1};
 		gort_g *g = gort_find_runnable(p, &info);
 		if (!g)
 			continue;
 		info.goid = g->goid;
-		S.last = info;
 		S.nsteps++;
-		gort_execute(p, g, info.source == SRC_RUNNEXT);
+		info.outcome = gort_execute(p, g, info.source == SRC_RUNNEXT);
+		S.last = info;
+		note_step(&info, p);
 		return 1;
 	}
 	return 0;
+}
+
+int gort_step(void)
+{
+	if (can_step() != 0)
+		return -1;
+	return step_from((uint32_t)(gort_sched_rand() % S.nprocs), S.nprocs);
+}
+
+int gort_step_p(unsigned p)
+{
+	if (can_step() != 0)
+		return -1;
+	if (p >= S.nprocs) {
+		errno = EINVAL;
+		return -1;
+	}
+	return step_from(p, 1);
+}
+
+void gort_reseed(uint64_t seed)
+{
+	if (sched_ready() == 0 && !S.threaded)
+		S.rng = seed ? seed : SCHED_DEFAULT_SEED;
 }
 
 int gort_run(void)

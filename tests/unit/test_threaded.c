@@ -380,3 +380,73 @@ Test(threaded, two_ps_run_two_gs_at_once)
 	cr_assert_eq(LD(&par_timeout), 0, "the two Gs never ran at the same time");
 	finish();
 }
+
+/* ------------------------------------------- a million Gs, ten yields each */
+
+/* Sanitized builds run the same test at a tenth of the size: TSan makes
+ * every switch some twenty times slower. */
+#if defined(GORT_SAN_ADDRESS) || defined(GORT_SAN_THREAD)
+#define MILLION_GS 100000L
+#else
+#define MILLION_GS 1000000L
+#endif
+/* At most this many children alive at once: a million stacks at once would
+ * cost gigabytes, and the test is about the count, not the footprint. */
+#define MILLION_LIVE 20000L
+
+static long million_count, million_live, million_exits;
+
+static void million_child(void *arg)
+{
+	(void)arg;
+	for (int k = 0; k < 10; k++) {
+		ADD(&million_count, 1);
+		gort_yield();
+	}
+	ADD(&million_live, -1);
+	ADD(&million_exits, 1);
+}
+
+static void million_spawner(void *arg)
+{
+	long n = (long)arg;
+	for (long i = 0; i < n; i++) {
+		while (LD(&million_live) >= MILLION_LIVE)
+			gort_yield();
+		ADD(&million_live, 1);
+		if (gort_go(million_child, NULL) <= 0)
+			ADD(&bad_self, 1);
+	}
+}
+
+static void million_gs(unsigned procs)
+{
+	start(procs);
+	ST(&million_count, 0);
+	ST(&million_live, 0);
+	ST(&million_exits, 0);
+	ST(&bad_self, 0);
+	/* Two spawners, so on several Ps children appear on more than one. */
+	cr_assert_gt(gort_go(million_spawner, (void *)(MILLION_GS / 2)), 0);
+	cr_assert_gt(gort_go(million_spawner, (void *)(MILLION_GS - MILLION_GS / 2)), 0);
+	cr_assert_eq(gort_run(), 0);
+	cr_assert_eq(LD(&bad_self), 0);
+	cr_assert_eq(LD(&million_exits), MILLION_GS);
+	cr_assert_eq(LD(&million_count), MILLION_GS * 10);
+	finish();
+}
+
+Test(threaded, a_million_gs_yield_ten_times_on_1_p, .timeout = 300)
+{
+	million_gs(1);
+}
+
+Test(threaded, a_million_gs_yield_ten_times_on_2_ps, .timeout = 300)
+{
+	million_gs(2);
+}
+
+Test(threaded, a_million_gs_yield_ten_times_on_8_ps, .timeout = 300)
+{
+	million_gs(8);
+}

@@ -1,0 +1,247 @@
+// sched_go.go — the workloads of bench/sched.c, run by Go's own runtime.
+//
+// gort rebuilds Go's G-M-P scheduler in C; this program measures what the
+// original costs for the same four things — a goroutine switch, a spawn, a
+// wake-up round trip, the memory of a parked goroutine — so bench/sched.sh
+// can print the two side by side. Standard library only, one file:
+//
+//	go build -o sched_go bench/sched_go.go
+//
+// Usage: sched_go WORKLOAD [N]
+//
+//	yield     GOMAXPROCS=1: two goroutines call runtime.Gosched, N switches in all
+//	spawn-p1  GOMAXPROCS=1: main spawns N goroutines that exit at once (sync.WaitGroup)
+//	spawn-p2  the same with GOMAXPROCS=2
+//	pingpong  GOMAXPROCS=1: two goroutines bounce a value over two unbuffered
+//	          channels, N round trips
+//	parked    GOMAXPROCS=1: N goroutines block receiving from one channel;
+//	          resident memory they add
+//
+// Output, one line: WORKLOAD VALUE UNIT, as sched.c prints it. Times are
+// wall-clock from the first `go` statement to the last goroutine's end,
+// after the same untimed warm-ups as sched.c. Resident memory comes from
+// /proc/self/statm, as in sched.c: runtime.ReadMemStats reports what the
+// runtime asked for, not what the kernel holds.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func die(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, "sched_go: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+// warmUp starts and ends one goroutine, as sched.c does to start its M.
+func warmUp() {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { wg.Done() }()
+	wg.Wait()
+}
+
+// ------------------------------------------------------------------ yield
+
+func yielder(n int, wg *sync.WaitGroup) {
+	for i := 0; i < n; i++ {
+		runtime.Gosched()
+	}
+	wg.Done()
+}
+
+// benchYield: each of two goroutines yields n/2 times; with one P every
+// Gosched hands it to the other, so n switches in all.
+func benchYield(n int) float64 {
+	runtime.GOMAXPROCS(1)
+	warmUp()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	t0 := time.Now()
+	go yielder(n/2, &wg)
+	go yielder(n/2, &wg)
+	wg.Wait()
+	return float64(time.Since(t0).Nanoseconds()) / float64(n/2*2)
+}
+
+// ------------------------------------------------------------------ spawn
+
+func child(ran *int64, wg *sync.WaitGroup) {
+	atomic.AddInt64(ran, 1)
+	wg.Done()
+}
+
+func spawnRound(n int) time.Duration {
+	var wg sync.WaitGroup
+	var ran int64
+	wg.Add(n)
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		go child(&ran, &wg)
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	if atomic.LoadInt64(&ran) != int64(n) {
+		die("%d of %d spawned goroutines ran", ran, n)
+	}
+	return d
+}
+
+// benchSpawn times the second of two rounds: the first makes the
+// goroutines and stacks that the second reuses, as sched.c does.
+func benchSpawn(n, procs int) float64 {
+	runtime.GOMAXPROCS(procs)
+	warmUp()
+	spawnRound(n)
+	return float64(spawnRound(n).Nanoseconds()) / float64(n)
+}
+
+// --------------------------------------------------------------- pingpong
+
+func server(n int, ping, pong chan int, wg *sync.WaitGroup) {
+	for i := 0; i < n; i++ {
+		ping <- i
+		<-pong
+	}
+	wg.Done()
+}
+
+func answerer(n int, ping, pong chan int, rounds *int, wg *sync.WaitGroup) {
+	for i := 0; i < n; i++ {
+		v := <-ping
+		*rounds++
+		pong <- v
+	}
+	wg.Done()
+}
+
+func benchPingpong(n int) float64 {
+	runtime.GOMAXPROCS(1)
+	warmUp()
+	ping, pong := make(chan int), make(chan int)
+	var wg sync.WaitGroup
+	rounds := 0
+	wg.Add(2)
+	t0 := time.Now()
+	go answerer(n, ping, pong, &rounds, &wg)
+	go server(n, ping, pong, &wg)
+	wg.Wait()
+	d := time.Since(t0)
+	if rounds != n {
+		die("%d of %d round trips", rounds, n)
+	}
+	return float64(d.Nanoseconds()) / float64(n)
+}
+
+// ----------------------------------------------------------------- parked
+
+// rssBytes: resident bytes of the process, the second field of
+// /proc/self/statm times the page size.
+func rssBytes() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		die("%v", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		die("cannot parse /proc/self/statm")
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		die("%v", err)
+	}
+	return pages * int64(os.Getpagesize())
+}
+
+func parker(release chan struct{}, started, done *sync.WaitGroup, woke *int64) {
+	started.Done()
+	<-release
+	atomic.AddInt64(woke, 1)
+	done.Done()
+}
+
+// benchParked: with one P, a parker runs from started.Done to its receive
+// without giving up the P, and main, woken by the last started.Done, runs
+// only once that last one has blocked: all n are parked at the reading.
+func benchParked(n int) float64 {
+	runtime.GOMAXPROCS(1)
+	warmUp()
+	release := make(chan struct{})
+	var started, done sync.WaitGroup
+	var woke int64
+	started.Add(n)
+	done.Add(n)
+	before := rssBytes()
+	for i := 0; i < n; i++ {
+		go parker(release, &started, &done, &woke)
+	}
+	started.Wait()
+	after := rssBytes()
+	close(release)
+	done.Wait()
+	if atomic.LoadInt64(&woke) != int64(n) {
+		die("%d of %d parked goroutines finished", woke, n)
+	}
+	return float64(after-before) / float64(n)
+}
+
+// ------------------------------------------------------------------- main
+
+type workload struct {
+	n    int // default N, as in sched.c
+	unit string
+}
+
+var workloads = map[string]workload{
+	"yield":    {2000000, "ns/switch"},
+	"spawn-p1": {100000, "ns/G"},
+	"spawn-p2": {100000, "ns/G"},
+	"pingpong": {500000, "ns/roundtrip"},
+	"parked":   {1000000, "B/G"},
+}
+
+func measure(name string, n int) float64 {
+	switch name {
+	case "yield":
+		return benchYield(n)
+	case "spawn-p1":
+		return benchSpawn(n, 1)
+	case "spawn-p2":
+		return benchSpawn(n, 2)
+	case "pingpong":
+		return benchPingpong(n)
+	}
+	return benchParked(n)
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: sched_go WORKLOAD [N]\nworkloads: yield spawn-p1 spawn-p2 pingpong parked")
+	os.Exit(2)
+}
+
+func main() {
+	if len(os.Args) < 2 || len(os.Args) > 3 {
+		usage()
+	}
+	name := os.Args[1]
+	w, ok := workloads[name]
+	if !ok {
+		usage()
+	}
+	n := w.n
+	if len(os.Args) == 3 {
+		v, err := strconv.Atoi(os.Args[2])
+		if err != nil || v < 2 {
+			usage()
+		}
+		n = v
+	}
+	fmt.Printf("%s %.2f %s\n", name, measure(name, n), w.unit)
+}
