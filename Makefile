@@ -245,12 +245,12 @@ bench-sched:
 	+@bash scripts/deps.sh bench
 	+@bash bench/sched.sh --build '$(BUILD_ROOT)' $(BENCH_ARGS)
 
-# The shell's guided tour once cli/ exists; until then, the library alone.
+# The shell's guided tour (examples/tour.gsh).
 demo:
 	+@bash scripts/deps.sh demo
 	+@$(MAKE) --no-print-directory SAN='$(SAN)' all
 ifneq ($(GORTSH),)
-	$(GORTSH) $(wildcard cli/tour.gortsh)
+	$(GORTSH) --norc examples/tour.gsh
 else
 	+@$(MAKE) --no-print-directory SAN='$(SAN)' $(BUILD)/tools/tour
 	@$(BUILD)/tools/tour

@@ -159,6 +159,10 @@ typedef void (*gort_fn)(void *arg);
  * runnext in step mode, the global queue in threaded mode); its id (> 0),
  * or -1 with errno. */
 GORT_API int64_t gort_go(gort_fn fn, void *arg);
+/* Step mode: a new runnable G on P p's runnext (the shell's `spawn on pN`).
+ * Its id, or -1 with errno (EINVAL for a P that does not exist or in
+ * threaded mode, where only a P's owner may touch its queue). */
+GORT_API int64_t gort_go_p(unsigned p, gort_fn fn, void *arg);
 /* In a G: back to the end of its P's run queue. Outside a G: nothing. */
 GORT_API void gort_yield(void);
 /* In a G: wait until gort_ready() names it. Outside a G: nothing. */

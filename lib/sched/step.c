@@ -134,6 +134,17 @@ static void note_event(uint32_t kind, const gort_g *g, const gort_p *p)
 	gort_evlog_add(&e);
 }
 
+/* Step mode: a new G on p's runnext. */
+static int64_t go_on(gort_p *p, gort_fn fn, void *arg)
+{
+	gort_g *g = gort_g_new(p, fn, arg);
+	if (!g)
+		return -1;
+	gort_runq_put(&p->runq, g, true, &S.glob);
+	note_event(GORT_EV_GO, g, p);
+	return g->goid;
+}
+
 /* ------------------------------------------------------------------ API */
 
 int64_t gort_go(gort_fn fn, void *arg)
@@ -146,13 +157,22 @@ int64_t gort_go(gort_fn fn, void *arg)
 		return -1;
 	if (S.threaded)
 		return gort_mt_go(fn, arg);
-	gort_p *p = S.curp ? S.curp : &S.p[0];
-	gort_g *g = gort_g_new(p, fn, arg);
-	if (!g)
+	return go_on(S.curp ? S.curp : &S.p[0], fn, arg);
+}
+
+int64_t gort_go_p(unsigned p, gort_fn fn, void *arg)
+{
+	if (!fn) {
+		errno = EINVAL;
 		return -1;
-	gort_runq_put(&p->runq, g, true, &S.glob);
-	note_event(GORT_EV_GO, g, p);
-	return g->goid;
+	}
+	if (sched_ready() != 0)
+		return -1;
+	if (S.threaded || p >= S.nprocs) {
+		errno = EINVAL;
+		return -1;
+	}
+	return go_on(&S.p[p], fn, arg);
 }
 
 void gort_yield(void)

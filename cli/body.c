@@ -1,0 +1,368 @@
+/*
+ * body.c — goroutine bodies: `spawn { alloc 100 as x; yield; free x }`.
+ * A body is compiled once into a list of steps (nested blocks for spawn
+ * and repeat) and run by an interpreter on the G's own stack, through the
+ * real scheduler: yield is gort_yield, park is gort_park, allocation goes
+ * to the P's mcache. What a G did is appended to the action log, which the
+ * step that ran it prints.
+ *
+ * Invariants: compiling bounds every number (work, repeat) so no body can
+ * hang the shell for long; a program is freed only at init, after the
+ * runtime that runs it has shut down; the interpreter never allocates from
+ * the gort heap except for the objects the body asks for.
+ */
+#include "shell.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WORK_MAX 100000000ull   /* iterations of one `work` */
+#define REPEAT_MAX 1000000ull   /* rounds of one `repeat` */
+
+enum op_kind { OP_ALLOC, OP_FREE, OP_YIELD, OP_PARK, OP_READY, OP_SPAWN, OP_WORK, OP_REPEAT,
+	       OP_EXIT };
+
+typedef struct op {
+	int kind;
+	uint64_t n;         /* alloc size, work iterations, repeat count */
+	unsigned flags;     /* alloc: GORT_NOSCAN */
+	int64_t g;          /* ready */
+	char name[SH_NAME_MAX];
+	char reason[32];    /* park */
+	sh_prog *sub;       /* spawn, repeat */
+} op;
+
+struct sh_prog {
+	op *ops;
+	size_t nops, cap;
+};
+
+/* ------------------------------------------------------------ compiling */
+
+typedef struct compiler {
+	sh_t *sh;
+	sh_prog *prog;
+	char err[160];
+} compiler;
+
+static int fail(compiler *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(compiler *c, const char *fmt, ...)
+{
+	if (c->err[0])
+		return -1; /* keep the innermost message */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof c->err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static op *push(compiler *c)
+{
+	sh_prog *p = c->prog;
+	if (p->nops == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 8;
+		op *o = realloc(p->ops, cap * sizeof *o);
+		if (!o)
+			return NULL;
+		p->ops = o;
+		p->cap = cap;
+	}
+	op *o = &p->ops[p->nops++];
+	memset(o, 0, sizeof *o);
+	return o;
+}
+
+static sh_prog *compile(sh_t *sh, const char *text, char *err, size_t errn);
+
+static int compile_block(compiler *c, op *o, const sh_tok *t, const char *what)
+{
+	if (t->kind != TOK_BLOCK)
+		return fail(c, "%s: expected { ... }", what);
+	char err[160];
+	o->sub = compile(c->sh, t->text, err, sizeof err);
+	return o->sub ? 0 : fail(c, "%s", err);
+}
+
+static int compile_alloc(compiler *c, op *o, sh_args *a)
+{
+	o->kind = OP_ALLOC;
+	if (a->argc < 2 || !parse_size(a->argv[1].text, &o->n))
+		return fail(c, "alloc: expected a size");
+	for (int i = 2; i < a->argc; i++) {
+		const char *w = a->argv[i].text;
+		if (strcmp(w, "noscan") == 0) {
+			o->flags |= GORT_NOSCAN;
+		} else if (strcmp(w, "as") == 0 && i + 1 < a->argc && valid_name(a->argv[i + 1].text)) {
+			snprintf(o->name, sizeof o->name, "%s", a->argv[++i].text);
+		} else {
+			return fail(c, "alloc: unexpected '%s'", w);
+		}
+	}
+	return 0;
+}
+
+static int compile_count(compiler *c, op *o, sh_args *a, uint64_t max, const char *what)
+{
+	if (a->argc < 2 || !parse_u64(a->argv[1].text, &o->n))
+		return fail(c, "%s: expected a count", what);
+	if (o->n > max)
+		return fail(c, "%s: at most %llu", what, (unsigned long long)max);
+	return 0;
+}
+
+static int compile_step(void *ctx, sh_args *a)
+{
+	compiler *c = ctx;
+	const char *w = a->argv[0].text;
+	op *o = push(c);
+	if (!o)
+		return fail(c, "out of memory");
+	if (a->argv[0].kind != TOK_WORD)
+		return fail(c, "unexpected '%s' in a body", w);
+	if (strcmp(w, "alloc") == 0)
+		return compile_alloc(c, o, a);
+	if (strcmp(w, "free") == 0) {
+		o->kind = OP_FREE;
+		if (a->argc != 2 || !valid_name(a->argv[1].text))
+			return fail(c, "free: expected a name");
+		snprintf(o->name, sizeof o->name, "%s", a->argv[1].text);
+		return 0;
+	}
+	if (strcmp(w, "yield") == 0 || strcmp(w, "exit") == 0) {
+		o->kind = w[0] == 'y' ? OP_YIELD : OP_EXIT;
+		return a->argc == 1 ? 0 : fail(c, "%s takes nothing", w);
+	}
+	if (strcmp(w, "park") == 0) {
+		o->kind = OP_PARK;
+		snprintf(o->reason, sizeof o->reason, "%s", a->argc > 1 ? a->argv[1].text : "park");
+		return a->argc <= 2 ? 0 : fail(c, "park: at most one reason");
+	}
+	if (strcmp(w, "ready") == 0) {
+		o->kind = OP_READY;
+		return a->argc == 2 && parse_g(a->argv[1].text, &o->g) ? 0
+								   : fail(c, "ready: expected gN");
+	}
+	if (strcmp(w, "spawn") == 0) {
+		o->kind = OP_SPAWN;
+		return a->argc == 2 ? compile_block(c, o, &a->argv[1], "spawn")
+				    : fail(c, "spawn: expected { ... }");
+	}
+	if (strcmp(w, "work") == 0) {
+		o->kind = OP_WORK;
+		return a->argc == 2 ? compile_count(c, o, a, WORK_MAX, "work")
+				    : fail(c, "work: expected a count");
+	}
+	if (strcmp(w, "repeat") == 0) {
+		o->kind = OP_REPEAT;
+		if (a->argc != 3 || compile_count(c, o, a, REPEAT_MAX, "repeat") != 0)
+			return fail(c, "repeat: expected N { ... }");
+		return compile_block(c, o, &a->argv[2], "repeat");
+	}
+	return fail(c, "unknown body step '%s' (alloc, free, yield, park, ready, spawn, work, "
+		       "repeat, exit)",
+		    w);
+}
+
+static sh_prog *compile(sh_t *sh, const char *text, char *err, size_t errn)
+{
+	compiler c = {.sh = sh, .prog = calloc(1, sizeof(sh_prog))};
+	if (!c.prog) {
+		snprintf(err, errn, "out of memory");
+		return NULL;
+	}
+	const char *serr = NULL;
+	if (sh_split(text, compile_step, &c, &serr) != 0) {
+		snprintf(err, errn, "%s", c.err[0] ? c.err : serr ? serr : "bad body");
+		prog_free(c.prog);
+		return NULL;
+	}
+	return c.prog;
+}
+
+sh_prog *prog_compile(sh_t *sh, const char *text, const char **err)
+{
+	static char msg[200];
+	sh_prog *p = compile(sh, text, msg, sizeof msg);
+	if (!p)
+		*err = msg;
+	return p;
+}
+
+void prog_free(sh_prog *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nops; i++)
+		prog_free(p->ops[i].sub);
+	free(p->ops);
+	free(p);
+}
+
+/* ------------------------------------------------------------- actions */
+
+static pthread_mutex_t actions_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void actions_add(sh_t *sh, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	size_t len = strlen(line);
+	pthread_mutex_lock(&actions_lock);
+	if (sh->nactions + len + 2 > sh->capactions) {
+		size_t cap = (sh->capactions + len + 2) * 2;
+		char *b = realloc(sh->actions, cap);
+		if (!b) {
+			pthread_mutex_unlock(&actions_lock);
+			return;
+		}
+		sh->actions = b;
+		sh->capactions = cap;
+	}
+	memcpy(sh->actions + sh->nactions, line, len);
+	sh->nactions += len;
+	sh->actions[sh->nactions++] = '\n';
+	sh->actions[sh->nactions] = '\0';
+	pthread_mutex_unlock(&actions_lock);
+}
+
+void actions_take(sh_t *sh, char *buf, size_t n)
+{
+	pthread_mutex_lock(&actions_lock);
+	if (buf && n) {
+		size_t k = sh->nactions < n - 1 ? sh->nactions : n - 1;
+		memcpy(buf, sh->actions ? sh->actions : "", k);
+		buf[k] = '\0';
+	}
+	sh->nactions = 0;
+	if (sh->actions)
+		sh->actions[0] = '\0';
+	pthread_mutex_unlock(&actions_lock);
+}
+
+/* ----------------------------------------------------------- running */
+
+/* Threaded mode prefixes each action with its G: steps do not say. */
+static const char *who(char *buf)
+{
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	if (!si.threaded)
+		return "";
+	snprintf(buf, 32, "g%lld: ", (long long)gort_self());
+	return buf;
+}
+
+static void run_alloc(sh_t *sh, const op *o)
+{
+	char ab[40], wb[32];
+	void *p = gort_alloc((size_t)o->n, o->flags);
+	if (!p) {
+		actions_add(sh, "%serror: alloc %llu: out of memory", who(wb), (unsigned long long)o->n);
+		return;
+	}
+	size_t k = val_add(sh, (uintptr_t)p, (size_t)o->n, o->name);
+	gort_object_info oi;
+	char cls[48] = "";
+	if (gort_inspect_object(p, &oi) == 0)
+		snprintf(cls, sizeof cls, oi.size_class ? " class %u" : " large", oi.size_class);
+	actions_add(sh, "%salloc %llu%s%s → $%zu = %s%s", who(wb), (unsigned long long)o->n,
+		    o->name[0] ? " as " : "", o->name, k, fmt_addr((uintptr_t)p, ab), cls);
+}
+
+static void run_free(sh_t *sh, const op *o)
+{
+	char wb[32];
+	sh_value *v = val_by_name(sh, o->name);
+	if (!v) {
+		actions_add(sh, "%serror: free %s: no such name", who(wb), o->name);
+		return;
+	}
+	bool had_error = sh->gort_error;
+	gort_free((void *)v->addr);
+	if (!had_error && sh->gort_error) {
+		actions_add(sh, "%serror: free %s: %s", who(wb), o->name, sh->gort_msg);
+		return;
+	}
+	v->live = false;
+	actions_add(sh, "%sfree %s", who(wb), o->name);
+}
+
+static void g_body(void *arg);
+
+/* Returns false when the body exits. */
+static bool exec_prog(sh_t *sh, const sh_prog *p)
+{
+	char wb[32];
+	for (size_t i = 0; i < p->nops; i++) {
+		const op *o = &p->ops[i];
+		switch (o->kind) {
+		case OP_ALLOC:
+			run_alloc(sh, o);
+			break;
+		case OP_FREE:
+			run_free(sh, o);
+			break;
+		case OP_YIELD:
+			gort_yield();
+			break;
+		case OP_PARK:
+			gort_park(o->reason);
+			break;
+		case OP_READY:
+			if (gort_ready(o->g) == 0)
+				actions_add(sh, "%sready g%lld", who(wb), (long long)o->g);
+			else
+				actions_add(sh, "%serror: ready g%lld: not parked", who(wb),
+					    (long long)o->g);
+			break;
+		case OP_SPAWN: {
+			int64_t g = gort_go(g_body, o->sub);
+			if (g > 0)
+				actions_add(sh, "%sspawn g%lld", who(wb), (long long)g);
+			else
+				actions_add(sh, "%serror: spawn: out of memory", who(wb));
+			break;
+		}
+		case OP_WORK: {
+			/* A loop the compiler must keep: no yield, just time. */
+			for (uint64_t k = 0; k < o->n; k++)
+				__asm__ volatile("" ::: "memory");
+			actions_add(sh, "%swork %llu", who(wb), (unsigned long long)o->n);
+			break;
+		}
+		case OP_REPEAT:
+			for (uint64_t k = 0; k < o->n; k++)
+				if (!exec_prog(sh, o->sub))
+					return false;
+			break;
+		case OP_EXIT:
+			return false;
+		}
+	}
+	return true;
+}
+
+static void g_body(void *arg)
+{
+	exec_prog(sh_current, arg);
+}
+
+int64_t prog_spawn(sh_t *sh, sh_prog *prog)
+{
+	(void)sh;
+	return gort_go(g_body, prog);
+}
+
+int64_t prog_spawn_on(sh_t *sh, sh_prog *prog, unsigned p)
+{
+	(void)sh;
+	return gort_go_p(p, g_body, prog);
+}

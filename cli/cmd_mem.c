@@ -1,0 +1,299 @@
+/*
+ * cmd_mem.c — the allocator commands: init, alloc, calloc, realloc, free,
+ * release, stats. Each prints what the allocator did in its own terms:
+ * the value's number, the address, the size class, the span and the slot.
+ *
+ * Invariants: a command that gort rejects (double free, bad pointer, out
+ * of memory) reports one error and changes no value's state.
+ */
+#include "shell.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- init */
+
+static int init_option(sh_t *sh, gort_config *c, const char *arg)
+{
+	const char *v;
+	uint64_t n;
+	if ((v = kv(arg, "procs"))) {
+		if (!parse_u64(v, &n) || n == 0 || n > 256)
+			return sh_error(sh, "init: procs must be 1..256, not '%s'", v);
+		c->procs = (unsigned)n;
+	} else if ((v = kv(arg, "arena"))) {
+		if (!parse_size(v, &n) || n == 0)
+			return sh_error(sh, "init: bad arena size '%s'", v);
+		c->arena_bytes = n;
+	} else if ((v = kv(arg, "stack"))) {
+		if (!parse_size(v, &n) || n == 0)
+			return sh_error(sh, "init: bad stack size '%s'", v);
+		c->stack_bytes = n;
+	} else if ((v = kv(arg, "seed"))) {
+		if (!parse_u64(v, &n))
+			return sh_error(sh, "init: bad seed '%s'", v);
+		c->seed = n;
+	} else if ((v = kv(arg, "threads"))) {
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+			return sh_error(sh, "init: threads is on or off, not '%s'", v);
+		c->threaded = strcmp(v, "on") == 0;
+	} else {
+		return sh_error(sh, "init: unknown setting '%s' (procs, arena, stack, seed, threads)",
+				arg);
+	}
+	return 0;
+}
+
+int cmd_init(sh_t *sh, sh_args *a)
+{
+	gort_config c = sh->cfg;
+	for (int i = 1; i < a->argc; i++)
+		if (init_option(sh, &c, a->argv[i].text) != 0)
+			return -1;
+	gort_config old = sh->cfg;
+	sh->cfg = c;
+	if (sh_runtime_init(sh) != 0) {
+		int err = errno;
+		sh->cfg = old;
+		sh_runtime_init(sh);
+		return sh_error(sh, "init: the runtime refused these settings: %s (kept the old ones)",
+				strerror(err));
+	}
+	char sb[32], tb[32];
+	gort_arena_info ai;
+	gort_inspect_arena(&ai);
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	out(sh, "runtime: %u Ps, arena %s at %s, stack %s, seed %llu, %s mode\n", si.gomaxprocs,
+	    fmt_size(ai.arena_bytes, sb), ai.at_hint ? "0xc000000000" : "a random address",
+	    fmt_size(c.stack_bytes ? c.stack_bytes : 64 << 10, tb), (unsigned long long)c.seed,
+	    c.threaded ? "threaded" : "step");
+	js_begin(sh, "init");
+	js_uint(sh, "procs", si.gomaxprocs);
+	js_uint(sh, "arena", ai.arena_bytes);
+	js_bool(sh, "at_hint", ai.at_hint);
+	js_uint(sh, "stack", c.stack_bytes ? c.stack_bytes : 64 << 10);
+	js_uint(sh, "seed", c.seed);
+	js_bool(sh, "threaded", c.threaded);
+	js_end(sh);
+	return 0;
+}
+
+/* --------------------------------------------------------------- alloc */
+
+/* Where a new object landed, in words and in JSON. */
+static void show_object(sh_t *sh, const char *cmd, size_t k, const void *p, size_t size)
+{
+	char ab[40], sb[40], zb[32];
+	gort_object_info oi;
+	sh_value *v = val_get(sh, k);
+	bool known = gort_inspect_object(p, &oi) == 0;
+	out(sh, "%s$%zu%s = %s", col(sh, SH_C_BOLD), k, col(sh, SH_C_RESET), fmt_addr((uintptr_t)p, ab));
+	js_begin(sh, cmd);
+	js_uint(sh, "id", k);
+	js_addr(sh, "addr", (uintptr_t)p);
+	js_uint(sh, "size", size);
+	js_str(sh, "name", v ? v->name : "");
+	if (known) {
+		if (oi.size_class == 0)
+			out(sh, "  large (%s)", fmt_size(oi.elemsize, zb));
+		else if (oi.tiny)
+			out(sh, "  tiny, block %s+%lu", fmt_addr(oi.base, sb),
+			    (unsigned long)((uintptr_t)p - oi.base));
+		else
+			out(sh, "  class %u (%s)", oi.size_class, fmt_size(oi.elemsize, zb));
+		out(sh, "  span %s  slot %zu", fmt_addr(oi.span_base, sb), oi.slot);
+		js_uint(sh, "class", oi.size_class);
+		js_uint(sh, "elemsize", oi.elemsize);
+		js_addr(sh, "span", oi.span_base);
+		js_uint(sh, "slot", oi.slot);
+		js_bool(sh, "tiny", oi.tiny);
+	}
+	if (v && v->name[0])
+		out(sh, "  as %s", v->name);
+	out(sh, "\n");
+	js_end(sh);
+}
+
+/* [noscan] [as NAME] from argv[from]. */
+static int alloc_options(sh_t *sh, sh_args *a, int from, unsigned *flags, const char **name)
+{
+	for (int i = from; i < a->argc; i++) {
+		const char *w = a->argv[i].text;
+		if (flags && strcmp(w, "noscan") == 0) {
+			*flags |= GORT_NOSCAN;
+		} else if (strcmp(w, "as") == 0 && i + 1 < a->argc) {
+			*name = a->argv[++i].text;
+			if (!valid_name(*name))
+				return sh_error(sh, "%s: '%s' cannot be a name (a letter, then letters, "
+						    "digits or _; not a command or keyword)",
+						a->argv[0].text, *name);
+		} else {
+			return sh_error(sh, "%s: unexpected '%s'", a->argv[0].text, w);
+		}
+	}
+	return 0;
+}
+
+static int record(sh_t *sh, const char *cmd, void *p, size_t size, const char *name)
+{
+	size_t k = val_add(sh, (uintptr_t)p, size, name);
+	if (k == 0) {
+		gort_free(p);
+		return sh_error(sh, "%s: too many values in this session", cmd);
+	}
+	show_object(sh, cmd, k, p, size);
+	return 0;
+}
+
+int cmd_alloc(sh_t *sh, sh_args *a)
+{
+	uint64_t size;
+	unsigned flags = 0;
+	const char *name = NULL;
+	if (a->argc < 2)
+		return sh_error(sh, "usage: alloc SIZE [noscan] [as NAME]");
+	if (!parse_size(a->argv[1].text, &size))
+		return sh_error(sh, "alloc: bad size '%s'", a->argv[1].text);
+	if (alloc_options(sh, a, 2, &flags, &name) != 0)
+		return -1;
+	void *p = gort_alloc((size_t)size, flags);
+	if (!p)
+		return sh_error(sh, "alloc: out of memory for %llu bytes", (unsigned long long)size);
+	return record(sh, "alloc", p, (size_t)size, name);
+}
+
+int cmd_calloc(sh_t *sh, sh_args *a)
+{
+	uint64_t count, size;
+	const char *name = NULL;
+	if (a->argc < 3)
+		return sh_error(sh, "usage: calloc COUNT SIZE [as NAME]");
+	if (!parse_u64(a->argv[1].text, &count) || !parse_size(a->argv[2].text, &size))
+		return sh_error(sh, "calloc: bad count or size");
+	if (alloc_options(sh, a, 3, NULL, &name) != 0)
+		return -1;
+	void *p = gort_calloc((size_t)count, (size_t)size);
+	if (!p)
+		return sh_error(sh, "calloc: out of memory for %llu x %llu bytes",
+				(unsigned long long)count, (unsigned long long)size);
+	return record(sh, "calloc", p, (size_t)(count * size), name);
+}
+
+static int bad_ref(sh_t *sh, const char *cmd, const char *ref)
+{
+	if (ref[0] == '$')
+		return sh_error(sh, "%s: no value %s", cmd, ref);
+	return sh_error(sh, "%s: '%s' is not a value, a name or an address", cmd, ref);
+}
+
+int cmd_realloc(sh_t *sh, sh_args *a)
+{
+	uintptr_t addr;
+	sh_value *v;
+	uint64_t size;
+	if (a->argc != 3)
+		return sh_error(sh, "usage: realloc $K|NAME|ADDRESS SIZE");
+	if (!parse_ref(sh, a->argv[1].text, &addr, &v))
+		return bad_ref(sh, "realloc", a->argv[1].text);
+	if (!parse_size(a->argv[2].text, &size))
+		return sh_error(sh, "realloc: bad size '%s'", a->argv[2].text);
+	char name[SH_NAME_MAX] = "";
+	if (v)
+		snprintf(name, sizeof name, "%s", v->name);
+	errno = 0;
+	void *p = gort_realloc((void *)addr, (size_t)size);
+	if (sh_gort_error(sh))
+		return -1;
+	if (!p && size != 0)
+		return sh_error(sh, "realloc: out of memory for %llu bytes", (unsigned long long)size);
+	if (v)
+		v->live = false;
+	if (!p) {
+		out(sh, "freed (realloc to 0)\n");
+		js_begin(sh, "realloc");
+		js_null(sh, "addr");
+		js_end(sh);
+		return 0;
+	}
+	out(sh, "%s ", p == (void *)addr ? "in place:" : "moved:");
+	return record(sh, "realloc", p, (size_t)size, name[0] ? name : NULL);
+}
+
+int cmd_free(sh_t *sh, sh_args *a)
+{
+	uintptr_t addr;
+	sh_value *v;
+	if (a->argc != 2)
+		return sh_error(sh, "usage: free $K|NAME|ADDRESS");
+	if (!parse_ref(sh, a->argv[1].text, &addr, &v))
+		return bad_ref(sh, "free", a->argv[1].text);
+	gort_free((void *)addr);
+	if (sh_gort_error(sh))
+		return -1; /* gort left the heap unchanged; the value stays as it was */
+	char ab[40];
+	if (v)
+		v->live = false;
+	out(sh, "freed %s\n", fmt_addr(addr, ab));
+	js_begin(sh, "free");
+	js_addr(sh, "addr", addr);
+	js_end(sh);
+	return 0;
+}
+
+int cmd_release(sh_t *sh, sh_args *a)
+{
+	if (a->argc != 1)
+		return sh_error(sh, "usage: release");
+	gort_flush_caches();
+	size_t n = gort_release();
+	char sb[32];
+	out(sh, "released %s to the OS\n", fmt_size(n, sb));
+	js_begin(sh, "release");
+	js_uint(sh, "bytes", n);
+	js_end(sh);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- stats */
+
+int cmd_stats(sh_t *sh, sh_args *a)
+{
+	(void)a;
+	struct gort_memstats m;
+	gort_memstats(&m);
+	const struct {
+		const char *go, *json;
+		uint64_t v;
+	} rows[] = {
+		{"Alloc", "alloc", m.alloc},
+		{"TotalAlloc", "total_alloc", m.total_alloc},
+		{"Sys", "sys", m.sys},
+		{"Mallocs", "mallocs", m.mallocs},
+		{"Frees", "frees", m.frees},
+		{"HeapAlloc", "heap_alloc", m.heap_alloc},
+		{"HeapSys", "heap_sys", m.heap_sys},
+		{"HeapIdle", "heap_idle", m.heap_idle},
+		{"HeapInuse", "heap_inuse", m.heap_inuse},
+		{"HeapReleased", "heap_released", m.heap_released},
+		{"HeapObjects", "heap_objects", m.heap_objects},
+		{"TinyAllocs", "tiny_allocs", m.tiny_allocs},
+		{"LargeAllocs", "large_allocs", m.large_allocs},
+		{"StackInuse", "stack_inuse", m.stack_inuse},
+		{"StackSys", "stack_sys", m.stack_sys},
+		{"MSpanInuse", "mspan_inuse", m.mspan_inuse},
+		{"MSpanSys", "mspan_sys", m.mspan_sys},
+		{"MCacheInuse", "mcache_inuse", m.mcache_inuse},
+		{"MCacheSys", "mcache_sys", m.mcache_sys},
+		{"GCSys", "gc_sys", m.gc_sys},
+		{"OtherSys", "other_sys", m.other_sys},
+		{"NumReleased", "num_released", m.num_released},
+	};
+	js_begin(sh, "stats");
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+		out(sh, "%-13s %llu\n", rows[i].go, (unsigned long long)rows[i].v);
+		js_uint(sh, rows[i].json, rows[i].v);
+	}
+	js_end(sh);
+	return 0;
+}

@@ -1,0 +1,488 @@
+/*
+ * cmd_sched.c — the scheduler commands: spawn, step, run, ready, and the
+ * views gs, ps, ms, schedtrace, scheddetail.
+ *
+ * A step prints one line from the scheduler's event log (which P, which G,
+ * from which queue, how it stopped) and the action log (what the G's body
+ * did meanwhile), so the line is exactly what happened, not a guess.
+ *
+ * Invariants: in step mode nothing runs between commands, so every view is
+ * exact; the action log is empty between commands.
+ */
+#include "shell.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RUN_DEFAULT_MAX 10000
+
+static bool threaded(void)
+{
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	return si.threaded;
+}
+
+/* --------------------------------------------------------------- spawn */
+
+static int64_t runnext_of(unsigned p)
+{
+	gort_p_info *ps = calloc(SH_MAX_PROCS_SHOWN, sizeof *ps);
+	if (!ps)
+		return 0;
+	size_t n = gort_inspect_ps(ps, SH_MAX_PROCS_SHOWN);
+	int64_t g = p < n ? ps[p].runnext : 0;
+	free(ps);
+	return g;
+}
+
+static sh_prog *keep_prog(sh_t *sh, sh_prog *prog)
+{
+	if (sh->nprogs == sh->capprogs) {
+		size_t cap = sh->capprogs ? 2 * sh->capprogs : 16;
+		sh_prog **v = realloc(sh->progs, cap * sizeof *v);
+		if (!v)
+			return NULL;
+		sh->progs = v;
+		sh->capprogs = cap;
+	}
+	sh->progs[sh->nprogs++] = prog;
+	return prog;
+}
+
+int cmd_spawn(sh_t *sh, sh_args *a)
+{
+	unsigned p = 0;
+	bool on = false;
+	int i = 1;
+	if (a->argc >= 3 && strcmp(a->argv[1].text, "on") == 0) {
+		if (!parse_p(sh, a->argv[2].text, &p))
+			return sh_error(sh, "spawn: no P '%s'", a->argv[2].text);
+		on = true;
+		i = 3;
+	}
+	if (a->argc != i + 1 || a->argv[i].kind != TOK_BLOCK)
+		return sh_error(sh, "usage: spawn [on pN] { BODY }");
+	if (on && threaded())
+		return sh_error(sh, "spawn on pN needs step mode (only a P's M may fill its queue)");
+	const char *err = NULL;
+	sh_prog *prog = prog_compile(sh, a->argv[i].text, &err);
+	if (!prog)
+		return sh_error(sh, "spawn: %s", err);
+	if (!keep_prog(sh, prog)) {
+		prog_free(prog);
+		return sh_error(sh, "spawn: out of memory");
+	}
+	bool step = !threaded();
+	int64_t kicked = step ? runnext_of(p) : 0;
+	int64_t g = on ? prog_spawn_on(sh, prog, p) : prog_spawn(sh, prog);
+	if (g < 0)
+		return sh_error(sh, "spawn: %s", strerror(errno));
+	js_begin(sh, "spawn");
+	js_int(sh, "g", g);
+	if (step) {
+		out(sh, "g%lld runnable on p%u (runnext)", (long long)g, p);
+		if (kicked)
+			out(sh, "; g%lld moved to the tail of p%u's queue", (long long)kicked, p);
+		out(sh, "\n");
+		js_uint(sh, "p", p);
+		js_str(sh, "queue", "runnext");
+		js_int(sh, "kicked", kicked);
+	} else {
+		out(sh, "g%lld runnable (global queue; the Ms run it now)\n", (long long)g);
+		js_str(sh, "queue", "global");
+	}
+	js_end(sh);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- step */
+
+/* Splits the action log into lines, for text ("; "-joined) and JSON. */
+static void print_actions(sh_t *sh, char *acts)
+{
+	bool first = true;
+	js_array(sh, "did");
+	for (char *line = strtok(acts, "\n"); line; line = strtok(NULL, "\n")) {
+		out(sh, "%s%s", first ? "" : "; ", line);
+		js_str(sh, NULL, line);
+		first = false;
+	}
+	js_array_end(sh);
+	if (!first)
+		out(sh, "; ");
+}
+
+static void print_step(sh_t *sh, const gort_event *e)
+{
+	static char acts[1 << 16];
+	actions_take(sh, acts, sizeof acts);
+	out(sh, "%s[%llu]%s p%d %sg%lld%s %s", col(sh, SH_C_DIM), (unsigned long long)e->step + 1,
+	    col(sh, SH_C_RESET), e->p, col(sh, SH_C_BOLD), (long long)e->goid, col(sh, SH_C_RESET),
+	    gort_event_source_name(e->source));
+	if (e->source == GORT_SRC_STOLEN)
+		out(sh, " from p%d", e->from);
+	out(sh, ": ");
+	js_begin(sh, "step");
+	js_uint(sh, "step", e->step + 1);
+	js_int(sh, "p", e->p);
+	js_int(sh, "g", e->goid);
+	js_str(sh, "source", gort_event_source_name(e->source));
+	if (e->source == GORT_SRC_STOLEN)
+		js_int(sh, "from", e->from);
+	js_uint(sh, "schedtick", e->schedtick);
+	print_actions(sh, acts);
+	int c = e->outcome == GORT_OUT_EXITED ? SH_C_DIM : e->outcome == GORT_OUT_PARKED ? SH_C_YELLOW
+											 : SH_C_GREEN;
+	out(sh, "%s%s%s\n", col(sh, c), gort_event_outcome_name(e->outcome), col(sh, SH_C_RESET));
+	js_str(sh, "outcome", gort_event_outcome_name(e->outcome));
+	js_end(sh);
+}
+
+/* The RUN event of the step just made (the newest one). */
+static bool last_run_event(uint64_t mark, gort_event *out_ev)
+{
+	gort_event evs[64];
+	bool found = false;
+	size_t n;
+	while ((n = gort_inspect_events(mark, evs, 64)) > 0) {
+		for (size_t i = 0; i < n; i++)
+			if (evs[i].kind == GORT_EV_RUN) {
+				*out_ev = evs[i];
+				found = true;
+			}
+		mark = evs[n - 1].seq;
+	}
+	return found;
+}
+
+static unsigned parked_count(void)
+{
+	size_t n = gort_inspect_gs(NULL, 0);
+	gort_g_info *gs = calloc(n ? n : 1, sizeof *gs);
+	if (!gs)
+		return 0;
+	n = gort_inspect_gs(gs, n);
+	unsigned parked = 0;
+	for (size_t i = 0; i < n; i++)
+		parked += gs[i].status == 4;
+	free(gs);
+	return parked;
+}
+
+/* One step; 1 ran, 0 nothing to run, -1 error reported. */
+static int one_step(sh_t *sh, bool on, unsigned p)
+{
+	uint64_t mark = gort_event_seq();
+	int rc = on ? gort_step_p(p) : gort_step();
+	if (rc < 0)
+		return sh_error(sh, "step: %s", strerror(errno));
+	if (rc == 0)
+		return 0;
+	gort_event e;
+	if (last_run_event(mark, &e))
+		print_step(sh, &e);
+	trace_events(sh);
+	if (sh_gort_error(sh))
+		return -1;
+	return 1;
+}
+
+static void nothing_left(sh_t *sh, const char *cmd, unsigned steps)
+{
+	unsigned parked = parked_count();
+	out(sh, "%s: %u step%s; nothing runnable", cmd, steps, steps == 1 ? "" : "s");
+	if (parked)
+		out(sh, " (%u G%s parked)", parked, parked == 1 ? "" : "s");
+	out(sh, "\n");
+	js_begin(sh, cmd);
+	js_uint(sh, "steps", steps);
+	js_uint(sh, "parked", parked);
+	js_bool(sh, "idle", true);
+	js_end(sh);
+}
+
+int cmd_step(sh_t *sh, sh_args *a)
+{
+	uint64_t n = 1;
+	unsigned p = 0;
+	bool on = false;
+	int i = 1;
+	if (i < a->argc && strcmp(a->argv[i].text, "on") != 0) {
+		if (!parse_u64(a->argv[i].text, &n) || n == 0)
+			return sh_error(sh, "step: bad count '%s'", a->argv[i].text);
+		i++;
+	}
+	if (i + 1 < a->argc + 1 && i < a->argc) {
+		if (strcmp(a->argv[i].text, "on") != 0 || i + 2 != a->argc)
+			return sh_error(sh, "usage: step [N] [on pK]");
+		if (!parse_p(sh, a->argv[i + 1].text, &p))
+			return sh_error(sh, "step: no P '%s'", a->argv[i + 1].text);
+		on = true;
+	}
+	if (threaded())
+		return sh_error(sh, "step: threaded mode has no single steps (use run)");
+	for (uint64_t k = 0; k < n; k++) {
+		int rc = one_step(sh, on, p);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			if (k == 0)
+				return sh_error(sh, "step: nothing is runnable%s (%u G%s parked)",
+						on ? " on that P" : "", parked_count(),
+						parked_count() == 1 ? "" : "s");
+			nothing_left(sh, "step", (unsigned)k);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------------- run */
+
+static int run_threaded(sh_t *sh)
+{
+	static char acts[1 << 20];
+	uint64_t mark = gort_event_seq();
+	int parked = gort_run();
+	if (sh->gort_error && sh->gort_kind == GORT_ERR_DEADLOCK)
+		sh->gort_error = false; /* parked Gs wait for `ready`: shown below */
+	actions_take(sh, acts, sizeof acts);
+	js_begin(sh, "run");
+	js_array(sh, "did");
+	for (char *line = strtok(acts, "\n"); line; line = strtok(NULL, "\n")) {
+		out(sh, "  %s\n", line);
+		js_str(sh, NULL, line);
+	}
+	js_array_end(sh);
+	uint64_t events = gort_event_seq() - mark;
+	trace_events(sh);
+	out(sh, "run: every M is idle; %d G%s parked\n", parked, parked == 1 ? "" : "s");
+	js_int(sh, "parked", parked);
+	js_uint(sh, "events", events);
+	js_end(sh);
+	return 0;
+}
+
+int cmd_run(sh_t *sh, sh_args *a)
+{
+	uint64_t max = RUN_DEFAULT_MAX;
+	const char *v;
+	if (a->argc > 2 || (a->argc == 2 && (!(v = kv(a->argv[1].text, "max")) ||
+					      !parse_u64(v, &max) || max == 0)))
+		return sh_error(sh, "usage: run [max=N]");
+	if (threaded())
+		return run_threaded(sh);
+	for (uint64_t k = 0; k < max; k++) {
+		int rc = one_step(sh, false, 0);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			nothing_left(sh, "run", (unsigned)k);
+			return 0;
+		}
+	}
+	out(sh, "run: stopped after %llu steps (Gs are still runnable; run again or max=N)\n",
+	    (unsigned long long)max);
+	js_begin(sh, "run");
+	js_uint(sh, "steps", max);
+	js_bool(sh, "idle", false);
+	js_end(sh);
+	return 0;
+}
+
+int cmd_ready(sh_t *sh, sh_args *a)
+{
+	int64_t g;
+	if (a->argc != 2 || !parse_g(a->argv[1].text, &g))
+		return sh_error(sh, "usage: ready gN");
+	if (gort_ready(g) != 0)
+		return sh_error(sh, "ready: g%lld is not parked", (long long)g);
+	out(sh, "g%lld runnable (global queue)\n", (long long)g);
+	js_begin(sh, "ready");
+	js_int(sh, "g", g);
+	js_str(sh, "queue", "global");
+	js_end(sh);
+	return 0;
+}
+
+/* --------------------------------------------------------------- views */
+
+static const char *g_status(uint32_t s)
+{
+	switch (s) {
+	case 0:
+		return "idle";
+	case 1:
+		return "runnable";
+	case 2:
+		return "running";
+	case 3:
+		return "syscall";
+	case 4:
+		return "waiting";
+	case 6:
+		return "dead";
+	default:
+		return "?";
+	}
+}
+
+int cmd_gs(sh_t *sh, sh_args *a)
+{
+	(void)a;
+	size_t n = gort_inspect_gs(NULL, 0);
+	gort_g_info *gs = calloc(n ? n : 1, sizeof *gs);
+	if (!gs)
+		return sh_error(sh, "gs: out of memory");
+	n = gort_inspect_gs(gs, n);
+	js_begin(sh, "gs");
+	js_array(sh, "gs");
+	if (n)
+		out(sh, "%-6s %-9s %-12s %-4s %8s %6s\n", "G", "STATUS", "WAIT", "P", "STACK", "RUNS");
+	else
+		out(sh, "no goroutines\n");
+	for (size_t i = 0; i < n; i++) {
+		const gort_g_info *g = &gs[i];
+		char pb[16] = "-";
+		if (g->p >= 0)
+			snprintf(pb, sizeof pb, "p%d", g->p);
+		out(sh, "g%-5lld %-9s %-12s %-4s %8zu %6llu\n", (long long)g->goid, g_status(g->status),
+		    g->waitreason[0] ? g->waitreason : "-", pb, g->stack_used,
+		    (unsigned long long)g->nswitch);
+		js_object(sh, NULL);
+		js_int(sh, "g", g->goid);
+		js_str(sh, "status", g_status(g->status));
+		js_str(sh, "wait", g->waitreason);
+		js_int(sh, "p", g->p);
+		js_uint(sh, "stack_used", g->stack_used);
+		js_uint(sh, "runs", g->nswitch);
+		js_object_end(sh);
+	}
+	js_array_end(sh);
+	js_end(sh);
+	free(gs);
+	return 0;
+}
+
+static void cache_summary(sh_t *sh, int32_t id, uint64_t *mallocs, uint64_t *frees)
+{
+	(void)sh;
+	*mallocs = *frees = 0;
+	size_t n = gort_inspect_caches(NULL, 0);
+	gort_cache_info *cs = calloc(n ? n : 1, sizeof *cs);
+	if (!cs)
+		return;
+	n = gort_inspect_caches(cs, n);
+	for (size_t i = 0; i < n; i++)
+		if (cs[i].id == id) {
+			*mallocs = cs[i].mallocs;
+			*frees = cs[i].frees;
+		}
+	free(cs);
+}
+
+int cmd_ps(sh_t *sh, sh_args *a)
+{
+	(void)a;
+	gort_p_info *ps = calloc(SH_MAX_PROCS_SHOWN, sizeof *ps);
+	if (!ps)
+		return sh_error(sh, "ps: out of memory");
+	size_t n = gort_inspect_ps(ps, SH_MAX_PROCS_SHOWN);
+	js_begin(sh, "ps");
+	js_array(sh, "ps");
+	for (size_t i = 0; i < n && i < SH_MAX_PROCS_SHOWN; i++) {
+		const gort_p_info *p = &ps[i];
+		uint64_t mallocs, frees;
+		cache_summary(sh, p->cache_id, &mallocs, &frees);
+		out(sh, "p%d schedtick=%u runnext=", p->id, p->schedtick);
+		if (p->runnext)
+			out(sh, "g%lld", (long long)p->runnext);
+		else
+			out(sh, "-");
+		out(sh, " runq=[");
+		for (uint32_t k = 0; k < p->nrunq; k++)
+			out(sh, "%sg%lld", k ? " " : "", (long long)p->runq[k]);
+		out(sh, "] gfree=%u mcache=%d (mallocs %llu, frees %llu)\n", p->gfreecnt, p->cache_id,
+		    (unsigned long long)mallocs, (unsigned long long)frees);
+		js_object(sh, NULL);
+		js_int(sh, "p", p->id);
+		js_uint(sh, "schedtick", p->schedtick);
+		js_int(sh, "runnext", p->runnext);
+		js_array(sh, "runq");
+		for (uint32_t k = 0; k < p->nrunq; k++)
+			js_int(sh, NULL, p->runq[k]);
+		js_array_end(sh);
+		js_uint(sh, "gfree", p->gfreecnt);
+		js_int(sh, "mcache", p->cache_id);
+		js_uint(sh, "mallocs", mallocs);
+		js_uint(sh, "frees", frees);
+		js_object_end(sh);
+	}
+	js_array_end(sh);
+	js_end(sh);
+	free(ps);
+	return 0;
+}
+
+int cmd_ms(sh_t *sh, sh_args *a)
+{
+	(void)a;
+	static const char *const status[] = {"idle", "running", "spinning", "syscall"};
+	gort_m_info ms[SH_MAX_PROCS_SHOWN];
+	size_t n = gort_inspect_ms(ms, SH_MAX_PROCS_SHOWN);
+	js_begin(sh, "ms");
+	js_array(sh, "ms");
+	for (size_t i = 0; i < n && i < SH_MAX_PROCS_SHOWN; i++) {
+		const char *st = ms[i].status < 4 ? status[ms[i].status] : "?";
+		out(sh, "m%d %-8s p=", ms[i].id, st);
+		if (ms[i].p >= 0)
+			out(sh, "p%d", ms[i].p);
+		else
+			out(sh, "-");
+		out(sh, " curg=");
+		if (ms[i].curg)
+			out(sh, "g%lld\n", (long long)ms[i].curg);
+		else
+			out(sh, "-\n");
+		js_object(sh, NULL);
+		js_int(sh, "m", ms[i].id);
+		js_str(sh, "status", st);
+		js_int(sh, "p", ms[i].p);
+		js_int(sh, "curg", ms[i].curg);
+		js_object_end(sh);
+	}
+	js_array_end(sh);
+	js_end(sh);
+	if (n == 0)
+		out(sh, "no Ms yet (threaded mode starts them when work appears)\n");
+	return 0;
+}
+
+static int schedtrace(sh_t *sh, const char *cmd, int detailed)
+{
+	size_t need = gort_schedtrace(NULL, 0, detailed) + 1;
+	char *buf = malloc(need);
+	if (!buf)
+		return sh_error(sh, "%s: out of memory", cmd);
+	gort_schedtrace(buf, need, detailed);
+	out(sh, "%s%s", buf, need > 1 && buf[need - 2] == '\n' ? "" : "\n");
+	js_begin(sh, cmd);
+	js_str(sh, "text", buf);
+	js_end(sh);
+	free(buf);
+	return 0;
+}
+
+int cmd_schedtrace(sh_t *sh, sh_args *a)
+{
+	(void)a;
+	return schedtrace(sh, "schedtrace", 0);
+}
+
+int cmd_scheddetail(sh_t *sh, sh_args *a)
+{
+	(void)a;
+	return schedtrace(sh, "scheddetail", 1);
+}

@@ -1,0 +1,241 @@
+/*
+ * commands.c — the one command table (names, usage, help, an example and
+ * completion words for every command) and the small commands that belong
+ * to the shell itself: help, set, echo, source, check, quit.
+ *
+ * Invariants: every command gortsh accepts is a row here, so help, TAB
+ * completion and dispatch can never disagree.
+ */
+#include "shell.h"
+
+#include <string.h>
+
+static const char *const dump_subs[] = {"arena",    "spans", "span",	    "bitmap", "mcache",
+					"mcentral", "heap",  "sizeclasses", "runq",   NULL};
+static const char *const set_subs[] = {"color", "json", "echo", "on", "off", NULL};
+static const char *const init_subs[] = {"procs=", "arena=",	  "stack=",	"seed=",
+					"threads=on", "threads=off", NULL};
+static const char *const alloc_subs[] = {"noscan", "as", NULL};
+static const char *const trace_subs[] = {"start", "stop", NULL};
+static const char *const export_subs[] = {"svg", NULL};
+static const char *const spawn_subs[] = {"on", "alloc", "free", "yield", "park", "ready",
+					 "spawn", "work", "repeat", "exit", NULL};
+
+const sh_cmd sh_commands[] = {
+	{"init", "init [procs=N] [arena=SIZE] [stack=SIZE] [seed=N] [threads=on|off]",
+	 "reset the runtime",
+	 "Shut the runtime down and start it again with the given settings (the others keep "
+	 "their values). Every value ($N), name and G is forgotten.",
+	 "init procs=4 arena=16M seed=7", init_subs, cmd_init},
+	{"alloc", "alloc SIZE [noscan] [as NAME]", "allocate an object",
+	 "Allocate SIZE bytes (K/M/G suffixes) and print $K = ADDRESS with the size class, the "
+	 "span and the slot. noscan marks it pointer-free: below 16 B it goes to the tiny "
+	 "allocator. as NAME binds a name to it.",
+	 "alloc 24 as x", alloc_subs, cmd_alloc},
+	{"calloc", "calloc COUNT SIZE [as NAME]", "allocate zeroed memory for COUNT objects",
+	 "Like alloc, for COUNT*SIZE zeroed bytes; an overflowing product is an error.",
+	 "calloc 10 24", alloc_subs, cmd_calloc},
+	{"realloc", "realloc $K|NAME|ADDRESS SIZE", "resize an object",
+	 "Resize the object; prints the new value, in place or moved. A name moves along.",
+	 "realloc $1 200", NULL, cmd_realloc},
+	{"free", "free $K|NAME|ADDRESS", "free an object",
+	 "Free the object. gort checks every free: a double free, an interior or foreign "
+	 "pointer prints an error and leaves the heap unchanged.",
+	 "free $1", NULL, cmd_free},
+	{"release", "release", "return idle memory to the OS",
+	 "Give every free page run back to the OS (madvise) and print how much was released.",
+	 "release", NULL, cmd_release},
+	{"stats", "stats", "memory statistics (Go's MemStats names)",
+	 "Print gort_memstats with Go's runtime.MemStats field names.", "stats", NULL, cmd_stats},
+	{"vals", "vals", "list the values $1, $2, ... and their names",
+	 "Every object the session allocated, live or freed.", "vals", NULL, cmd_vals},
+	{"spawn", "spawn [on pN] { BODY }", "start a goroutine running BODY",
+	 "BODY is ';'-separated steps run on the G's own stack: alloc SIZE [noscan] [as NAME], "
+	 "free NAME, yield, park [REASON], ready gN, spawn { ... }, work N, repeat N { ... }, "
+	 "exit. The new G goes to the runnext slot of P 0 (or pN).",
+	 "spawn { alloc 100 as x; yield; free x }", spawn_subs, cmd_spawn},
+	{"step", "step [N] [on pK]", "make N scheduling decisions",
+	 "Each step prints which P ran which G, where the G came from (runnext, local, global, "
+	 "stolen from pJ), what it did, and how it stopped (yielded, parked, exited). on pK: "
+	 "only P K looks for work.",
+	 "step 3", NULL, cmd_step},
+	{"run", "run [max=N]", "step until nothing can run",
+	 "Step mode: step (printing each step) until no G is runnable, at most max steps "
+	 "(default 10000). Threaded mode: let the Ms run until every G has exited or parked.",
+	 "run", NULL, cmd_run},
+	{"ready", "ready gN", "make a parked goroutine runnable",
+	 "Put a parked G on the global queue (from the shell there is no current P).", "ready g2",
+	 NULL, cmd_ready},
+	{"gs", "gs", "list the goroutines",
+	 "Every live G: id, status, wait reason, the P it last ran on, stack in use, runs.", "gs",
+	 NULL, cmd_gs},
+	{"ps", "ps", "list the Ps",
+	 "Every P: runnext, its local run queue in order, schedtick, free Gs, its mcache.", "ps",
+	 NULL, cmd_ps},
+	{"ms", "ms", "list the Ms", "Every M: status, the P it holds, the G it runs.", "ms", NULL,
+	 cmd_ms},
+	{"schedtrace", "schedtrace", "Go's GODEBUG=schedtrace line",
+	 "SCHED 0ms: gomaxprocs=... idleprocs=... threads=... runqueue=... [local queues]",
+	 "schedtrace", NULL, cmd_schedtrace},
+	{"scheddetail", "scheddetail", "Go's GODEBUG=scheddetail=1 lines",
+	 "The schedtrace line plus one line per P and per G.", "scheddetail", NULL,
+	 cmd_scheddetail},
+	{"dump", "dump arena|spans|span|bitmap|mcache|mcentral|heap|sizeclasses|runq ...",
+	 "show the allocator's and scheduler's structures",
+	 "dump arena [ADDRESS [LENGTH]]: one cell per page; dump spans [class=K]; dump span "
+	 "ADDRESS; dump bitmap ADDRESS|$K: the span's slots and their 4 bits; dump mcache [pN]; "
+	 "dump mcentral [CLASS]; dump heap: free page runs; dump sizeclasses; dump runq "
+	 "[pN|global].",
+	 "dump bitmap $1", dump_subs, cmd_dump},
+	{"export", "export svg FILE", "write the arena map as an SVG picture",
+	 "Spans coloured and labelled, with a legend.", "export svg arena.svg", export_subs,
+	 cmd_export},
+	{"trace", "trace start FILE | trace stop", "record scheduler events for Perfetto",
+	 "Write the scheduler's events as Chrome trace-event JSON, one track per P, loadable in "
+	 "Perfetto or chrome://tracing.",
+	 "trace start run.json", trace_subs, cmd_trace},
+	{"check", "check", "verify every invariant of the heap and the scheduler",
+	 "Run gort_check(): spans, bitmap, centrals, caches, run queues, G lists.", "check", NULL,
+	 cmd_check},
+	{"try", "try COMMAND ...", "run a command whose failure is expected",
+	 "Run the command; if it fails, its error is printed but does not stop a batch or count "
+	 "as a failure. For scripts and tours that show misuse.",
+	 "try free $1", NULL, cmd_try},
+	{"set", "set color|json|echo on|off", "change an output setting", "Turn a setting on or off.",
+	 "set json on", set_subs, cmd_set},
+	{"echo", "echo TEXT", "print TEXT", "Print the rest of the command.", "echo hello", NULL,
+	 cmd_echo},
+	{"source", "source FILE", "run the commands in FILE",
+	 "Run a script; sources may nest up to 16 deep.", "source examples/tour.gsh", NULL,
+	 cmd_source},
+	{"help", "help [COMMAND]", "list the commands, or explain one", "Usage, meaning, an example.",
+	 "help dump", NULL, cmd_help},
+	{"quit", "quit", "leave gortsh", "Also exit, or Ctrl-D.", "quit", NULL, cmd_quit},
+	{"exit", "exit", "leave gortsh", "Also quit, or Ctrl-D.", "exit", NULL, cmd_quit},
+	{NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+const sh_cmd *sh_find_command(const char *name)
+{
+	for (const sh_cmd *c = sh_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+int cmd_help(sh_t *sh, sh_args *a)
+{
+	if (a->argc > 2)
+		return sh_error(sh, "usage: help [COMMAND]");
+	if (a->argc == 2) {
+		const sh_cmd *c = sh_find_command(a->argv[1].text);
+		if (!c)
+			return sh_error(sh, "help: no command '%s' (try help)", a->argv[1].text);
+		out(sh, "%susage:%s %s\n%s\nexample: %s\n", col(sh, SH_C_BOLD), col(sh, SH_C_RESET),
+		    c->usage, c->help, c->example);
+		js_begin(sh, "help");
+		js_str(sh, "name", c->name);
+		js_str(sh, "usage", c->usage);
+		js_str(sh, "summary", c->summary);
+		js_str(sh, "help", c->help);
+		js_str(sh, "example", c->example);
+		js_end(sh);
+		return 0;
+	}
+	js_begin(sh, "help");
+	js_array(sh, "commands");
+	for (const sh_cmd *c = sh_commands; c->name; c++) {
+		out(sh, "  %s%-12s%s %s\n", col(sh, SH_C_BOLD), c->name, col(sh, SH_C_RESET),
+		    c->summary);
+		js_object(sh, NULL);
+		js_str(sh, "name", c->name);
+		js_str(sh, "summary", c->summary);
+		js_object_end(sh);
+	}
+	js_array_end(sh);
+	js_end(sh);
+	out(sh, "help COMMAND for its usage and an example; $N names a value, # starts a comment.\n");
+	return 0;
+}
+
+int cmd_set(sh_t *sh, sh_args *a)
+{
+	if (a->argc != 3)
+		return sh_error(sh, "usage: set color|json|echo on|off");
+	const char *what = a->argv[1].text, *v = a->argv[2].text;
+	bool on = strcmp(v, "on") == 0;
+	if (!on && strcmp(v, "off") != 0)
+		return sh_error(sh, "set: '%s' is not on or off", v);
+	if (strcmp(what, "color") == 0)
+		sh->color = on;
+	else if (strcmp(what, "json") == 0)
+		sh->json = on;
+	else if (strcmp(what, "echo") == 0)
+		sh->echo = on;
+	else
+		return sh_error(sh, "set: no setting '%s' (color, json, echo)", what);
+	js_begin(sh, "set");
+	js_str(sh, "name", what);
+	js_bool(sh, "on", on);
+	js_end(sh);
+	return 0;
+}
+
+int cmd_echo(sh_t *sh, sh_args *a)
+{
+	js_begin(sh, "echo");
+	char text[4096];
+	size_t n = 0;
+	text[0] = '\0';
+	for (int i = 1; i < a->argc && n < sizeof text; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n, "%s%s", i > 1 ? " " : "",
+				      a->argv[i].text);
+	out(sh, "%s\n", text);
+	js_str(sh, "text", text);
+	js_end(sh);
+	return 0;
+}
+
+int cmd_source(sh_t *sh, sh_args *a)
+{
+	if (a->argc != 2)
+		return sh_error(sh, "usage: source FILE");
+	if (sh->depth >= SH_MAX_NESTING)
+		return sh_error(sh, "source: nested more than %d deep", SH_MAX_NESTING);
+	return sh_run_file(sh, a->argv[1].text);
+}
+
+int cmd_check(sh_t *sh, sh_args *a)
+{
+	(void)a;
+	if (gort_check() != 0 || sh_gort_error(sh) != 0)
+		return sh->failed ? -1 : sh_error(sh, "check: an invariant does not hold");
+	out(sh, "ok: every invariant holds\n");
+	js_begin(sh, "check");
+	js_bool(sh, "ok", true);
+	js_end(sh);
+	return 0;
+}
+
+int cmd_try(sh_t *sh, sh_args *a)
+{
+	if (a->argc < 2 || a->argv[1].kind != TOK_WORD)
+		return sh_error(sh, "usage: try COMMAND ...");
+	const sh_cmd *c = sh_find_command(a->argv[1].text);
+	if (!c || c->run == cmd_try)
+		return sh_error(sh, "try: unknown command '%s'", a->argv[1].text);
+	sh_args rest = {.argc = a->argc - 1};
+	memcpy(rest.argv, a->argv + 1, (size_t)rest.argc * sizeof *rest.argv);
+	if (c->run(sh, &rest) == 0 && !sh->failed)
+		sh_gort_error(sh);
+	sh->failed = false; /* expected: reported, not counted */
+	sh->gort_error = false;
+	return 0;
+}
+
+int cmd_quit(sh_t *sh, sh_args *a)
+{
+	(void)a;
+	sh->quit = true;
+	return 0;
+}

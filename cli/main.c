@@ -1,0 +1,404 @@
+/*
+ * main.c — gortsh's entry: options, the runtime it starts, and the three
+ * ways commands arrive (the interactive prompt, script files, -c), plus
+ * running a line and a file, which every mode and `source` share.
+ *
+ * Exit status: 0 when every command succeeded; 1 when a command failed in
+ * a batch (the first failure stops it unless --keep-going); 2 for a usage
+ * error on the command line.
+ *
+ * Invariants: one session (sh_current) per process; gort's error handler
+ * is the shell's from the first command on, so no misuse aborts it.
+ */
+#define _GNU_SOURCE
+#include "shell.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "repl.h"
+
+sh_t *sh_current;
+
+/* ------------------------------------------------------------- runtime */
+
+static void progs_clear(sh_t *sh)
+{
+	for (size_t i = 0; i < sh->nprogs; i++)
+		prog_free(sh->progs[i]);
+	free(sh->progs);
+	sh->progs = NULL;
+	sh->nprogs = sh->capprogs = 0;
+}
+
+/* Threaded mode: Gs may be running; let them finish or park first. */
+static void quiesce(sh_t *sh)
+{
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	if (!si.threaded)
+		return;
+	gort_run();
+	sh->gort_error = false; /* a deadlock report: parked Gs are simply dropped */
+}
+
+int sh_runtime_init(sh_t *sh)
+{
+	trace_close(sh);
+	quiesce(sh);
+	gort_shutdown();
+	progs_clear(sh);
+	vals_clear(sh);
+	actions_take(sh, NULL, 0);
+	gort_set_error_handler(sh_gort_handler, sh);
+	if (gort_init(&sh->cfg) != 0)
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ commands */
+
+static void echo_command(sh_t *sh, const sh_args *a)
+{
+	if (sh->json)
+		return;
+	fputs("> ", stdout);
+	for (int i = 0; i < a->argc; i++) {
+		const sh_tok *t = &a->argv[i];
+		const char *sep = i ? " " : "";
+		if (t->kind == TOK_BLOCK)
+			printf("%s{%s}", sep, t->text);
+		else if (t->kind == TOK_STRING)
+			printf("%s\"%s\"", sep, t->text);
+		else
+			printf("%s%s", sep, t->text);
+	}
+	putchar('\n');
+}
+
+static int run_command(void *ctx, sh_args *a)
+{
+	sh_t *sh = ctx;
+	if (sh->quit)
+		return -1;
+	if (sh->echo)
+		echo_command(sh, a);
+	sh->failed = false;
+	sh->gort_error = false;
+	const sh_cmd *c = a->argv[0].kind == TOK_WORD ? sh_find_command(a->argv[0].text) : NULL;
+	if (!c)
+		sh_error(sh, "unknown command '%s' (try help)", a->argv[0].text);
+	else if (c->run(sh, a) == 0 && !sh->failed)
+		sh_gort_error(sh); /* a misuse the command did not report itself */
+	fflush(stdout);
+	if (!sh->failed)
+		return 0;
+	sh->nerrors++;
+	return (sh->interactive && sh->depth == 0) || sh->keep_going ? 0 : -1;
+}
+
+int sh_run_line(sh_t *sh, const char *line)
+{
+	const char *err = NULL;
+	unsigned before = sh->nerrors;
+	int rc = sh_split(line, run_command, sh, &err);
+	if (rc != 0 && err) {
+		sh_error(sh, "%s", err);
+		sh->nerrors++;
+	}
+	return sh->nerrors != before || rc != 0 ? -1 : 0;
+}
+
+/* Open braces not yet closed (outside strings): a block spans lines. */
+static int open_braces(const char *s)
+{
+	int depth = 0;
+	bool str = false;
+	for (; *s; s++) {
+		if (str) {
+			if (*s == '\\' && s[1])
+				s++;
+			else if (*s == '"')
+				str = false;
+		} else if (*s == '"') {
+			str = true;
+		} else if (*s == '#') {
+			while (s[1] && s[1] != '\n')
+				s++;
+		} else if (*s == '{') {
+			depth++;
+		} else if (*s == '}') {
+			depth--;
+		}
+	}
+	return depth;
+}
+
+/* Appends line to *buf (with a newline between): a block across lines. */
+static int append(char **buf, size_t *len, const char *line)
+{
+	size_t n = strlen(line);
+	char *b = realloc(*buf, *len + n + 2);
+	if (!b)
+		return -1;
+	if (*len)
+		b[(*len)++] = '\n';
+	memcpy(b + *len, line, n + 1);
+	*buf = b;
+	*len += n;
+	return 0;
+}
+
+static int run_stream(sh_t *sh, FILE *f)
+{
+	char *line = NULL, *pending = NULL;
+	size_t cap = 0, plen = 0;
+	unsigned first_line = 0;
+	int rc = 0;
+	for (unsigned lineno = 1; !sh->quit; lineno++) {
+		ssize_t n = getline(&line, &cap, f);
+		if (n < 0)
+			break;
+		if (n > 0 && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		if (plen == 0)
+			first_line = lineno;
+		if (append(&pending, &plen, line) != 0) {
+			rc = sh_error(sh, "out of memory");
+			break;
+		}
+		if (open_braces(pending) > 0)
+			continue;
+		sh->line = first_line;
+		int r = sh_run_line(sh, pending);
+		plen = 0;
+		if (r != 0) {
+			rc = -1;
+			if (!sh->keep_going)
+				break;
+		}
+	}
+	if (plen && rc == 0) { /* end of file inside a block: report it */
+		sh->line = first_line;
+		rc = sh_run_line(sh, pending);
+	}
+	free(pending);
+	free(line);
+	return rc;
+}
+
+int sh_run_file(sh_t *sh, const char *path)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (!f)
+		return sh_error(sh, "cannot open %s: %s", path, strerror(errno));
+	const char *file = sh->file;
+	unsigned line = sh->line;
+	sh->file = f == stdin ? "<stdin>" : path;
+	sh->depth++;
+	int rc = run_stream(sh, f);
+	sh->depth--;
+	sh->file = file;
+	sh->line = line;
+	if (f != stdin)
+		fclose(f);
+	if (rc != 0 && sh->depth > 0)
+		sh->failed = true; /* the source command fails with its file */
+	return rc;
+}
+
+/* ------------------------------------------------------------- options */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: gortsh [OPTIONS] [FILE...]\n"
+		"  Explore gort's allocator and scheduler: allocate, free, spawn and step\n"
+		"  goroutines, and look at the arena, the bitmap and the run queues.\n\n"
+		"  FILE...          run the files as a batch (- is standard input)\n"
+		"  -c 'CMD; CMD'    run these commands as a batch\n"
+		"  --procs N        number of Ps (default %d)\n"
+		"  --arena SIZE     arena reservation, K/M/G suffixes (default 64M)\n"
+		"  --stack SIZE     usable stack per goroutine (default 64K)\n"
+		"  --seed N         seed of every scheduling choice\n"
+		"  --threads        threaded mode: real Ms on OS threads\n"
+		"  --json           one JSON object per command instead of text\n"
+		"  --no-color       no colours (also NO_COLOR=1)\n"
+		"  --echo           print each command before its output\n"
+		"  --keep-going     in a batch, run on after an error (exit 1 at the end)\n"
+		"  --norc           do not read ~/.gortshrc\n"
+		"  -q, --quiet      no banner\n"
+		"  --version, --help\n",
+		SH_DEFAULT_PROCS);
+}
+
+enum { OPT_PROCS = 256, OPT_ARENA, OPT_STACK, OPT_SEED, OPT_THREADS, OPT_JSON, OPT_NOCOLOR,
+       OPT_ECHO, OPT_KEEP, OPT_NORC, OPT_VERSION, OPT_HELP };
+
+typedef struct options {
+	const char *commands; /* -c */
+	bool norc, no_color;
+} options;
+
+static int bad_option(const char *opt, const char *val)
+{
+	fprintf(stderr, "gortsh: bad value for %s: '%s'\n", opt, val);
+	return 2;
+}
+
+static int set_option(sh_t *sh, options *o, int c, const char *arg)
+{
+	uint64_t v;
+	switch (c) {
+	case OPT_PROCS:
+		if (!parse_u64(arg, &v) || v == 0 || v > 256)
+			return bad_option("--procs", arg);
+		sh->cfg.procs = (unsigned)v;
+		return 0;
+	case OPT_ARENA:
+		if (!parse_size(arg, &v) || v == 0)
+			return bad_option("--arena", arg);
+		sh->cfg.arena_bytes = v;
+		return 0;
+	case OPT_STACK:
+		if (!parse_size(arg, &v) || v == 0)
+			return bad_option("--stack", arg);
+		sh->cfg.stack_bytes = v;
+		return 0;
+	case OPT_SEED:
+		if (!parse_u64(arg, &v))
+			return bad_option("--seed", arg);
+		sh->cfg.seed = v;
+		return 0;
+	case OPT_THREADS:
+		sh->cfg.threaded = 1;
+		return 0;
+	case OPT_JSON:
+		sh->json = true;
+		return 0;
+	case OPT_NOCOLOR:
+		o->no_color = true;
+		return 0;
+	case OPT_ECHO:
+		sh->echo = true;
+		return 0;
+	case OPT_KEEP:
+		sh->keep_going = true;
+		return 0;
+	case OPT_NORC:
+		o->norc = true;
+		return 0;
+	case 'q':
+		sh->quiet = true;
+		return 0;
+	case 'c':
+		o->commands = arg;
+		return 0;
+	case OPT_VERSION:
+		printf("gortsh %s\n", GORT_VERSION_STRING);
+		exit(0);
+	case OPT_HELP:
+		usage(stdout);
+		exit(0);
+	default:
+		usage(stderr);
+		return 2;
+	}
+}
+
+static int parse_options(sh_t *sh, options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"procs", required_argument, 0, OPT_PROCS},
+		{"arena", required_argument, 0, OPT_ARENA},
+		{"stack", required_argument, 0, OPT_STACK},
+		{"seed", required_argument, 0, OPT_SEED},
+		{"threads", no_argument, 0, OPT_THREADS},
+		{"json", no_argument, 0, OPT_JSON},
+		{"no-color", no_argument, 0, OPT_NOCOLOR},
+		{"no-colour", no_argument, 0, OPT_NOCOLOR},
+		{"echo", no_argument, 0, OPT_ECHO},
+		{"keep-going", no_argument, 0, OPT_KEEP},
+		{"norc", no_argument, 0, OPT_NORC},
+		{"quiet", no_argument, 0, 'q'},
+		{"version", no_argument, 0, OPT_VERSION},
+		{"help", no_argument, 0, OPT_HELP},
+		{0, 0, 0, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "qc:", longopts, NULL)) != -1) {
+		int rc = set_option(sh, o, c, optarg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------------- main */
+
+static void run_rc(sh_t *sh)
+{
+	const char *home = getenv("HOME");
+	char path[4096];
+	if (!home || snprintf(path, sizeof path, "%s/.gortshrc", home) >= (int)sizeof path ||
+	    access(path, R_OK) != 0)
+		return;
+	bool keep = sh->keep_going;
+	sh->keep_going = true; /* a bad rc line is reported, not fatal */
+	sh_run_file(sh, path);
+	sh->keep_going = keep;
+	sh->nerrors = 0;
+}
+
+static int run_batch(sh_t *sh, const options *o, int nfiles, char **files)
+{
+	if (o->commands) {
+		sh->file = "-c";
+		sh->line = 1;
+		sh->depth = 1;
+		sh_run_line(sh, o->commands);
+		sh->depth = 0;
+	} else if (nfiles == 0) {
+		sh_run_file(sh, "-");
+	}
+	for (int i = 0; i < nfiles && (sh->nerrors == 0 || sh->keep_going) && !sh->quit; i++)
+		if (sh_run_file(sh, files[i]) != 0 && !sh->nerrors)
+			sh->nerrors++;
+	return sh->nerrors ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static sh_t session;
+	sh_t *sh = &session;
+	sh_current = sh;
+	sh->cfg = (gort_config){.procs = SH_DEFAULT_PROCS, .arena_bytes = SH_DEFAULT_ARENA};
+	options o = {0};
+	int rc = parse_options(sh, &o, argc, argv);
+	if (rc)
+		return rc;
+	int nfiles = argc - optind;
+	sh->interactive = !o.commands && nfiles == 0 && isatty(STDIN_FILENO);
+	const char *nc = getenv("NO_COLOR");
+	sh->color = sh->interactive && isatty(STDOUT_FILENO) && !o.no_color && !(nc && *nc) &&
+		    !sh->json;
+	if (sh_runtime_init(sh) != 0) {
+		fprintf(stderr, "gortsh: cannot start the runtime: %s\n", strerror(errno));
+		return 1;
+	}
+	if (!o.norc)
+		run_rc(sh);
+	if (sh->interactive)
+		rc = repl_run(sh);
+	else
+		rc = run_batch(sh, &o, nfiles, argv + optind);
+	trace_close(sh);
+	quiesce(sh);
+	gort_shutdown();
+	progs_clear(sh);
+	vals_clear(sh);
+	return rc;
+}

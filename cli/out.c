@@ -1,0 +1,279 @@
+/*
+ * out.c — everything gortsh prints: text with optional colour, one JSON
+ * object per command line, addresses and sizes formatted the same way
+ * everywhere, and error lines.
+ *
+ * Invariants: text goes to stdout only when --json is off; JSON objects are
+ * opened by js_begin and closed by js_end, with js_depth back at 0 after
+ * each; error lines go to stderr in text mode and, in JSON mode, also as
+ * {"error":...} on stdout so a reader sees one object per command.
+ */
+#include "shell.h"
+
+#include <string.h>
+
+void out(sh_t *sh, const char *fmt, ...)
+{
+	if (sh->json)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
+
+const char *col(const sh_t *sh, int c)
+{
+	static const char *const seq[] = {
+		"\033[0m",  "\033[1m",	"\033[2m",  "\033[31m", "\033[32m",
+		"\033[33m", "\033[34m", "\033[35m", "\033[36m",
+	};
+	if (!sh->color || c < 0 || c >= (int)(sizeof seq / sizeof *seq))
+		return "";
+	return seq[c];
+}
+
+const char *col_bg(const sh_t *sh, unsigned i, char *buf, size_t n)
+{
+	/* Twelve backgrounds of the 256-colour cube that keep black text legible. */
+	static const int palette[] = {153, 186, 217, 151, 223, 183, 152, 222, 189, 158, 216, 229};
+	if (!sh->color)
+		return "";
+	snprintf(buf, n, "\033[30;48;5;%dm", palette[i % (sizeof palette / sizeof *palette)]);
+	return buf;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void js_string(const char *s)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", stdout);
+			break;
+		case '\\':
+			fputs("\\\\", stdout);
+			break;
+		case '\n':
+			fputs("\\n", stdout);
+			break;
+		case '\t':
+			fputs("\\t", stdout);
+			break;
+		default:
+			if (*p < 0x20 || *p >= 0x7f)
+				printf("\\u%04x", *p); /* bytes, not UTF-8: always valid */
+			else
+				putchar(*p);
+		}
+	}
+	putchar('"');
+}
+
+/* A comma before every member but the first, then "key": if in an object. */
+static void js_member(sh_t *sh, const char *key)
+{
+	int d = sh->js_depth;
+	if (sh->js_comma[d])
+		putchar(',');
+	sh->js_comma[d] = true;
+	if (key) {
+		js_string(key);
+		putchar(':');
+	}
+}
+
+static void js_open(sh_t *sh, const char *key, char c)
+{
+	js_member(sh, key);
+	putchar(c);
+	if (sh->js_depth + 1 < (int)(sizeof sh->js_comma / sizeof *sh->js_comma))
+		sh->js_depth++;
+	sh->js_comma[sh->js_depth] = false;
+}
+
+static void js_close(sh_t *sh, char c)
+{
+	putchar(c);
+	if (sh->js_depth > 0)
+		sh->js_depth--;
+}
+
+void js_begin(sh_t *sh, const char *cmd)
+{
+	if (!sh->json)
+		return;
+	sh->js_depth = 0;
+	sh->js_comma[0] = false;
+	js_open(sh, NULL, '{');
+	js_str(sh, "cmd", cmd);
+}
+
+void js_end(sh_t *sh)
+{
+	if (!sh->json)
+		return;
+	while (sh->js_depth > 1)
+		js_close(sh, '}'); /* a handler that forgot to close: still valid JSON */
+	js_close(sh, '}');
+	sh->js_depth = 0;
+	sh->js_comma[0] = false;
+	putchar('\n');
+	fflush(stdout);
+}
+
+void js_str(sh_t *sh, const char *key, const char *val)
+{
+	if (!sh->json)
+		return;
+	js_member(sh, key);
+	js_string(val ? val : "");
+}
+
+void js_int(sh_t *sh, const char *key, int64_t v)
+{
+	if (!sh->json)
+		return;
+	js_member(sh, key);
+	printf("%lld", (long long)v);
+}
+
+void js_uint(sh_t *sh, const char *key, uint64_t v)
+{
+	if (!sh->json)
+		return;
+	js_member(sh, key);
+	printf("%llu", (unsigned long long)v);
+}
+
+void js_addr(sh_t *sh, const char *key, uintptr_t v)
+{
+	char buf[40];
+	js_str(sh, key, fmt_addr(v, buf));
+}
+
+void js_bool(sh_t *sh, const char *key, bool v)
+{
+	if (!sh->json)
+		return;
+	js_member(sh, key);
+	fputs(v ? "true" : "false", stdout);
+}
+
+void js_null(sh_t *sh, const char *key)
+{
+	if (!sh->json)
+		return;
+	js_member(sh, key);
+	fputs("null", stdout);
+}
+
+void js_array(sh_t *sh, const char *key)
+{
+	if (sh->json)
+		js_open(sh, key, '[');
+}
+
+void js_array_end(sh_t *sh)
+{
+	if (sh->json)
+		js_close(sh, ']');
+}
+
+void js_object(sh_t *sh, const char *key)
+{
+	if (sh->json)
+		js_open(sh, key, '{');
+}
+
+void js_object_end(sh_t *sh)
+{
+	if (sh->json)
+		js_close(sh, '}');
+}
+
+/* ---------------------------------------------------------- formatting */
+
+const char *fmt_addr(uintptr_t addr, char *buf)
+{
+	gort_arena_info ai;
+	gort_inspect_arena(&ai);
+	if (!ai.at_hint && addr >= ai.arena_base && addr - ai.arena_base <= ai.arena_bytes)
+		snprintf(buf, 32, "arena+0x%lx", (unsigned long)(addr - ai.arena_base));
+	else
+		snprintf(buf, 32, "0x%lx", (unsigned long)addr);
+	return buf;
+}
+
+const char *fmt_size(uint64_t n, char *buf)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	int u = 0;
+	uint64_t whole = n, tenths = 0;
+	while (whole >= 1024 && u < 4) {
+		tenths = (whole % 1024) * 10 / 1024;
+		whole /= 1024;
+		u++;
+	}
+	if (tenths)
+		snprintf(buf, 32, "%llu.%llu %s", (unsigned long long)whole,
+			 (unsigned long long)tenths, unit[u]);
+	else
+		snprintf(buf, 32, "%llu %s", (unsigned long long)whole, unit[u]);
+	return buf;
+}
+
+/* -------------------------------------------------------------- errors */
+
+int sh_error(sh_t *sh, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	sh->failed = true;
+	fflush(stdout);
+	if (sh->file && !sh->interactive)
+		fprintf(stderr, "%s:%u: error: %s\n", sh->file, sh->line, msg);
+	else
+		fprintf(stderr, "error: %s\n", msg);
+	fflush(stderr);
+	if (sh->json) {
+		int depth = sh->js_depth;
+		sh->js_depth = 0;
+		sh->js_comma[0] = false;
+		if (depth == 0) {
+			js_open(sh, NULL, '{');
+			js_str(sh, "error", msg);
+			js_end(sh);
+		} else {
+			/* Inside a command's object: abandon it on its own line. */
+			putchar('\n');
+			js_open(sh, NULL, '{');
+			js_str(sh, "error", msg);
+			js_end(sh);
+		}
+	}
+	return -1;
+}
+
+void sh_gort_handler(const gort_error *err, void *ctx)
+{
+	sh_t *sh = ctx;
+	if (sh->gort_error)
+		return; /* the first misuse of a command is the one to show */
+	sh->gort_error = true;
+	sh->gort_kind = (int)err->kind;
+	snprintf(sh->gort_msg, sizeof sh->gort_msg, "%s", err->message);
+}
+
+int sh_gort_error(sh_t *sh)
+{
+	if (!sh->gort_error)
+		return 0;
+	sh->gort_error = false;
+	return sh_error(sh, "%s", sh->gort_msg);
+}

@@ -1,0 +1,158 @@
+/*
+ * repl.c — the interactive prompt on GNU readline: a history file
+ * ($GORTSH_HISTORY, else ~/.gortsh_history, capped at HISTORY_MAX lines),
+ * Ctrl-R search (readline's own), a continuation prompt while a { block }
+ * is open, and TAB completion: the first word from the command table; then
+ * that command's sub-commands and keywords, $N values and names.
+ *
+ * Invariants: errors never end the session here; only quit/exit/Ctrl-D do.
+ */
+#define _GNU_SOURCE
+#include "repl.h"
+
+#include <readline/history.h>
+#include <readline/readline.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HISTORY_MAX 1000
+
+static char history_path[4096];
+
+static void history_open(void)
+{
+	const char *env = getenv("GORTSH_HISTORY"), *home = getenv("HOME");
+	if (env && *env)
+		snprintf(history_path, sizeof history_path, "%s", env);
+	else if (home)
+		snprintf(history_path, sizeof history_path, "%s/.gortsh_history", home);
+	using_history();
+	stifle_history(HISTORY_MAX);
+	if (history_path[0])
+		read_history(history_path);
+}
+
+static void history_save(void)
+{
+	if (!history_path[0])
+		return;
+	write_history(history_path);
+	history_truncate_file(history_path, HISTORY_MAX);
+}
+
+/* ---------------------------------------------------------- completion */
+
+/* The words that may follow what is already on the line. */
+static const sh_cmd *completing_for;
+static bool completing_command;
+
+static char *next_match(const char *text, int state)
+{
+	static size_t i, k;
+	static char buf[64];
+	size_t n = strlen(text);
+	sh_t *sh = sh_current;
+	if (state == 0)
+		i = k = 0;
+	if (completing_command) {
+		for (const sh_cmd *c; (c = &sh_commands[i])->name; i++)
+			if (strncmp(c->name, text, n) == 0 && ++i)
+				return strdup(c->name);
+		return NULL;
+	}
+	if (completing_for && completing_for->subs)
+		for (const char *w; (w = completing_for->subs[i]); i++)
+			if (strncmp(w, text, n) == 0 && ++i)
+				return strdup(w);
+	/* Then values: $N and names. */
+	for (k = k ? k : 1; k < sh->nvals; k++) {
+		sh_value *v = val_get(sh, k);
+		if (!v)
+			break;
+		snprintf(buf, sizeof buf, "$%zu", k);
+		if (strncmp(buf, text, n) == 0 && ++k)
+			return strdup(buf);
+		if (v->name[0] && strncmp(v->name, text, n) == 0 && ++k)
+			return strdup(v->name);
+	}
+	return NULL;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+	(void)end;
+	char first[64] = "";
+	const char *line = rl_line_buffer;
+	int b = 0;
+	while (b < start && (line[b] == ' ' || line[b] == '\t'))
+		b++;
+	completing_command = b == start;
+	if (!completing_command) {
+		int e = b;
+		while (e < start && line[e] != ' ' && line[e] != '\t' && e - b < 63)
+			e++;
+		memcpy(first, line + b, (size_t)(e - b));
+		first[e - b] = '\0';
+	}
+	completing_for = sh_find_command(first);
+	/* help COMMAND completes command names. */
+	if (completing_for && strcmp(first, "help") == 0)
+		completing_command = true;
+	rl_attempted_completion_over = 1; /* no file names unless asked */
+	if (completing_for && (strcmp(first, "source") == 0 || strcmp(first, "export") == 0))
+		rl_attempted_completion_over = 0;
+	return rl_completion_matches(text, next_match);
+}
+
+/* --------------------------------------------------------------- loop */
+
+static int open_braces(const char *s)
+{
+	int depth = 0;
+	for (; *s; s++)
+		depth += *s == '{' ? 1 : *s == '}' ? -1 : 0;
+	return depth;
+}
+
+int repl_run(sh_t *sh)
+{
+	history_open();
+	rl_readline_name = "gortsh";
+	rl_attempted_completion_function = complete;
+	rl_basic_word_break_characters = " \t;{}";
+	if (!sh->quiet)
+		printf("gortsh %s — Go's allocator and scheduler, step by step. "
+		       "help lists the commands.\n",
+		       GORT_VERSION_STRING);
+	char *pending = NULL;
+	size_t plen = 0;
+	while (!sh->quit) {
+		char *line = readline(plen ? "...> " : "gortsh> ");
+		if (!line)
+			break;
+		if (*line)
+			add_history(line);
+		size_t n = strlen(line);
+		char *p = realloc(pending, plen + n + 2);
+		if (!p) {
+			free(line);
+			break;
+		}
+		pending = p;
+		if (plen)
+			pending[plen++] = '\n';
+		memcpy(pending + plen, line, n + 1);
+		plen += n;
+		free(line);
+		if (open_braces(pending) > 0)
+			continue;
+		sh->file = NULL;
+		sh_run_line(sh, pending);
+		plen = 0;
+	}
+	free(pending);
+	if (!sh->quit)
+		putchar('\n');
+	history_save();
+	return 0;
+}
