@@ -20,6 +20,9 @@
 
 #define WORK_MAX 100000000ull   /* iterations of one `work` */
 #define REPEAT_MAX 1000000ull   /* rounds of one `repeat` */
+/* Work a G may do between two yields before the shell ends it: nested
+ * repeats multiply, and a step must come back to the prompt. */
+#define SLICE_BUDGET 200000000ull
 
 enum op_kind { OP_ALLOC, OP_FREE, OP_YIELD, OP_PARK, OP_READY, OP_SPAWN, OP_WORK, OP_REPEAT,
 	       OP_EXIT };
@@ -216,6 +219,14 @@ void actions_add(sh_t *sh, const char *fmt, ...)
 		return;
 	size_t len = strlen(line);
 	pthread_mutex_lock(&actions_lock);
+	/* Errors get a little extra room: they are what the user looks for. */
+	unsigned cap = SH_ACTIONS_MAX + (strstr(line, "error:") ? SH_ACTIONS_MAX / 4 : 0);
+	if (sh->action_lines >= cap) {
+		sh->actions_dropped++;
+		pthread_mutex_unlock(&actions_lock);
+		return;
+	}
+	sh->action_lines++;
 	if (sh->nactions + len + 2 > sh->capactions) {
 		size_t cap = (sh->capactions + len + 2) * 2;
 		char *b = realloc(sh->actions, cap);
@@ -240,8 +251,13 @@ void actions_take(sh_t *sh, char *buf, size_t n)
 		size_t k = sh->nactions < n - 1 ? sh->nactions : n - 1;
 		memcpy(buf, sh->actions ? sh->actions : "", k);
 		buf[k] = '\0';
+		if (sh->actions_dropped)
+			snprintf(buf + k, n - k, "... and %llu more\n",
+				 (unsigned long long)sh->actions_dropped);
 	}
 	sh->nactions = 0;
+	sh->action_lines = 0;
+	sh->actions_dropped = 0;
 	if (sh->actions)
 		sh->actions[0] = '\0';
 	pthread_mutex_unlock(&actions_lock);
@@ -297,12 +313,32 @@ static void run_free(sh_t *sh, const op *o)
 
 static void g_body(void *arg);
 
+/* Units of work since the G last gave the CPU up; per thread, since in
+ * threaded mode Gs run on several Ms (a G that yields resets it). */
+static __thread uint64_t slice_used;
+
+/* Charges n units; false (with an error action) once over budget. */
+static bool charge(sh_t *sh, uint64_t n)
+{
+	char wb[32];
+	slice_used += n;
+	if (slice_used <= SLICE_BUDGET)
+		return true;
+	actions_add(sh, "%serror: more than %llu units of work without a yield: G stopped", who(wb),
+		    (unsigned long long)SLICE_BUDGET);
+	return false;
+}
+
 /* Returns false when the body exits. */
 static bool exec_prog(sh_t *sh, const sh_prog *p)
 {
 	char wb[32];
 	for (size_t i = 0; i < p->nops; i++) {
 		const op *o = &p->ops[i];
+		if (!charge(sh, o->kind == OP_WORK ? o->n + 1 : 1))
+			return false;
+		if (o->kind == OP_YIELD || o->kind == OP_PARK)
+			slice_used = 0;
 		switch (o->kind) {
 		case OP_ALLOC:
 			run_alloc(sh, o);
@@ -352,6 +388,7 @@ static bool exec_prog(sh_t *sh, const sh_prog *p)
 
 static void g_body(void *arg)
 {
+	slice_used = 0; /* a new G starts a new slice */
 	exec_prog(sh_current, arg);
 }
 

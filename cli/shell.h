@@ -37,6 +37,7 @@
 #define SH_DEFAULT_PROCS 2
 #define SH_HINT_BASE ((uintptr_t)0xc000000000)
 #define SH_MAX_PROCS_SHOWN 256
+#define SH_ACTIONS_MAX 64  /* action lines shown per step; the rest are counted */
 #define SH_VAL_BLOCK 256
 #define SH_VAL_BLOCKS 4096 /* at most a million values per session */
 
@@ -98,6 +99,8 @@ typedef struct sh {
 	/* What Gs did while the current step ran (body.c appends). */
 	char *actions;
 	size_t nactions, capactions;
+	unsigned action_lines;  /* lines kept this step (at most SH_ACTIONS_MAX) */
+	uint64_t actions_dropped; /* lines past the cap, counted */
 	/* gort's error handler records here (gort.h: the heap is unchanged). */
 	bool gort_error;
 	int gort_kind;      /* gort_error_kind of the recorded misuse */
