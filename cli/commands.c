@@ -237,5 +237,7 @@ int cmd_quit(sh_t *sh, sh_args *a)
 {
 	(void)a;
 	sh->quit = true;
+	js_begin(sh, "quit");
+	js_end(sh);
 	return 0;
 }

@@ -101,7 +101,8 @@ size_t gort_schedtrace(char *buf, size_t n, int detailed)
 	gort_inspect_sched(&si);
 	size_t len = 0;
 #define OUT(...)                                                                           \
-	len += (size_t)snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, __VA_ARGS__)
+	len += (size_t)snprintf(buf ? buf + (len < n ? len : n) : NULL, buf && len < n ? n - len : 0, \
+				__VA_ARGS__)
 	OUT("SCHED %llustep: gomaxprocs=%u idleprocs=%u threads=%u spinningthreads=0 "
 	    "idlethreads=0 runqueue=%u",
 	    (unsigned long long)si.steps, si.gomaxprocs, si.idleprocs, si.threads, si.runqueue);
