@@ -119,6 +119,8 @@ extern sh_t *sh_current; /* the one session: gort's handler and G bodies reach i
 
 /* Start or restart the runtime with sh->cfg; drops values, names, bodies. */
 int sh_runtime_init(sh_t *sh);
+/* Close the trace, stop every G, shut the runtime down, forget everything. */
+void sh_session_end(sh_t *sh);
 /* Run one line (commands separated by ';'). 0, or -1 if any command failed. */
 int sh_run_line(sh_t *sh, const char *line);
 /* Run every line of a file (source). */

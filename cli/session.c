@@ -1,0 +1,216 @@
+/*
+ * session.c — a gortsh session: the runtime it drives (started, restarted
+ * by init, shut down at the end), and running a line or a file, which the
+ * prompt, batches, `source` and the shell's fuzz harness all share.
+ *
+ * Invariants: sh_current is the one session (gort's error handler and the
+ * G bodies reach it); a line's commands run in order and the first failure
+ * stops a batch unless --keep-going; init and the end of a session leave
+ * no G running, no value, no compiled body and no open trace behind.
+ */
+#define _GNU_SOURCE
+#include "shell.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+sh_t *sh_current;
+
+/* ------------------------------------------------------------- runtime */
+
+static void progs_clear(sh_t *sh)
+{
+	for (size_t i = 0; i < sh->nprogs; i++)
+		prog_free(sh->progs[i]);
+	free(sh->progs);
+	sh->progs = NULL;
+	sh->nprogs = sh->capprogs = 0;
+}
+
+/* Threaded mode: Gs may be running; let them finish or park first. */
+static void quiesce(sh_t *sh)
+{
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	if (!si.threaded)
+		return;
+	gort_run();
+	sh->gort_error = false; /* a deadlock report: parked Gs are simply dropped */
+}
+
+int sh_runtime_init(sh_t *sh)
+{
+	trace_close(sh);
+	quiesce(sh);
+	gort_shutdown();
+	progs_clear(sh);
+	vals_clear(sh);
+	actions_take(sh, NULL, 0);
+	gort_set_error_handler(sh_gort_handler, sh);
+	if (gort_init(&sh->cfg) != 0)
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ commands */
+
+static void echo_command(sh_t *sh, const sh_args *a)
+{
+	if (sh->json)
+		return;
+	fputs("> ", stdout);
+	for (int i = 0; i < a->argc; i++) {
+		const sh_tok *t = &a->argv[i];
+		const char *sep = i ? " " : "";
+		if (t->kind == TOK_BLOCK)
+			printf("%s{%s}", sep, t->text);
+		else if (t->kind == TOK_STRING)
+			printf("%s\"%s\"", sep, t->text);
+		else
+			printf("%s%s", sep, t->text);
+	}
+	putchar('\n');
+}
+
+static int run_command(void *ctx, sh_args *a)
+{
+	sh_t *sh = ctx;
+	if (sh->quit)
+		return -1;
+	if (sh->echo)
+		echo_command(sh, a);
+	sh->failed = false;
+	sh->gort_error = false;
+	const sh_cmd *c = a->argv[0].kind == TOK_WORD ? sh_find_command(a->argv[0].text) : NULL;
+	if (!c)
+		sh_error(sh, "unknown command '%s' (try help)", a->argv[0].text);
+	else if (c->run(sh, a) == 0 && !sh->failed)
+		sh_gort_error(sh); /* a misuse the command did not report itself */
+	fflush(stdout);
+	if (!sh->failed)
+		return 0;
+	sh->nerrors++;
+	return (sh->interactive && sh->depth == 0) || sh->keep_going ? 0 : -1;
+}
+
+int sh_run_line(sh_t *sh, const char *line)
+{
+	const char *err = NULL;
+	unsigned before = sh->nerrors;
+	int rc = sh_split(line, run_command, sh, &err);
+	if (rc != 0 && err) {
+		sh_error(sh, "%s", err);
+		sh->nerrors++;
+	}
+	return sh->nerrors != before || rc != 0 ? -1 : 0;
+}
+
+/* Open braces not yet closed (outside strings): a block spans lines. */
+static int open_braces(const char *s)
+{
+	int depth = 0;
+	bool str = false;
+	for (; *s; s++) {
+		if (str) {
+			if (*s == '\\' && s[1])
+				s++;
+			else if (*s == '"')
+				str = false;
+		} else if (*s == '"') {
+			str = true;
+		} else if (*s == '#') {
+			while (s[1] && s[1] != '\n')
+				s++;
+		} else if (*s == '{') {
+			depth++;
+		} else if (*s == '}') {
+			depth--;
+		}
+	}
+	return depth;
+}
+
+/* Appends line to *buf (with a newline between): a block across lines. */
+static int append(char **buf, size_t *len, const char *line)
+{
+	size_t n = strlen(line);
+	char *b = realloc(*buf, *len + n + 2);
+	if (!b)
+		return -1;
+	if (*len)
+		b[(*len)++] = '\n';
+	memcpy(b + *len, line, n + 1);
+	*buf = b;
+	*len += n;
+	return 0;
+}
+
+static int run_stream(sh_t *sh, FILE *f)
+{
+	char *line = NULL, *pending = NULL;
+	size_t cap = 0, plen = 0;
+	unsigned first_line = 0;
+	int rc = 0;
+	for (unsigned lineno = 1; !sh->quit; lineno++) {
+		ssize_t n = getline(&line, &cap, f);
+		if (n < 0)
+			break;
+		if (n > 0 && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		if (plen == 0)
+			first_line = lineno;
+		if (append(&pending, &plen, line) != 0) {
+			rc = sh_error(sh, "out of memory");
+			break;
+		}
+		if (open_braces(pending) > 0)
+			continue;
+		sh->line = first_line;
+		int r = sh_run_line(sh, pending);
+		plen = 0;
+		if (r != 0) {
+			rc = -1;
+			if (!sh->keep_going)
+				break;
+		}
+	}
+	if (plen && rc == 0) { /* end of file inside a block: report it */
+		sh->line = first_line;
+		rc = sh_run_line(sh, pending);
+	}
+	free(pending);
+	free(line);
+	return rc;
+}
+
+int sh_run_file(sh_t *sh, const char *path)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (!f)
+		return sh_error(sh, "cannot open %s: %s", path, strerror(errno));
+	const char *file = sh->file;
+	unsigned line = sh->line;
+	sh->file = f == stdin ? "<stdin>" : path;
+	sh->depth++;
+	int rc = run_stream(sh, f);
+	sh->depth--;
+	sh->file = file;
+	sh->line = line;
+	if (f != stdin)
+		fclose(f);
+	if (rc != 0 && sh->depth > 0)
+		sh->failed = true; /* the source command fails with its file */
+	return rc;
+}
+
+void sh_session_end(sh_t *sh)
+{
+	trace_close(sh);
+	quiesce(sh);
+	gort_shutdown();
+	progs_clear(sh);
+	vals_clear(sh);
+	actions_take(sh, NULL, 0);
+}
