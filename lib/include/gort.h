@@ -181,6 +181,13 @@ GORT_API int gort_step(void);
  * if it finds nothing, no other P tries. 1, 0, or -1 with errno (EINVAL
  * for a P that does not exist or in threaded mode, EDEADLK from a G). */
 GORT_API int gort_step_p(unsigned p);
+/* Step mode: change the number of Ps (Go's GOMAXPROCS). Growing adds Ps
+ * with empty queues and their own mcaches; shrinking moves the runnable Gs
+ * of the Ps that go to the head of the global queue (runnext first, then
+ * each ring in order), their dead Gs to the global free list, and their
+ * mcaches' spans back to the centrals. 0, or -1 with errno (EINVAL for
+ * 0 or more than 256 Ps, or in threaded mode; EDEADLK from a G). */
+GORT_API int gort_set_procs(unsigned n);
 /* Step mode: reseed the PRNG behind every scheduling choice (0 = the fixed
  * default). The same seed and calls from here on give the same run. */
 GORT_API void gort_reseed(uint64_t seed);

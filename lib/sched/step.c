@@ -37,20 +37,59 @@ static unsigned default_procs(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/* P i made ready to run: an empty queue and its own mcache. */
+static int p_start(unsigned i)
+{
+	gort_p *p = &S.p[i];
+	memset(p, 0, sizeof *p);
+	p->id = (int32_t)i;
+	gort_runq_init(&p->runq);
+	p->mcache = gort_cache_new(1);
+	return p->mcache ? 0 : -1;
+}
+
+/* Go's pp.destroy: P i's runnable Gs go to the head of the global queue
+ * (runnext first, then its ring in order), its dead Gs to the global free
+ * list, its mcache back to the centrals. */
+static void p_stop(unsigned i)
+{
+	gort_p *p = &S.p[i];
+	gort_g *ring[GORT_RUNQ_SIZE], *next = NULL;
+	uint32_t n = gort_runq_snapshot(&p->runq, ring, &next);
+	gort_lock(&S.glob.lock);
+	while (n > 0)
+		gort_globrunq_put_head(&S.glob, ring[--n]);
+	if (next)
+		gort_globrunq_put_head(&S.glob, next);
+	gort_unlock(&S.glob.lock);
+	gort_runq_init(&p->runq);
+	gort_lock(&S.gflock);
+	while (p->gfree) {
+		gort_g *g = p->gfree;
+		p->gfree = g->schedlink;
+		g->schedlink = S.gfree;
+		S.gfree = g;
+		S.ngfree++;
+	}
+	p->ngfree = 0;
+	gort_unlock(&S.gflock);
+	gort_cache_retire(p->mcache);
+	p->mcache = NULL;
+}
+
 static int init_ps(unsigned nprocs)
 {
-	/* Runtime metadata, not program objects: off the heap. */
-	S.p_bytes = nprocs * sizeof *S.p;
+	/* Runtime metadata, not program objects: off the heap. Room for the
+	 * most Ps there can be, so gort_set_procs never moves a P (the kernel
+	 * commits only the pages of the Ps in use). */
+	S.p_bytes = SCHED_MAX_PROCS * sizeof *S.p;
 	S.p = gort_os_map(S.p_bytes);
 	if (!S.p)
 		return -1;
-	S.nprocs = nprocs;
 	for (unsigned i = 0; i < nprocs; i++) {
-		S.p[i].id = (int32_t)i;
-		gort_runq_init(&S.p[i].runq);
-		S.p[i].mcache = gort_cache_new(1);
-		if (!S.p[i].mcache)
+		if (p_start(i) != 0)
 			return -1;
+		S.nprocs = i + 1;
 	}
 	return gort_steal_order_reset(&S.order, nprocs);
 }
@@ -293,6 +332,29 @@ int gort_step_p(unsigned p)
 		return -1;
 	}
 	return step_from(p, 1);
+}
+
+int gort_set_procs(unsigned n)
+{
+	if (can_step() != 0)
+		return -1;
+	if (n == 0 || n > SCHED_MAX_PROCS) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (gort_steal_order_reset(&S.order, n) != 0)
+		return -1;
+	while (S.nprocs < n) {
+		if (p_start(S.nprocs) != 0) {
+			gort_steal_order_reset(&S.order, S.nprocs);
+			errno = ENOMEM;
+			return -1;
+		}
+		S.nprocs++;
+	}
+	while (S.nprocs > n)
+		p_stop(--S.nprocs);
+	return 0;
 }
 
 void gort_reseed(uint64_t seed)

@@ -366,3 +366,41 @@ Test(events, threaded_mode_records_only_when_asked)
 	gt_expect_clean();
 	gort_shutdown();
 }
+
+/* ------------------------------------------------ GOMAXPROCS */
+
+Test(events, set_procs_grows_and_shrinks_keeping_every_g)
+{
+	start(1, 5);
+	for (int i = 0; i < 5; i++)
+		gort_go(yield_once, NULL); /* P 0: runnext g5, ring g1..g4 */
+	cr_assert_eq(gort_set_procs(4), 0);
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	cr_assert_eq(si.gomaxprocs, 4);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
+	cr_assert_eq(gort_step_p(3), 1, "a new P steals from the old one");
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
+	/* Shrink to 1: P 3's stolen Gs go to the global queue, runnext first. */
+	gort_p_info ps[4];
+	gort_inspect_ps(ps, 4);
+	int64_t want[GORT_RUNQ_CAP];
+	uint32_t nwant = 0;
+	if (ps[3].runnext)
+		want[nwant++] = ps[3].runnext;
+	for (uint32_t k = 0; k < ps[3].nrunq; k++)
+		want[nwant++] = ps[3].runq[k];
+	cr_assert_eq(gort_set_procs(1), 0);
+	gort_inspect_sched(&si);
+	cr_assert_eq(si.gomaxprocs, 1);
+	cr_assert_geq(si.nglobal, nwant);
+	for (uint32_t k = 0; k < nwant; k++)
+		cr_assert_eq(si.global[k], want[k], "global[%u]", k);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
+	cr_assert_eq(gort_run(), 0, "every G still runs to its end");
+	cr_assert_eq(gort_set_procs(0), -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(gort_set_procs(257), -1);
+	gt_expect_clean();
+	gort_shutdown();
+}
