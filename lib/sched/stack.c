@@ -5,7 +5,7 @@
  * Owns: the segments' address space, the guard pages, the per-slot state
  * bytes, the cache and the cold list. Invariants (under pool->lock):
  *  - every carved slot is in exactly one of: in use (state INUSE), the cache
- *    (CACHED, memory kept, canary intact), the cold list (RELEASED, memory
+ *    (CACHED, memory kept), the cold list (RELEASED, memory
  *    returned); slots = inuse + ncache + ncold;
  *  - a carved slot's guard page is installed and its usable part is
  *    read-write; uncarved slots are untouched reservation;
@@ -110,37 +110,16 @@ bool gort_stack_guard_regions_supported(void)
 
 /* ---------------------------------------------------------------- canary */
 
-static uint64_t mix64(uint64_t x)
+/* A stack handed out again after its canary was damaged (the overflow was
+ * reported; a handler let the program go on) is zeroed there first. The
+ * check reads first, so an intact stack's bottom page stays untouched. */
+__attribute__((no_sanitize("address"))) static void reset_canary(const gort_stack *s)
 {
-	/* splitmix64's finaliser: every input bit moves every output bit. */
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
-static uint64_t new_secret(const void *pool)
-{
-	uint64_t s = 0;
-	if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s)
-		s = gort_os_nanotime() ^ (uint64_t)(uintptr_t)pool;
-	return mix64(s);
-}
-
-static uint64_t canary_for(const gort_stack_pool *pool, const void *lo)
-{
-	uint64_t c = mix64(pool->secret ^ (uint64_t)(uintptr_t)lo);
-	/* Zero and all-ones are what untouched and memset pages hold. */
-	return (c == 0 || c == ~(uint64_t)0) ? 0x676f72742d73746bull : c;
-}
-
-static void write_canary(gort_stack *s)
-{
-	uint64_t *w = (uint64_t *)s->lo;
-	w[0] = s->canary;
-	w[1] = ~s->canary;
+	if (gort_stack_canary_ok(s))
+		return;
+	volatile uint64_t *w = (volatile uint64_t *)s->lo;
+	for (int i = 0; i < GORT_STACK_CANARY_WORDS; i++)
+		w[i] = 0;
 }
 
 /* ---------------------------------------------------------------- pool */
@@ -187,7 +166,6 @@ int gort_stack_pool_init_config(gort_stack_pool *pool, const gort_stack_config *
 	pool->slot_bytes = page + pool->usable;
 	pool->cache_max = cache_max;
 	pool->guard = guard;
-	pool->secret = new_secret(pool);
 	if (cache_max) {
 		pool->cache = map_array(cache_max * sizeof(uint64_t));
 		if (!pool->cache) {
@@ -318,7 +296,6 @@ static gort_stack make_stack(const gort_stack_pool *pool, uint32_t seg, uint32_t
 	char *lo = slot_lo(pool, seg, slot);
 	return (gort_stack){.lo = lo,
 			    .hi = lo + pool->usable,
-			    .canary = canary_for(pool, lo),
 			    .seg = seg,
 			    .slot = slot};
 }
@@ -345,11 +322,10 @@ gort_stack gort_stack_alloc(gort_stack_pool *pool)
 	pool->inuse++;
 	gort_unlock(&pool->lock);
 
-	/* The slot is ours alone now. A released slot reads back as zeros, a
-	 * cached one still has its canary; writing it always is simpler than
-	 * telling them apart, and its page is touched at the first switch. */
+	/* The slot is ours alone now. A new or released slot reads back as
+	 * zeros; a cached one does unless its last G damaged the canary. */
 	gort_stack s = make_stack(pool, seg, slot);
-	write_canary(&s);
+	reset_canary(&s);
 	return s;
 }
 

@@ -9,22 +9,28 @@
  *                            ^ lo: canary words            stack top: hi ^
  *
  * Stacks grow down, so an overflow runs into the guard page below lo and
- * faults. The usable part is read-write but never touched by the pool except
- * for its canary, so the kernel backs only the pages a G really uses: a
- * parked G with a shallow stack costs its top page plus the canary's page.
+ * faults. The usable part is read-write and never written by the pool, so
+ * the kernel backs only the pages a G really uses: a parked G with a
+ * shallow stack costs its top page, and nothing else.
  *
  * Guard pages: madvise(MADV_GUARD_INSTALL) (Linux 6.13+) where the kernel has
  * it, else mprotect(PROT_NONE) — see stack.c for what each costs in VMAs and
  * so how many stacks each allows under vm.max_map_count.
  *
- * Canary: the two lowest usable words of every stack hold a value derived
- * from a per-pool random secret and the stack's address. A frame bigger than
- * the guard page can step over it and write below; such an overflow usually
- * still lands on the canary on its way, which gort_stack_canary_ok() sees.
+ * Canary: the lowest GORT_STACK_CANARY_WORDS words of every usable stack
+ * must read zero. A G that has not come near its bottom never touches that
+ * page, and reading an untouched page maps the kernel's shared zero page, so
+ * the check costs no memory — a per-stack secret written there (gort's first
+ * design) cost every parked G a second resident page, doubling its 4 KiB.
+ * What it gives up: a write of zeros over all 64 bytes goes unseen, where a
+ * secret would have caught it. Overflows that run off the bottom fault on
+ * the guard page regardless; the canary is there for frames that reach the
+ * bottom words without faulting, and those rarely write only zeros.
  * The scheduler checks it at every switch away from a G and reports
- * `stack overflow in goroutine N`; the pool itself reports nothing.
+ * `stack overflow in goroutine N`; the pool itself reports nothing. A stack
+ * whose canary was damaged is zeroed again before it is handed out.
  *
- * Free stacks: up to cache_max stay ready (memory kept, canary intact) in a
+ * Free stacks: up to cache_max stay ready (memory kept) in a
  * LIFO, so a G spawned after one exited reuses warm pages; beyond that a
  * freed stack's memory is returned to the OS (MADV_DONTNEED) and its slot
  * kept for reuse. Slots and address space are never given back before
@@ -47,7 +53,7 @@
 
 #define GORT_STACK_DEFAULT_USABLE ((size_t)64 << 10)
 #define GORT_STACK_DEFAULT_CACHE 128
-#define GORT_STACK_CANARY_WORDS 2
+#define GORT_STACK_CANARY_WORDS 8
 #define GORT_STACK_SEGMENTS_MAX 256
 
 typedef enum gort_stack_guard {
@@ -59,7 +65,6 @@ typedef enum gort_stack_guard {
 typedef struct gort_stack {
 	void *lo;	 /* lowest usable byte; the canary words start here */
 	void *hi;	 /* one past the highest usable byte (page aligned) */
-	uint64_t canary; /* the value expected at lo */
 	uint32_t seg;	 /* where the pool keeps it */
 	uint32_t slot;
 } gort_stack;
@@ -84,7 +89,6 @@ typedef struct gort_stack_pool {
 	size_t page;
 	size_t cache_max;
 	gort_stack_guard guard; /* the mechanism in use: REGION or MPROTECT */
-	uint64_t secret;
 
 	struct gort_stack_seg segs[GORT_STACK_SEGMENTS_MAX];
 	uint32_t nsegs;
@@ -122,7 +126,7 @@ STACK_HIDDEN int gort_stack_pool_init_config(gort_stack_pool *pool, const gort_s
 /* Unmaps every segment, in use or not. */
 STACK_HIDDEN void gort_stack_pool_destroy(gort_stack_pool *pool);
 
-/* A stack with its canary written. On failure lo == NULL and errno is set
+/* A stack with its canary zero. On failure lo == NULL and errno is set
  * (ENOMEM: out of address space, segments or VMAs). */
 STACK_HIDDEN gort_stack gort_stack_alloc(gort_stack_pool *pool);
 
@@ -139,13 +143,18 @@ STACK_HIDDEN void gort_stack_pool_stats(gort_stack_pool *pool, gort_stack_stats 
 /* Whether the mechanism would be used by a pool made now (probes once). */
 STACK_HIDDEN bool gort_stack_guard_regions_supported(void);
 
-/* True while the canary words at s->lo are intact. Cheap: two loads. Not
- * instrumented by ASan: the words lie where the G's deepest frames would
- * have had their redzones if it overflowed, and the point is to say so. */
+/* True while the canary words at s->lo are all zero. Cheap: eight loads
+ * from one cache line, which for a G that never came near its bottom is the
+ * kernel's zero page. Not instrumented by ASan: the words lie where the G's
+ * deepest frames would have had their redzones if it overflowed, and the
+ * point is to say so. */
 __attribute__((no_sanitize("address"))) static inline bool gort_stack_canary_ok(const gort_stack *s)
 {
 	const volatile uint64_t *w = (const volatile uint64_t *)s->lo;
-	return w[0] == s->canary && w[1] == ~s->canary;
+	uint64_t any = 0;
+	for (int i = 0; i < GORT_STACK_CANARY_WORDS; i++)
+		any |= w[i];
+	return any == 0;
 }
 
 #endif /* GORT_SCHED_STACK_H */

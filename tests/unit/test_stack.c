@@ -86,11 +86,13 @@ Test(stack, many_stacks_have_the_right_shape)
 	for (int i = 1; i < N; i++)
 		cr_assert_geq((uintptr_t)sorted[i].lo, (uintptr_t)sorted[i - 1].hi + page());
 
-	/* Canaries differ from stack to stack. */
-	int same = 0;
-	for (int i = 1; i < N; i++)
-		same += s[i].canary == s[i - 1].canary;
-	cr_assert_eq(same, 0);
+	/* Checking a canary costs no memory: reading an untouched page maps the
+	 * kernel's zero page, which is not counted as resident. */
+	size_t before = gt_rss_bytes();
+	for (int i = 0; i < N; i++)
+		cr_assert(gort_stack_canary_ok(&s[i]));
+	long grew = ((long)gt_rss_bytes() - (long)before) / (long)page();
+	cr_assert_lt(grew, N / 10, "checking %d canaries made %ld pages resident", N, grew);
 
 	for (int i = 0; i < N; i++)
 		cr_assert_eq(gort_stack_free(&p, &s[i]), 0);
@@ -109,7 +111,8 @@ Test(stack, usable_size_is_configurable)
 	gort_stack s = gort_stack_alloc(&p);
 	cr_assert_not_null(s.lo);
 	cr_assert_eq(usable(&s), (10000 + page() - 1) / page() * page());
-	memset((char *)s.lo + 16, 1, usable(&s) - 16);
+	size_t canary = GORT_STACK_CANARY_WORDS * sizeof(uint64_t);
+	memset((char *)s.lo + canary, 1, usable(&s) - canary);
 	cr_assert(gort_stack_canary_ok(&s));
 	cr_assert_eq(gort_stack_free(&p, &s), 0);
 	gort_stack_pool_destroy(&p);
@@ -243,20 +246,18 @@ Test(stack, canary_detects_a_write_at_the_bottom)
 	cr_assert(gort_stack_canary_ok(&s));
 
 	for (int i = 0; i < GORT_STACK_CANARY_WORDS; i++) {
-		uint64_t keep = w[i];
-		w[i] = 0; /* what a big frame's zeroed local would leave */
+		w[i] = 1; /* one bit anywhere in the bottom 64 bytes */
 		cr_assert_not(gort_stack_canary_ok(&s), "word %d overwritten, canary still ok", i);
-		w[i] = keep ^ 1; /* one bit */
+		w[i] = 0x8000000000000000ull;
 		cr_assert_not(gort_stack_canary_ok(&s));
-		w[i] = keep;
+		w[i] = 0;
 		cr_assert(gort_stack_canary_ok(&s));
 	}
-	/* A forged expectation does not match either. */
-	gort_stack other = s;
-	other.canary ^= 0x100;
-	cr_assert_not(gort_stack_canary_ok(&other));
+	/* Just above the canary is the G's: writing there is not an overflow. */
+	w[GORT_STACK_CANARY_WORDS] = 42;
+	cr_assert(gort_stack_canary_ok(&s));
 
-	/* A damaged stack comes back with a fresh canary next time. */
+	/* A damaged stack comes back with its canary zeroed next time. */
 	w[0] = 42;
 	cr_assert_eq(gort_stack_free(&p, &s), 0);
 	gort_stack again = gort_stack_alloc(&p);
@@ -393,6 +394,13 @@ static size_t resident_pages(const void *p, size_t n)
 	return r;
 }
 
+/* TSan's shadow memory makes each touched page cost about three. */
+#ifdef GORT_SAN_THREAD
+#define TSAN_SHADOW 3
+#else
+#define TSAN_SHADOW 1
+#endif
+
 static void ten_thousand_alive(gort_stack_guard guard)
 {
 	enum {
@@ -422,9 +430,12 @@ static void ten_thousand_alive(gort_stack_guard guard)
 		    N, GORT_STACK_DEFAULT_USABLE / KiB,
 		    guard == GORT_STACK_GUARD_MPROTECT ? "mprotect" : "auto", growth / KiB,
 		    (double)growth / N / KiB, resident);
-	/* The canary's page and the top page: 2 each (never 16). */
-	cr_assert_leq(resident, (size_t)N * 3, "%zu pages resident", resident);
-	cr_assert_lt(growth, 200 * MiB, "RSS grew by %zu MiB", growth / MiB);
+	/* Mapped: the top page, and the canary's as the shared zero page
+	 * (mincore counts both; never 16). Resident memory: the top page
+	 * alone, so a parked G costs one page. */
+	cr_assert_leq(resident, (size_t)N * 2, "%zu pages mapped", resident);
+	cr_assert_lt(growth, (size_t)N * page() * 5 / 4 * TSAN_SHADOW,
+		     "RSS grew by %.2f KiB per stack", (double)growth / N / KiB);
 
 	gort_stack_stats st;
 	gort_stack_pool_stats(&p, &st);
