@@ -23,6 +23,9 @@
 /* Work a G may do between two yields before the shell ends it: nested
  * repeats multiply, and a step must come back to the prompt. */
 #define SLICE_BUDGET 200000000ull
+/* What a step other than work costs against the budget: an allocation with
+ * its bookkeeping takes about as long as a thousand loop iterations. */
+#define STEP_COST 1000ull
 
 enum op_kind { OP_ALLOC, OP_FREE, OP_YIELD, OP_PARK, OP_READY, OP_SPAWN, OP_WORK, OP_REPEAT,
 	       OP_EXIT };
@@ -208,8 +211,19 @@ void prog_free(sh_prog *p)
 
 static pthread_mutex_t actions_lock = PTHREAD_MUTEX_INITIALIZER;
 
+unsigned sh_body_errors;
+
 void actions_add(sh_t *sh, const char *fmt, ...)
 {
+	/* Past every cap, count without formatting: a body in a loop may
+	 * call this millions of times in one step. */
+	if (__atomic_load_n(&sh->action_lines, __ATOMIC_RELAXED) >=
+	    SH_ACTIONS_MAX + SH_ACTIONS_MAX / 4) {
+		pthread_mutex_lock(&actions_lock);
+		sh->actions_dropped++;
+		pthread_mutex_unlock(&actions_lock);
+		return;
+	}
 	char line[256];
 	va_list ap;
 	va_start(ap, fmt);
@@ -301,10 +315,15 @@ static void run_free(sh_t *sh, const op *o)
 		actions_add(sh, "%serror: free %s: no such name", who(wb), o->name);
 		return;
 	}
-	bool had_error = sh->gort_error;
+	sh_capture cap = {0};
+	sh_body_capture = &cap; /* this thread's misuse reports come here */
 	gort_free((void *)v->addr);
-	if (!had_error && sh->gort_error) {
-		actions_add(sh, "%serror: free %s: %s", who(wb), o->name, sh->gort_msg);
+	sh_body_capture = NULL;
+	if (cap.hit) {
+		/* Misuse of the heap fails the step (as `free` does in the
+		 * shell); a body's other mistakes only show in its line. */
+		__atomic_add_fetch(&sh_body_errors, 1, __ATOMIC_RELAXED);
+		actions_add(sh, "%serror: free %s: %s", who(wb), o->name, cap.msg);
 		return;
 	}
 	v->live = false;
@@ -329,61 +348,84 @@ static bool charge(sh_t *sh, uint64_t n)
 	return false;
 }
 
-/* Returns false when the body exits. */
-static bool exec_prog(sh_t *sh, const sh_prog *p)
+/* One step that is not control flow. */
+static void exec_op(sh_t *sh, const op *o)
 {
 	char wb[32];
-	for (size_t i = 0; i < p->nops; i++) {
-		const op *o = &p->ops[i];
-		if (!charge(sh, o->kind == OP_WORK ? o->n + 1 : 1))
-			return false;
+	switch (o->kind) {
+	case OP_ALLOC:
+		run_alloc(sh, o);
+		break;
+	case OP_FREE:
+		run_free(sh, o);
+		break;
+	case OP_YIELD:
+		gort_yield();
+		break;
+	case OP_PARK:
+		gort_park(o->reason);
+		break;
+	case OP_READY:
+		if (gort_ready(o->g) == 0)
+			actions_add(sh, "%sready g%lld", who(wb), (long long)o->g);
+		else
+			actions_add(sh, "%serror: ready g%lld: not parked", who(wb), (long long)o->g);
+		break;
+	case OP_SPAWN: {
+		int64_t g = gort_go(g_body, o->sub);
+		if (g > 0)
+			actions_add(sh, "%sspawn g%lld", who(wb), (long long)g);
+		else
+			actions_add(sh, "%serror: spawn: out of memory", who(wb));
+		break;
+	}
+	case OP_WORK:
+		/* A loop the compiler must keep: no yield, just time. */
+		for (uint64_t k = 0; k < o->n; k++)
+			__asm__ volatile("" ::: "memory");
+		actions_add(sh, "%swork %llu", who(wb), (unsigned long long)o->n);
+		break;
+	}
+}
+
+/* Runs a body without recursion: nested repeats are frames of a small
+ * array, so a G's stack use does not grow with the nesting (a G may have
+ * as little as 16 KiB). */
+static void exec_prog(sh_t *sh, const sh_prog *prog)
+{
+	struct frame {
+		const sh_prog *p;
+		size_t i;       /* next step */
+		uint64_t left;  /* rounds still to run after this one */
+	} st[SH_MAX_BRACE_DEPTH + 1];
+	int top = 0;
+	st[0] = (struct frame){prog, 0, 0};
+	while (top >= 0) {
+		struct frame *f = &st[top];
+		if (f->i == f->p->nops) {
+			if (f->left > 0) {
+				f->left--;
+				f->i = 0;
+			} else {
+				top--;
+			}
+			continue;
+		}
+		const op *o = &f->p->ops[f->i++];
+		if (!charge(sh, o->kind == OP_WORK ? o->n + 1 : STEP_COST) || o->kind == OP_EXIT)
+			return;
 		if (o->kind == OP_YIELD || o->kind == OP_PARK)
 			slice_used = 0;
-		switch (o->kind) {
-		case OP_ALLOC:
-			run_alloc(sh, o);
-			break;
-		case OP_FREE:
-			run_free(sh, o);
-			break;
-		case OP_YIELD:
-			gort_yield();
-			break;
-		case OP_PARK:
-			gort_park(o->reason);
-			break;
-		case OP_READY:
-			if (gort_ready(o->g) == 0)
-				actions_add(sh, "%sready g%lld", who(wb), (long long)o->g);
-			else
-				actions_add(sh, "%serror: ready g%lld: not parked", who(wb),
-					    (long long)o->g);
-			break;
-		case OP_SPAWN: {
-			int64_t g = gort_go(g_body, o->sub);
-			if (g > 0)
-				actions_add(sh, "%sspawn g%lld", who(wb), (long long)g);
-			else
-				actions_add(sh, "%serror: spawn: out of memory", who(wb));
-			break;
-		}
-		case OP_WORK: {
-			/* A loop the compiler must keep: no yield, just time. */
-			for (uint64_t k = 0; k < o->n; k++)
-				__asm__ volatile("" ::: "memory");
-			actions_add(sh, "%swork %llu", who(wb), (unsigned long long)o->n);
-			break;
-		}
-		case OP_REPEAT:
-			for (uint64_t k = 0; k < o->n; k++)
-				if (!exec_prog(sh, o->sub))
-					return false;
-			break;
-		case OP_EXIT:
-			return false;
+		if (o->kind != OP_REPEAT) {
+			exec_op(sh, o);
+		} else if (o->n > 0 && top + 1 < (int)(sizeof st / sizeof *st)) {
+			st[++top] = (struct frame){o->sub, 0, o->n - 1};
+		} else if (o->n > 0) {
+			char wb[32];
+			actions_add(sh, "%serror: repeat nested too deeply", who(wb));
+			return;
 		}
 	}
-	return true;
 }
 
 static void g_body(void *arg)

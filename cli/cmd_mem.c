@@ -26,8 +26,8 @@ static int init_option(sh_t *sh, gort_config *c, const char *arg)
 			return sh_error(sh, "init: bad arena size '%s'", v);
 		c->arena_bytes = n;
 	} else if ((v = kv(arg, "stack"))) {
-		if (!parse_size(v, &n) || n == 0)
-			return sh_error(sh, "init: bad stack size '%s'", v);
+		if (!parse_size(v, &n) || n < SH_MIN_STACK)
+			return sh_error(sh, "init: stack must be a size of at least 16K, not '%s'", v);
 		c->stack_bytes = n;
 	} else if ((v = kv(arg, "seed"))) {
 		if (!parse_u64(v, &n))
@@ -64,7 +64,8 @@ int cmd_init(sh_t *sh, sh_args *a)
 	gort_inspect_arena(&ai);
 	gort_sched_info si;
 	gort_inspect_sched(&si);
-	out(sh, "runtime: %u Ps, arena %s at %s, stack %s, seed %llu, %s mode\n", si.gomaxprocs,
+	out(sh, "runtime: %u P%s, arena %s at %s, stack %s, seed %llu, %s mode\n", si.gomaxprocs,
+	    si.gomaxprocs == 1 ? "" : "s",
 	    fmt_size(ai.arena_bytes, sb), ai.at_hint ? "0xc000000000" : "a random address",
 	    fmt_size(c.stack_bytes ? c.stack_bytes : 64 << 10, tb), (unsigned long long)c.seed,
 	    c.threaded ? "threaded" : "step");
@@ -205,17 +206,12 @@ int cmd_realloc(sh_t *sh, sh_args *a)
 	void *p = gort_realloc((void *)addr, (size_t)size);
 	if (sh_gort_error(sh))
 		return -1;
-	if (!p && size != 0)
+	if (!p)
 		return sh_error(sh, "realloc: out of memory for %llu bytes", (unsigned long long)size);
+	if (!v)
+		v = val_by_addr(sh, addr);
 	if (v)
 		v->live = false;
-	if (!p) {
-		out(sh, "freed (realloc to 0)\n");
-		js_begin(sh, "realloc");
-		js_null(sh, "addr");
-		js_end(sh);
-		return 0;
-	}
 	out(sh, "%s ", p == (void *)addr ? "in place:" : "moved:");
 	return record(sh, "realloc", p, (size_t)size, name[0] ? name : NULL);
 }
@@ -232,6 +228,8 @@ int cmd_free(sh_t *sh, sh_args *a)
 	if (sh_gort_error(sh))
 		return -1; /* gort left the heap unchanged; the value stays as it was */
 	char ab[40];
+	if (!v)
+		v = val_by_addr(sh, addr);
 	if (v)
 		v->live = false;
 	out(sh, "freed %s\n", fmt_addr(addr, ab));

@@ -171,6 +171,19 @@ static unsigned parked_count(void)
 	return parked;
 }
 
+/* A step or run in which a G's body misused the heap (a double free, ...)
+ * fails, as `free` would in the shell; the step lines say how. Read here
+ * with no M running a body: step mode runs bodies on this thread, and in
+ * threaded mode gort_run has returned. */
+static int body_failures(sh_t *sh, const char *cmd)
+{
+	unsigned n = __atomic_exchange_n(&sh_body_errors, 0, __ATOMIC_RELAXED);
+	if (n == 0)
+		return 0;
+	return sh_error(sh, "%s: a goroutine's body misused the heap %u time%s (shown above)", cmd,
+			n, n == 1 ? "" : "s");
+}
+
 /* One step; 1 ran, 0 nothing to run, -1 error reported. */
 static int one_step(sh_t *sh, bool on, unsigned p)
 {
@@ -184,7 +197,7 @@ static int one_step(sh_t *sh, bool on, unsigned p)
 	if (last_run_event(mark, &e))
 		print_step(sh, &e);
 	trace_events(sh);
-	if (sh_gort_error(sh))
+	if (sh_gort_error(sh) || body_failures(sh, "step") != 0)
 		return -1;
 	return 1;
 }
@@ -262,7 +275,7 @@ static int run_threaded(sh_t *sh)
 	js_int(sh, "parked", parked);
 	js_uint(sh, "events", events);
 	js_end(sh);
-	return 0;
+	return body_failures(sh, "run");
 }
 
 int cmd_run(sh_t *sh, sh_args *a)

@@ -55,7 +55,8 @@ typedef struct options {
 
 static int bad_option(const char *opt, const char *val)
 {
-	fprintf(stderr, "gortsh: bad value for %s: '%s'\n", opt, val);
+	fprintf(stderr, "gortsh: bad value for %s: '%s'%s\n", opt, val,
+		strcmp(opt, "--stack") == 0 ? " (at least 16K)" : "");
 	return 2;
 }
 
@@ -74,7 +75,7 @@ static int set_option(sh_t *sh, options *o, int c, const char *arg)
 		sh->cfg.arena_bytes = v;
 		return 0;
 	case OPT_STACK:
-		if (!parse_size(arg, &v) || v == 0)
+		if (!parse_size(arg, &v) || v < SH_MIN_STACK)
 			return bad_option("--stack", arg);
 		sh->cfg.stack_bytes = v;
 		return 0;
@@ -166,11 +167,8 @@ static void run_rc(sh_t *sh)
 static int run_batch(sh_t *sh, const options *o, int nfiles, char **files)
 {
 	if (o->commands) {
-		sh->file = "-c";
-		sh->line = 1;
-		sh->depth = 1;
-		sh_run_line(sh, o->commands);
-		sh->depth = 0;
+		if (sh_run_text(sh, "-c", o->commands) != 0 && !sh->nerrors)
+			sh->nerrors++;
 	} else if (nfiles == 0) {
 		sh_run_file(sh, "-");
 	}

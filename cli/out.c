@@ -45,28 +45,44 @@ const char *col_bg(const sh_t *sh, unsigned i, char *buf, size_t n)
 
 /* ---------------------------------------------------------------- JSON */
 
+/* Length of the valid UTF-8 sequence at p (2..4), 0 if it is not one. */
+static int utf8_len(const unsigned char *p)
+{
+	int n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+	if (p[0] > 0xf4)
+		return 0;
+	for (int i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+		return 0; /* overlong, surrogate, or past U+10FFFF */
+	return n;
+}
+
+/* A JSON string: UTF-8 passes through; control characters are escaped;
+ * bytes that are not UTF-8 become U+FFFD, so the line is always valid. */
 static void js_string(const char *s)
 {
 	putchar('"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", stdout);
-			break;
-		case '\\':
-			fputs("\\\\", stdout);
-			break;
-		case '\n':
+		int n;
+		if (*p == '"' || *p == '\\') {
+			putchar('\\');
+			putchar(*p);
+		} else if (*p == '\n') {
 			fputs("\\n", stdout);
-			break;
-		case '\t':
+		} else if (*p == '\t') {
 			fputs("\\t", stdout);
-			break;
-		default:
-			if (*p < 0x20 || *p >= 0x7f)
-				printf("\\u%04x", *p); /* bytes, not UTF-8: always valid */
-			else
-				putchar(*p);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			printf("\\u%04x", *p);
+		} else if (*p < 0x80) {
+			putchar(*p);
+		} else if ((n = utf8_len(p)) > 0) {
+			fwrite(p, 1, (size_t)n, stdout);
+			p += n - 1;
+		} else {
+			fputs("\\ufffd", stdout);
 		}
 	}
 	putchar('"');
@@ -260,9 +276,18 @@ int sh_error(sh_t *sh, const char *fmt, ...)
 	return -1;
 }
 
+__thread sh_capture *sh_body_capture;
+
 void sh_gort_handler(const gort_error *err, void *ctx)
 {
 	sh_t *sh = ctx;
+	sh_capture *cap = sh_body_capture;
+	if (cap) { /* a G body's step: the body reports it in its action line */
+		if (!cap->hit)
+			snprintf(cap->msg, sizeof cap->msg, "%s", err->message);
+		cap->hit = true;
+		return;
+	}
 	if (sh->gort_error)
 		return; /* the first misuse of a command is the one to show */
 	sh->gort_error = true;

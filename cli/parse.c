@@ -162,6 +162,27 @@ int sh_split(const char *line, sh_cmd_fn fn, void *ctx, const char **err)
 	return rc;
 }
 
+int sh_brace_delta(const char *s)
+{
+	int depth = 0;
+	bool str = false;
+	for (; *s && *s != '\n'; s++) {
+		if (str) {
+			if (*s == '\\' && s[1])
+				s++;
+			else if (*s == '"')
+				str = false;
+		} else if (*s == '"') {
+			str = true;
+		} else if (*s == '#') {
+			break; /* a comment runs to the end of the line */
+		} else {
+			depth += *s == '{' ? 1 : *s == '}' ? -1 : 0;
+		}
+	}
+	return depth;
+}
+
 /* -------------------------------------------------------------- numbers */
 
 bool parse_u64(const char *s, uint64_t *out)

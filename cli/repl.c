@@ -106,14 +106,6 @@ static char **complete(const char *text, int start, int end)
 
 /* --------------------------------------------------------------- loop */
 
-static int open_braces(const char *s)
-{
-	int depth = 0;
-	for (; *s; s++)
-		depth += *s == '{' ? 1 : *s == '}' ? -1 : 0;
-	return depth;
-}
-
 int repl_run(sh_t *sh)
 {
 	history_open();
@@ -126,6 +118,7 @@ int repl_run(sh_t *sh)
 		       GORT_VERSION_STRING);
 	char *pending = NULL;
 	size_t plen = 0;
+	int depth = 0;
 	while (!sh->quit) {
 		char *line = readline(plen ? "...> " : "gortsh> ");
 		if (!line)
@@ -143,9 +136,11 @@ int repl_run(sh_t *sh)
 			pending[plen++] = '\n';
 		memcpy(pending + plen, line, n + 1);
 		plen += n;
+		depth += sh_brace_delta(line);
 		free(line);
-		if (open_braces(pending) > 0)
+		if (depth > 0)
 			continue;
+		depth = 0;
 		sh->file = NULL;
 		sh_run_line(sh, pending);
 		plen = 0;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 sh_t *sh_current;
@@ -83,6 +84,7 @@ static int run_command(void *ctx, sh_args *a)
 		echo_command(sh, a);
 	sh->failed = false;
 	sh->gort_error = false;
+	sh_body_errors = 0;
 	const sh_cmd *c = a->argv[0].kind == TOK_WORD ? sh_find_command(a->argv[0].text) : NULL;
 	if (!c)
 		sh_error(sh, "unknown command '%s' (try help)", a->argv[0].text);
@@ -104,32 +106,9 @@ int sh_run_line(sh_t *sh, const char *line)
 		sh_error(sh, "%s", err);
 		sh->nerrors++;
 	}
+	if (sh->quit && sh->nerrors == before)
+		return 0; /* quit stops the line, and is no failure */
 	return sh->nerrors != before || rc != 0 ? -1 : 0;
-}
-
-/* Open braces not yet closed (outside strings): a block spans lines. */
-static int open_braces(const char *s)
-{
-	int depth = 0;
-	bool str = false;
-	for (; *s; s++) {
-		if (str) {
-			if (*s == '\\' && s[1])
-				s++;
-			else if (*s == '"')
-				str = false;
-		} else if (*s == '"') {
-			str = true;
-		} else if (*s == '#') {
-			while (s[1] && s[1] != '\n')
-				s++;
-		} else if (*s == '{') {
-			depth++;
-		} else if (*s == '}') {
-			depth--;
-		}
-	}
-	return depth;
 }
 
 /* Appends line to *buf (with a newline between): a block across lines. */
@@ -147,16 +126,24 @@ static int append(char **buf, size_t *len, const char *line)
 	return 0;
 }
 
+/* Runs every line of f; a block left open runs on over the next lines (its
+ * depth is kept line by line, so a long open block costs linear time).
+ * Errors name the line where the command started. */
 static int run_stream(sh_t *sh, FILE *f)
 {
 	char *line = NULL, *pending = NULL;
 	size_t cap = 0, plen = 0;
 	unsigned first_line = 0;
-	int rc = 0;
+	int rc = 0, depth = 0;
 	for (unsigned lineno = 1; !sh->quit; lineno++) {
+		errno = 0;
 		ssize_t n = getline(&line, &cap, f);
-		if (n < 0)
+		if (n < 0) {
+			if (ferror(f))
+				rc = sh_error(sh, "cannot read %s: %s", sh->file,
+					      strerror(errno ? errno : EIO));
 			break;
+		}
 		if (n > 0 && line[n - 1] == '\n')
 			line[n - 1] = '\0';
 		if (plen == 0)
@@ -165,8 +152,10 @@ static int run_stream(sh_t *sh, FILE *f)
 			rc = sh_error(sh, "out of memory");
 			break;
 		}
-		if (open_braces(pending) > 0)
+		depth += sh_brace_delta(line);
+		if (depth > 0)
 			continue;
+		depth = 0;
 		sh->line = first_line;
 		int r = sh_run_line(sh, pending);
 		plen = 0;
@@ -176,12 +165,31 @@ static int run_stream(sh_t *sh, FILE *f)
 				break;
 		}
 	}
-	if (plen && rc == 0) { /* end of file inside a block: report it */
+	if (plen && !sh->quit && (rc == 0 || sh->keep_going)) {
+		/* End of input inside a block: running it reports the brace. */
 		sh->line = first_line;
-		rc = sh_run_line(sh, pending);
+		if (sh_run_line(sh, pending) != 0)
+			rc = -1;
 	}
 	free(pending);
 	free(line);
+	return rc;
+}
+
+int sh_run_text(sh_t *sh, const char *name, const char *text)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	if (!f)
+		return strlen(text) ? sh_error(sh, "out of memory") : 0;
+	const char *file = sh->file;
+	unsigned line = sh->line;
+	sh->file = name;
+	sh->depth++;
+	int rc = run_stream(sh, f);
+	sh->depth--;
+	sh->file = file;
+	sh->line = line;
+	fclose(f);
 	return rc;
 }
 
@@ -190,6 +198,12 @@ int sh_run_file(sh_t *sh, const char *path)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	if (!f)
 		return sh_error(sh, "cannot open %s: %s", path, strerror(errno));
+	struct stat stbuf;
+	if (fstat(fileno(f), &stbuf) == 0 && S_ISDIR(stbuf.st_mode)) {
+		if (f != stdin)
+			fclose(f);
+		return sh_error(sh, "cannot run %s: %s", path, strerror(EISDIR));
+	}
 	const char *file = sh->file;
 	unsigned line = sh->line;
 	sh->file = f == stdin ? "<stdin>" : path;

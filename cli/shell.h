@@ -37,6 +37,7 @@
 #define SH_DEFAULT_PROCS 2
 #define SH_HINT_BASE ((uintptr_t)0xc000000000)
 #define SH_MAX_PROCS_SHOWN 256
+#define SH_MIN_STACK ((uint64_t)16 << 10) /* what a G body's interpreter needs, with room */
 #define SH_ACTIONS_MAX 64  /* action lines shown per step; the rest are counted */
 #define SH_VAL_BLOCK 256
 #define SH_VAL_BLOCKS 4096 /* at most a million values per session */
@@ -123,8 +124,10 @@ int sh_runtime_init(sh_t *sh);
 void sh_session_end(sh_t *sh);
 /* Run one line (commands separated by ';'). 0, or -1 if any command failed. */
 int sh_run_line(sh_t *sh, const char *line);
-/* Run every line of a file (source). */
+/* Run every line of a file (source; "-" is standard input). */
 int sh_run_file(sh_t *sh, const char *path);
+/* Run text as if it were a file called name (-c): errors say name:LINE. */
+int sh_run_text(sh_t *sh, const char *name, const char *text);
 
 /* ------------------------------------------------------------ output */
 
@@ -171,6 +174,10 @@ void sh_gort_handler(const gort_error *err, void *ctx);
 
 /* ------------------------------------------------------------ parsing */
 
+/* Open braces a line leaves unclosed (negative if it closes more), outside
+ * strings and comments: how a block spans lines. */
+int sh_brace_delta(const char *line);
+
 /* Decimal or 0x hex, with an optional K/M/G (KiB ...) suffix for sizes. */
 bool parse_u64(const char *s, uint64_t *out);
 bool parse_size(const char *s, uint64_t *out);
@@ -189,6 +196,8 @@ sh_value *val_get(sh_t *sh, uint64_t k);
 /* Forget every value (init). */
 void vals_clear(sh_t *sh);
 sh_value *val_by_name(sh_t *sh, const char *name);
+/* The newest live value at addr, NULL if none. */
+sh_value *val_by_addr(sh_t *sh, uintptr_t addr);
 /* Names must start with a letter and be [A-Za-z0-9_]. */
 bool valid_name(const char *s);
 
@@ -246,6 +255,16 @@ void prog_free(sh_prog *p);
 /* Start a G running prog (on P p's runnext: step mode only); its goid or -1. */
 int64_t prog_spawn(sh_t *sh, sh_prog *prog);
 int64_t prog_spawn_on(sh_t *sh, sh_prog *prog, unsigned p);
+/* Misuse found by gort while a body ran one of its steps: the error
+ * handler writes here (per thread) instead of failing the shell command. */
+typedef struct sh_capture {
+	bool hit;
+	char msg[256];
+} sh_capture;
+extern __thread sh_capture *sh_body_capture;
+/* Body steps that failed since the last step/run reported them. */
+extern unsigned sh_body_errors;
+
 /* Append to the step's action log (thread-safe). */
 void actions_add(sh_t *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void actions_take(sh_t *sh, char *buf, size_t n);

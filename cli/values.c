@@ -69,6 +69,17 @@ sh_value *val_by_name(sh_t *sh, const char *name)
 	return found;
 }
 
+sh_value *val_by_addr(sh_t *sh, uintptr_t addr)
+{
+	sh_value *found = NULL;
+	pthread_mutex_lock(&vals_lock);
+	for (size_t i = sh->nvals; i-- > 1 && !found;)
+		if (slot(sh, i)->live && slot(sh, i)->addr == addr)
+			found = slot(sh, i);
+	pthread_mutex_unlock(&vals_lock);
+	return found;
+}
+
 void vals_clear(sh_t *sh)
 {
 	pthread_mutex_lock(&vals_lock);

@@ -48,7 +48,10 @@ static size_t stack_used(const gort_g *g)
 size_t gort_inspect_gs(gort_g_info *out, size_t max)
 {
 	size_t n = 0;
-	for (uint32_t i = 0; S.ready && i < S.nallg; i++) {
+	if (!S.ready)
+		return 0;
+	gort_lock(&S.gflock); /* allg may grow (and move) under an M */
+	for (uint32_t i = 0; i < S.nallg; i++) {
 		gort_g *g = S.allg[i];
 		uint32_t status = ld(&g->status);
 		if (status == GORT_G_DEAD)
@@ -68,6 +71,7 @@ size_t gort_inspect_gs(gort_g_info *out, size_t max)
 		}
 		n++;
 	}
+	gort_unlock(&S.gflock);
 	return n;
 }
 
@@ -90,7 +94,9 @@ void gort_inspect_sched(gort_sched_info *out)
 	out->curg = S.curg ? S.curg->goid : 0;
 	out->curp = S.curp ? S.curp->id : -1;
 	out->threaded = gort_mem.threaded;
+	gort_lock(&S.gflock); /* an M may be adding a G */
 	out->ngs = S.nallg;
+	gort_unlock(&S.gflock);
 }
 
 /* Go 1.19's format (proc.go schedtrace): step counts stand in for the
@@ -123,6 +129,7 @@ size_t gort_schedtrace(char *buf, size_t n, int detailed)
 	OUT("  M0: p=%d curg=%lld mallocing=0 throwing=0 preemptoff= locks=0 dying=0 "
 	    "spinning=false blocked=false lockedg=-1\n",
 	    si.curp, si.curg ? (long long)si.curg : -1LL);
+	gort_lock(&S.gflock);
 	for (uint32_t i = 0; i < S.nallg; i++) {
 		gort_g *g = S.allg[i];
 		uint32_t st_ = ld(&g->status);
@@ -131,6 +138,7 @@ size_t gort_schedtrace(char *buf, size_t n, int detailed)
 		OUT("  G%lld: status=%u(%s) m=%d lockedm=-1\n", (long long)g->goid, st_,
 		    st_ == GORT_G_WAITING ? g->waitreason : "", g == S.curg ? 0 : -1);
 	}
+	gort_unlock(&S.gflock);
 #undef OUT
 	return len;
 }

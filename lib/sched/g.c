@@ -7,6 +7,11 @@
  * and an empty P takes up to 32 back from it. Gs are never freed until
  * shutdown; allg lists every G ever made.
  *
+ * Unlike Go, where a G is a garbage-collected heap object, gort keeps G
+ * descriptors, allg and the goid index off the heap (a fixalloc and mapped
+ * arrays): with explicit free, a program's stray free of an address that
+ * happened to hold a G would otherwise corrupt the scheduler.
+ *
  * gort_ready finds a G by goid through an index (open addressing, linear
  * probing, under gflock) with one entry per G: a reused G's entry moves from
  * its old goid to its new one when the new one is given, so the index stays
@@ -81,29 +86,34 @@ void gort_g_put_dead(gort_p *p, gort_g *g)
 	}
 }
 
+/* A zeroed array of n pointers mapped from the OS, off the heap. */
+static gort_g **table_new(size_t n)
+{
+	return gort_os_map(n * sizeof(gort_g *));
+}
+
+static void table_free(gort_g **t, size_t n)
+{
+	if (t)
+		gort_os_unmap(t, n * sizeof(gort_g *));
+}
+
 static int allg_add(gort_g *g)
 {
 	if (S.nallg == S.capallg) {
-		uint32_t cap = S.capallg ? S.capallg * 2 : 64;
-		gort_g **a = gort_realloc(S.allg, cap * sizeof *a);
+		uint32_t cap = S.capallg ? S.capallg * 2 : 512;
+		gort_g **a = table_new(cap);
 		if (!a)
 			return -1;
+		if (S.allg)
+			memcpy(a, S.allg, S.nallg * sizeof *a);
+		table_free(S.allg, S.capallg);
 		S.allg = a;
 		S.capallg = cap;
 	}
 	g->index = S.nallg;
 	S.allg[S.nallg++] = g;
 	return 0;
-}
-
-/* allg_add under gflock: gort_g_by_id scans allg under it, and the array
- * may be replaced when it grows. */
-static int allg_add_locked(gort_g *g)
-{
-	gort_lock(&S.gflock);
-	int rc = allg_add(g);
-	gort_unlock(&S.gflock);
-	return rc;
 }
 
 /* ---------------------------------------------------------- goid index */
@@ -126,14 +136,14 @@ static int gidx_reserve(void)
 {
 	if (2 * (S.gidx_count + 1) <= S.gidx_cap)
 		return 0;
-	size_t cap = S.gidx_cap ? 2 * S.gidx_cap : 256;
-	gort_g **tab = gort_calloc(cap, sizeof *tab);
+	size_t cap = S.gidx_cap ? 2 * S.gidx_cap : 1024;
+	gort_g **tab = table_new(cap);
 	if (!tab)
 		return -1;
 	for (size_t i = 0; i < S.gidx_cap; i++)
 		if (S.gidx[i])
 			gidx_put(tab, cap, S.gidx[i]);
-	gort_free(S.gidx);
+	table_free(S.gidx, S.gidx_cap);
 	S.gidx = tab;
 	S.gidx_cap = cap;
 	return 0;
@@ -185,15 +195,19 @@ gort_g *gort_g_by_id_locked(int64_t goid)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* A new G descriptor, listed in allg (both under gflock: readers of allg
+ * hold it, and the array may be replaced when it grows). */
 static gort_g *g_make(void)
 {
-	gort_g *g = gort_alloc(sizeof *g, GORT_ZERO);
+	gort_lock(&S.gflock);
+	gort_g *g = gort_fixalloc_alloc(&S.galloc);
+	if (g && allg_add(g) != 0) {
+		gort_fixalloc_free(&S.galloc, g);
+		g = NULL;
+	}
+	gort_unlock(&S.gflock);
 	if (!g)
 		return NULL;
-	if (allg_add_locked(g) != 0) {
-		gort_free(g);
-		return NULL;
-	}
 	g->p = -1;
 	g->waitreason = "";
 	st(&g->status, GORT_G_DEAD);
@@ -259,12 +273,12 @@ void gort_g_free_all(void)
 		if (g->has_stack)
 			gort_stack_free(&S.stacks, &g->stack);
 		gort_ctx_destroy(&g->ctx);
-		gort_free(g);
 	}
-	gort_free(S.allg);
+	gort_fixalloc_destroy(&S.galloc);
+	table_free(S.allg, S.capallg);
 	S.allg = NULL;
 	S.nallg = S.capallg = 0;
-	gort_free(S.gidx);
+	table_free(S.gidx, S.gidx_cap);
 	S.gidx = NULL;
 	S.gidx_cap = S.gidx_count = 0;
 }

@@ -101,6 +101,7 @@ typedef struct sched {
 	uint32_t nallg, capallg;
 	gort_g *gfree; /* the global free list */
 	uint32_t ngfree;
+	fixalloc_t galloc; /* G descriptors, off the heap (under gflock) */
 	/* goid -> G (g.c), under gflock: one entry per G that has a goid. */
 	gort_g **gidx;
 	size_t gidx_cap, gidx_count;

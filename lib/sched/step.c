@@ -117,6 +117,7 @@ int gort_sched_init(const gort_config *cfg)
 	S.rng = cfg->seed ? cfg->seed : SCHED_DEFAULT_SEED;
 	S.stack_bytes = cfg->stack_bytes ? cfg->stack_bytes : STACK_DEFAULT;
 	gort_globrunq_init(&S.glob);
+	gort_fixalloc_init(&S.galloc, sizeof(gort_g));
 	if (gort_stack_pool_init(&S.stacks, S.stack_bytes) != 0 || init_ps(nprocs) != 0) {
 		errno = ENOMEM;
 		return -1;

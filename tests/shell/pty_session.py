@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""pty_session.py — drives gortsh's interactive prompt on a pseudo-terminal
+for test_pty.sh (python3's pty module only).
+
+  pty_session.py GORTSH DIR
+
+DIR is a private directory: gortsh runs with HOME=DIR and
+GORTSH_HISTORY=DIR/history, in DIR. Prints one TAP-style line per check
+(`ok - NAME` / `not ok - NAME`) and, after a failure, what the terminal
+showed, as '#' lines on stderr. Every wait has a timeout, so a hang fails
+instead of blocking; the whole run is bounded by an alarm. Exit status 1
+if any check failed.
+
+Session 1: the banner and the `gortsh> ` prompt; TAB completes `dum` to
+`dump `, a sub-command (`dump bit` to `dump bitmap `) and a value (`$`
+to `$1`); a command runs (`alloc 24` prints `$1 =`); `help dump`; an error
+prints `error: ...` (no FILE:LINE) and the prompt comes back; an open
+block gets the `...> ` prompt until it closes; a brace inside a string
+opens no block; quit ends with status 0. The history file then holds the
+typed commands.
+Session 2: the history is read back (Ctrl-P recalls the last command);
+Ctrl-D on an empty line exits with status 0.
+"""
+import os
+import pty
+import re
+import select
+import signal
+import sys
+import time
+
+TIMEOUT = 5.0
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|[\x01\x02]")
+failed = False
+
+
+def log(*lines):
+    for text in lines:
+        for line in str(text).splitlines() or [""]:
+            sys.stderr.write("#   " + line + "\n")
+
+
+def ok(name):
+    print("ok - " + name, flush=True)
+
+
+def not_ok(name, *diag):
+    global failed
+    failed = True
+    print("not ok - " + name, flush=True)
+    log(*diag)
+
+
+class Session:
+    def __init__(self, gortsh, home):
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": home,
+            "GORTSH_HISTORY": os.path.join(home, "history"),
+            "TERM": "dumb",
+            "LC_ALL": "C",
+        }
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.chdir(home)
+            os.execve(gortsh, [gortsh, "--norc"], env)
+            os._exit(127)
+        self.buf = b""  # everything since the last mark
+        self.status = None
+
+    def read_some(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        r, _, _ = select.select([self.fd], [], [], left)
+        if not r:
+            return False
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            return False
+        if not data:
+            return False
+        self.buf += data
+        return True
+
+    def text(self):
+        return ANSI.sub(b"", self.buf).replace(b"\r", b"").decode("utf-8", "replace")
+
+    def expect(self, pattern, timeout=TIMEOUT):
+        """Waits until the cleaned output (since the last mark) matches."""
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern, re.S)
+        while not rx.search(self.text()):
+            if not self.read_some(deadline):
+                return rx.search(self.text()) is not None
+        return True
+
+    def settle(self, quiet=0.3):
+        """Reads until nothing arrives for `quiet` seconds."""
+        while self.read_some(time.monotonic() + quiet):
+            pass
+
+    def mark(self):
+        self.buf = b""
+
+    def send(self, data):
+        os.write(self.fd, data)
+
+    def wait(self, timeout=TIMEOUT):
+        """The exit status, or None if the child is still running."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, st = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = st
+                return st
+            self.read_some(time.monotonic() + 0.05)
+        return None
+
+    def kill(self):
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+def check(s, name, pattern, timeout=TIMEOUT):
+    if s.expect(pattern, timeout):
+        ok(name)
+        return True
+    not_ok(name, f"waited {timeout}s for /{pattern}/; the terminal showed:", s.text()[-1500:])
+    return False
+
+
+def exited_cleanly(s, name):
+    st = s.wait()
+    if st is None:
+        not_ok(name, "gortsh did not exit; the terminal showed:", s.text()[-800:])
+    elif os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0:
+        ok(name)
+    else:
+        not_ok(name, f"wait status {st:#x} (want exit 0); the terminal showed:", s.text()[-800:])
+
+
+def session1(gortsh, home):
+    s = Session(gortsh, home)
+    try:
+        if not check(s, "the banner and the prompt", r"gortsh \d.*gortsh> $"):
+            return
+        s.mark()
+        # Completion of the command: `dum` TAB -> `dump `, then `heap`.
+        s.send(b"dum\t")
+        check(s, "TAB completes dum to dump", r"dump $")
+        s.send(b"heap\r")
+        check(s, "the completed line runs (dump heap)", r"0 free runs.*gortsh> $")
+        s.mark()
+        s.send(b"dump bit\t")
+        check(s, "TAB completes a dump sub-command (bit -> bitmap)", r"dump bitmap $")
+        s.send(b"\x15")  # Ctrl-U: discard the line
+        s.settle(0.2)
+        s.mark()
+        s.send(b"alloc 24\r")
+        check(s, "alloc 24 prints $1 =", r"\$1 = 0x[0-9a-f]+  class 3 .*gortsh> $")
+        s.mark()
+        s.send(b"free $\t")
+        check(s, "TAB completes a value ($ -> $1)", r"free \$1 $")
+        s.send(b"\r")
+        check(s, "the completed free runs", r"freed 0x[0-9a-f]+.*gortsh> $")
+        s.mark()
+        s.send(b"help dump\r")
+        check(s, "help dump", r"usage: dump arena\|spans.*example: dump bitmap \$1.*gortsh> $")
+        s.mark()
+        s.send(b"frob\r")
+        if check(s, "an error is reported and the prompt comes back",
+                 r"\nerror: unknown command 'frob' \(try help\)\ngortsh> $"):
+            pass
+        s.mark()
+        s.send(b"spawn {\r")
+        check(s, "an open block gets the continuation prompt", r"\.\.\.> $")
+        s.mark()
+        s.send(b"yield }\r")
+        check(s, "the block runs once closed", r"g1 runnable on p0 \(runnext\).*gortsh> $")
+        s.mark()
+        s.send(b'echo "{"\r')
+        if s.expect(r"\n\{\ngortsh> $", 2.0):
+            ok("a brace inside a string opens no block")
+        else:
+            not_ok("a brace inside a string opens no block",
+                   'typed echo "{" and Enter: want `{` and the gortsh> prompt; the terminal showed:',
+                   s.text()[-500:])
+            if s.text().endswith("...> "):
+                s.send(b"}\r")  # close what the prompt thinks is open
+                s.expect(r"gortsh> $", 2.0)
+        s.mark()
+        s.send(b"quit\r")
+        exited_cleanly(s, "quit exits with status 0")
+    finally:
+        s.kill()
+    hist = os.path.join(home, "history")
+    try:
+        with open(hist, encoding="utf-8", errors="replace") as f:
+            lines = [line.strip() for line in f.read().splitlines()]
+    except OSError as e:
+        not_ok("the history file holds the typed commands", f"cannot read {hist}: {e}")
+        return
+    want = ["dump heap", "alloc 24", "free $1", "help dump", "frob", "quit"]
+    missing = [w for w in want if w not in lines]
+    if missing:
+        not_ok("the history file holds the typed commands", f"missing {missing}; the file:", *lines[-20:])
+    else:
+        ok("the history file holds the typed commands")
+
+
+def session2(gortsh, home):
+    s = Session(gortsh, home)
+    try:
+        if not check(s, "a second session starts", r"gortsh> $"):
+            return
+        s.mark()
+        s.send(b"\x10")  # Ctrl-P: the previous history line
+        check(s, "the history is read back (Ctrl-P recalls quit)", r"quit$")
+        s.send(b"\x15")  # Ctrl-U
+        s.settle(0.2)
+        s.mark()
+        s.send(b"\x04")  # Ctrl-D on an empty line
+        exited_cleanly(s, "Ctrl-D exits with status 0")
+    finally:
+        s.kill()
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.stderr.write(__doc__)
+        return 2
+    gortsh, home = sys.argv[1], sys.argv[2]
+    signal.signal(signal.SIGALRM, lambda *_: (print("not ok - finished in time"), os._exit(1)))
+    signal.alarm(60)
+    session1(gortsh, home)
+    session2(gortsh, home)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
