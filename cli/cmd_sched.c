@@ -320,6 +320,30 @@ int cmd_ready(sh_t *sh, sh_args *a)
 	return 0;
 }
 
+int cmd_procs(sh_t *sh, sh_args *a)
+{
+	uint64_t n;
+	if (a->argc != 2 || !parse_u64(a->argv[1].text, &n) || n == 0 || n > 256)
+		return sh_error(sh, "usage: procs N (1..256)");
+	if (threaded())
+		return sh_error(sh, "procs: threaded mode cannot change its Ps (init procs=N)");
+	gort_sched_info before;
+	gort_inspect_sched(&before);
+	if (gort_set_procs((unsigned)n) != 0)
+		return sh_error(sh, "procs: %s", strerror(errno));
+	gort_sched_info after;
+	gort_inspect_sched(&after);
+	out(sh, "%u P%s (was %u); global queue: %u G%s\n", after.gomaxprocs,
+	    after.gomaxprocs == 1 ? "" : "s", before.gomaxprocs, after.runqueue,
+	    after.runqueue == 1 ? "" : "s");
+	js_begin(sh, "procs");
+	js_uint(sh, "procs", after.gomaxprocs);
+	js_uint(sh, "was", before.gomaxprocs);
+	js_uint(sh, "global", after.runqueue);
+	js_end(sh);
+	return 0;
+}
+
 /* --------------------------------------------------------------- views */
 
 static const char *g_status(uint32_t s)

@@ -63,6 +63,11 @@ const sh_cmd sh_commands[] = {
 	 "Step mode: step (printing each step) until no G is runnable, at most max steps "
 	 "(default 10000). Threaded mode: let the Ms run until every G has exited or parked.",
 	 "run", NULL, cmd_run},
+	{"procs", "procs N", "change the number of Ps (GOMAXPROCS), keeping every G",
+	 "Step mode: new Ps start empty with their own mcache; Ps that go hand their runnable Gs to "
+	 "the head of the global queue (runnext first), their free Gs to the global list and their "
+	 "mcache's spans to the centrals, as Go's procresize.",
+	 "procs 4", NULL, cmd_procs},
 	{"ready", "ready gN", "make a parked goroutine runnable",
 	 "Put a parked G on the global queue (from the shell there is no current P).", "ready g2",
 	 NULL, cmd_ready},

@@ -39,3 +39,11 @@ ps
 ms
 scheddetail
 check
+# procs: Go's procresize — the Gs of the Ps that go move to the global queue's head
+init procs=4
+spawn on p3 { yield }
+spawn on p3 { yield }
+procs 2
+dump runq
+procs 3
+run

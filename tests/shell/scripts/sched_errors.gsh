@@ -80,3 +80,4 @@ spawn { free v; free v }
 run
 gs
 check
+try procs 0
