@@ -27,7 +27,9 @@ static int init_option(sh_t *sh, gort_config *c, const char *arg)
 		c->arena_bytes = n;
 	} else if ((v = kv(arg, "stack"))) {
 		if (!parse_size(v, &n) || n < SH_MIN_STACK)
-			return sh_error(sh, "init: stack must be a size of at least 16K, not '%s'", v);
+			return sh_error(sh, "init: stack must be a size of at least " SH_MIN_STACK_TEXT
+					    ", not '%s'",
+					v);
 		c->stack_bytes = n;
 	} else if ((v = kv(arg, "seed"))) {
 		if (!parse_u64(v, &n))

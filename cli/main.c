@@ -56,7 +56,7 @@ typedef struct options {
 static int bad_option(const char *opt, const char *val)
 {
 	fprintf(stderr, "gortsh: bad value for %s: '%s'%s\n", opt, val,
-		strcmp(opt, "--stack") == 0 ? " (at least 16K)" : "");
+		strcmp(opt, "--stack") == 0 ? " (at least " SH_MIN_STACK_TEXT ")" : "");
 	return 2;
 }
 

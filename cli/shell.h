@@ -37,7 +37,15 @@
 #define SH_DEFAULT_PROCS 2
 #define SH_HINT_BASE ((uintptr_t)0xc000000000)
 #define SH_MAX_PROCS_SHOWN 256
-#define SH_MIN_STACK ((uint64_t)16 << 10) /* what a G body's interpreter needs, with room */
+/* What a G body's interpreter needs, with room; sanitizers' frames and
+ * printf interceptors take several times more. */
+#if defined(GORT_SAN_ADDRESS) || defined(GORT_SAN_THREAD)
+#define SH_MIN_STACK ((uint64_t)64 << 10)
+#define SH_MIN_STACK_TEXT "64K"
+#else
+#define SH_MIN_STACK ((uint64_t)16 << 10)
+#define SH_MIN_STACK_TEXT "16K"
+#endif
 #define SH_ACTIONS_MAX 64  /* action lines shown per step; the rest are counted */
 #define SH_VAL_BLOCK 256
 #define SH_VAL_BLOCKS 4096 /* at most a million values per session */
