@@ -12,6 +12,7 @@
 #   make fuzz                 the fuzz harnesses: libFuzzer (build/fuzz/), AFL++ (build/afl/)
 #   make fuzz-run FUZZ_SECONDS=N   fuzz each harness for N s (libFuzzer); afl-run AFL_SECONDS=N
 #   make fuzz-replay          replay corpus/ through the harnesses with this build, no fuzzing
+#   make coverage             line coverage of lib/ reached by the fuzz corpora
 #   make bench-sched          gort's scheduler against Go's (BENCH_ARGS=--quick for a smoke run)
 #
 # Variables: CC, CFLAGS, CPPFLAGS, LDFLAGS (appended to ours), SAN, DEBUG, V,
@@ -349,7 +350,18 @@ FUZZ_BINS := $(addprefix $(FUZZ_ROOT)/,$(FUZZ_HARNESSES))
 AFL_BINS := $(addprefix $(AFL_ROOT)/,$(FUZZ_HARNESSES))
 AFL_CMPLOG_BINS := $(addsuffix .cmplog,$(AFL_BINS))
 FUZZ_REPLAY_BINS := $(addprefix $(BUILD)/fuzz-replay/,$(FUZZ_HARNESSES))
+# fuzz_shell alone also links the shell: cli/ but main.c and repl.c (readline),
+# compiled with its allocation calls renamed to the harness's hooks (see
+# fuzz/fuzz_shell.c), so in every tree these objects are fuzz_shell's own.
+FUZZ_CLI_SRCS := $(filter-out cli/main.c cli/repl.c,$(CLI_SRCS))
+FUZZ_SHELL_HOOKS := $(foreach f,gort_alloc gort_calloc gort_realloc gort_free gort_shutdown, \
+	-D$(f)=fuzz_shell_$(f))
+FUZZ_CLI_OBJS := $(patsubst %,$(FUZZ_ROOT)/obj/%.o,$(basename $(FUZZ_CLI_SRCS)))
+AFL_CLI_OBJS := $(patsubst %,$(AFL_ROOT)/obj/%.o,$(basename $(FUZZ_CLI_SRCS)))
+AFL_CMPLOG_CLI_OBJS := $(patsubst %,$(AFL_ROOT)/cmplog-obj/%.o,$(basename $(FUZZ_CLI_SRCS)))
+FUZZ_REPLAY_CLI_OBJS := $(patsubst %,$(BUILD)/obj/fuzz-shell/%.o,$(basename $(FUZZ_CLI_SRCS)))
 FUZZ_ALL_OBJS := $(FUZZ_LIB_OBJS) $(AFL_LIB_OBJS) $(AFL_CMPLOG_LIB_OBJS) \
+	$(FUZZ_CLI_OBJS) $(AFL_CLI_OBJS) $(AFL_CMPLOG_CLI_OBJS) $(FUZZ_REPLAY_CLI_OBJS) \
 	$(foreach d,$(FUZZ_ROOT)/obj $(AFL_ROOT)/obj $(AFL_ROOT)/cmplog-obj, \
 		$(patsubst %,$(d)/fuzz/%.o,$(FUZZ_HARNESSES))) \
 	$(call obj,fuzz/run_inputs.c $(addprefix fuzz/,$(addsuffix .c,$(FUZZ_HARNESSES))))
@@ -364,7 +376,7 @@ ifneq ($(filter $(FUZZ_GOALS) $(FUZZ_ROOT)/% $(AFL_ROOT)/%,$(MAKECMDGOALS)),)
 	  printf '%s\n' '$(AFL_CC) $(AFL_CFLAGS) | $(AFL_LDFLAGS)' > $(AFL_ROOT)/.flags; })
 endif
 
-.PHONY: fuzz fuzz-libfuzzer fuzz-afl fuzz-replay fuzz-run afl-run fuzz-merge
+.PHONY: fuzz fuzz-libfuzzer fuzz-afl fuzz-replay fuzz-run afl-run fuzz-merge coverage
 
 fuzz:
 	+@bash scripts/deps.sh fuzz
@@ -389,6 +401,12 @@ afl-run:
 
 fuzz-merge: fuzz-libfuzzer
 	@bash fuzz/run.sh merge 0 '$(FUZZ_ROOT)' $(FUZZ_HARNESSES)
+
+# Line coverage of lib/ reached by the corpora (clang source-based coverage,
+# its own build under $(BUILD_ROOT)/coverage): scripts/coverage.sh.
+coverage:
+	+@bash scripts/deps.sh fuzz
+	+@COVERAGE_ROOT='$(BUILD_ROOT)/coverage' bash scripts/coverage.sh
 
 $(FUZZ_ROOT)/obj/%.o: %.c $(FUZZ_ROOT)/.flags fuzz/coverage-ignore.txt
 	$(call say,CC,$@)
@@ -435,7 +453,23 @@ $(AFL_CMPLOG_BINS): $(AFL_ROOT)/%.cmplog: $(AFL_ROOT)/cmplog-obj/fuzz/%.o $(AFL_
 $(FUZZ_REPLAY_BINS): $(BUILD)/fuzz-replay/%: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/fuzz/run_inputs.o $(LIBA)
 	$(call say,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out $(LIBA),$^) $(LIBA)
+
+# The shell's objects, added to fuzz_shell's prerequisites (and so to $^).
+ifneq ($(filter fuzz_shell,$(FUZZ_HARNESSES)),)
+$(FUZZ_ROOT)/fuzz_shell: $(FUZZ_CLI_OBJS)
+$(AFL_ROOT)/fuzz_shell: $(AFL_CLI_OBJS)
+$(AFL_ROOT)/fuzz_shell.cmplog: $(AFL_CMPLOG_CLI_OBJS)
+$(BUILD)/fuzz-replay/fuzz_shell: $(FUZZ_REPLAY_CLI_OBJS)
+$(FUZZ_CLI_OBJS): FUZZ_CFLAGS += $(FUZZ_SHELL_HOOKS)
+$(AFL_CLI_OBJS): AFL_CFLAGS += $(FUZZ_SHELL_HOOKS)
+$(AFL_CMPLOG_CLI_OBJS): AFL_CMPLOG_CFLAGS += $(FUZZ_SHELL_HOOKS)
+endif
+
+$(BUILD)/obj/fuzz-shell/%.o: %.c $(FLAGS_STAMP)
+	$(call say,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(FUZZ_SHELL_HOOKS) $(DEPFLAGS) -c $< -o $@
 
 # Dependency files are only read when building, so `make clean` stays quick.
 ifneq ($(filter-out $(NOBUILD_GOALS),$(or $(MAKECMDGOALS),all)),)

@@ -282,9 +282,7 @@ void actions_take(sh_t *sh, char *buf, size_t n)
 /* Threaded mode prefixes each action with its G: steps do not say. */
 static const char *who(char *buf)
 {
-	gort_sched_info si;
-	gort_inspect_sched(&si);
-	if (!si.threaded)
+	if (!sh_current->cfg.threaded) /* not gort_inspect_sched: 2 KiB of G stack */
 		return "";
 	snprintf(buf, 32, "g%lld: ", (long long)gort_self());
 	return buf;

@@ -28,10 +28,10 @@ static bool threaded(void)
 
 static int64_t runnext_of(unsigned p)
 {
-	gort_p_info *ps = calloc(SH_MAX_PROCS_SHOWN, sizeof *ps);
+	gort_p_info *ps = calloc(p + 1, sizeof *ps); /* Ps 0..p: ~2 KiB each */
 	if (!ps)
 		return 0;
-	size_t n = gort_inspect_ps(ps, SH_MAX_PROCS_SHOWN);
+	size_t n = gort_inspect_ps(ps, p + 1);
 	int64_t g = p < n ? ps[p].runnext : 0;
 	free(ps);
 	return g;
@@ -403,36 +403,39 @@ int cmd_gs(sh_t *sh, sh_args *a)
 	return 0;
 }
 
-static void cache_summary(sh_t *sh, int32_t id, uint64_t *mallocs, uint64_t *frees)
+/* The mallocs and frees of cache id, from a snapshot of every cache. */
+static void cache_summary(const gort_cache_info *cs, size_t n, int32_t id, uint64_t *mallocs,
+			  uint64_t *frees)
 {
-	(void)sh;
 	*mallocs = *frees = 0;
-	size_t n = gort_inspect_caches(NULL, 0);
-	gort_cache_info *cs = calloc(n ? n : 1, sizeof *cs);
-	if (!cs)
-		return;
-	n = gort_inspect_caches(cs, n);
 	for (size_t i = 0; i < n; i++)
 		if (cs[i].id == id) {
 			*mallocs = cs[i].mallocs;
 			*frees = cs[i].frees;
 		}
-	free(cs);
 }
 
 int cmd_ps(sh_t *sh, sh_args *a)
 {
 	(void)a;
-	gort_p_info *ps = calloc(SH_MAX_PROCS_SHOWN, sizeof *ps);
-	if (!ps)
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	size_t ncache = gort_inspect_caches(NULL, 0);
+	gort_p_info *ps = calloc(si.gomaxprocs ? si.gomaxprocs : 1, sizeof *ps);
+	gort_cache_info *cs = calloc(ncache ? ncache : 1, sizeof *cs);
+	if (!ps || !cs) {
+		free(ps);
+		free(cs);
 		return sh_error(sh, "ps: out of memory");
-	size_t n = gort_inspect_ps(ps, SH_MAX_PROCS_SHOWN);
+	}
+	size_t n = gort_inspect_ps(ps, si.gomaxprocs);
+	ncache = gort_inspect_caches(cs, ncache);
 	js_begin(sh, "ps");
 	js_array(sh, "ps");
-	for (size_t i = 0; i < n && i < SH_MAX_PROCS_SHOWN; i++) {
+	for (size_t i = 0; i < n && i < si.gomaxprocs; i++) {
 		const gort_p_info *p = &ps[i];
 		uint64_t mallocs, frees;
-		cache_summary(sh, p->cache_id, &mallocs, &frees);
+		cache_summary(cs, ncache, p->cache_id, &mallocs, &frees);
 		out(sh, "p%d schedtick=%u runnext=", p->id, p->schedtick);
 		if (p->runnext)
 			out(sh, "g%lld", (long long)p->runnext);
@@ -460,6 +463,7 @@ int cmd_ps(sh_t *sh, sh_args *a)
 	js_array_end(sh);
 	js_end(sh);
 	free(ps);
+	free(cs);
 	return 0;
 }
 

@@ -245,11 +245,23 @@ const char *fmt_size(uint64_t n, char *buf)
 
 int sh_error(sh_t *sh, const char *fmt, ...)
 {
-	char msg[512];
+	char raw[512], msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	/* One error, one line: a quoted block that spans lines keeps its
+	 * newlines as \n, other control bytes become '?'. */
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)raw; *p && n + 3 < sizeof msg; p++) {
+		if (*p == '\n') {
+			msg[n++] = '\\';
+			msg[n++] = 'n';
+		} else {
+			msg[n++] = *p < 0x20 || *p == 0x7f ? '?' : (char)*p;
+		}
+	}
+	msg[n] = '\0';
 	sh->failed = true;
 	fflush(stdout);
 	if (sh->file && !sh->interactive)

@@ -83,7 +83,8 @@ sh_value *val_by_addr(sh_t *sh, uintptr_t addr)
 void vals_clear(sh_t *sh)
 {
 	pthread_mutex_lock(&vals_lock);
-	for (size_t b = 0; b < SH_VAL_BLOCKS; b++) {
+	/* Blocks are filled in order: past the last value's, none exists. */
+	for (size_t b = 0; b < SH_VAL_BLOCKS && b <= sh->nvals / SH_VAL_BLOCK; b++) {
 		free(sh->vblocks[b]);
 		sh->vblocks[b] = NULL;
 	}

@@ -7,9 +7,12 @@
 #  - compiles the library's sources (lib/**/*.c and this architecture's .S,
 #    not lib/preload/, as the Makefile does) with $CC $CFLAGS into
 #    $WORK/libgort.a;
+#  - compiles the shell (cli/*.c but main.c and repl.c) for fuzz_shell, with
+#    its allocation calls renamed to that harness's hooks (the Makefile's
+#    FUZZ_SHELL_HOOKS; fuzz/fuzz_shell.c says why);
 #  - compiles each fuzz/fuzz_*.c harness with $CC $CFLAGS and links it with
 #    $CXX $CXXFLAGS ... $LIB_FUZZING_ENGINE (OSS-Fuzz wants $CXX as the linker
-#    even for C) into $OUT/<harness>;
+#    even for C) into $OUT/<harness>, fuzz_shell with the shell's objects;
 #  - copies fuzz/<harness>.options and fuzz/<harness>.dict when present, and
 #    zips corpus/<harness>/ (regressions included) into
 #    $OUT/<harness>_seed_corpus.zip.
@@ -55,12 +58,30 @@ done < <(find lib -path lib/preload -prune -o -type f \( -name '*.c' -o -name '*
 rm -f "$WORK/libgort.a"
 ar rcs "$WORK/libgort.a" "${objs[@]}"
 
+hooks=()
+for f in gort_alloc gort_calloc gort_realloc gort_free gort_shutdown; do
+	hooks+=("-D$f=fuzz_shell_$f")
+done
+cli_objs=()
+for src in cli/*.c; do
+	case $src in
+	cli/main.c | cli/repl.c) continue ;;
+	esac
+	obj=$WORK/obj/fuzz_shell_${src//\//_}.o
+	# shellcheck disable=SC2086
+	$CC $CFLAGS "${flags[@]}" "${hooks[@]}" -c "$src" -o "$obj"
+	cli_objs+=("$obj")
+done
+
 for src in fuzz/fuzz_*.c; do
 	h=$(basename "$src" .c)
 	# shellcheck disable=SC2086
 	$CC $CFLAGS "${flags[@]}" -c "$src" -o "$WORK/$h.o"
+	extra=()
+	[[ $h == fuzz_shell ]] && extra=("${cli_objs[@]}")
 	# shellcheck disable=SC2086
-	$CXX $CXXFLAGS "$WORK/$h.o" "$WORK/libgort.a" $LIB_FUZZING_ENGINE -pthread -o "$OUT/$h"
+	$CXX $CXXFLAGS "$WORK/$h.o" "${extra[@]}" "$WORK/libgort.a" $LIB_FUZZING_ENGINE -pthread \
+		-o "$OUT/$h"
 	[[ -f fuzz/$h.options ]] && cp "fuzz/$h.options" "$OUT/"
 	[[ -f fuzz/$h.dict ]] && cp "fuzz/$h.dict" "$OUT/"
 	if [[ -d corpus/$h ]]; then

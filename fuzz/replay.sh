@@ -8,8 +8,8 @@
 #
 # Prints `ok - fuzz_alloc corpus (N inputs)` or `not ok - ...` per harness,
 # with the harness's failure message and the failing file's path on stderr
-# (lines starting with #). Known library bugs the harnesses tolerate are
-# noted with a `#` line; GORT_FUZZ_STRICT=1 makes them failures.
+# (lines starting with #). Known library and shell bugs the harnesses
+# tolerate are noted with a `#` line; GORT_FUZZ_STRICT=1 makes them failures.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -40,7 +40,7 @@ for h in "${harnesses[@]}"; do
 	ran=$(sed -n 's/^ran \([0-9]*\) inputs$/\1/p' "$log")
 	if [[ $rc -eq 0 && "$ran" == "$n" ]]; then
 		echo "ok - $h corpus ($n inputs)"
-		grep -a 'known library bug' "$log" | sort -u | sed 's/^/# /' >&2
+		grep -aE 'known (library|shell) bug' "$log" | sort -u | sed 's/^/# /' >&2
 	else
 		echo "not ok - $h corpus (exit $rc, ran ${ran:-?} of $n inputs)"
 		last=$(grep -a '^input ' "$log" | tail -n 1)

@@ -14,7 +14,8 @@
 # afl        afl-fuzz for SECONDS (-V) per harness as one secondary instance
 #            (-S, as AFL++ advises for CI; no -M), with the CmpLog binary
 #            (-c H.cmplog), input a flat copy of corpus/H/, output
-#            AFL_ROOT/runs/H/out. AFL_FLAGS adds afl-fuzz flags.
+#            AFL_ROOT/runs/H/out; -x fuzz/H.dict if it exists. AFL_FLAGS adds
+#            afl-fuzz flags.
 # merge      minimizes FUZZ_ROOT/runs/H/new into corpus/H/ (libFuzzer
 #            -merge=1 -use_counters=0: only inputs that add coverage edges;
 #            names are sha1s).
@@ -49,7 +50,7 @@ libfuzzer() {
 	grep -aE '^(stat::|#[0-9]+[[:space:]]+DONE)' "$out/log" | sed 's/^/    /'
 	if [[ $rc -ne 0 ]]; then
 		echo "fuzz-run: $h FAILED (exit $rc); the harness said:"
-		grep -aE -A30 'FAILED at op|ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error' \
+		grep -aE -A30 'FAILED at (op|line)|ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error' \
 			"$out/log" | head -n 60 | sed 's/^/    /'
 		status=1
 	fi
@@ -62,8 +63,9 @@ libfuzzer() {
 }
 
 afl() {
-	local h=$1 out=$root/runs/$1 in rc
+	local h=$1 out=$root/runs/$1 in rc dict=()
 	in=$out/in
+	[[ -f fuzz/$h.dict ]] && dict=(-x "fuzz/$h.dict")
 	rm -rf "$in"
 	mkdir -p "$in" "$out/out"
 	# A flat copy of the corpus, regressions included; empty files are
@@ -79,7 +81,7 @@ afl() {
 		ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1 \
 		UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=0 \
 		afl-fuzz -i "$in" -o "$out/out" -S ci -V "$seconds" -m none -t 2000 \
-		-c "$root/$h.cmplog" ${AFL_FLAGS:-} -- "$root/$h" >"$out/log" 2>&1
+		-c "$root/$h.cmplog" "${dict[@]}" ${AFL_FLAGS:-} -- "$root/$h" >"$out/log" 2>&1
 	rc=$?
 	local stats=$out/out/ci/fuzzer_stats
 	if [[ -f $stats ]]; then

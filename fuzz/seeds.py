@@ -1,18 +1,28 @@
 #!/usr/bin/env python3
-"""seeds.py — writes the hand-made seed inputs of fuzz_alloc and fuzz_misuse.
+"""seeds.py — writes the hand-made seed inputs of fuzz_alloc, fuzz_misuse,
+fuzz_sched and fuzz_shell.
 
 Usage: fuzz/seeds.py [CORPUS_DIR]     (default: corpus/)
 
-Each seed is an operation list encoded the way fuzz/shadow.h and
-fuzz/fuzz_misuse.c decode it (fuzz/fdp.h): integers from the tail of the
-file, the first one consumed being the last byte, a value in [lo, hi] taking
-as many bytes as hi - lo needs, most significant first. The encoder keeps the
-few facts the decoder's widths depend on (how many objects are live, how many
-were freed) in step with the harness, assuming every allocation succeeds.
+Each seed is an operation list encoded the way fuzz/shadow.h,
+fuzz/fuzz_misuse.c and fuzz/fuzz_sched.c decode it (fuzz/fdp.h): integers
+from the tail of the file, the first one consumed being the last byte, a
+value in [lo, hi] taking as many bytes as hi - lo needs, most significant
+first. The encoder keeps the few facts the decoder's widths depend on (how
+many objects are live, how many were freed) in step with the harness,
+assuming every allocation succeeds.
 Files are named by the sha1 of their content, as libFuzzer names its finds;
 the seeds' names and what they do are listed at the end of this file's run.
 Check what a seed does with:
     GORT_FUZZ_TRACE=1 build/fuzz-replay/fuzz_alloc corpus/fuzz_alloc/SHA1
+
+fuzz_shell's seeds are gortsh scripts: the hand-made ones in SHELL_SEEDS
+below (every command, its options and its errors) and examples/tour.gsh and
+tests/shell/scripts/**/*.gsh cut into pieces of up to two dozen commands,
+comments, blank lines and `threads=on` lines dropped, the folder part of
+every file name taken off (the harness skips threaded mode and paths with a
+'/'). Rerun after those scripts change, and remove the pieces of their old
+versions (or keep them: they are just inputs).
 
 Keep in step with the harnesses: changing the order or ranges of what an
 operation decodes changes what these bytes mean (they stay valid inputs, just
@@ -426,6 +436,357 @@ def misuse_seeds():
     return seeds
 
 
+# fuzz_shell: small scripts, each about one command or one idea. The harness
+# starts every input with `init procs=2 arena=4M seed=1` in effect.
+SHELL_SEEDS = [
+    ("alloc and free", "alloc 24 as a\nalloc 24\nfree a\nfree $2\nvals\n"),
+    ("alloc sizes", "alloc 0\nalloc 1\nalloc 8\nalloc 15 noscan\nalloc 32K\nalloc 32769\n"
+     "alloc 1M\nalloc 5M\nalloc 0x10\nalloc 1KiB\nalloc 2mb\n"),
+    ("alloc errors", "alloc\nalloc x\nalloc -1\nalloc 24 bogus\nalloc 24 as\nalloc 24 as 1x\n"
+     "alloc 24 as alloc\nalloc 18446744073709551615\nalloc 16G\n"),
+    ("tiny objects", "alloc 5 noscan as t1\nalloc 3 noscan as t2\nalloc 8 noscan\n"
+     "dump bitmap t1\ndump span t2\nfree t1\ntry free t1\n"),
+    ("calloc", "calloc 10 24 as c\ncalloc 0 0\ncalloc 4294967296 4294967296\ncalloc x 1\n"
+     "calloc 3\ncalloc 2 8 as c2 extra\n"),
+    ("realloc", "alloc 24 as r\nrealloc r 200\nrealloc r 16\nrealloc $2 100K\nrealloc r 0\n"
+     "realloc $9 8\nrealloc r x\nrealloc 0xc000000008 8\nrealloc\n"),
+    ("free misuse", "alloc 24\nalloc 100K\nfree $1\nfree $1\nfree 0xc000000008\n"
+     "free arena+0x10\nfree 1\nfree $0\nfree nosuch\nfree 0xffffffffffffffff\nfree $2\ncheck\n"),
+    ("release and stats", "alloc 100K\nalloc 1M\nfree $1\nfree $2\nrelease\nrelease x\nstats\n"
+     "dump heap\n"),
+    ("names move", "alloc 8 as x\nalloc 16 as x\nfree x\nvals\nalloc 8 as on\nalloc 8 as global\n"),
+    ("init settings", "init\ninit procs=3 seed=9\ninit arena=16M stack=32K\n"
+     "init procs=1 arena=2M stack=16K seed=0x10 threads=off\ninit arena=1K\ninit\n"),
+    ("init errors", "init procs=0\ninit procs=257\ninit arena=0\ninit arena=1T\n"
+     "init arena=70368744177665\ninit stack=0\ninit stack=2G\ninit seed=-1\ninit threads=maybe\n"
+     "init bogus=1\ninit procs\ninit procs=256 arena=4M\nps\n"),
+    ("init forgets", "alloc 24 as a\nspawn { park }\nstep\ninit\nfree a\nvals\ngs\nready g1\n"),
+    ("spawn and step", "spawn { alloc 100 as x; yield; free x }\nspawn { yield; alloc 200 as y }\n"
+     "dump runq\nstep\nstep on p1\nstep 5\nstep\n"),
+    ("spawn on", "spawn on p1 { yield; yield }\nspawn on p0 { exit; alloc 8 }\nspawn on p2 { }\n"
+     "spawn on { }\nspawn on p1\nstep 2 on p1\nstep on p0\nstep on p9\nrun\n"),
+    ("body steps", "spawn { alloc 24 noscan as a; free a; free a; free nosuch; work 100; "
+     "repeat 3 { alloc 16; yield }; park \"chan receive\"; exit }\nrun\nready g1\nrun\n"),
+    ("body errors", "spawn { bogus }\nspawn { work }\nspawn { work 100000001 }\n"
+     "spawn { repeat 1000001 { } }\nspawn { repeat 2 }\nspawn { yield 1 }\n"
+     "spawn { park a b }\nspawn { ready 3 }\nspawn { spawn }\nspawn { free }\n"
+     "spawn { alloc 8 as }\nspawn { \"x\" }\nspawn\nspawn x\nspawn { { } }\n"),
+    ("nested spawn", "spawn { spawn { yield; exit; alloc 8 }; spawn { spawn { yield } } }\n"
+     "run\ngs\n"),
+    ("park and ready", "spawn { park sleep; alloc 64 as z; free z }\nstep\ngs\n"
+     "spawn { ready g1 }\nstep\ndump runq\nready g1\nready g9\nready x\nrun\n"),
+    ("global queue", "spawn { park }\nstep\nready g1\ndump runq global\nschedtrace\n"
+     "run max=1\nrun max=0\nrun max=x\nrun 5\nrun\n"),
+    ("many Gs", "spawn { repeat 20 { spawn { yield; alloc 32 } } }\nrun max=5\n"
+     "scheddetail\nps\nrun\n"),
+    ("slice budget", "spawn { repeat 5 { work 1000 } ; yield; work 2000 }\nrun\n"),
+    ("views", "gs\nps\nms\nschedtrace\nscheddetail\nvals\nstats\ncheck\n"),
+    ("dump arena", "alloc 24\nalloc 40K as big\ndump arena\ndump arena $1\ndump arena big 16K\n"
+     "dump arena arena+0x4000 1\ndump arena 0xc000000000 64K\ndump arena 1\n"
+     "dump arena $1 0\ndump arena $1 1G\ndump arena x\n"),
+    ("dump spans", "alloc 24\nalloc 5 noscan\nalloc 40K\ndump spans\ndump spans class=3\n"
+     "dump spans class=tiny\ndump spans class=large\ndump spans class=0\n"
+     "dump spans class=999\ndump spans bogus\n"),
+    ("dump span and bitmap", "alloc 24 as a\nalloc 9K as mid\nalloc 40K as big\n"
+     "dump span a\ndump span big\ndump span arena+0x6010\ndump span 0xc0000fe000\n"
+     "dump bitmap a\ndump bitmap $2\ndump bitmap big\ndump bitmap 0xc000000018\n"
+     "dump bitmap\ndump span\ndump bitmap 12\n"),
+    ("dump caches", "alloc 24\ndump mcache\ndump mcache p1\ndump mcache p7\ndump mcentral\n"
+     "dump mcentral 3\ndump mcentral tiny\ndump mcentral 999\ndump sizeclasses\n"),
+    ("dump runq", "spawn { }\nspawn { }\nspawn { }\ndump runq\ndump runq p0\n"
+     "dump runq global\ndump runq p5\ndump runq x\ndump\ndump bogus\n"),
+    ("json", "set json on\nalloc 24 as a\nfree a\nfree a\nspawn { alloc 8; yield }\nstep\n"
+     "run\ngs\nps\nms\nvals\nstats\ndump arena\ndump bitmap $1\nbogus\n{ x }\n"
+     "help alloc\nset json off\n"),
+    ("json views", "set json on\nspawn { park }\nstep\nscheddetail\nschedtrace\n"
+     "dump spans\ndump heap\ndump mcache\ndump mcentral 3\ndump runq\ndump sizeclasses\n"
+     "check\nrelease\necho \"a\\\"b\"\n"),
+    ("set", "set color on\nalloc 24\ndump arena\nset color off\nset echo on\nalloc 8\n"
+     "set echo off\nset json maybe\nset bogus on\nset\n"),
+    ("echo and strings", "echo hello world\necho \"a; b\"\necho \"x\\\\y\"\necho\n"
+     "echo \"unterminated\necho a\"b\necho a{b\n"),
+    ("syntax", "alloc 8; alloc 16 ; ; free $1 # a comment\n}\n{\n}\nalloc 8 {\n"
+     "# only a comment\n   \n\t\n"),
+    ("braces across lines", "spawn {\n  alloc 8 as x\n  yield\n  free x\n}\nrun\n"
+     "spawn { repeat 2 {\n work 10\n }\n}\nrun\n"),
+    ("deep braces", "spawn { repeat 2 { repeat 2 { repeat 2 { repeat 2 { yield } } } } }\nrun\n"
+     "echo {{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}}\n"),
+    ("too many words", "echo " + "w " * 70 + "\n"),
+    ("try", "alloc 24\nfree $1\ntry free $1\ntry\ntry try free $1\ntry bogus\n"
+     "try step\ntry init procs=0\n"),
+    ("help", "help\nhelp dump\nhelp spawn\nhelp nosuch\nhelp a b\n"),
+    ("source stdin", "alloc 8\nsource -\nalloc 16\nfree $1\n"),
+    ("source errors", "source\nsource a b\nsource nosuch.gsh\nsource .\n"),
+    ("export svg", "alloc 24\nalloc 100K\nexport svg a.svg\nexport\nexport png x.png\n"
+     "export svg\nexport svg a.svg b.svg\nexport svg .\nsource a.svg\n"),
+    ("trace", "trace start t.json\nspawn { yield }\nstep\ntrace\nrun\ntrace stop\n"
+     "trace stop\ntrace start\ntrace start .\ntrace start a b\ntrace bogus\n"),
+    ("trace across init", "trace start t.json\ntrace start u.json\nspawn { park }\nstep\n"
+     "init\ntrace\ntrace start t.json\nspawn { }\nrun\n"),
+    ("quit", "alloc 8\nquit\nalloc 16\n"),
+    ("exit", "exit\nbogus\n"),
+    ("json quit", "set json on\nquit\n"),
+    ("unknown commands", "bogus\n\"str\"\n{ block }\n$1\n1234\n"),
+    ("block with newline in error", "{ a\nb }\nhelp {x\ny}\n"),
+    ("out of memory", "alloc 3M\nalloc 3M\nrealloc $1 8M\nspawn { alloc 4M }\nrun\nstats\n"),
+    ("small stack", "init stack=4K\nspawn { alloc 8; work 5; spawn { yield } }\nrun\n"),
+    ("many procs", "init procs=64\nspawn { yield }\nstep on p63\nstep on p64\nps\n"),
+    ("procs", "spawn { yield; yield }\nspawn on p1 { park }\nstep on p1\nprocs 4\n"
+     "spawn on p3 { }\nprocs 1\nps\ndump runq global\nrun\nprocs 0\nprocs 257\nprocs x\n"
+     "procs\nprocs 256\nschedtrace\n"),
+    ("NUL byte", "alloc 8\x00junk\nalloc 16\n"),
+]
+
+
+class Raw:
+    def __init__(self, data):
+        self.bytes = data
+
+    def data(self):
+        return self.bytes
+
+
+def script_pieces(path, max_lines=24):
+    """A script cut into pieces of up to max_lines commands (a block across
+    lines stays whole), split early at an `echo` section header."""
+    pieces, cur, depth = [], [], 0
+    with open(path) as f:
+        lines = f.read().split("\n")
+    for line in lines:
+        stripped = line.strip()
+        if depth == 0 and (not stripped or stripped.startswith("#")):
+            continue
+        if "threads=on" in stripped:
+            continue  # the harness skips threaded mode: keep the rest usable
+        words = stripped.split()
+        if words and words[0] in ("source", "export", "trace") and "/" in stripped:
+            line = " ".join(w.rsplit("/", 1)[-1] for w in words)
+        if depth == 0 and cur and (len(cur) >= max_lines or
+                                   (stripped.startswith("echo") and len(cur) >= 8)):
+            pieces.append(cur)
+            cur = []
+        cur.append(line)
+        depth += line.count("{") - line.count("}")
+        depth = max(depth, 0)
+    if cur:
+        pieces.append(cur)
+    return ["\n".join(p) + "\n" for p in pieces]
+
+
+def shell_seeds(root="."):
+    seeds = [(what, Raw(text.encode("latin-1"))) for what, text in SHELL_SEEDS]
+    scripts = [os.path.join(root, "examples", "tour.gsh")]
+    tests = os.path.join(root, "tests", "shell", "scripts")
+    for d, _, files in sorted(os.walk(tests)):
+        scripts += [os.path.join(d, f) for f in sorted(files) if f.endswith(".gsh")]
+    for path in scripts:
+        if not os.path.exists(path):
+            continue
+        rel = os.path.relpath(path, root)
+        for i, piece in enumerate(script_pieces(path)):
+            seeds.append((f"{rel} piece {i + 1}", Raw(piece.encode())))
+    return seeds
+
+
+# ------------------------------------------------------------ fuzz_sched
+# Op bytes of fuzz_sched (fuzz_sched.c fz_ops: first byte of each range).
+SCHED_OPS = dict(spawn=0, spawn_on=41, spawn_many=61, step=69, step_p=141, steps=176, ready=191,
+                 reseed=216, set_procs=223, run=235, outside=247)
+# Body actions (fuzz_sched.c enum fz_act): the low nibble of an action byte.
+ACTS = dict(yield_=0, park=2, ready=3, spawn=4, spawn_on=5, alloc=6, free=7, exit=8, nest=9,
+            alloc_tiny=14, self_=15)
+SCHED_PROCS_MAX = 8
+
+
+def act(name, arg=0):
+    """One body action byte: the action, and its argument in the high nibble.
+    ready: 0..11 a parked G, 12 itself, 13 a dead G, 14 goid 0, 15 a bogus goid;
+    spawn: the child's body; spawn_on: P (arg & 7), and the child's body is
+    this one's (+1 with arg & 8); alloc: a size index (fuzz_sched.c fz_sizes);
+    nest: 0 gort_step, 1 gort_step_p, 2 gort_set_procs, 3 gort_run (EDEADLK),
+    4 gort_go(NULL), 5 gort_go_p(200) (EINVAL), 6 gort_self."""
+    return ACTS[name] | (arg << 4)
+
+
+class SchedEnc:
+    """fuzz_sched's decoder, backwards: the bodies first, then operations."""
+
+    def __init__(self, bodies):
+        """bodies: a list of (actions, loop); 1 to 8 bodies of 1 to 8 actions."""
+        self.tail = []
+        self.nbodies = len(bodies)
+        assert 1 <= self.nbodies <= 8
+        self.range(1, 8, self.nbodies)
+        for acts, loop in bodies:
+            assert 1 <= len(acts) <= 8
+            self.range(0, 255, (len(acts) - 1) | (8 if loop else 0))
+            for a in acts:
+                self.range(0, 255, a)
+
+    range = Enc.range
+
+    def op(self, name):
+        self.range(0, 255, SCHED_OPS[name])
+
+    def body(self, b):
+        self.range(0, self.nbodies - 1, b)
+
+    def spawn(self, b=0):
+        self.op("spawn")
+        self.body(b)
+
+    def spawn_on(self, p, b=0):
+        """p up to 8: a P that does not exist with fewer Ps (EINVAL)."""
+        self.op("spawn_on")
+        self.body(b)
+        self.range(0, SCHED_PROCS_MAX, p)
+
+    def spawn_many(self, k, p=None, b=0):
+        """k Gs (2..64) with gort_go (p None) or gort_go_p(p)."""
+        self.op("spawn_many")
+        self.body(b)
+        self.range(0, SCHED_PROCS_MAX + 1, 0 if p is None else p + 1)
+        self.range(2, 64, k)
+
+    def step(self, n=1):
+        for _ in range(n):
+            self.op("step")
+
+    def step_p(self, p, n=1):
+        for _ in range(n):
+            self.op("step_p")
+            self.range(0, SCHED_PROCS_MAX, p)
+
+    def steps(self, k):
+        self.op("steps")
+        self.range(1, 16, k)
+
+    def ready(self, which):
+        """which: < 240 the (which % parked)-th parked G; 240..243 any G of
+        the input; 244..247 a dead G; 248..251 goid 0; 252.. a bogus goid."""
+        self.op("ready")
+        self.range(0, 255, which)
+
+    def reseed(self, seed):
+        self.op("reseed")
+        self.range(0, (1 << 32) - 1, seed)
+
+    def set_procs(self, n):
+        """n: 0 (EINVAL), 1..8, or 257 (EINVAL)."""
+        self.op("set_procs")
+        self.range(0, SCHED_PROCS_MAX + 1, SCHED_PROCS_MAX + 1 if n > SCHED_PROCS_MAX else n)
+
+    def run(self):
+        self.op("run")
+
+    def outside(self):
+        self.op("outside")
+
+    def data(self):
+        return bytes(reversed(self.tail))
+
+
+def sched_seeds():
+    seeds = []
+
+    e = SchedEnc([([act("yield_"), act("yield_"), act("exit")], False)])
+    for _ in range(3):
+        e.spawn()
+    e.step(4)
+    e.step_p(1)
+    e.step_p(8)  # no such P: EINVAL
+    e.outside()
+    e.steps(3)
+    e.run()
+    seeds.append(("spawn, step, step_p, steps, run", e))
+
+    e = SchedEnc([([act("park"), act("yield_")], False),
+                  ([act("ready", 0), act("ready", 12), act("ready", 14), act("ready", 15),
+                    act("spawn", 0), act("yield_"), act("ready", 1), act("exit")], False)])
+    for _ in range(3):
+        e.spawn(0)
+    e.run()
+    e.ready(0)  # from outside: the global queue
+    e.ready(250)  # goid 0
+    e.ready(254)  # a bogus goid
+    e.spawn(1)
+    e.run()
+    e.ready(240)  # whatever the first G is now
+    e.ready(245)  # a dead G
+    e.run()
+    seeds.append(("park, ready inside and outside", e))
+
+    e = SchedEnc([([act("yield_")], True)])
+    for _ in range(5):
+        e.spawn_many(64)  # P 0's ring overflows at the 258th
+    e.steps(16)
+    e.set_procs(8)
+    e.run()
+    e.set_procs(1)  # everything to the global queue, more than 256
+    e.steps(8)
+    seeds.append(("ring overflow, global queue past 256", e))
+
+    e = SchedEnc([([act("yield_"), act("yield_"), act("yield_")], False)])
+    for p in range(4):
+        for _ in range(3):
+            e.spawn_on(p)
+    e.spawn_on(6)  # no such P yet: EINVAL
+    e.set_procs(2)  # P 3 and P 2 to the head of the global queue
+    e.set_procs(0)
+    e.set_procs(257)
+    e.set_procs(8)
+    e.spawn_on(6)
+    e.steps(10)
+    e.set_procs(1)
+    e.run()
+    seeds.append(("set_procs shrink and grow", e))
+
+    e = SchedEnc([([act("yield_"), act("yield_")], False)])
+    e.spawn_many(11, p=0)
+    e.step_p(3)  # steals ceil(11/2) = 6 from P 0
+    e.step_p(2)
+    e.step_p(1)
+    e.step_p(1)
+    e.step_p(0, 3)
+    e.spawn_on(2)
+    e.step_p(2)  # runnext first
+    e.run()
+    seeds.append(("stealing", e))
+
+    e = SchedEnc([([act("yield_")], True), ([act("park"), act("exit")], False)])
+    e.spawn(1)
+    e.spawn(1)
+    e.step_p(0, 2)  # both park
+    e.ready(0)
+    e.ready(0)  # both on the global queue
+    e.spawn(0)
+    e.step_p(0, 70)  # P 0 takes from the global queue first at ticks 0 and 61
+    seeds.append(("the 61st tick", e))
+
+    e = SchedEnc([([act("alloc", 3), act("spawn_on", 1), act("alloc_tiny", 0), act("nest", 0),
+                    act("nest", 1), act("nest", 2), act("nest", 3), act("yield_")], False),
+                  ([act("nest", 4), act("nest", 5), act("nest", 6), act("self_"),
+                    act("alloc", 15), act("free", 0), act("spawn_on", 7), act("exit")], False)])
+    e.spawn(0)
+    e.spawn(1)
+    e.run()
+    e.set_procs(8)
+    e.spawn(1)
+    e.run()
+    seeds.append(("body actions: alloc, free, nested calls, spawn_on", e))
+
+    e = SchedEnc([([act("yield_"), act("spawn", 0), act("yield_"), act("exit")], False)])
+    e.spawn_many(6)
+    e.reseed(1)
+    e.steps(8)
+    e.reseed(0)  # the default seed
+    e.steps(8)
+    e.reseed(0xdeadbeef)
+    e.run()
+    seeds.append(("reseed", e))
+    return seeds
+
+
 def write(corpus, harness, seeds):
     d = os.path.join(corpus, harness)
     os.makedirs(d, exist_ok=True)
@@ -441,6 +802,9 @@ def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else "corpus"
     write(corpus, "fuzz_alloc", alloc_seeds())
     write(corpus, "fuzz_misuse", misuse_seeds())
+    write(corpus, "fuzz_sched", sched_seeds())
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    write(corpus, "fuzz_shell", shell_seeds(root))
 
 
 if __name__ == "__main__":

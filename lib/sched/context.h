@@ -229,18 +229,31 @@ extern int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr);
  */
 static inline int gort_ctx_for_thread(gort_ctx *c)
 {
+	/* Asked once per thread: for the main thread glibc answers by reading
+	 * /proc/self/maps, which a runtime re-initialised per fuzz input paid
+	 * every time. */
+	static __thread struct {
+		void *lo;
+		size_t size;
+		int rc; /* 0 known, -1 unknown */
+		bool asked;
+	} bounds;
 	pthread_attr_t attr;
-	void *lo = NULL;
-	size_t size = 0;
-	int rc = -1;
 
 	memset(c, 0, sizeof *c);
 	c->flags = GORT_CTX_THREAD;
-	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-		if (pthread_attr_getstack(&attr, &lo, &size) == 0)
-			rc = 0;
-		pthread_attr_destroy(&attr);
+	if (!bounds.asked) {
+		bounds.rc = -1;
+		if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+			if (pthread_attr_getstack(&attr, &bounds.lo, &bounds.size) == 0)
+				bounds.rc = 0;
+			pthread_attr_destroy(&attr);
+		}
+		bounds.asked = true;
 	}
+	void *lo = bounds.lo;
+	size_t size = bounds.size;
+	int rc = bounds.rc;
 	c->stack_lo = rc == 0 ? lo : NULL;
 	c->stack_size = rc == 0 ? size : 0;
 #ifdef GORT_CTX_TSAN

@@ -1,0 +1,954 @@
+/*
+ * fuzz_sched.c — coverage-guided fuzzing of step mode's scheduler against a
+ * shadow model of the run queues (fuzz/sched_model.h has the model and
+ * every check).
+ *
+ * The input is decoded FuzzedDataProvider-style (fuzz/fdp.h): first a table
+ * of up to 8 goroutine bodies, then a sequence of operations, one tail byte
+ * picking each and further tail bytes its arguments.
+ *
+ * A body is data: up to 8 actions, each one byte (low nibble the action,
+ * high nibble its argument), and a loop flag (at its end a body exits, or
+ * starts over). One C function, fz_body, interprets it on the G's stack:
+ * yield, park, ready a parked G (or itself, a dead G, a bogus goid: -1),
+ * spawn a child with gort_go or onto a P with gort_go_p (a P that does not
+ * exist: EINVAL), allocate or free a small object (a pattern checked
+ * before the free), call what a G may not (gort_step, gort_step_p,
+ * gort_set_procs, gort_run: EDEADLK; gort_go(NULL): EINVAL), gort_self,
+ * exit. A G does at most FZ_ACTS_PER_RUN actions per run, then yields.
+ * The body only records what it did and what each call returned
+ * (fprintf on a 16 KiB goroutine stack is no place to fail); after the
+ * step the harness replays that log into the model, which checks each
+ * result.
+ *
+ * Operations: spawn (gort_go outside any G: P 0's runnext), spawn onto a P
+ * (gort_go_p, also onto a P that does not exist), spawn 2..64 at once (runs
+ * a ring past 256), step (gort_step), step a P (gort_step_p, also one that
+ * does not exist), 1..16 steps, ready a parked G from outside (or one that
+ * is not parked, or a bogus goid), reseed (gort_reseed), set the number of
+ * Ps (1..8; 0 and 257: EINVAL), run to idle (at most 64 steps; when idle,
+ * gort_run must return the number of parked Gs without a step), and the
+ * calls that do nothing outside a G (gort_yield, gort_park, gort_self == 0).
+ *
+ * Every step's RUN event is checked against the model (sm_take: where the
+ * G may come from, by Go's rules; which P looked first and the steal order
+ * come from the runtime's PRNG, which is not re-implemented), GO and READY
+ * events are predicted one for one, and after every operation and every
+ * step (a checkpoint) the model is compared with gort_inspect_ps and
+ * gort_inspect_sched: every ring and runnext in order, the global queue,
+ * schedticks, free-list counts, steps and Gs made. The live Gs' statuses
+ * (gort_inspect_gs) and gort_check() == 0 are checked at every checkpoint
+ * when replaying, and at every 8th and 16th when fuzzing (FZ_GS_EVERY,
+ * FZ_CHECK_EVERY; GORT_FUZZ_CHECK_EVERY=1 makes them every one), and always
+ * at the end of the input: a broken invariant is seen at most 15
+ * checkpoints late, and the failure message lists the last operations.
+ *
+ * Determinism: every FZ_TWICE_EVERY-th input (the first one included, so a
+ * lone reproducer gets it) runs twice, and the two event logs (goids taken
+ * relative to the input's first) must hash the same.
+ *
+ * Reset between inputs: the runtime is initialised once (step mode, 4 Ps,
+ * 64 MiB arena, 16 KiB stacks). Each input ends by draining: every parked
+ * G is readied from outside, gort_run() runs every G once more, in which it
+ * frees its objects and exits (each RUN event checked against the model);
+ * the queues must then be empty and no G live. Then
+ * gort_set_procs(1); P 0's schedtick is brought to a multiple of 61 by a G
+ * that yields the right number of times (only the tick modulo 61 matters,
+ * and P 0 is never made afresh); gort_set_procs(4), which makes P 1..3
+ * anew at tick 0; gort_reseed(FZ_SEED). Every input thus starts from the
+ * same scheduling state, and a reproducer replays alone as it failed.
+ *
+ * Speed (libFuzzer + ASan + UBSan, one core): a step with its checks costs
+ * about 5 us (the inspection snapshots, the library's comparison tracing,
+ * the context switches), an input about 50 us of fixed work (drain, reset,
+ * the final gort_check). About 20,000 executions per second on empty
+ * inputs, 3,600 with -max_len=16 (which reaches nearly all the coverage
+ * within a minute), 2,600 with -max_len=64, 350 once the corpus holds
+ * inputs of 100-400 bytes (dozens of operations, runs of 64 steps, drains
+ * of hundreds of Gs).
+ *
+ * Build: `make fuzz` (libFuzzer + ASan + UBSan into build/fuzz/, AFL++ into
+ * build/afl/); replay: build/fuzz-replay/fuzz_sched FILE|DIR...
+ * (GORT_FUZZ_TRACE=1 prints each operation, step and body action).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sched_model.h"
+
+#include "fdp.h"
+
+#define FUZZ_API __attribute__((visibility("default")))
+
+#define FZ_PROCS 4
+#define FZ_ARENA_BYTES ((size_t)64 << 20)
+#define FZ_STACK_BYTES ((size_t)16 << 10)
+#define FZ_SEED 0x5eed5eedull
+#define FZ_MAX_OPS 256
+#define FZ_MAX_STEPS 1024 /* steps per input, draining not counted */
+#define FZ_RUN_STEPS 64	  /* the most one run-to-idle takes */
+#define FZ_BODIES 8
+#define FZ_BODY_LEN 8
+#define FZ_ACTS_PER_RUN 16
+#define FZ_LOG_MAX (FZ_ACTS_PER_RUN + 4)
+#define FZ_EV_MAX (SM_G_MAX + 128) /* a drain readies every parked G at once */
+#define FZ_OBJS 2
+#define FZ_TWICE_EVERY 16
+/* When fuzzing, gort_inspect_gs() at every 8th checkpoint and gort_check()
+ * at every 16th (it walks the whole heap and every G: at every checkpoint
+ * it cost more than everything else together); both at every checkpoint
+ * when replaying (GORT_FUZZ_CHECK_EVERY=N sets both to N). */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define FZ_GS_EVERY 8
+#define FZ_CHECK_EVERY 16
+#else
+#define FZ_GS_EVERY 1
+#define FZ_CHECK_EVERY 1
+#endif
+
+/* Body actions (the low nibble of an action byte). */
+enum fz_act {
+	A_YIELD,
+	A_YIELD2,
+	A_PARK,
+	A_READY,
+	A_SPAWN,
+	A_SPAWN_ON,
+	A_ALLOC,
+	A_FREE,
+	A_EXIT,
+	A_NEST,
+	A_READY2,
+	A_SPAWN2,
+	A_YIELD3,
+	A_PARK2,
+	A_ALLOC2,
+	A_SELF,
+	/* log entries only */
+	A_FORCED_YIELD,
+	A_SKIP,
+};
+
+static const char *const fz_act_name[] = {
+	"yield", "yield", "park",  "ready", "spawn", "spawn_on", "alloc", "free",	  "exit",
+	"nest",	 "ready", "spawn", "yield", "park",  "alloc",	 "self",  "forced_yield", "skip",
+};
+
+typedef struct fz_prog {
+	uint8_t len, loop;
+	uint8_t act[FZ_BODY_LEN];
+} fz_prog;
+
+/* What a body did: one entry per action, in order. */
+typedef struct fz_log {
+	uint8_t act; /* enum fz_act, as executed (A_SKIP: budget exhausted) */
+	uint8_t arg;
+	uint16_t g;	/* the G that did it */
+	int32_t p;	/* spawn_on: the P asked for */
+	int32_t child;	/* spawn: the index given to the new G */
+	int64_t target; /* ready: the goid asked for; nest: which call */
+	int64_t rc;
+	int err;
+} fz_log;
+
+/* The harness's side of a G: its body's state and its objects. */
+typedef struct fz_g {
+	uint16_t index;
+	uint8_t body, pc;
+	uint8_t acts; /* actions in this run */
+	uint8_t bad;  /* a pattern did not hold */
+	void *obj[FZ_OBJS];
+	uint32_t objn[FZ_OBJS];
+} fz_g;
+
+static struct fz_state {
+	int ready;
+	uint64_t ninputs;
+	int draining;
+	int dance_left;
+	fz_prog bodies[FZ_BODIES];
+	unsigned nbodies;
+	fz_g g[SM_G_MAX];
+	uint32_t made; /* harness records handed out (== M.ng between steps) */
+	fz_log log[FZ_LOG_MAX];
+	unsigned nlog;
+	int log_overflow;
+	uint64_t seq; /* the last event seen */
+	uint64_t hash;
+	uint32_t steps;
+	unsigned gs_every, check_every;
+	unsigned long nchecks;
+	gort_event ev[FZ_EV_MAX];
+} F;
+
+static const uint32_t fz_sizes[16] = {1,  8,  16,   24,	  100, 500, 1024, 3000,
+				      13, 32, 4096, 9000, 7,   48,  200,  33000};
+
+/* -------------------------------------------------------------- the body */
+
+/* Runs on the G's stack: record only, never fail here. */
+static fz_log *fz_rec(fz_g *g, uint8_t act, uint8_t arg)
+{
+	if (F.nlog == FZ_LOG_MAX) {
+		F.log_overflow = 1;
+		F.nlog--;
+	}
+	fz_log *l = &F.log[F.nlog++];
+	*l = (fz_log){.act = act, .arg = arg, .g = g->index, .p = -1, .child = -1};
+	return l;
+}
+
+static void fz_body(void *arg);
+
+SM_NOCOV static void fz_fill(fz_g *g, unsigned slot)
+{
+	unsigned char *p = g->obj[slot];
+	uint32_t n = g->objn[slot];
+	unsigned char v = (unsigned char)(g->index * 7 + slot + 1);
+	if (n <= 64) {
+		memset(p, v, n);
+		return;
+	}
+	memset(p, v, 32);
+	memset(p + n - 32, v, 32);
+}
+
+SM_NOCOV static void fz_drop(fz_g *g, unsigned slot)
+{
+	unsigned char *p = g->obj[slot];
+	if (!p)
+		return;
+	uint32_t n = g->objn[slot], lo = n <= 64 ? n : 32;
+	unsigned char v = (unsigned char)(g->index * 7 + slot + 1);
+	for (uint32_t i = 0; i < lo; i++)
+		g->bad |= p[i] != v || (n > 64 && p[n - 32 + i] != v);
+	gort_free(p);
+	g->obj[slot] = NULL;
+}
+
+/* A new G's harness record; NULL when the input's budget is spent. */
+static fz_g *fz_new_g(unsigned body)
+{
+	if (F.made >= SM_G_MAX)
+		return NULL;
+	fz_g *c = &F.g[F.made];
+	*c = (fz_g){.index = (uint16_t)F.made, .body = (uint8_t)body};
+	F.made++;
+	return c;
+}
+
+static void fz_spawn(fz_log *l, int on_p, unsigned p, unsigned body)
+{
+	fz_g *c = fz_new_g(body);
+	if (!c) {
+		l->act = A_SKIP;
+		return;
+	}
+	l->child = c->index;
+	l->p = on_p ? (int32_t)p : -1;
+	errno = 0;
+	l->rc = on_p ? gort_go_p(p, fz_body, c) : gort_go(fz_body, c);
+	l->err = errno;
+	if (l->rc < 0)
+		F.made--; /* the model says whether that was right */
+}
+
+/* One action; returns 1 when the G gives control back (or must exit: 2). */
+static int fz_do(fz_g *g, uint8_t byte)
+{
+	uint8_t act = byte & 15, arg = byte >> 4;
+	fz_log *l = fz_rec(g, act, arg);
+	switch (act) {
+	case A_YIELD:
+	case A_YIELD2:
+	case A_YIELD3: gort_yield(); return 1;
+	case A_PARK:
+	case A_PARK2: gort_park(SM_WAITREASON); return 1;
+	case A_READY:
+	case A_READY2: {
+		/* The model's parked list as it was before this step (the model
+		 * catches up after it): the same G may be readied twice. */
+		int64_t goid;
+		if (arg < 12 && M.nparked)
+			goid = sm_goid(M.parked[arg % M.nparked]);
+		else if (arg == 12 || (arg < 12 && !M.nparked))
+			goid = gort_self();
+		else if (arg == 13)
+			goid = M.base - 1; /* dead: the previous input's last */
+		else if (arg == 14)
+			goid = 0;
+		else
+			goid = INT64_MAX;
+		l->target = goid;
+		l->rc = gort_ready(goid);
+		return 0;
+	}
+	case A_SPAWN:
+	case A_SPAWN2: fz_spawn(l, 0, 0, arg % F.nbodies); return 0;
+	case A_SPAWN_ON: fz_spawn(l, 1, arg & 7, (g->body + (arg >> 3)) % F.nbodies); return 0;
+	case A_ALLOC:
+	case A_ALLOC2: {
+		unsigned slot = g->obj[0] ? 1 : 0;
+		if (g->obj[slot])
+			fz_drop(g, slot);
+		uint32_t n = fz_sizes[arg];
+		g->obj[slot] =
+			act == A_ALLOC2 && n < 16 ? gort_alloc(n, GORT_NOSCAN) : gort_malloc(n);
+		g->objn[slot] = n;
+		l->rc = g->obj[slot] != NULL;
+		if (g->obj[slot])
+			fz_fill(g, slot);
+		return 0;
+	}
+	case A_FREE: fz_drop(g, arg & 1); return 0;
+	case A_EXIT:
+		F.nlog--; /* fz_body records the exit itself, after the frees */
+		return 2;
+	case A_NEST:
+		l->target = arg & 7;
+		errno = 0;
+		switch (arg & 7) {
+		case 0: l->rc = gort_step(); break;
+		case 1: l->rc = gort_step_p(arg >> 3); break;
+		case 2: l->rc = gort_set_procs(1 + (arg >> 3)); break;
+		case 3: l->rc = gort_run(); break;
+		case 4: l->rc = gort_go(NULL, NULL); break;
+		case 5: l->rc = gort_go_p(200, fz_body, NULL); break;
+		default: l->rc = gort_self(); break;
+		}
+		l->err = errno;
+		return 0;
+	default: /* A_SELF */ l->rc = gort_self(); return 0;
+	}
+}
+
+static void fz_body(void *arg)
+{
+	fz_g *g = arg;
+	g->acts = 0;
+	while (!F.draining) {
+		if (F.dance_left >= 0) { /* the end-of-input tick alignment */
+			if (F.dance_left == 0)
+				break;
+			F.dance_left--;
+			gort_yield();
+			continue;
+		}
+		const fz_prog *b = &F.bodies[g->body];
+		if (g->pc >= b->len) {
+			if (!b->loop)
+				break;
+			g->pc = 0;
+		}
+		if (g->acts >= FZ_ACTS_PER_RUN) {
+			fz_rec(g, A_FORCED_YIELD, 0);
+			gort_yield();
+			g->acts = 0;
+			continue;
+		}
+		g->acts++;
+		int r = fz_do(g, b->act[g->pc++]);
+		if (r == 2)
+			break;
+		if (r == 1)
+			g->acts = 0;
+	}
+	for (unsigned i = 0; i < FZ_OBJS; i++)
+		fz_drop(g, i);
+	if (F.dance_left < 0 && !F.draining)
+		fz_rec(g, A_EXIT, 0);
+}
+
+/* -------------------------------------------------------------- helpers */
+
+static void on_error(const gort_error *e, void *ctx)
+{
+	(void)ctx;
+	sm_fail("unexpected report from %s: %s", e->op, e->message);
+}
+
+SM_NOCOV static uint64_t fz_mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdull;
+}
+
+SM_NOCOV static int64_t fz_rel(int64_t goid)
+{
+	return goid ? goid - M.base + 1 : 0;
+}
+
+/* Hash the events, goids relative to the input's first. */
+SM_NOCOV static void fz_hash(const gort_event *ev, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const gort_event *e = &ev[i];
+		uint64_t h = F.hash;
+		h = fz_mix(h, e->kind);
+		h = fz_mix(h, (uint64_t)(int64_t)e->p);
+		h = fz_mix(h, (uint64_t)(int64_t)e->from);
+		h = fz_mix(h, (uint64_t)fz_rel(e->goid));
+		h = fz_mix(h, (uint64_t)fz_rel(e->by));
+		h = fz_mix(h, e->source);
+		h = fz_mix(h, e->outcome);
+		h = fz_mix(h, e->schedtick % SM_GLOBAL_TICK);
+		F.hash = h;
+		if (M.trace) {
+			char victim[16] = "";
+			if (e->from >= 0)
+				snprintf(victim, sizeof victim, " P%d", e->from);
+			if (e->kind == GORT_EV_RUN)
+				fprintf(stderr,
+					"    event %llu: run g%lld on P%d from %s%s, %s, "
+					"tick %u\n",
+					(unsigned long long)e->seq, (long long)e->goid, e->p,
+					gort_event_source_name(e->source), victim,
+					gort_event_outcome_name(e->outcome), e->schedtick);
+			else
+				fprintf(stderr, "    event %llu: %s g%lld on P%d by g%lld\n",
+					(unsigned long long)e->seq, gort_event_kind_name(e->kind),
+					(long long)e->goid, e->p, (long long)e->by);
+		}
+	}
+}
+
+/* The events since the last call. */
+SM_NOCOV static size_t fz_events(void)
+{
+	uint64_t seq = gort_event_seq();
+	SM_ASSERT(seq >= F.seq && seq - F.seq <= FZ_EV_MAX, "event seq went from %llu to %llu",
+		  (unsigned long long)F.seq, (unsigned long long)seq);
+	size_t n = gort_inspect_events(F.seq, F.ev, FZ_EV_MAX);
+	SM_ASSERT(n == seq - F.seq, "%zu events copied, %llu recorded", n,
+		  (unsigned long long)(seq - F.seq));
+	for (size_t i = 0; i < n; i++)
+		SM_ASSERT(F.ev[i].seq == F.seq + 1 + i, "event %zu has seq %llu, expected %llu", i,
+			  (unsigned long long)F.ev[i].seq, (unsigned long long)(F.seq + 1 + i));
+	fz_hash(F.ev, n);
+	F.seq = seq;
+	return n;
+}
+
+/* A checkpoint, after every operation and after every step: the model
+ * against the queues, counters and events every time; the live Gs'
+ * statuses at every F.gs_every-th checkpoint, gort_check() at every
+ * F.check_every-th (and both at the end of the input). */
+SM_NOCOV static void fz_check(void)
+{
+	F.nchecks++;
+	sm_check((F.nchecks % F.gs_every == 0 ? SM_CK_GS : 0) |
+		 (F.nchecks % F.check_every == 0 ? SM_CK_CHECK : 0));
+}
+
+/* After an operation that ran no G: the GO/READY events it made. */
+SM_NOCOV static void fz_after_op(void)
+{
+	size_t n = fz_events();
+	sm_match_events(F.ev, n);
+	fz_check();
+}
+
+/* ------------------------------------------------------------ stepping */
+
+/* Replay the body's log of one run on P k into the model, checking each
+ * result; returns the outcome the log ends with. */
+SM_NOCOV static uint32_t fz_replay(unsigned k, uint16_t ran)
+{
+	SM_ASSERT(!F.log_overflow, "body log overflow");
+	SM_ASSERT(F.nlog > 0, "g%lld ran and did nothing", (long long)sm_goid(ran));
+	int64_t self = sm_goid(ran);
+	fz_g *g = &F.g[ran];
+	SM_ASSERT(!g->bad, "g%lld: an object's pattern was damaged before its free",
+		  (long long)self);
+	for (unsigned i = 0; i < F.nlog; i++) {
+		const fz_log *l = &F.log[i];
+		SM_ASSERT(l->g == ran, "the log of g%lld holds an action of g%lld", (long long)self,
+			  (long long)sm_goid(l->g));
+		int last = i + 1 == F.nlog;
+		if (M.trace)
+			fprintf(stderr, "      g%lld: %s %u -> %lld\n", (long long)self,
+				fz_act_name[l->act], l->arg, (long long)l->rc);
+		switch (l->act) {
+		case A_YIELD:
+		case A_YIELD2:
+		case A_YIELD3:
+		case A_FORCED_YIELD:
+			SM_ASSERT(last, "g%lld went on after a yield", (long long)self);
+			return GORT_OUT_YIELDED;
+		case A_PARK:
+		case A_PARK2:
+			SM_ASSERT(last, "g%lld went on after a park", (long long)self);
+			return GORT_OUT_PARKED;
+		case A_EXIT:
+			SM_ASSERT(last, "g%lld went on after its exit", (long long)self);
+			return GORT_OUT_EXITED;
+		case A_READY:
+		case A_READY2: {
+			int ok = sm_ready_ok(l->target);
+			SM_ASSERT(l->rc == (ok ? 0 : -1),
+				  "g%lld on P%u: gort_ready(%lld) = %lld, the model says %d",
+				  (long long)self, k, (long long)l->target, (long long)l->rc,
+				  ok ? 0 : -1);
+			if (ok)
+				sm_ready((uint16_t)sm_index(l->target), (int32_t)k, self, M.steps);
+			break;
+		}
+		case A_SPAWN:
+		case A_SPAWN2:
+		case A_SPAWN_ON: {
+			unsigned p = l->p >= 0 ? (unsigned)l->p : k;
+			if (l->p >= 0 && (unsigned)l->p >= M.nprocs) {
+				SM_ASSERT(l->rc == -1 && l->err == EINVAL,
+					  "g%lld: gort_go_p(%d) with %u Ps = %lld (errno %d), "
+					  "expected EINVAL",
+					  (long long)self, l->p, M.nprocs, (long long)l->rc,
+					  l->err);
+				break;
+			}
+			SM_ASSERT(l->child == (int32_t)M.ng,
+				  "harness: child record %d, the model is at %u", l->child, M.ng);
+			SM_ASSERT(l->rc == (int64_t)M.next_goid,
+				  "g%lld on P%u: gort_go%s = %lld (errno %d), the model says goid "
+				  "%llu",
+				  (long long)self, k, l->p >= 0 ? "_p" : "", (long long)l->rc,
+				  l->err, (unsigned long long)M.next_goid);
+			sm_go(p, self, M.steps);
+			break;
+		}
+		case A_NEST:
+			if (l->target <= 3)
+				SM_ASSERT(l->rc == -1 && l->err == EDEADLK,
+					  "g%lld: nested call %lld = %lld (errno %d), expected "
+					  "EDEADLK",
+					  (long long)self, (long long)l->target, (long long)l->rc,
+					  l->err);
+			else if (l->target <= 5)
+				SM_ASSERT(
+					l->rc == -1 && l->err == EINVAL,
+					"g%lld: bad gort_go call %lld = %lld (errno %d), expected "
+					"EINVAL",
+					(long long)self, (long long)l->target, (long long)l->rc,
+					l->err);
+			else
+				SM_ASSERT(l->rc == self, "g%lld: gort_self() = %lld",
+					  (long long)self, (long long)l->rc);
+			break;
+		case A_SELF:
+			SM_ASSERT(l->rc == self, "g%lld: gort_self() = %lld", (long long)self,
+				  (long long)l->rc);
+			break;
+		case A_ALLOC:
+		case A_ALLOC2:
+			SM_ASSERT(l->rc == 1, "g%lld: allocation failed", (long long)self);
+			break;
+		default: /* free, skip */ break;
+		}
+	}
+	sm_fail("g%lld's log ends without a yield, park or exit", (long long)self);
+	return 0;
+}
+
+/* One step: gort_step (p < 0) or gort_step_p(p). Returns its result. */
+SM_NOCOV static int fz_step(int p)
+{
+	F.nlog = 0;
+	F.log_overflow = 0;
+	errno = 0;
+	int rc = p < 0 ? gort_step() : gort_step_p((unsigned)p);
+	int err = errno;
+	size_t n = fz_events();
+	if (p >= 0 && (unsigned)p >= M.nprocs) {
+		SM_ASSERT(rc == -1 && err == EINVAL && n == 0,
+			  "gort_step_p(%d) with %u Ps = %d (errno %d), expected EINVAL", p,
+			  M.nprocs, rc, err);
+		return rc;
+	}
+	int can = p < 0 ? M.nrunnable > 0 : sm_p_can_run((unsigned)p);
+	SM_ASSERT(rc == can, "gort_step%s(%d) = %d (errno %d), the model says %d",
+		  p < 0 ? "" : "_p", p, rc, err, can);
+	if (rc != 1) {
+		SM_ASSERT(n == 0 && F.nlog == 0, "a step that ran nothing made %zu events", n);
+		return rc;
+	}
+	SM_ASSERT(n >= 1 && F.ev[n - 1].kind == GORT_EV_RUN, "a step made no RUN event");
+	const gort_event *run = &F.ev[n - 1];
+	SM_ASSERT(p < 0 || run->p == p, "gort_step_p(%d) ran on P%d", p, run->p);
+	SM_ASSERT(p >= 0 || M.nprocs > 1 || run->p == 0, "one P, and the step ran on P%d", run->p);
+	uint16_t g = sm_take(run);
+	uint32_t outcome = fz_replay((unsigned)run->p, g);
+	sm_match_events(F.ev, n - 1);
+	SM_ASSERT(run->outcome == outcome, "g%lld left with %s, its body says %s",
+		  (long long)run->goid, gort_event_outcome_name(run->outcome),
+		  gort_event_outcome_name(outcome));
+	sm_outcome((unsigned)run->p, g, outcome);
+	F.steps++;
+	return rc;
+}
+
+/* --------------------------------------------------------- operations */
+
+typedef void (*fz_op_fn)(fdp_t *d);
+
+/* Spawn from outside any G: gort_go (p < 0) or gort_go_p(p). */
+SM_NOCOV static int64_t fz_spawn_outside(int p, unsigned body)
+{
+	if (F.made >= SM_G_MAX)
+		return 0;
+	fz_g *c = fz_new_g(body);
+	errno = 0;
+	int64_t rc = p < 0 ? gort_go(fz_body, c) : gort_go_p((unsigned)p, fz_body, c);
+	int err = errno;
+	if (p >= 0 && (unsigned)p >= M.nprocs) {
+		SM_ASSERT(rc == -1 && err == EINVAL,
+			  "gort_go_p(%d) with %u Ps = %lld (errno %d), expected EINVAL", p,
+			  M.nprocs, (long long)rc, err);
+		F.made--;
+		return rc;
+	}
+	SM_ASSERT(rc == (int64_t)M.next_goid, "gort_go%s = %lld (errno %d), the model says %llu",
+		  p < 0 ? "" : "_p", (long long)rc, err, (unsigned long long)M.next_goid);
+	sm_go(p < 0 ? 0 : (unsigned)p, 0, M.steps);
+	return rc;
+}
+
+SM_NOCOV static unsigned fz_pick_body(fdp_t *d)
+{
+	return (unsigned)fdp_range(d, 0, F.nbodies - 1);
+}
+
+SM_NOCOV static void op_spawn(fdp_t *d)
+{
+	unsigned b = fz_pick_body(d);
+	sm_opinfo *o = sm_op("spawn", b, 0, 0);
+	sm_ret(o, fz_spawn_outside(-1, b));
+	fz_after_op();
+}
+
+SM_NOCOV static void op_spawn_on(fdp_t *d)
+{
+	unsigned b = fz_pick_body(d);
+	int p = (int)fdp_range(d, 0, SM_PROCS_MAX);
+	sm_opinfo *o = sm_op("spawn_on", b, p, 0);
+	sm_ret(o, fz_spawn_outside(p, b));
+	fz_after_op();
+}
+
+SM_NOCOV static void op_spawn_many(fdp_t *d)
+{
+	unsigned b = fz_pick_body(d);
+	int p = (int)fdp_range(d, 0, SM_PROCS_MAX + 1) - 1; /* -1: gort_go */
+	unsigned k = (unsigned)fdp_range(d, 2, 64);
+	sm_opinfo *o = sm_op("spawn_many", b, p, k);
+	int64_t last = 0;
+	for (unsigned i = 0; i < k; i++)
+		last = fz_spawn_outside(p, b);
+	sm_ret(o, last);
+	fz_after_op();
+}
+
+SM_NOCOV static void op_step(fdp_t *d)
+{
+	(void)d;
+	if (F.steps >= FZ_MAX_STEPS)
+		return;
+	sm_opinfo *o = sm_op("step", 0, 0, 0);
+	sm_ret(o, fz_step(-1));
+	fz_check();
+}
+
+SM_NOCOV static void op_step_p(fdp_t *d)
+{
+	int p = (int)fdp_range(d, 0, SM_PROCS_MAX);
+	if (F.steps >= FZ_MAX_STEPS)
+		return;
+	sm_opinfo *o = sm_op("step_p", p, 0, 0);
+	sm_ret(o, fz_step(p));
+	fz_check();
+}
+
+SM_NOCOV static void op_steps(fdp_t *d)
+{
+	unsigned k = (unsigned)fdp_range(d, 1, 16);
+	sm_opinfo *o = sm_op("steps", k, 0, 0);
+	unsigned i = 0;
+	for (; i < k && F.steps < FZ_MAX_STEPS; i++) {
+		if (fz_step(-1) != 1)
+			break;
+		fz_check();
+	}
+	sm_ret(o, i);
+	fz_check();
+}
+
+SM_NOCOV static void op_run(fdp_t *d)
+{
+	(void)d;
+	sm_opinfo *o = sm_op("run", 0, 0, 0);
+	unsigned i = 0;
+	int idle = 0;
+	for (; i < FZ_RUN_STEPS && F.steps < FZ_MAX_STEPS; i++) {
+		if (fz_step(-1) != 1) {
+			idle = 1;
+			break;
+		}
+		fz_check();
+	}
+	if (idle) {
+		/* Nothing runnable: gort_run makes no step and counts the parked. */
+		int rc = gort_run();
+		SM_ASSERT(rc == (int)M.nparked,
+			  "gort_run() when idle = %d, the model has %u parked", rc, M.nparked);
+		SM_ASSERT(fz_events() == 0, "gort_run when idle made events");
+	}
+	sm_ret(o, i);
+	fz_check();
+}
+
+SM_NOCOV static void op_ready(fdp_t *d)
+{
+	unsigned which = (unsigned)fdp_range(d, 0, 255);
+	int64_t goid;
+	if (which < 240 && M.nparked)
+		goid = sm_goid(M.parked[which % M.nparked]);
+	else if (which < 244 && M.ng)
+		goid = sm_goid((int32_t)(which % M.ng)); /* whatever it is now */
+	else if (which < 248)
+		goid = M.base - 1; /* dead: the previous input's last */
+	else if (which < 252)
+		goid = 0;
+	else
+		goid = which & 1 ? -5 : INT64_MAX;
+	sm_opinfo *o = sm_op("ready", goid, 0, 0);
+	int ok = sm_ready_ok(goid);
+	int rc = gort_ready(goid);
+	sm_ret(o, rc);
+	SM_ASSERT(rc == (ok ? 0 : -1), "gort_ready(%lld) outside = %d, the model says %d",
+		  (long long)goid, rc, ok ? 0 : -1);
+	if (ok)
+		sm_ready((uint16_t)sm_index(goid), -1, 0, M.steps);
+	fz_after_op();
+}
+
+SM_NOCOV static void op_reseed(fdp_t *d)
+{
+	uint64_t seed = fdp_u32(d);
+	sm_opinfo *o = sm_op("reseed", (int64_t)seed, 0, 0);
+	gort_reseed(seed);
+	sm_ret(o, 0);
+}
+
+SM_NOCOV static void op_set_procs(fdp_t *d)
+{
+	unsigned v = (unsigned)fdp_range(d, 0, SM_PROCS_MAX + 1);
+	unsigned n = v == SM_PROCS_MAX + 1 ? 257 : v;
+	sm_opinfo *o = sm_op("set_procs", n, 0, 0);
+	errno = 0;
+	int rc = gort_set_procs(n);
+	int err = errno;
+	sm_ret(o, rc);
+	if (n == 0 || n > 256) {
+		SM_ASSERT(rc == -1 && err == EINVAL, "gort_set_procs(%u) = %d (errno %d)", n, rc,
+			  err);
+	} else {
+		SM_ASSERT(rc == 0, "gort_set_procs(%u) = %d (errno %d)", n, rc, err);
+		sm_set_procs(n);
+	}
+	fz_after_op();
+}
+
+SM_NOCOV static void op_outside(fdp_t *d)
+{
+	(void)d;
+	sm_opinfo *o = sm_op("outside", 0, 0, 0);
+	gort_yield();
+	gort_park("outside");
+	int64_t self = gort_self();
+	sm_ret(o, self);
+	SM_ASSERT(self == 0, "gort_self() outside any G = %lld", (long long)self);
+	fz_after_op();
+}
+
+/* One tail byte picks the operation: steps are the most common. */
+static const struct {
+	uint8_t upto;
+	fz_op_fn fn;
+} fz_ops[] = {
+	{40, op_spawn},	     {60, op_spawn_on}, {68, op_spawn_many}, {140, op_step},
+	{175, op_step_p},    {190, op_steps},	{215, op_ready},     {222, op_reseed},
+	{234, op_set_procs}, {246, op_run},	{255, op_outside},
+};
+
+SM_NOCOV static fz_op_fn fz_pick_op(uint8_t b)
+{
+	for (size_t i = 0; i < sizeof fz_ops / sizeof fz_ops[0]; i++)
+		if (b <= fz_ops[i].upto)
+			return fz_ops[i].fn;
+	return op_outside;
+}
+
+/* ----------------------------------------------------------- an input */
+
+SM_NOCOV static void fz_decode_bodies(fdp_t *d)
+{
+	F.nbodies = (unsigned)fdp_range(d, 1, FZ_BODIES);
+	for (unsigned i = 0; i < F.nbodies; i++) {
+		fz_prog *b = &F.bodies[i];
+		uint8_t h = fdp_u8(d);
+		b->len = (uint8_t)(1 + (h & 7));
+		b->loop = (h >> 3) & 1;
+		for (unsigned k = 0; k < b->len; k++)
+			b->act[k] = fdp_u8(d);
+	}
+}
+
+/* Every G exits: parked ones are readied from outside, and each G, when it
+ * next runs, frees its objects and exits (recording nothing). gort_run
+ * makes the steps; their RUN events are then checked one by one against
+ * the model as fz_step does (a drain only empties the queues, so the
+ * queues are compared once, at the end). */
+SM_NOCOV static void fz_drain(void)
+{
+	F.draining = 1;
+	sm_opinfo *o = sm_op("drain", M.nparked, M.nrunnable, 0);
+	while (M.nparked) {
+		int64_t goid = sm_goid(M.parked[0]);
+		int rc = gort_ready(goid);
+		SM_ASSERT(rc == 0, "drain: gort_ready(%lld) of a parked G = %d", (long long)goid,
+			  rc);
+		sm_ready(M.parked[0], -1, 0, M.steps);
+	}
+	fz_after_op();
+	F.nlog = 0;
+	uint32_t live = M.nrunnable;
+	int rc = gort_run();
+	SM_ASSERT(rc == 0, "drain: gort_run() = %d, expected 0 (no G parked)", rc);
+	size_t n = fz_events();
+	SM_ASSERT(n == live, "drain: %zu events for %u Gs", n, live);
+	for (size_t i = 0; i < n; i++) {
+		const gort_event *e = &F.ev[i];
+		SM_ASSERT(e->kind == GORT_EV_RUN && e->outcome == GORT_OUT_EXITED,
+			  "drain: event %llu is %s g%lld (%s), expected a run that exits",
+			  (unsigned long long)e->seq, gort_event_kind_name(e->kind),
+			  (long long)e->goid, gort_event_outcome_name(e->outcome));
+		uint16_t g = sm_take(e);
+		sm_outcome((unsigned)e->p, g, GORT_OUT_EXITED);
+	}
+	SM_ASSERT(F.nlog == 0, "drain: a G did something but exit");
+	for (uint32_t i = 0; i < M.ng; i++)
+		SM_ASSERT(!F.g[i].bad, "g%lld: an object's pattern was damaged before its free",
+			  (long long)sm_goid((int32_t)i));
+	sm_ret(o, (int64_t)n);
+	sm_check(SM_CK_GS); /* gort_check follows the reset */
+	SM_ASSERT(M.nrunnable == 0 && M.nparked == 0, "drain left %u runnable, %u parked",
+		  M.nrunnable, M.nparked);
+	F.draining = 0;
+}
+
+/* Back to the state every input starts from (see the top of the file). */
+SM_NOCOV static void fz_reset(void)
+{
+	SM_ASSERT(gort_set_procs(1) == 0, "gort_set_procs(1) failed");
+	gort_p_info *p0 = &M.ps[0];
+	gort_inspect_ps(p0, 1);
+	uint32_t m = (SM_GLOBAL_TICK - p0->schedtick % SM_GLOBAL_TICK) % SM_GLOBAL_TICK;
+	F.dance_left = (int)m;
+	fz_g *c = &F.g[0];
+	*c = (fz_g){0};
+	SM_ASSERT(gort_go_p(0, fz_body, c) > 0, "reset: gort_go_p failed");
+	M.next_goid++;
+	int steps = 0;
+	while (gort_step_p(0) == 1)
+		steps++;
+	SM_ASSERT(steps == (int)m + 1 && F.dance_left == 0, "reset: %d steps for %u yields", steps,
+		  m);
+	F.dance_left = -1;
+	SM_ASSERT(gort_set_procs(FZ_PROCS) == 0, "gort_set_procs(%d) failed", FZ_PROCS);
+	gort_reseed(FZ_SEED);
+	gort_inspect_ps(M.ps, SM_PROCS_MAX);
+	for (unsigned i = 0; i < FZ_PROCS; i++)
+		SM_ASSERT(M.ps[i].schedtick % SM_GLOBAL_TICK == 0 && M.ps[i].runnext == 0 &&
+				  M.ps[i].nrunq == 0,
+			  "reset: P%u has tick %u, runnext %lld, %u on its ring", i,
+			  M.ps[i].schedtick, (long long)M.ps[i].runnext, M.ps[i].nrunq);
+	SM_ASSERT(gort_inspect_gs(M.gs, 1) == 0, "reset: a G is still live");
+	F.seq = gort_event_seq();
+	SM_ASSERT(gort_check() == 0, "gort_check failed after the reset");
+}
+
+SM_NOCOV static uint64_t fz_run_input(const uint8_t *data, size_t size)
+{
+	fdp_t d;
+	fdp_init(&d, data, size);
+	gort_reseed(FZ_SEED);
+	F.seq = gort_event_seq();
+	F.hash = 0;
+	F.steps = 0;
+	F.made = 0;
+	sm_begin();
+	fz_decode_bodies(&d);
+	while (fdp_remaining(&d) && M.op_no < FZ_MAX_OPS) {
+		fz_pick_op(fdp_u8(&d))(&d);
+		M.op_no++;
+	}
+	fz_drain();
+	uint64_t h = F.hash;
+	fz_reset();
+	return h;
+}
+
+SM_NOCOV static void setup(void)
+{
+	M.harness = "fuzz_sched";
+	const char *t = getenv("GORT_FUZZ_TRACE");
+	M.trace = t && *t && *t != '0';
+	gort_config cfg = {.procs = FZ_PROCS,
+			   .arena_bytes = FZ_ARENA_BYTES,
+			   .stack_bytes = FZ_STACK_BYTES,
+			   .seed = FZ_SEED,
+			   .threaded = 0};
+	if (gort_init(&cfg) != 0) {
+		fprintf(stderr, "fuzz_sched: gort_init failed, errno %d\n", errno);
+		abort();
+	}
+	gort_set_error_handler(on_error, NULL);
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	if (si.ngs != 0) {
+		fprintf(stderr, "fuzz_sched: %llu Gs before the first input\n",
+			(unsigned long long)si.ngs);
+		abort();
+	}
+	const char *ce = getenv("GORT_FUZZ_CHECK_EVERY");
+	F.gs_every = ce && atoi(ce) > 0 ? (unsigned)atoi(ce) : FZ_GS_EVERY;
+	F.check_every = ce && atoi(ce) > 0 ? (unsigned)atoi(ce) : FZ_CHECK_EVERY;
+	M.next_goid = 1;
+	F.dance_left = -1;
+	/* The reset's G takes goid 1: every input then finds a dead G (goid
+	 * base - 1) before its own. */
+	fz_reset();
+	F.ready = 1;
+}
+
+FUZZ_API int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (!F.ready)
+		setup();
+	return 0;
+}
+
+FUZZ_API int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!F.ready)
+		setup();
+	uint64_t h = fz_run_input(data, size);
+	if (F.ninputs++ % FZ_TWICE_EVERY == 0) {
+		uint64_t h2 = fz_run_input(data, size);
+		SM_ASSERT(h == h2,
+			  "the same input ran twice gave two event logs (hash %016llx, "
+			  "then %016llx)",
+			  (unsigned long long)h, (unsigned long long)h2);
+	}
+	return 0;
+}
