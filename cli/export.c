@@ -65,6 +65,8 @@ static void xml_text(FILE *f, const char *s)
 	}
 }
 
+#define SVG_MAX_PAGES (1u << 16) /* 512 MiB of 8 KiB pages */
+
 /* What the map draws: the committed pages and every span. */
 typedef struct svg_map {
 	gort_arena_info ai;
@@ -346,6 +348,12 @@ static int export_svg(sh_t *sh, sh_args *a)
 	gort_inspect_arena(&m.ai);
 	if (!m.ai.arena_base)
 		return sh_error(sh, "export svg: the runtime is not initialised");
+	/* One rect per page: past 512 MiB committed the picture is tens of
+	 * megabytes that no viewer draws usefully (dump arena has the same cap). */
+	if ((m.ai.arena_used - m.ai.arena_base) / GORT_PAGE_SIZE > SVG_MAX_PAGES)
+		return sh_error(sh, "export svg: %zu MiB of committed arena is too much to draw "
+				    "(at most 512 MiB; dump arena ADDRESS LENGTH shows a part)",
+				(size_t)((m.ai.arena_used - m.ai.arena_base) >> 20));
 	if (map_load(&m) != 0) {
 		map_free(&m);
 		return sh_error(sh, "export svg: out of memory");
@@ -367,7 +375,8 @@ static int export_svg(sh_t *sh, sh_args *a)
 	map_free(&m);
 	if (failed)
 		return sh_error(sh, "export svg: %s: %s", path, strerror(err ? err : EIO));
-	out(sh, "wrote %s (%zu pages, %zu spans)\n", path, npages, nused);
+	out(sh, "wrote %s (%zu page%s, %zu span%s)\n", path, npages, npages == 1 ? "" : "s", nused,
+	    nused == 1 ? "" : "s");
 	js_begin(sh, "export svg");
 	js_str(sh, "file", path);
 	js_uint(sh, "pages", npages);

@@ -45,3 +45,7 @@ spawn { yield }
 init
 trace
 trace stop
+# a committed arena too big to draw is refused, not written
+init arena=2G
+alloc 600M
+try export svg big.svg
