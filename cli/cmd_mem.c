@@ -118,13 +118,21 @@ static void show_object(sh_t *sh, const char *cmd, size_t k, const void *p, size
 	js_end(sh);
 }
 
-/* [noscan] [as NAME] from argv[from]. */
-static int alloc_options(sh_t *sh, sh_args *a, int from, unsigned *flags, const char **name)
+/* [noscan] [zero] [align=N] [as NAME] from argv[from] (flags and align
+ * NULL where the command takes only a name). */
+static int alloc_options(sh_t *sh, sh_args *a, int from, unsigned *flags, uint64_t *align,
+			 const char **name)
 {
 	for (int i = from; i < a->argc; i++) {
-		const char *w = a->argv[i].text;
+		const char *w = a->argv[i].text, *v;
 		if (flags && strcmp(w, "noscan") == 0) {
 			*flags |= GORT_NOSCAN;
+		} else if (flags && strcmp(w, "zero") == 0) {
+			*flags |= GORT_ZERO;
+		} else if (align && (v = kv(w, "align"))) {
+			if (!parse_size(v, align) || *align == 0 || (*align & (*align - 1)))
+				return sh_error(sh, "%s: align must be a power of two, not '%s'",
+						a->argv[0].text, v);
 		} else if (strcmp(w, "as") == 0 && i + 1 < a->argc) {
 			*name = a->argv[++i].text;
 			if (!valid_name(*name))
@@ -151,16 +159,19 @@ static int record(sh_t *sh, const char *cmd, void *p, size_t size, const char *n
 
 int cmd_alloc(sh_t *sh, sh_args *a)
 {
-	uint64_t size;
+	uint64_t size, align = 0;
 	unsigned flags = 0;
 	const char *name = NULL;
 	if (a->argc < 2)
-		return sh_error(sh, "usage: alloc SIZE [noscan] [as NAME]");
+		return sh_error(sh, "usage: alloc SIZE [noscan] [zero] [align=N] [as NAME]");
 	if (!parse_size(a->argv[1].text, &size))
 		return sh_error(sh, "alloc: bad size '%s'", a->argv[1].text);
-	if (alloc_options(sh, a, 2, &flags, &name) != 0)
+	if (alloc_options(sh, a, 2, &flags, &align, &name) != 0)
 		return -1;
-	void *p = gort_alloc((size_t)size, flags);
+	if (align && flags)
+		return sh_error(sh, "alloc: align= goes alone (aligned_alloc has no flags)");
+	void *p = align ? gort_aligned_alloc((size_t)align, (size_t)size)
+			: gort_alloc((size_t)size, flags);
 	if (!p)
 		return sh_error(sh, "alloc: out of memory for %llu bytes", (unsigned long long)size);
 	return record(sh, "alloc", p, (size_t)size, name);
@@ -174,7 +185,7 @@ int cmd_calloc(sh_t *sh, sh_args *a)
 		return sh_error(sh, "usage: calloc COUNT SIZE [as NAME]");
 	if (!parse_u64(a->argv[1].text, &count) || !parse_size(a->argv[2].text, &size))
 		return sh_error(sh, "calloc: bad count or size");
-	if (alloc_options(sh, a, 3, NULL, &name) != 0)
+	if (alloc_options(sh, a, 3, NULL, NULL, &name) != 0)
 		return -1;
 	void *p = gort_calloc((size_t)count, (size_t)size);
 	if (!p)
@@ -195,14 +206,19 @@ int cmd_realloc(sh_t *sh, sh_args *a)
 	uintptr_t addr;
 	sh_value *v;
 	uint64_t size;
-	if (a->argc != 3)
-		return sh_error(sh, "usage: realloc $K|NAME|ADDRESS SIZE");
+	const char *as = NULL;
+	if (a->argc < 3)
+		return sh_error(sh, "usage: realloc $K|NAME|ADDRESS SIZE [as NAME]");
 	if (!parse_ref(sh, a->argv[1].text, &addr, &v))
 		return bad_ref(sh, "realloc", a->argv[1].text);
 	if (!parse_size(a->argv[2].text, &size))
 		return sh_error(sh, "realloc: bad size '%s'", a->argv[2].text);
+	if (alloc_options(sh, a, 3, NULL, NULL, &as) != 0)
+		return -1;
 	char name[SH_NAME_MAX] = "";
-	if (v)
+	if (as)
+		snprintf(name, sizeof name, "%s", as);
+	else if (v)
 		snprintf(name, sizeof name, "%s", v->name);
 	errno = 0;
 	void *p = gort_realloc((void *)addr, (size_t)size);
@@ -245,12 +261,22 @@ int cmd_release(sh_t *sh, sh_args *a)
 {
 	if (a->argc != 1)
 		return sh_error(sh, "usage: release");
-	gort_flush_caches();
 	size_t n = gort_release();
 	char sb[32];
 	out(sh, "released %s to the OS\n", fmt_size(n, sb));
 	js_begin(sh, "release");
 	js_uint(sh, "bytes", n);
+	js_end(sh);
+	return 0;
+}
+
+int cmd_flush(sh_t *sh, sh_args *a)
+{
+	if (a->argc != 1)
+		return sh_error(sh, "usage: flush");
+	gort_flush_caches();
+	out(sh, "flushed this thread's cache to the centrals\n");
+	js_begin(sh, "flush");
 	js_end(sh);
 	return 0;
 }

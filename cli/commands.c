@@ -15,7 +15,7 @@ static const char *const dump_subs[] = {"arena",    "spans", "span",	    "bitmap
 static const char *const set_subs[] = {"color", "json", "echo", "on", "off", NULL};
 static const char *const init_subs[] = {"procs=", "arena=",	  "stack=",	"seed=",
 					"threads=on", "threads=off", NULL};
-static const char *const alloc_subs[] = {"noscan", "as", NULL};
+static const char *const alloc_subs[] = {"noscan", "zero", "align=", "as", NULL};
 static const char *const trace_subs[] = {"start", "stop", NULL};
 static const char *const export_subs[] = {"svg", NULL};
 static const char *const spawn_subs[] = {"on", "alloc", "free", "yield", "park", "ready",
@@ -27,24 +27,31 @@ const sh_cmd sh_commands[] = {
 	 "Shut the runtime down and start it again with the given settings (the others keep "
 	 "their values). Every value ($N), name and G is forgotten.",
 	 "init procs=4 arena=16M seed=7", init_subs, cmd_init},
-	{"alloc", "alloc SIZE [noscan] [as NAME]", "allocate an object",
+	{"alloc", "alloc SIZE [noscan] [zero] [align=N] [as NAME]", "allocate an object",
 	 "Allocate SIZE bytes (K/M/G suffixes) and print $K = ADDRESS with the size class, the "
 	 "span and the slot. noscan marks it pointer-free: below 16 B it goes to the tiny "
-	 "allocator. as NAME binds a name to it.",
+	 "allocator; zero asks for zeroed memory; align=N (a power of two, alone) uses "
+	 "aligned_alloc. as NAME binds a name to it.",
 	 "alloc 24 as x", alloc_subs, cmd_alloc},
 	{"calloc", "calloc COUNT SIZE [as NAME]", "allocate zeroed memory for COUNT objects",
 	 "Like alloc, for COUNT*SIZE zeroed bytes; an overflowing product is an error.",
 	 "calloc 10 24", alloc_subs, cmd_calloc},
-	{"realloc", "realloc $K|NAME|ADDRESS SIZE", "resize an object",
-	 "Resize the object; prints the new value, in place or moved. A name moves along.",
+	{"realloc", "realloc $K|NAME|ADDRESS SIZE [as NAME]", "resize an object",
+	 "Resize the object; prints the new value, in place or moved. Its name moves along, or "
+	 "the new value takes the one given.",
 	 "realloc $1 200", NULL, cmd_realloc},
 	{"free", "free $K|NAME|ADDRESS", "free an object",
 	 "Free the object. gort checks every free: a double free, an interior or foreign "
 	 "pointer prints an error and leaves the heap unchanged.",
 	 "free $1", NULL, cmd_free},
 	{"release", "release", "return idle memory to the OS",
-	 "Give every free page run back to the OS (madvise) and print how much was released.",
+	 "Give spans emptied by frees back to the heap and every free page run back to the OS "
+	 "(madvise), and print how much was released. Spans a cache holds stay (see flush).",
 	 "release", NULL, cmd_release},
+	{"flush", "flush", "hand the shell thread's cached spans back to the centrals",
+	 "gort_flush_caches: the current and owned spans of this thread's mcache and its tiny "
+	 "block go back, and empty spans to the heap, so release can return them too.",
+	 "flush", NULL, cmd_flush},
 	{"stats", "stats", "memory statistics (Go's MemStats names)",
 	 "Print gort_memstats with Go's runtime.MemStats field names.", "stats", NULL, cmd_stats},
 	{"vals", "vals", "list the values $1, $2, ... and their names",

@@ -231,6 +231,7 @@ int cmd_calloc(sh_t *sh, sh_args *a);
 int cmd_realloc(sh_t *sh, sh_args *a);
 int cmd_free(sh_t *sh, sh_args *a);
 int cmd_release(sh_t *sh, sh_args *a);
+int cmd_flush(sh_t *sh, sh_args *a);
 int cmd_stats(sh_t *sh, sh_args *a);
 int cmd_vals(sh_t *sh, sh_args *a);
 int cmd_spawn(sh_t *sh, sh_args *a);

@@ -135,6 +135,11 @@ static void misuse(enum call call, uintptr_t p, size_t n, unsigned kinds, int ju
 	/* Traced as WHAT(pointer, call: 0 free 1 realloc 2 usable_size, 1 if the
 	 * handler longjmps). */
 	sh_step *st = sh_op(what, p, (uint64_t)call, (uint64_t)jump);
+	if (call == CALL_USABLE)
+		sh_gsh("# %s: usable_size(%#lx) (no gortsh command)", what, (unsigned long)p);
+	else
+		sh_gsh("try %s %#lx%s  # %s", call == CALL_FREE ? "free" : "realloc", (unsigned long)p,
+		       call == CALL_FREE ? "" : " 1", what);
 	struct gort_memstats before, after;
 	gort_memstats(&before);
 	uint64_t errors = gort_error_count();

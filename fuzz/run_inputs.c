@@ -127,6 +127,8 @@ int main(int argc, char **argv)
 	LLVMFuzzerInitialize(&argc, &argv);
 	for (; i < argc; i++)
 		run_path(argv[i]);
-	printf("ran %lu inputs\n", ran);
+	/* With GORT_FUZZ_GSH=1 stdout is a gortsh script: keep it one. */
+	const char *gsh = getenv("GORT_FUZZ_GSH");
+	fprintf(gsh && *gsh && *gsh != '0' ? stderr : stdout, "ran %lu inputs\n", ran);
 	return 0;
 }

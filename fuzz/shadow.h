@@ -151,6 +151,8 @@ typedef struct sh_step {
 static struct sh_state {
 	const char *harness;
 	int trace;
+	int gsh;         /* GORT_FUZZ_GSH=1: print the input as a gortsh script */
+	long gsh_inputs; /* inputs seen: only the first starts from a fresh runtime */
 	gort_sizeclass_info sc[GORT_NUM_SIZE_CLASSES];
 	gort_arena_info arena;
 
@@ -216,11 +218,93 @@ SH_NOCOV static sh_step *sh_op(const char *name, uint64_t a, uint64_t b, uint64_
 	return s;
 }
 
+/* ------------------------------------------------------- gortsh scripts */
+/*
+ * GORT_FUZZ_GSH=1 prints the input as a gortsh script on stdout, so a find
+ * can be stepped through in the shell: `GORT_FUZZ_GSH=1
+ * build/fuzz-replay/fuzz_alloc FILE > find.gsh; build/gortsh find.gsh`.
+ * Object number k of the model is the shell's name ok; misuse becomes
+ * `try ...`; calls the shell has no command for (usable_size, impossible
+ * requests) become comments, as they change nothing. The script starts with
+ * the harness's runtime (init arena=256M procs=1) and ends, before the
+ * harness frees everything, with `dump spans` and a `# state:` comment
+ * listing every span as base/pages/class/nalloc (free runs base/pages/free):
+ * running the script must leave the shell with exactly those spans
+ * (tests/shell/test_fuzz2gsh.sh checks it for every corpus file). Only the
+ * first input of a process starts from a fresh runtime, so give one file.
+ */
+SH_PRINTF(1, 2) SH_NOCOV static void sh_gsh(const char *fmt, ...)
+{
+	if (!S.gsh || S.gsh_inputs != 1)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* The gortsh line of an operation of the model, once it has returned r. */
+SH_NOCOV static void sh_gsh_step(const sh_step *s, uintptr_t r)
+{
+	const char *n = s->name;
+	unsigned long long a = s->a, b = s->b, id = S.next_id;
+	bool allocates = strcmp(n, "malloc") == 0 || strcmp(n, "calloc") == 0 ||
+			 strcmp(n, "aligned_alloc") == 0 || strncmp(n, "gort_alloc", 10) == 0 ||
+			 strcmp(n, "realloc") == 0;
+	if (allocates && r == 1)
+		return; /* not run: no room in the model's arena */
+	if (strcmp(n, "malloc") == 0)
+		sh_gsh(r ? "alloc %llu as o%llu" : "try alloc %llu", a, id);
+	else if (strcmp(n, "calloc") == 0)
+		sh_gsh(r ? "calloc %llu %llu as o%llu" : "try calloc %llu %llu", a, b, id);
+	else if (strcmp(n, "aligned_alloc") == 0)
+		sh_gsh(r ? "alloc %llu align=%llu as o%llu" : "try alloc %llu align=%llu", b, a, id);
+	else if (strncmp(n, "gort_alloc", 10) == 0)
+		sh_gsh(r ? "alloc %llu%s%s as o%llu" : "try alloc %llu%s%s", a,
+		       b & GORT_NOSCAN ? " noscan" : "", b & GORT_ZERO ? " zero" : "", id);
+	else if (strcmp(n, "realloc") == 0)
+		sh_gsh(r ? "realloc o%llu %llu as o%llu" : "try realloc o%llu %llu",
+		       (unsigned long long)s->c, b, id);
+	else if (strcmp(n, "free") == 0)
+		sh_gsh("free o%llu", (unsigned long long)s->c);
+	else if (strcmp(n, "gort_release") == 0)
+		sh_gsh("release");
+	else if (strcmp(n, "gort_flush_caches") == 0)
+		sh_gsh("flush");
+	else if (strcmp(n, "gort_memstats+deep_check") == 0)
+		sh_gsh("check");
+	else if (strcmp(n, "usable_size") == 0 || strcmp(n, "impossible") == 0)
+		sh_gsh("# %s(%#llx, %#llx) -> %#lx: changes nothing", n, a, b, (unsigned long)r);
+}
+
+SH_NOCOV static void sh_gsh_state(void)
+{
+	if (!S.gsh || S.gsh_inputs != 1)
+		return;
+	size_t n = gort_inspect_spans(NULL, 0);
+	gort_span_info *sp = calloc(n ? n : 1, sizeof *sp);
+	if (!sp)
+		return;
+	n = gort_inspect_spans(sp, n);
+	printf("dump spans\n# state:");
+	for (size_t i = 0; i < n; i++)
+		if (sp[i].state == GORT_SPAN_FREE)
+			printf(" %#lx/%u/free", (unsigned long)sp[i].base, sp[i].npages);
+		else
+			printf(" %#lx/%u/%u/%u", (unsigned long)sp[i].base, sp[i].npages,
+			       sp[i].span_class, sp[i].nalloc);
+	printf("\n");
+	free(sp);
+}
+
 SH_NOCOV static void sh_ret(sh_step *s, uintptr_t r)
 {
 	s->ret = r;
 	if (S.trace)
 		sh_print_step(s);
+	if (S.gsh)
+		sh_gsh_step(s, r);
 }
 
 /* ------------------------------------------------------------ patterns */
@@ -1201,6 +1285,9 @@ static sh_opfn sh_pick_op(unsigned byte)
 
 static void sh_begin_input(void)
 {
+	if (++S.gsh_inputs == 1)
+		sh_gsh("# %s input as a gortsh script\ninit arena=256M procs=1 seed=0 threads=off",
+		       S.harness);
 	S.nlive = 0;
 	S.tiny_blocks = 0;
 	S.foot = 0;
@@ -1227,6 +1314,7 @@ static void sh_end_input(void)
 {
 	static unsigned long inputs;
 	sh_deep_check();
+	sh_gsh_state();
 	while (S.nlive)
 		sh_free_index(S.nlive - 1);
 	sh_check_stats();
@@ -1244,6 +1332,8 @@ static void sh_init(const char *harness)
 	S.harness = harness;
 	const char *t = getenv("GORT_FUZZ_TRACE");
 	S.trace = t && *t && *t != '0';
+	t = getenv("GORT_FUZZ_GSH");
+	S.gsh = t && *t && *t != '0';
 	gort_config cfg = {.arena_bytes = SH_ARENA_BYTES, .procs = 1, .threaded = 0};
 	if (gort_init(&cfg) != 0) {
 		fprintf(stderr, "%s: gort_init failed, errno %d\n", harness, errno);

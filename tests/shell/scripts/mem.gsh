@@ -38,3 +38,9 @@ stats
 release
 stats
 check
+# zeroed and aligned requests, realloc naming its result, flush then release
+alloc 100 zero as zz
+alloc 64 align=4096 as al
+realloc zz 300 as zz2
+flush
+release

@@ -56,3 +56,5 @@ free 0xc100000000
 free 4096
 check
 vals
+try alloc 64 align=3
+try alloc 64 noscan align=64
