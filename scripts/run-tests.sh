@@ -4,7 +4,7 @@
 # Usage: scripts/run-tests.sh          (what `make test` runs)
 #
 # Default run:
-#   1. the normal build (`make all test-bins` into build/): every unit test
+#   1. the normal build (`make all test-bins fuzz-replay` into build/): every unit test
 #      binary, then every shell test (tests/<folder>/*.sh for every folder but
 #      unit/ and support/, e.g. tests/gen/, tests/preload/), given the build
 #      folder as $1;
@@ -192,7 +192,8 @@ if [[ -n "${SAN:-}" ]]; then
 elif [[ "${UNIT_ONLY:-0}" == 1 ]]; then
 	build "" test-bins && unit_tests ""
 else
-	if build "" all test-bins; then
+	# fuzz-replay too: tests/shell/test_fuzz2gsh.sh drives the replay drivers.
+	if build "" all test-bins fuzz-replay; then
 		unit_tests ""
 		script_tests "$(build_dir "")"
 		fuzz_corpus ""
