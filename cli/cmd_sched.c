@@ -17,11 +17,10 @@
 
 #define RUN_DEFAULT_MAX 10000
 
-static bool threaded(void)
+/* The session's mode (init keeps sh->cfg equal to the runtime's). */
+static bool threaded(const sh_t *sh)
 {
-	gort_sched_info si;
-	gort_inspect_sched(&si);
-	return si.threaded;
+	return sh->cfg.threaded;
 }
 
 /* --------------------------------------------------------------- spawn */
@@ -64,7 +63,7 @@ int cmd_spawn(sh_t *sh, sh_args *a)
 	}
 	if (a->argc != i + 1 || a->argv[i].kind != TOK_BLOCK)
 		return sh_error(sh, "usage: spawn [on pN] { BODY }");
-	if (on && threaded())
+	if (on && threaded(sh))
 		return sh_error(sh, "spawn on pN needs step mode (only a P's M may fill its queue)");
 	const char *err = NULL;
 	sh_prog *prog = prog_compile(sh, a->argv[i].text, &err);
@@ -74,7 +73,7 @@ int cmd_spawn(sh_t *sh, sh_args *a)
 		prog_free(prog);
 		return sh_error(sh, "spawn: out of memory");
 	}
-	bool step = !threaded();
+	bool step = !threaded(sh);
 	int64_t kicked = step ? runnext_of(p) : 0;
 	int64_t g = on ? prog_spawn_on(sh, prog, p) : prog_spawn(sh, prog);
 	if (g < 0)
@@ -234,17 +233,18 @@ int cmd_step(sh_t *sh, sh_args *a)
 			return sh_error(sh, "step: no P '%s'", a->argv[i + 1].text);
 		on = true;
 	}
-	if (threaded())
+	if (threaded(sh))
 		return sh_error(sh, "step: threaded mode has no single steps (use run)");
 	for (uint64_t k = 0; k < n; k++) {
 		int rc = one_step(sh, on, p);
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
-			if (k == 0)
+			if (k == 0) {
+				unsigned parked = parked_count();
 				return sh_error(sh, "step: nothing is runnable%s (%u G%s parked)",
-						on ? " on that P" : "", parked_count(),
-						parked_count() == 1 ? "" : "s");
+						on ? " on that P" : "", parked, parked == 1 ? "" : "s");
+			}
 			nothing_left(sh, "step", (unsigned)k);
 			break;
 		}
@@ -285,7 +285,7 @@ int cmd_run(sh_t *sh, sh_args *a)
 	if (a->argc > 2 || (a->argc == 2 && (!(v = kv(a->argv[1].text, "max")) ||
 					      !parse_u64(v, &max) || max == 0)))
 		return sh_error(sh, "usage: run [max=N]");
-	if (threaded())
+	if (threaded(sh))
 		return run_threaded(sh);
 	for (uint64_t k = 0; k < max; k++) {
 		int rc = one_step(sh, false, 0);
@@ -325,7 +325,7 @@ int cmd_procs(sh_t *sh, sh_args *a)
 	uint64_t n;
 	if (a->argc != 2 || !parse_u64(a->argv[1].text, &n) || n == 0 || n > 256)
 		return sh_error(sh, "usage: procs N (1..256)");
-	if (threaded())
+	if (threaded(sh))
 		return sh_error(sh, "procs: threaded mode cannot change its Ps (init procs=N)");
 	gort_sched_info before;
 	gort_inspect_sched(&before);

@@ -41,7 +41,7 @@ static void quiesce(sh_t *sh)
 	sh->gort_error = false; /* a deadlock report: parked Gs are simply dropped */
 }
 
-int sh_runtime_init(sh_t *sh)
+void sh_session_end(sh_t *sh)
 {
 	trace_close(sh);
 	quiesce(sh);
@@ -49,6 +49,11 @@ int sh_runtime_init(sh_t *sh)
 	progs_clear(sh);
 	vals_clear(sh);
 	actions_take(sh, NULL, 0);
+}
+
+int sh_runtime_init(sh_t *sh)
+{
+	sh_session_end(sh);
 	gort_set_error_handler(sh_gort_handler, sh);
 	if (gort_init(&sh->cfg) != 0)
 		return -1;
@@ -217,14 +222,4 @@ int sh_run_file(sh_t *sh, const char *path)
 	if (rc != 0 && sh->depth > 0)
 		sh->failed = true; /* the source command fails with its file */
 	return rc;
-}
-
-void sh_session_end(sh_t *sh)
-{
-	trace_close(sh);
-	quiesce(sh);
-	gort_shutdown();
-	progs_clear(sh);
-	vals_clear(sh);
-	actions_take(sh, NULL, 0);
 }

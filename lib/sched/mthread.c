@@ -235,10 +235,18 @@ static void stopm(gort_m *m)
 	}
 }
 
+/* m stops spinning, if it was. */
+static void stop_spinning(gort_m *m)
+{
+	if (m->spinning) {
+		m->spinning = false;
+		ATOMIC_SUB(&S.nmspinning, 1);
+	}
+}
+
 static void resetspinning(gort_m *m)
 {
-	m->spinning = false;
-	ATOMIC_SUB(&S.nmspinning, 1);
+	stop_spinning(m);
 	wakep(); /* the last spinner found work: let another look for more */
 }
 
@@ -259,10 +267,7 @@ static gort_g *findrunnable(gort_m *m, sched_step_info *info)
 			releasep(m);
 			pidleput(p);
 			gort_unlock(&S.lock);
-			if (m->spinning) {
-				m->spinning = false;
-				ATOMIC_SUB(&S.nmspinning, 1);
-			}
+			stop_spinning(m);
 			return NULL;
 		}
 		*info = (sched_step_info){.p = p->id, .from = -1};
@@ -299,10 +304,7 @@ static gort_g *findrunnable(gort_m *m, sched_step_info *info)
 		releasep(m);
 		pidleput(p);
 		gort_unlock(&S.lock);
-		if (m->spinning) {
-			m->spinning = false;
-			ATOMIC_SUB(&S.nmspinning, 1);
-		}
+		stop_spinning(m);
 		/* wakep saw nmspinning != 0 and left the work to us, or it will
 		 * see 0 now: look once more after the fence. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);

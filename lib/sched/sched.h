@@ -110,7 +110,6 @@ typedef struct sched {
 	gort_g *curg;
 	gort_p *curp;
 	int outcome; /* how the running G gave control back */
-	sched_step_info last;
 	uint64_t nsteps;
 	/* Protects the global free-G list, allg and goid assignment (Gs are
 	 * made and put back on every M in threaded mode). */

@@ -310,7 +310,6 @@ static int step_from(uint32_t first, uint32_t count)
 		info.goid = g->goid;
 		S.nsteps++;
 		info.outcome = gort_execute(p, g, info.source == SRC_RUNNEXT);
-		S.last = info;
 		note_step(&info, p);
 		return 1;
 	}

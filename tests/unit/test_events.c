@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../support/gort_test.h"
@@ -401,6 +402,63 @@ Test(events, set_procs_grows_and_shrinks_keeping_every_g)
 	cr_assert_eq(gort_set_procs(0), -1);
 	cr_assert_eq(errno, EINVAL);
 	cr_assert_eq(gort_set_procs(257), -1);
+	gt_expect_clean();
+	gort_shutdown();
+}
+
+/* ------------------------------------------------ reseed, descriptors */
+
+static void yield_twice(void *arg); /* below, with the threaded test */
+
+/* The steps' Ps and sources after a reseed, as one string. */
+static void run_after_reseed(uint64_t seed, char *out, size_t n)
+{
+	start(4, 1);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(gort_step(), 0); /* draws from the first seed's PRNG */
+	gort_reseed(seed);
+	for (int i = 0; i < 16; i++)
+		gort_go(yield_twice, NULL);
+	size_t len = 0;
+	uint64_t mark = gort_event_seq();
+	while (gort_step() == 1) {
+		size_t k = events_after(mark);
+		for (size_t i = 0; i < k; i++)
+			if (evs[i].kind == GORT_EV_RUN)
+				len += (size_t)snprintf(out + len, len < n ? n - len : 0, "%d%u ",
+							evs[i].p, evs[i].source);
+		mark = gort_event_seq();
+	}
+	gort_shutdown();
+}
+
+Test(events, reseed_makes_the_rest_of_a_run_a_function_of_the_new_seed)
+{
+	static char a[4096], b[4096], c[4096];
+	run_after_reseed(99, a, sizeof a);
+	run_after_reseed(99, b, sizeof b);
+	cr_assert_str_eq(a, b);
+	int differ = 0;
+	for (uint64_t seed = 100; seed < 108 && !differ; seed++) {
+		run_after_reseed(seed, c, sizeof c);
+		differ = strcmp(a, c) != 0;
+	}
+	cr_assert(differ, "eight other seeds gave the same choices");
+}
+
+/* Gs are runtime metadata: a program's heap holds none of them, so no
+ * stray free of a heap address can reach the scheduler's state. */
+Test(events, g_descriptors_are_not_heap_objects)
+{
+	start(2, 1);
+	struct gort_memstats before, after;
+	gort_memstats(&before);
+	for (int i = 0; i < 1000; i++)
+		cr_assert_gt(gort_go(yield_once, NULL), 0);
+	gort_memstats(&after);
+	cr_assert_eq(after.heap_objects, before.heap_objects, "%llu heap objects for 1000 Gs",
+		     (unsigned long long)(after.heap_objects - before.heap_objects));
+	cr_assert_eq(gort_run(), 0);
 	gt_expect_clean();
 	gort_shutdown();
 }
