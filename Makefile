@@ -126,6 +126,12 @@ GORTSH := $(if $(CLI_SRCS),$(BUILD)/gortsh)
 TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+# The misuse suite (tests/misuse/): one program built against the C library
+# (run under LD_PRELOAD) and against gort_* directly. -fno-builtin keeps the
+# compiler from reasoning about (and folding away) the calls it misuses.
+MISUSE := $(BUILD)/misuse/misuse_libc $(BUILD)/misuse/misuse_gort
+MISUSE_CFLAGS = $(GORT_CPPFLAGS) $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread \
+	-fno-builtin $(filter -fsanitize=%,$(GORT_CFLAGS)) $(CFLAGS)
 
 ALL_OBJS := $(LIB_OBJS) $(PRELOAD_OBJS) $(CLI_OBJS) $(TEST_SUPPORT_OBJS) \
 	$(call obj,$(TOOL_SRCS) $(TEST_SRCS) $(BENCH_SRCS))
@@ -160,8 +166,18 @@ lib: $(LIBA) $(LIBSO)
 tools: $(TOOLS)
 	@:
 
-test-bins: $(LIBA) $(TOOLS) $(TESTS)
+test-bins: $(LIBA) $(TOOLS) $(TESTS) $(MISUSE) $(PRELOADSO)
 	@:
+
+$(BUILD)/misuse/misuse_libc: tests/misuse/misuse.c $(FLAGS_STAMP)
+	$(call say,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(MISUSE_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
+
+$(BUILD)/misuse/misuse_gort: tests/misuse/misuse.c $(LIBA) $(FLAGS_STAMP)
+	$(call say,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(MISUSE_CFLAGS) -DMISUSE_GORT -o $@ $< $(LIBA) $(ALL_LDFLAGS)
 
 bench-bins: $(BENCHES)
 	@:
@@ -224,7 +240,7 @@ test-aarch64:
 	@mkdir -p $(BUILD)/cross
 	$(AARCH64_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -pthread -Ilib -Ilib/include \
 		tests/cross/ctx_aarch64.c lib/sched/context_aarch64.S lib/sched/stack.c \
-		lib/os/vmem.c lib/os/lock.c lib/os/clock.c -lm -o $(BUILD)/cross/ctx_aarch64
+		lib/os/vmem.c lib/os/guard.c lib/os/lock.c lib/os/clock.c -lm -o $(BUILD)/cross/ctx_aarch64
 	qemu-aarch64 $(BUILD)/cross/ctx_aarch64
 	@qemu-aarch64 $(BUILD)/cross/ctx_aarch64 returns 2>/dev/null; rc=$$?; \
 	 if [ $$rc -eq 134 ]; then echo "ok - entry returning aborts"; else echo "not ok - entry returning aborts (exit $$rc)"; exit 1; fi

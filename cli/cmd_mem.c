@@ -35,12 +35,21 @@ static int init_option(sh_t *sh, gort_config *c, const char *arg)
 		if (!parse_u64(v, &n))
 			return sh_error(sh, "init: bad seed '%s'", v);
 		c->seed = n;
+	} else if ((v = kv(arg, "harden"))) {
+		if (sh_parse_harden(v, &c->harden) != 0)
+			return sh_error(sh, "init: harden is light, default or paranoid, not '%s'", v);
+	} else if ((v = kv(arg, "quarantine"))) {
+		if (!parse_u64(v, &n) || n > 4096)
+			return sh_error(sh, "init: quarantine must be 0..4096, not '%s'", v);
+		c->quarantine = (unsigned)n;
 	} else if ((v = kv(arg, "threads"))) {
 		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
 			return sh_error(sh, "init: threads is on or off, not '%s'", v);
 		c->threaded = strcmp(v, "on") == 0;
 	} else {
-		return sh_error(sh, "init: unknown setting '%s' (procs, arena, stack, seed, threads)",
+		return sh_error(sh,
+				"init: unknown setting '%s' (procs, arena, stack, seed, threads, harden, "
+				"quarantine)",
 				arg);
 	}
 	return 0;
@@ -66,11 +75,13 @@ int cmd_init(sh_t *sh, sh_args *a)
 	gort_inspect_arena(&ai);
 	gort_sched_info si;
 	gort_inspect_sched(&si);
-	out(sh, "runtime: %u P%s, arena %s at %s, stack %s, seed %llu, %s mode\n", si.gomaxprocs,
-	    si.gomaxprocs == 1 ? "" : "s",
-	    fmt_size(ai.arena_bytes, sb), ai.at_hint ? "0xc000000000" : "a random address",
+	int preset = gort_harden_preset();
+	out(sh, "runtime: %u P%s, arena %s at %s, stack %s, seed %llu, %s mode%s%s\n",
+	    si.gomaxprocs, si.gomaxprocs == 1 ? "" : "s", fmt_size(ai.arena_bytes, sb),
+	    ai.at_hint ? "0xc000000000" : "a random address",
 	    fmt_size(c.stack_bytes ? c.stack_bytes : 64 << 10, tb), (unsigned long long)c.seed,
-	    c.threaded ? "threaded" : "step");
+	    c.threaded ? "threaded" : "step", preset == GORT_HARDEN_LIGHT ? "" : ", harden ",
+	    preset == GORT_HARDEN_LIGHT ? "" : gort_harden_name(preset));
 	js_begin(sh, "init");
 	js_uint(sh, "procs", si.gomaxprocs);
 	js_uint(sh, "arena", ai.arena_bytes);
@@ -78,6 +89,7 @@ int cmd_init(sh_t *sh, sh_args *a)
 	js_uint(sh, "stack", c.stack_bytes ? c.stack_bytes : 64 << 10);
 	js_uint(sh, "seed", c.seed);
 	js_bool(sh, "threaded", c.threaded);
+	js_str(sh, "harden", gort_harden_name(preset));
 	js_end(sh);
 	return 0;
 }
@@ -314,8 +326,12 @@ int cmd_stats(sh_t *sh, sh_args *a)
 		{"GCSys", "gc_sys", m.gc_sys},
 		{"OtherSys", "other_sys", m.other_sys},
 		{"NumReleased", "num_released", m.num_released},
+		{"Quarantined", "quarantine_objects", m.quarantine_objects},
+		{"QuarantineB", "quarantine_bytes", m.quarantine_bytes},
 	};
 	js_begin(sh, "stats");
+	out(sh, "%-13s %s\n", "Harden", gort_harden_name(m.harden));
+	js_str(sh, "harden", gort_harden_name(m.harden));
 	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
 		out(sh, "%-13s %llu\n", rows[i].go, (unsigned long long)rows[i].v);
 		js_uint(sh, rows[i].json, rows[i].v);

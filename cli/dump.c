@@ -647,10 +647,10 @@ static int load_planes(uintptr_t addr, planes *p)
 	return -1;
 }
 
-/* "AFMP" with '.' for each clear bit. */
+/* "AFQP" with '.' for each clear bit. */
 static void slot_cell(const planes *p, size_t slot, char cell[5])
 {
-	static const char letter[GORT_BITMAP_PLANES] = {'A', 'F', 'M', 'P'};
+	static const char letter[GORT_BITMAP_PLANES] = {'A', 'F', 'Q', 'P'};
 	for (unsigned pl = 0; pl < GORT_BITMAP_PLANES; pl++)
 		cell[pl] = plane_bit(p, pl, slot) ? letter[pl] : '.';
 	cell[4] = '\0';
@@ -659,7 +659,7 @@ static void slot_cell(const planes *p, size_t slot, char cell[5])
 static void bitmap_list(sh_t *sh, const gort_span_info *s, const planes *p, size_t mark)
 {
 	char abuf[ADDR_BUF];
-	out(sh, "   slot  address         A F M P\n");
+	out(sh, "   slot  address         A F Q P\n");
 	for (size_t i = 0; i < s->nelems; i++) {
 		bool here = i == mark;
 		out(sh, "%s%c %5zu  %-14s ", here ? col(sh, SH_C_BOLD) : "", here ? '>' : ' ', i,
@@ -716,7 +716,7 @@ static void bitmap_grid(sh_t *sh, const gort_span_info *s, const planes *p, size
 /* One string per plane, a '0' or '1' per slot. */
 static int bitmap_json(sh_t *sh, const gort_span_info *s, const planes *p)
 {
-	static const char *const names[GORT_BITMAP_PLANES] = {"alloc", "freed", "mark", "pointers"};
+	static const char *const names[GORT_BITMAP_PLANES] = {"alloc", "freed", "quarantine", "pointers"};
 	if (!sh->json)
 		return 0;
 	char *bits = malloc((size_t)s->nelems + 1);
@@ -790,7 +790,7 @@ static int dump_bitmap(sh_t *sh, sh_args *a)
 	size_t mark = (addr - s.base) / s.elemsize;
 	out(sh,
 	    "bitmap of span %s: class %s, %s slots, %u of them: A alloc, F freed (inbox), "
-	    "M mark, P pointers\n",
+	    "Q quarantine, P pointers\n",
 	    fmt_addr(s.base, abuf), class_label(&s, cbuf, sizeof cbuf),
 	    exact_size(s.elemsize, sbuf), s.nelems);
 	js_begin(sh, "dump bitmap");

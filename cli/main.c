@@ -35,6 +35,7 @@ static void usage(FILE *f)
 		"  --stack SIZE     usable stack per goroutine (default 64K)\n"
 		"  --seed N         seed of every scheduling choice\n"
 		"  --threads        threaded mode: real Ms on OS threads\n"
+		"  --harden PRESET  light (default: Go's exact layout), default or paranoid\n"
 		"  --json           one JSON object per command instead of text\n"
 		"  --no-color       no colours (also NO_COLOR=1)\n"
 		"  --echo           print each command before its output\n"
@@ -45,7 +46,7 @@ static void usage(FILE *f)
 		SH_DEFAULT_PROCS);
 }
 
-enum { OPT_PROCS = 256, OPT_ARENA, OPT_STACK, OPT_SEED, OPT_THREADS, OPT_JSON, OPT_NOCOLOR,
+enum { OPT_PROCS = 256, OPT_ARENA, OPT_STACK, OPT_SEED, OPT_THREADS, OPT_HARDEN, OPT_JSON, OPT_NOCOLOR,
        OPT_ECHO, OPT_KEEP, OPT_NORC, OPT_VERSION, OPT_HELP };
 
 typedef struct options {
@@ -86,6 +87,10 @@ static int set_option(sh_t *sh, options *o, int c, const char *arg)
 		return 0;
 	case OPT_THREADS:
 		sh->cfg.threaded = 1;
+		return 0;
+	case OPT_HARDEN:
+		if (sh_parse_harden(arg, &sh->cfg.harden) != 0)
+			return bad_option("--harden", arg);
 		return 0;
 	case OPT_JSON:
 		sh->json = true;
@@ -128,6 +133,7 @@ static int parse_options(sh_t *sh, options *o, int argc, char **argv)
 		{"stack", required_argument, 0, OPT_STACK},
 		{"seed", required_argument, 0, OPT_SEED},
 		{"threads", no_argument, 0, OPT_THREADS},
+		{"harden", required_argument, 0, OPT_HARDEN},
 		{"json", no_argument, 0, OPT_JSON},
 		{"no-color", no_argument, 0, OPT_NOCOLOR},
 		{"no-colour", no_argument, 0, OPT_NOCOLOR},
@@ -183,7 +189,11 @@ int main(int argc, char **argv)
 	static sh_t session;
 	sh_t *sh = &session;
 	sh_current = sh;
-	sh->cfg = (gort_config){.procs = SH_DEFAULT_PROCS, .arena_bytes = SH_DEFAULT_ARENA};
+	/* The light preset unless asked: the shell shows Go's own layout
+	 * (class 3 for 24 bytes, tiny blocks), which canaries would change. */
+	sh->cfg = (gort_config){.procs = SH_DEFAULT_PROCS,
+				.arena_bytes = SH_DEFAULT_ARENA,
+				.harden = GORT_HARDEN_LIGHT};
 	options o = {0};
 	int rc = parse_options(sh, &o, argc, argv);
 	if (rc)

@@ -185,6 +185,16 @@ int sh_brace_delta(const char *s)
 
 /* -------------------------------------------------------------- numbers */
 
+int sh_parse_harden(const char *s, int *out)
+{
+	for (int p = GORT_HARDEN_LIGHT; p <= GORT_HARDEN_PARANOID; p++)
+		if (strcmp(s, gort_harden_name(p)) == 0) {
+			*out = p;
+			return 0;
+		}
+	return -1;
+}
+
 bool parse_u64(const char *s, uint64_t *out)
 {
 	if (!s || !*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))

@@ -189,6 +189,8 @@ int sh_brace_delta(const char *line);
 /* Decimal or 0x hex, with an optional K/M/G (KiB ...) suffix for sizes. */
 bool parse_u64(const char *s, uint64_t *out);
 bool parse_size(const char *s, uint64_t *out);
+/* "light", "default" or "paranoid" into a gort_harden preset; 0, or -1. */
+int sh_parse_harden(const char *s, int *out);
 /* "key=value": returns value if s starts with key=, else NULL. */
 const char *kv(const char *s, const char *key);
 /* $N, a name, 0x..., arena+0x...: the address, and the value if it is one. */

@@ -11,7 +11,7 @@ alloc 24 as a
 alloc 24 as b
 alloc 24 as c
 dump bitmap a
-echo "   Each slot has 4 bits: ALLOC, FREED, MARK, POINTERS. Freeing b clears its ALLOC bit:"
+echo "   Each slot has 4 bits: ALLOC, FREED (by another thread), QUARANTINE, POINTERS. Freeing b clears its ALLOC bit:"
 free b
 dump bitmap a
 echo "   ...and the next 24-byte request reuses the first free slot:"
@@ -75,5 +75,19 @@ run
 scheddetail
 dump mcache
 dump mcentral 3
+check
+
+echo "== 14. Hardening: the default preset puts an 8-byte canary after each object (24 B now takes a 32 B slot)"
+init harden=default arena=4M
+alloc 24 as a
+alloc 24 as b
+echo "   Freeing a zeroes it and holds it in a quarantine (Q): it keeps its slot, so nothing reuses it yet"
+free a
+dump bitmap $2
+try free a
+echo "   The quarantine is a FIFO per size class; flush empties it, and the slot is free again"
+stats
+flush
+dump bitmap $2
 check
 echo "== End of the tour. Try it yourself: build/gortsh, then help."

@@ -905,7 +905,8 @@ SM_NOCOV static void setup(void)
 			   .arena_bytes = FZ_ARENA_BYTES,
 			   .stack_bytes = FZ_STACK_BYTES,
 			   .seed = FZ_SEED,
-			   .threaded = 0};
+			   .threaded = 0,
+			   .harden = GORT_HARDEN_DEFAULT};
 	if (gort_init(&cfg) != 0) {
 		fprintf(stderr, "fuzz_sched: gort_init failed, errno %d\n", errno);
 		abort();

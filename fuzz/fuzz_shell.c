@@ -847,7 +847,8 @@ FS_NOCOV static void session_reset(sh_t *sh)
 {
 	sh->json = sh->color = sh->echo = sh->quiet = sh->interactive = false;
 	sh->keep_going = true;
-	sh->cfg = (gort_config){.procs = 2, .arena_bytes = ARENA_BYTES, .seed = 1};
+	sh->cfg = (gort_config){
+		.procs = 2, .arena_bytes = ARENA_BYTES, .seed = 1, .harden = GORT_HARDEN_LIGHT};
 	sh->file = NULL;
 	sh->line = 0;
 	sh->depth = 0;

@@ -615,7 +615,7 @@ SH_NOCOV static void sh_check_new(uintptr_t p, size_t req, size_t usable, const 
 		SH_ASSERT(!oi->tiny && oi->base == p,
 			  "new object %#lx is not at the start of its slot (slot base %#lx)",
 			  (unsigned long)p, (unsigned long)oi->base);
-		SH_ASSERT(!(bits & (1u << GORT_PLANE_MARK)), "new object %#lx has its MARK bit",
+		SH_ASSERT(!(bits & (1u << GORT_PLANE_QUARANTINE)), "new object %#lx has its QUARANTINE bit",
 			  (unsigned long)p);
 		if (e->align)
 			SH_ASSERT(p % e->align == 0, "aligned_alloc(%zu, %zu) = %#lx is misaligned",
@@ -1334,7 +1334,8 @@ static void sh_init(const char *harness)
 	S.trace = t && *t && *t != '0';
 	t = getenv("GORT_FUZZ_GSH");
 	S.gsh = t && *t && *t != '0';
-	gort_config cfg = {.arena_bytes = SH_ARENA_BYTES, .procs = 1, .threaded = 0};
+	gort_config cfg = {
+		.arena_bytes = SH_ARENA_BYTES, .procs = 1, .threaded = 0, .harden = GORT_HARDEN_LIGHT};
 	if (gort_init(&cfg) != 0) {
 		fprintf(stderr, "%s: gort_init failed, errno %d\n", harness, errno);
 		abort();

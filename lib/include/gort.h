@@ -36,12 +36,25 @@ extern "C" {
 
 /* ---------------------------------------------------------------- config */
 
+/* Hardening presets (docs/hardening.md has what each one catches and costs). */
+typedef enum gort_harden {
+	GORT_HARDEN_AUTO = 0,     /* $GORT_HARDEN (light|default|paranoid), else DEFAULT */
+	GORT_HARDEN_LIGHT = 1,    /* exact free checks only: Go's layout, the fastest */
+	GORT_HARDEN_DEFAULT = 2,  /* + canaries, zero-on-free checked at reuse, quarantine */
+	GORT_HARDEN_PARANOID = 3, /* + longer quarantines, guard pages, randomised slots */
+} gort_harden;
+
 typedef struct gort_config {
 	unsigned procs;       /* number of Ps (GOMAXPROCS); 0 = online CPUs */
 	size_t arena_bytes;   /* arena reservation; 0 = default (64 GiB on 64-bit) */
 	size_t stack_bytes;   /* usable stack per G; 0 = default */
 	uint64_t seed;        /* seed of every scheduling choice; 0 = a fixed default */
 	int threaded;         /* 0 = step mode (deterministic, caller's thread); 1 = one OS thread per M */
+	int harden;           /* a gort_harden preset */
+	/* Quarantine length: freed small objects held per size class and per
+	 * cache, and freed large objects held inaccessible. 0 = the preset's
+	 * (default 8, paranoid 64; light has none); at most 4096. */
+	unsigned quarantine;
 } gort_config;
 
 /* Initialise the runtime. NULL = defaults. 0, or -1 with errno (EBUSY if
@@ -94,6 +107,9 @@ struct gort_memstats {
 	uint64_t gc_sys;         /* bytes of side tables: spans array and bitmap, committed */
 	uint64_t other_sys;      /* other metadata */
 	uint64_t num_released;   /* times memory was returned to the OS */
+	uint64_t quarantine_objects; /* freed objects held back from reuse (counted in heap_objects) */
+	uint64_t quarantine_bytes;   /* their slot or span bytes */
+	int harden;              /* the preset in force: GORT_HARDEN_LIGHT..PARANOID */
 	struct {
 		uint32_t size;
 		uint64_t mallocs, frees;
@@ -134,6 +150,11 @@ typedef void (*gort_error_handler)(const gort_error *err, void *ctx);
  * previous handler. The handler runs on the thread that found the misuse, with
  * no allocator lock held; it may call gort functions or longjmp out. */
 GORT_API gort_error_handler gort_set_error_handler(gort_error_handler h, void *ctx);
+
+/* The preset in force (GORT_HARDEN_LIGHT..PARANOID), and its name. Before
+ * the first init: the preset an init with GORT_HARDEN_AUTO would choose. */
+GORT_API int gort_harden_preset(void);
+GORT_API const char *gort_harden_name(int preset);
 
 /* Number of misuses reported since init (handled or not). */
 GORT_API uint64_t gort_error_count(void);

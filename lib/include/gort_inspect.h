@@ -31,8 +31,8 @@ enum {
 /* The four bits each object has in the out-of-band bitmap. */
 enum gort_plane {
 	GORT_PLANE_ALLOC = 0,    /* slot handed out and not yet freed */
-	GORT_PLANE_FREED = 1,    /* freed, held back from reuse (quarantine) */
-	GORT_PLANE_MARK = 2,     /* user mark (the shell's `mark`), cleared on free */
+	GORT_PLANE_FREED = 1,    /* freed by another thread, not yet folded in by the owner */
+	GORT_PLANE_QUARANTINE = 2, /* freed into a quarantine: still holds its slot, not reusable */
 	GORT_PLANE_POINTERS = 3, /* allocated without GORT_NOSCAN: may hold pointers */
 };
 

@@ -54,6 +54,7 @@ cache_t *gort_cache_new(int kind)
 	}
 	c->tiny = 0;
 	c->tiny_offset = 0;
+	c->rng = gort_hard->secret ^ ((uint64_t)(c->id + 1) * 0x9e3779b97f4a7c15ull);
 	c->kind = kind;
 	c->gen = gort_mem.gen;
 	c->next_idle = NULL;
@@ -150,6 +151,32 @@ void *gort_cache_alloc_stray(cache_t *c, unsigned sc, unsigned bit)
 
 static void *alloc_slow(cache_t *c, unsigned sc);
 
+/* xorshift64: cheap, and seeded from the secret, hence from the seed in
+ * step mode, so a paranoid stepped run still repeats. */
+static uint64_t cache_rand(cache_t *c)
+{
+	uint64_t x = c->rng ? c->rng : 0x2545f4914f6cdd1dull;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	c->rng = x;
+	return x;
+}
+
+/* A random free slot of the current word: rotate the word by a random
+ * amount and take the lowest set bit of that. */
+void *gort_cache_alloc_random(cache_t *c, unsigned sc)
+{
+	span_t *s = c->alloc[sc];
+	uint64_t free = s->alloc_cache;
+	if (free == 0)
+		return gort_cache_alloc_slow(c, sc);
+	unsigned r = (unsigned)(cache_rand(c) & 63);
+	uint64_t rot = r ? (free >> r) | (free << (64 - r)) : free;
+	unsigned bit = ((unsigned)__builtin_ctzll(rot) + r) & 63;
+	return cache_take(c, sc, s, bit);
+}
+
 /* Strays noted on the way are reported once the cache is in order. */
 void *gort_cache_alloc_slow(cache_t *c, unsigned sc)
 {
@@ -194,10 +221,10 @@ static uint64_t *tiny_mask(uintptr_t block)
 }
 
 /* Free the block's slot once its last live object and its cache are gone. */
-static void tiny_release_block(uintptr_t block)
+static void tiny_release_block(cache_t *c, uintptr_t block)
 {
 	span_t *s = arena_span_of(&gort_mem.arena, block);
-	gort_free_small(s, block, "free");
+	gort_free_small(c, s, block, "free");
 }
 
 static void drop_tiny(cache_t *c)
@@ -209,7 +236,7 @@ static void drop_tiny(cache_t *c)
 	c->tiny_offset = 0;
 	uint64_t left = __atomic_and_fetch(tiny_mask(block), ~TINY_OPEN, __ATOMIC_ACQ_REL);
 	if ((left & TINY_LIVE_MASK) == 0)
-		tiny_release_block(block);
+		tiny_release_block(c, block);
 }
 
 static size_t tiny_align(size_t off, size_t size)
@@ -267,6 +294,7 @@ void *gort_cache_alloc_tiny(cache_t *c, size_t size)
 
 void gort_cache_flush(cache_t *c)
 {
+	gort_quarantine_drain(c); /* first: its frees are local while c owns the spans */
 	drop_tiny(c);
 	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
 		span_t *s = c->alloc[sc];

@@ -114,7 +114,7 @@ span_t *gort_central_cache_span(unsigned sc, int cache_id)
 	gort_unlock(&c->lock);
 
 	unsigned cls = spanclass_sizeclass(sc);
-	span_t *s = gort_heap_alloc_span(gort_sc_npages[cls], 1, sc);
+	span_t *s = gort_heap_alloc_span(gort_sc_npages[cls], 1, sc, gort_hard->guard_spans);
 	if (!s)
 		return NULL;
 	gort_lock(&c->lock);

@@ -242,12 +242,30 @@ static span_t *take_run(size_t npages, size_t align_pages)
 	return s;
 }
 
-span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc)
+/* Outside the heap lock (system calls, page-sized memsets): the span's
+ * guard pages, and with zero_check, a small span whose pages held objects
+ * before is zeroed, so every slot that is not live reads zero. */
+static void prepare_hardened(span_t *s, unsigned sc)
+{
+	size_t usable = s->npages - s->guard;
+	/* If the OS refuses (mprotect out of mappings), the page is merely an
+	 * unused tail: no slot reaches it either way. */
+	if (s->guard)
+		(void)gort_os_guard((void *)(s->base + (usable << PAGE_SHIFT)),
+				    (size_t)s->guard << PAGE_SHIFT);
+	if (sc != LARGE_SPAN_CLASS && gort_hard->zero_check && s->needzero) {
+		memset((void *)s->base, 0, usable << PAGE_SHIFT);
+		s->needzero = 0;
+	}
+}
+
+span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, unsigned guard)
 {
 	if (npages == 0 || npages > (A.end - A.base) >> PAGE_SHIFT) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	npages += guard;
 	gort_lock(&H.lock);
 	span_t *s = take_run(npages, align_pages);
 	if (!s) {
@@ -277,10 +295,12 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc)
 			return NULL;
 		}
 	}
+	s->guard = (uint8_t)guard;
 	gort_span_init_inuse(s, sc);
 	set_spans(s, s->base, s->npages);
 	st_rel(&s->state, SPAN_INUSE);
 	gort_unlock(&H.lock);
+	prepare_hardened(s, sc);
 	return s;
 }
 
@@ -303,8 +323,22 @@ static void maybe_scavenge(void)
 				}
 }
 
+void gort_heap_count_large_free(const span_t *s)
+{
+	gort_lock(&H.lock);
+	H.large_frees++;
+	H.large_bytes_freed += span_bytes(s);
+	gort_unlock(&H.lock);
+}
+
 void gort_heap_free_span(span_t *s)
 {
+	if (s->guard) {
+		size_t usable = s->npages - s->guard;
+		gort_os_unguard((void *)(s->base + (usable << PAGE_SHIFT)),
+				(size_t)s->guard << PAGE_SHIFT);
+		s->guard = 0;
+	}
 	gort_lock(&H.lock);
 	st(&s->state, SPAN_FREE);
 	if (s->tiny) {

@@ -72,8 +72,13 @@ static int do_init(const gort_config *cfg)
 	memset((char *)&gort_mem + keep, 0, sizeof gort_mem - keep);
 	st(&gort_mem.gen, ld(&gort_mem.gen) + 1);
 	gort_mem.threaded = cfg->threaded;
-	if (gort_arena_init(&gort_mem.arena, cfg->arena_bytes) != 0)
+	if (gort_harden_init(cfg) != 0)
 		return -1;
+	if (gort_arena_init(&gort_mem.arena, cfg->arena_bytes) != 0) {
+		gort_harden_shutdown();
+		return -1;
+	}
+	gort_quarantine_init();
 	gort_heap_init(gort_mem.threaded);
 	gort_central_init();
 	gort_lock_init(&gort_mem.caches_lock);
@@ -134,9 +139,11 @@ void gort_mem_shutdown(void)
 	}
 	st(&gort_mem.state, 0);
 	gort_tls_cache = NULL;
+	gort_quarantine_shutdown();
 	gort_fixalloc_destroy(&gort_mem.cachealloc);
 	gort_heap_destroy();
 	gort_arena_destroy(&gort_mem.arena);
+	gort_harden_shutdown();
 	gort_mem.all_caches = gort_mem.idle_caches = NULL;
 	gort_mem.ncaches = 0;
 	/* A new generation: every thread's cached cache pointer is now stale. */

@@ -12,7 +12,10 @@
  *           full-list spans are flagged and (in step mode) all live;
  *  cache    each cached span belongs to that cache and class; alloc_cache only
  *           names free slots of its word;
- *  tiny     an allocated tiny block has a live object or is a cache's open block.
+ *  tiny     an allocated tiny block has a live object or is a cache's open block;
+ *  harden   QUARANTINE bits lie within ALLOC, apart from FREED, and are exactly
+ *           the quarantines' entries; with zero_check every slot that is not
+ *           live reads zero (a write after free is found here too).
  * The first broken invariant is reported as `heap corruption` with its name.
  */
 #include "mem/mem.h"
@@ -23,6 +26,7 @@
 typedef struct check_ctx {
 	const char *why;
 	uintptr_t where;
+	uint64_t quarantined; /* QUARANTINE bits seen */
 } check_ctx_t;
 
 #define FAIL(ctx, addr, msg)                                                               \
@@ -56,6 +60,29 @@ static bool check_bits(check_ctx_t *x, const span_t *s)
 	}
 	if (alloc_above_hwm(s))
 		FAIL(x, s->base, "allocated slot above the span's high-water mark");
+	for (uint32_t w = 0; w < s->nwords; w++) {
+		uint64_t q = ld(&span_plane(s, GORT_PLANE_QUARANTINE)[w]);
+		if (q & ~ld(&span_plane(s, GORT_PLANE_ALLOC)[w]))
+			FAIL(x, s->base, "quarantined slot that is not allocated");
+		if (q & ld(&span_plane(s, GORT_PLANE_FREED)[w]))
+			FAIL(x, s->base, "slot both quarantined and freed remotely");
+		x->quarantined += (uint64_t)__builtin_popcountll(q);
+	}
+	return true;
+}
+
+/* zero_check: every slot that is not live (free, freed remotely, or in a
+ * quarantine) reads zero. */
+static bool check_zeroed(check_ctx_t *x, const span_t *s)
+{
+	for (uint32_t i = 0; i < s->nelems; i++) {
+		bool live = bitmap_test(s, GORT_PLANE_ALLOC, i) &&
+			    !bitmap_test(s, GORT_PLANE_FREED, i) &&
+			    !bitmap_test(s, GORT_PLANE_QUARANTINE, i);
+		uintptr_t p = s->base + (uintptr_t)i * s->elemsize;
+		if (!live && gort_first_nonzero((const void *)p, s->elemsize) != s->elemsize)
+			FAIL(x, p, "a slot that is not live was written (use after free)");
+	}
 	return true;
 }
 
@@ -86,12 +113,16 @@ static bool check_inuse(check_ctx_t *x, const span_t *s)
 	} else {
 		size_t cls = spanclass_sizeclass(s->spanclass);
 		if (s->spanclass >= NUM_SPAN_CLASSES || s->elemsize != gort_sc_size[cls] ||
-		    s->npages != gort_sc_npages[cls] || s->nelems != gort_sc_nelems[cls])
+		    s->npages - s->guard != gort_sc_npages[cls] || s->nelems != gort_sc_nelems[cls])
 			FAIL(x, s->base, "small span does not match its size class");
+		if (s->guard != (gort_hard->guard_spans ? 1 : 0))
+			FAIL(x, s->base, "small span's guard page does not match the preset");
 		if (s->owner != OWNER_CENTRAL && s->owner != OWNER_CACHE)
 			FAIL(x, s->base, "small span owned by neither a central nor a cache");
 	}
 	if (!check_bits(x, s))
+		return false;
+	if (gort_hard->zero_check && s->spanclass != LARGE_SPAN_CLASS && !check_zeroed(x, s))
 		return false;
 	return s->spanclass != TINY_SPAN_CLASS || check_tiny(x, s);
 }
@@ -248,6 +279,17 @@ static bool check_caches(check_ctx_t *x)
 	return true;
 }
 
+static bool check_quarantine(check_ctx_t *x)
+{
+	uintptr_t bad = 0;
+	uint64_t held = gort_quarantine_entries(&bad);
+	if (held == (uint64_t)-1)
+		FAIL(x, bad, "quarantine entry without its QUARANTINE bit");
+	if (held != x->quarantined)
+		FAIL(x, held, "QUARANTINE bits disagree with the quarantines' entries");
+	return true;
+}
+
 void gort_span_check(const span_t *s)
 {
 	check_ctx_t x = {0};
@@ -266,7 +308,7 @@ int gort_mem_check(void)
 		gort_lock(&gort_mem.central[sc].lock);
 	gort_lock(&HEAP.lock);
 	bool ok = check_arena(&x, &inuse, &free, &released) && check_buckets(&x) &&
-		  check_centrals(&x) && check_caches(&x);
+		  check_centrals(&x) && check_caches(&x) && check_quarantine(&x);
 	if (ok && (inuse != HEAP.pages_inuse || free != HEAP.pages_free ||
 		   released != HEAP.pages_released))
 		ok = false, x.why = "heap page counters disagree with the arena", x.where = 0;

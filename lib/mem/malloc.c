@@ -24,13 +24,15 @@
 
 static void *alloc_large(size_t size, size_t align, bool zero)
 {
+	const harden_t *h = gort_hard;
 	if (size > ARENA.end - ARENA.base) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	size_t npages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	size_t need = harden_slot_need(h, size);
+	size_t npages = (need + PAGE_SIZE - 1) >> PAGE_SHIFT;
 	size_t align_pages = align > PAGE_SIZE ? align >> PAGE_SHIFT : 1;
-	span_t *s = gort_heap_alloc_span(npages, align_pages, LARGE_SPAN_CLASS);
+	span_t *s = gort_heap_alloc_span(npages, align_pages, LARGE_SPAN_CLASS, h->guard_large);
 	if (!s)
 		return NULL;
 	bool needzero = s->needzero;
@@ -38,19 +40,74 @@ static void *alloc_large(size_t size, size_t align, bool zero)
 	bitmap_set(s, GORT_PLANE_ALLOC, 0);
 	bitmap_set(s, GORT_PLANE_POINTERS, 0);
 	st(&s->hwm, 1);
-	heap_t *h = &gort_mem.heap;
-	gort_lock(&h->lock);
-	h->large_allocs++;
-	h->large_bytes_alloc += span_bytes(s);
-	gort_unlock(&h->lock);
+	heap_t *heap = &gort_mem.heap;
+	gort_lock(&heap->lock);
+	heap->large_allocs++;
+	heap->large_bytes_alloc += span_bytes(s);
+	gort_unlock(&heap->lock);
 	if (zero && needzero)
 		memset((void *)ld(&s->base), 0, size);
+	if (h->canary)
+		gort_large_canary_set(s->base, size);
 	gort_report_pending(); /* strays met while the heap took back spans */
 	return (void *)ld(&s->base);
 }
 
+static void report_at(gort_error_kind kind, const char *op, uintptr_t p, const span_t *s,
+		      const char *extra);
+
+/* "requested N, canary byte at +OFF damaged" */
+static const char *overflow_detail(char *buf, size_t n, size_t request, size_t bad)
+{
+	strbuf_t b = {buf, n, 0};
+	gort_sb_str(&b, "requested ");
+	gort_sb_dec(&b, request);
+	gort_sb_str(&b, " B, canary at +");
+	gort_sb_dec(&b, bad);
+	gort_sb_str(&b, " damaged");
+	return gort_sb_done(&b);
+}
+
+/* Canary presets: the request a live large object's canary still vouches
+ * for, or (size_t)-1 after reporting the overflow. */
+static size_t large_request(span_t *s, const char *op)
+{
+	size_t bad, request = s->request;
+	if (gort_large_canary_ok(s->base, request, &bad))
+		return request;
+	char buf[96];
+	report_at(GORT_ERR_HEAP_OVERFLOW, op, s->base, s,
+		  overflow_detail(buf, sizeof buf, request, bad));
+	return (size_t)-1;
+}
+
+/* A large object in quarantine: freed, its pages a guard range. */
+static bool large_quarantined(const span_t *s)
+{
+	return bitmap_test(s, GORT_PLANE_QUARANTINE, 0);
+}
+
 static void free_large(span_t *s, const char *op)
 {
+	const harden_t *h = gort_hard;
+	if (h->checks) {
+		if (large_quarantined(s)) {
+			report_at(GORT_ERR_DOUBLE_FREE, op, s->base, s, "in quarantine");
+			return;
+		}
+		if (h->canary && bitmap_test(s, GORT_PLANE_ALLOC, 0) &&
+		    large_request(s, op) == (size_t)-1)
+			return;
+	}
+	if (h->quarantine && bitmap_test(s, GORT_PLANE_ALLOC, 0)) {
+		if (bitmap_set(s, GORT_PLANE_QUARANTINE, 0)) {
+			report_at(GORT_ERR_DOUBLE_FREE, op, s->base, s, "in quarantine");
+			return;
+		}
+		if (gort_quarantine_large(s))
+			return; /* counted as freed when it leaves the quarantine */
+		bitmap_clear(s, GORT_PLANE_QUARANTINE, 0);
+	}
 	if (!__atomic_fetch_and(&span_plane(s, GORT_PLANE_ALLOC)[0], ~(uint64_t)1,
 				__ATOMIC_SEQ_CST)) {
 		char buf[160];
@@ -58,11 +115,7 @@ static void free_large(span_t *s, const char *op)
 			    gort_detail_span(buf, sizeof buf, s, NULL));
 		return;
 	}
-	heap_t *h = &gort_mem.heap;
-	gort_lock(&h->lock);
-	h->large_frees++;
-	h->large_bytes_freed += span_bytes(s);
-	gort_unlock(&h->lock);
+	gort_heap_count_large_free(s);
 	gort_heap_free_span(s);
 }
 
@@ -79,6 +132,8 @@ static inline void note_pointers(span_t *s, void *p, bool pointers)
 		st(w, old ^ bit);
 }
 
+static void *alloc_small_hardened(cache_t *c, size_t size, unsigned flags);
+
 static inline void *alloc_small(size_t size, unsigned flags)
 {
 	cache_t *c = cache_current();
@@ -86,6 +141,8 @@ static inline void *alloc_small(size_t size, unsigned flags)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (unlikely(gort_hard->checks))
+		return alloc_small_hardened(c, size, flags);
 	if ((flags & GORT_NOSCAN) && size < TINY_SIZE && !(flags & GORT_ZERO))
 		return gort_cache_alloc_tiny(c, size ? size : 1);
 	unsigned sc = sc_class_of(size ? size : 1);
@@ -100,6 +157,59 @@ static inline void *alloc_small(size_t size, unsigned flags)
 	if (flags & GORT_ZERO)
 		memset(p, 0, s->elemsize);
 	return p;
+}
+
+/* A slot that is not live must read zero (zero on free): anything else
+ * was written through a dangling pointer. The slot is repaired and freed
+ * again before the report, so a handler that longjmps leaves a whole heap;
+ * if it returns, the allocation goes on with another slot. */
+static bool slot_was_clean(cache_t *c, span_t *s, uintptr_t p)
+{
+	size_t off = gort_first_nonzero((const void *)p, s->elemsize);
+	if (likely(off == s->elemsize))
+		return true;
+	memset((void *)p, 0, s->elemsize);
+	bitmap_clear(s, GORT_PLANE_POINTERS, sc_index_of(s->spanclass, p - s->base));
+	gort_free_small(c, s, p, "malloc");
+	char extra[64];
+	strbuf_t b = {extra, sizeof extra, 0};
+	gort_sb_str(&b, "written after free at +");
+	gort_sb_dec(&b, off);
+	report_at(GORT_ERR_USE_AFTER_FREE, "malloc", p, s, gort_sb_done(&b));
+	return false;
+}
+
+/* default and paranoid: room for the canary, no tiny blocks (their objects
+ * share a slot, so neither canaries nor zero-on-free could cover them),
+ * random slots in paranoid, the zero check, the canary. */
+static void *alloc_in_class(cache_t *c, unsigned sc, size_t size, unsigned flags)
+{
+	const harden_t *h = gort_hard;
+	for (;;) {
+		void *p = h->randomize ? gort_cache_alloc_random(c, sc) : cache_alloc(c, sc);
+		if (unlikely(!p)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		span_t *s = c->alloc[sc];
+		DEBUG_CHECK_SPAN(s);
+		if (h->zero_check && !slot_was_clean(c, s, (uintptr_t)p))
+			continue;
+		if (!h->zero_check && (flags & GORT_ZERO))
+			memset(p, 0, s->elemsize);
+		note_pointers(s, p, !(flags & GORT_NOSCAN));
+		if (h->canary)
+			gort_canary_set((uintptr_t)p, s->elemsize, size);
+		return p;
+	}
+}
+
+static void *alloc_small_hardened(cache_t *c, size_t size, unsigned flags)
+{
+	size_t need = harden_slot_need(gort_hard, size);
+	if (need > SC_MAX_SMALL)
+		return alloc_large(size, PAGE_SIZE, flags & GORT_ZERO);
+	return alloc_in_class(c, sc_class_of(need ? need : 1), size, flags);
 }
 
 void *gort_alloc(size_t size, unsigned flags)
@@ -147,10 +257,14 @@ void *gort_aligned_alloc(size_t align, size_t size)
 	}
 	if (align <= 8)
 		return gort_malloc(size);
-	if (size <= SC_MAX_SMALL && align <= PAGE_SIZE) {
-		unsigned cls = aligned_class(size, align);
-		if (cls)
+	size_t need = harden_slot_need(gort_hard, size);
+	if (need <= SC_MAX_SMALL && align <= PAGE_SIZE) {
+		unsigned cls = aligned_class(need, align);
+		if (cls && !gort_hard->checks)
 			return gort_alloc(gort_sc_size[cls], 0);
+		cache_t *c = cls ? cache_current() : NULL;
+		if (c)
+			return alloc_in_class(c, cls, size, 0);
 	}
 	if (gort_mem_ensure_init() != 0) {
 		errno = ENOMEM;
@@ -209,7 +323,9 @@ static void free_local(cache_t *c, span_t *s, size_t idx, uintptr_t p, const cha
 	uint64_t bit = (uint64_t)1 << (idx % 64);
 	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[idx / 64];
 	uint64_t alloc = ld(a);
-	if (unlikely(!(alloc & bit) || (ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) & bit))) {
+	if (unlikely(!(alloc & bit) || ((ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) |
+					 ld(&span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64])) &
+					bit))) {
 		report_not_live(s, idx, p, op, alloc & bit);
 		return;
 	}
@@ -229,6 +345,10 @@ static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const ch
 		report_not_live(s, idx, p, op, false);
 		return;
 	}
+	if (unlikely(ld(&span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64]) & bit)) {
+		report_not_live(s, idx, p, op, true);
+		return;
+	}
 	uint64_t old = __atomic_fetch_or(&span_plane(s, GORT_PLANE_FREED)[idx / 64], bit,
 					 __ATOMIC_SEQ_CST);
 	if (unlikely(old & bit)) {
@@ -241,12 +361,11 @@ static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const ch
 		gort_central_note_free(s);
 }
 
-static inline void free_small(span_t *s, uintptr_t p, const char *op)
+static inline void free_small(cache_t *c, span_t *s, uintptr_t p, const char *op)
 {
 	size_t off = p - ld(&s->base);
 	unsigned sc = ld(&s->spanclass);
 	size_t idx = sc == TINY_SPAN_CLASS ? off / TINY_SIZE : sc_index_of(sc, off);
-	cache_t *c = cache_current();
 	/* Ours if our cache owns it: only we can make that true or false. */
 	if (likely(c && ld(&s->cache_id) == c->id))
 		free_local(c, s, idx, p, op);
@@ -254,9 +373,60 @@ static inline void free_small(span_t *s, uintptr_t p, const char *op)
 		free_remote(c, s, idx, p, op);
 }
 
-void gort_free_small(span_t *s, uintptr_t p, const char *op)
+void gort_free_small(cache_t *c, span_t *s, uintptr_t p, const char *op)
 {
-	free_small(s, p, op);
+	free_small(c, s, p, op);
+}
+
+/* Whether slot idx is live; else reports why not (as free_local would). */
+static bool small_live(const span_t *s, size_t idx, uintptr_t p, const char *op)
+{
+	uint64_t bit = (uint64_t)1 << (idx % 64);
+	bool alloc = ld(&span_plane(s, GORT_PLANE_ALLOC)[idx / 64]) & bit;
+	bool quar = ld(&span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64]) & bit;
+	bool freed = ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) & bit;
+	if (likely(alloc && !quar && !freed))
+		return true;
+	if (alloc && quar)
+		report_at(GORT_ERR_DOUBLE_FREE, op, p, s, "in quarantine");
+	else
+		report_not_live(s, idx, p, op, alloc);
+	return false;
+}
+
+/* Canary presets: the request size the slot's canary vouches for, or
+ * (size_t)-1 after reporting the overflow. */
+static size_t small_request(const span_t *s, uintptr_t p, const char *op)
+{
+	size_t bad, request = gort_canary_request(p, s->elemsize, &bad);
+	if (likely(request != (size_t)-1))
+		return request;
+	char buf[96];
+	strbuf_t b = {buf, sizeof buf, 0};
+	gort_sb_str(&b, "canary at +");
+	gort_sb_dec(&b, bad);
+	gort_sb_str(&b, " damaged");
+	report_at(GORT_ERR_HEAP_OVERFLOW, op, p, s, gort_sb_done(&b));
+	return (size_t)-1;
+}
+
+/* default and paranoid: the object must be live and its canary whole;
+ * then it is zeroed and quarantined (or zeroed and freed). */
+static void free_small_hardened(span_t *s, size_t idx, uintptr_t p, const char *op)
+{
+	const harden_t *h = gort_hard;
+	if (!small_live(s, idx, p, op))
+		return;
+	if (h->canary && small_request(s, p, op) == (size_t)-1)
+		return;
+	cache_t *c = cache_current();
+	if (h->quarantine) {
+		gort_quarantine_small(c, s, idx, p, op);
+		return;
+	}
+	if (h->zero_check)
+		memset((void *)p, 0, s->elemsize);
+	free_small(c, s, p, op);
 }
 
 static void free_tiny(span_t *s, uintptr_t p, const char *op)
@@ -281,7 +451,7 @@ static void free_tiny(span_t *s, uintptr_t p, const char *op)
 	if (c)
 		counter_inc(&c->tiny_free);
 	if (((old & ~bit) & (TINY_LIVE_MASK | TINY_OPEN)) == 0)
-		free_small(s, bbase, op);
+		free_small(c, s, bbase, op);
 }
 
 /* Check p; return its span if p is the start of a live object, else report. */
@@ -333,25 +503,50 @@ void gort_free(void *ptr)
 	}
 	if (sc == TINY_SPAN_CLASS)
 		free_tiny(s, p, "free");
+	else if (unlikely(gort_hard->checks))
+		free_small_hardened(s, idx, p, "free");
 	else
-		free_small(s, p, "free");
+		free_small(cache_current(), s, p, "free");
 	DEBUG_CHECK_SPAN(s);
 }
 
-/* Usable bytes of a live object at p, 0 after reporting if p is not one. */
+/* Canary presets: the request of the live object at p (slot idx of s), or
+ * (size_t)-1 after reporting. */
+static size_t hardened_size(span_t *s, size_t idx, uintptr_t p, const char *op)
+{
+	if (ld(&s->spanclass) == LARGE_SPAN_CLASS) {
+		if (large_quarantined(s)) {
+			report_at(GORT_ERR_DOUBLE_FREE, op, p, s, "in quarantine");
+			return (size_t)-1;
+		}
+		if (!bitmap_test(s, GORT_PLANE_ALLOC, 0)) {
+			report_at(GORT_ERR_DOUBLE_FREE, op, p, s, "object is not allocated");
+			return (size_t)-1;
+		}
+		return large_request(s, op);
+	}
+	if (!small_live(s, idx, p, op))
+		return (size_t)-1;
+	return small_request(s, p, op);
+}
+
+/* Usable bytes of a live object at p, (size_t)-1 after reporting if p is
+ * not one. */
 static size_t live_size(uintptr_t p, const char *op, span_t **sp)
 {
 	size_t idx;
 	span_t *s = validate(p, op, &idx);
 	if (!s)
-		return 0;
+		return (size_t)-1;
 	*sp = s;
+	if (gort_hard->canary && ld(&s->spanclass) != TINY_SPAN_CLASS)
+		return hardened_size(s, idx, p, op);
 	if (ld(&s->spanclass) == TINY_SPAN_CLASS) {
 		uint64_t m = ld(&s->tiny[idx]);
 		unsigned off = (unsigned)(p - ld(&s->base)) % TINY_SIZE;
 		if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx)) {
 			report_at(clear_bit_kind(s, idx), op, p, s, "tiny block is free");
-			return 0;
+			return (size_t)-1;
 		}
 		if (!(m & (1u << off))) {
 			/* As free_tiny: a start seen before is a freed object,
@@ -359,7 +554,7 @@ static size_t live_size(uintptr_t p, const char *op, span_t **sp)
 			bool started = m & TINY_STARTED(off);
 			report_at(started ? GORT_ERR_DOUBLE_FREE : GORT_ERR_INTERIOR_POINTER, op, p, s,
 				  started ? "tiny object is free" : "tiny block");
-			return 0;
+			return (size_t)-1;
 		}
 		/* Up to where the next object starts, or where the block's last
 		 * object ends: never into a neighbour, now or later. */
@@ -368,7 +563,7 @@ static size_t live_size(uintptr_t p, const char *op, span_t **sp)
 	}
 	if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx)) {
 		report_at(clear_bit_kind(s, idx), op, p, s, "object is not allocated");
-		return 0;
+		return (size_t)-1;
 	}
 	return ld(&s->spanclass) == LARGE_SPAN_CLASS ? span_bytes(s) : s->elemsize;
 }
@@ -378,7 +573,43 @@ size_t gort_usable_size(const void *ptr)
 	if (!ptr)
 		return 0;
 	span_t *s;
-	return live_size((uintptr_t)ptr, "usable_size", &s);
+	size_t n = live_size((uintptr_t)ptr, "usable_size", &s);
+	return n == (size_t)-1 ? 0 : n;
+}
+
+/* Canary presets: resize in place when the new request still fits the
+ * slot (same class) or the span (large, without wasting half), rewriting
+ * the canary; false when the object has to move. */
+static bool resize_hardened(span_t *s, uintptr_t p, size_t size)
+{
+	size_t need = harden_slot_need(gort_hard, size);
+	if (ld(&s->spanclass) == LARGE_SPAN_CLASS) {
+		size_t cap = span_bytes(s) - ((size_t)s->guard << PAGE_SHIFT);
+		if (need <= SC_MAX_SMALL || need > cap || need <= cap / 2)
+			return false;
+		s->request = size;
+		gort_large_canary_set(p, size);
+		return true;
+	}
+	if (need > SC_MAX_SMALL || sc_class_of(need) != ld(&s->spanclass))
+		return false;
+	gort_canary_set(p, s->elemsize, size);
+	return true;
+}
+
+/* Light: stay in place while the object still lands in the same place: its
+ * own class, or a large span that fits without wasting half. */
+static bool resize_light(span_t *s, size_t have, size_t size)
+{
+	unsigned sc = ld(&s->spanclass);
+	if (sc == TINY_SPAN_CLASS)
+		return false;
+	if (sc != LARGE_SPAN_CLASS)
+		return size <= SC_MAX_SMALL && sc_class_of(size ? size : 1) == sc;
+	if (size <= SC_MAX_SMALL || size > have || size <= have / 2)
+		return false;
+	s->request = size;
+	return true;
 }
 
 void *gort_realloc(void *ptr, size_t size)
@@ -387,18 +618,11 @@ void *gort_realloc(void *ptr, size_t size)
 		return gort_malloc(size);
 	span_t *s;
 	size_t have = live_size((uintptr_t)ptr, "realloc", &s);
-	if (!have)
+	if (have == (size_t)-1)
 		return NULL;
-	/* Stay in place while the object still lands in the same place:
-	 * its own class, or a large span that fits without wasting half. */
-	if (ld(&s->spanclass) != LARGE_SPAN_CLASS && ld(&s->spanclass) != TINY_SPAN_CLASS &&
-	    size <= SC_MAX_SMALL && sc_class_of(size ? size : 1) == ld(&s->spanclass))
+	bool hardened = gort_hard->canary && ld(&s->spanclass) != TINY_SPAN_CLASS;
+	if (hardened ? resize_hardened(s, (uintptr_t)ptr, size) : resize_light(s, have, size))
 		return ptr;
-	if (ld(&s->spanclass) == LARGE_SPAN_CLASS && size > SC_MAX_SMALL && size <= have &&
-	    size > have / 2) {
-		s->request = size;
-		return ptr;
-	}
 	void *q = gort_malloc(size);
 	if (!q)
 		return NULL;

@@ -25,6 +25,7 @@
 
 #include "gort.h"
 #include "gort_inspect.h"
+#include "mem/harden.h"
 #include "mem/sizeclass.h"
 #include "os/lock.h"
 #include "os/os.h"
@@ -92,6 +93,7 @@ struct span {
 	uint8_t list;        /* enum span_list */
 	uint8_t released;    /* free run: its pages were returned to the OS */
 	uint8_t needzero;    /* its memory may hold old data */
+	uint8_t guard;       /* its last `guard` pages are guard pages (paranoid) */
 	uint32_t full_flag;  /* on the full list; the first free moves it (atomic) */
 	uint32_t hwm;        /* slots below it were handed out at least once (atomic) */
 	int32_t cache_id;    /* the cache holding it, -1 */
@@ -228,9 +230,11 @@ typedef struct heap {
 	fixalloc_t tinyalloc; /* tiny masks: 512 x uint64_t per tiny span */
 } heap_t;
 
-/* Allocate a run of npages aligned to align_pages pages for span class sc;
- * NULL with errno ENOMEM when the arena is exhausted. */
-MEM_HIDDEN span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc);
+/* Allocate a run of npages aligned to align_pages pages for span class sc,
+ * followed by `guard` guard pages (part of the span); NULL with errno ENOMEM
+ * when the arena is exhausted. */
+MEM_HIDDEN span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc,
+					unsigned guard);
 /* Give an in-use span's pages back; coalesces with free neighbours. */
 MEM_HIDDEN void gort_heap_free_span(span_t *s);
 /* Release every free run (or those idle since before `idle_before` ns). */
@@ -244,6 +248,8 @@ MEM_HIDDEN span_t *gort_heap_span_at(uintptr_t *p);
 	for (uintptr_t p_ = gort_mem.arena.base, *pp_ = &p_; pp_; pp_ = NULL)              \
 		for (span_t *s; (s = gort_heap_span_at(&p_)) != NULL;)
 MEM_HIDDEN void gort_heap_destroy(void);
+/* A large object's free, in the heap's statistics. */
+MEM_HIDDEN void gort_heap_count_large_free(const span_t *s);
 
 /* --------------------------------------------------------------- central */
 typedef struct central {
@@ -285,6 +291,12 @@ struct cache {
 	uint64_t slot_alloc[NUM_SPAN_CLASSES];
 	uint64_t slot_free[NUM_SPAN_CLASSES];
 	uint64_t tiny_alloc, tiny_free; /* tiny sub-objects */
+	/* Quarantine (quarantine.c): a ring of gort_hard->quarantine freed
+	 * slots per class, mapped on first use; qlen is read by stats. */
+	uintptr_t *quar;
+	size_t quar_bytes;
+	uint16_t qhead[NUM_SPAN_CLASSES], qlen[NUM_SPAN_CLASSES];
+	uint64_t rng; /* slot randomisation (paranoid) */
 	cache_t *next_all;  /* registry of every cache */
 	cache_t *next_idle; /* caches of exited threads, ready for reuse */
 	int in_use;
@@ -304,29 +316,57 @@ static inline void counter_inc(uint64_t *c)
 	st(c, ld(c) + 1);
 }
 
-/* The fast path: a free slot from the cached span of class sc. */
+/* Hand out slot `bit` of the current word of s, the cache's current span
+ * of class sc (a bit of s->alloc_cache). */
+static inline void *cache_take(cache_t *c, unsigned sc, span_t *s, unsigned bit)
+{
+	size_t idx = (size_t)s->cache_word * 64 + bit;
+	uint64_t *alloc = &s->bits[s->cache_word];
+	/* A FREED bit on a free slot is a second free that landed after
+	 * the first was folded in (bitmap.c): never hand such a slot out. */
+	if (unlikely(ld(alloc + s->nwords) & ((uint64_t)1 << bit)))
+		return gort_cache_alloc_stray(c, sc, bit);
+	s->alloc_cache &= ~((uint64_t)1 << bit);
+	/* ALLOC is the owner's alone (bitmap.c): no locked instruction. */
+	st(alloc, ld(alloc) | ((uint64_t)1 << bit));
+	if (unlikely(idx >= ld(&s->hwm)))
+		st(&s->hwm, (uint32_t)idx + 1);
+	counter_inc(&c->slot_alloc[sc]);
+	return (void *)(s->base + idx * s->elemsize);
+}
+
+/* The fast path: the lowest free slot of the cached span of class sc. */
 static inline void *cache_alloc(cache_t *c, unsigned sc)
 {
 	span_t *s = c->alloc[sc];
 	uint64_t free = s->alloc_cache;
-	if (likely(free != 0)) {
-		unsigned bit = (unsigned)__builtin_ctzll(free);
-		size_t idx = (size_t)s->cache_word * 64 + bit;
-		uint64_t *alloc = &s->bits[s->cache_word];
-		/* A FREED bit on a free slot is a second free that landed after
-		 * the first was folded in (bitmap.c): never hand such a slot out. */
-		if (unlikely(ld(alloc + s->nwords) & ((uint64_t)1 << bit)))
-			return gort_cache_alloc_stray(c, sc, bit);
-		s->alloc_cache = free & (free - 1);
-		/* ALLOC is the owner's alone (bitmap.c): no locked instruction. */
-		st(alloc, ld(alloc) | ((uint64_t)1 << bit));
-		if (unlikely(idx >= ld(&s->hwm)))
-			st(&s->hwm, (uint32_t)idx + 1);
-		counter_inc(&c->slot_alloc[sc]);
-		return (void *)(s->base + idx * s->elemsize);
-	}
+	if (likely(free != 0))
+		return cache_take(c, sc, s, (unsigned)__builtin_ctzll(free));
 	return gort_cache_alloc_slow(c, sc);
 }
+
+/* Paranoid: a random free slot of the current word. */
+MEM_HIDDEN void *gort_cache_alloc_random(cache_t *c, unsigned sc);
+
+/* ------------------------------------------------------------ quarantine */
+/* quarantine.c. A live small object at p (slot idx of s) goes into c's ring
+ * for its class, its QUARANTINE bit set and its bytes zeroed; the oldest
+ * entry past the ring's length is freed for real. Reports a double free if
+ * p is in a quarantine already. */
+MEM_HIDDEN void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p,
+				      const char *op);
+/* Free everything c holds in quarantine. */
+MEM_HIDDEN void gort_quarantine_drain(cache_t *c);
+/* A large object freed: its pages become a guard range and it waits in the
+ * large quarantine; false if it cannot (no quarantine, or the OS refused). */
+MEM_HIDDEN bool gort_quarantine_large(span_t *s);
+/* Objects and bytes held, for gort_memstats (caches registry lock held). */
+MEM_HIDDEN void gort_quarantine_stats(uint64_t *objects, uint64_t *bytes);
+/* Entries held by the rings and the large FIFO, each checked to carry its
+ * QUARANTINE bit; (uint64_t)-1 with *bad set if one does not. Locks held. */
+MEM_HIDDEN uint64_t gort_quarantine_entries(uintptr_t *bad);
+MEM_HIDDEN void gort_quarantine_init(void);
+MEM_HIDDEN void gort_quarantine_shutdown(void);
 
 /* ------------------------------------------------------------- the world */
 typedef struct mem_runtime {
@@ -344,6 +384,9 @@ typedef struct mem_runtime {
 	pthread_key_t cache_key;
 	int key_made;
 	int threaded; /* as in gort_config: 0 = step mode */
+	/* Freed large spans held inaccessible (quarantine.c), under heap.lock. */
+	span_t **lquar;
+	uint32_t lqhead, lqlen;
 } mem_runtime_t;
 
 /* The layer above reports its own memory into gort_memstats through this
@@ -424,7 +467,8 @@ MEM_HIDDEN int gort_mem_check(void);
 #else
 #define DEBUG_CHECK_SPAN(s) ((void)0)
 #endif
-MEM_HIDDEN void gort_free_small(span_t *s, uintptr_t p, const char *op);
+/* The real free of a small slot, as seen from cache c (local if c owns s). */
+MEM_HIDDEN void gort_free_small(cache_t *c, span_t *s, uintptr_t p, const char *op);
 MEM_HIDDEN void gort_span_init_inuse(span_t *s, unsigned sc);
 
 /* The in-use span holding p, or NULL. */

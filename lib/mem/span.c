@@ -5,7 +5,8 @@
  * Invariants of an in-use span s:
  *  - spans[p] == s for every page p of s, and s->state == SPAN_INUSE,
  *    published last (release) so an unlocked reader never sees a half-made span;
- *  - small: elemsize == class size, nelems == npages * 8192 / elemsize, and
+ *  - small: elemsize == class size, nelems == (npages - guard) * 8192 / elemsize
+ *    (paranoid ends each span with a guard page no slot reaches), and
  *    object i is at base + i * elemsize; tiny: 16-byte blocks; large: one object
  *    at base, elemsize 0 (its size is npages * 8192);
  *  - hwm only grows: slots below it have been handed out at least once.
@@ -31,7 +32,8 @@ void gort_span_init_inuse(span_t *s, unsigned sc)
 		st(&s->nelems, 1);
 	} else {
 		st(&s->elemsize, gort_sc_size[spanclass_sizeclass(sc)]);
-		st(&s->nelems, (uint32_t)(span_bytes(s) / s->elemsize));
+		size_t bytes = span_bytes(s) - ((size_t)s->guard << PAGE_SHIFT);
+		st(&s->nelems, (uint32_t)(bytes / s->elemsize));
 	}
 	gort_bitmap_init_span(s);
 }

@@ -80,7 +80,11 @@ void gort_memstats(struct gort_memstats *out)
 	gort_lock(&gort_mem.caches_lock);
 	out->mcache_inuse = gort_mem.cachealloc.inuse;
 	out->mcache_sys = gort_mem.cachealloc.sys;
+	gort_quarantine_stats(&out->quarantine_objects, &out->quarantine_bytes);
+	for (cache_t *c = gort_mem.all_caches; c; c = c->next_all)
+		out->other_sys += c->quar_bytes;
 	gort_unlock(&gort_mem.caches_lock);
+	out->harden = gort_hard->preset;
 
 	if (gort_mem_stack_stats)
 		gort_mem_stack_stats(&out->stack_inuse, &out->stack_sys);

@@ -1,12 +1,14 @@
 /*
  * clock.c — time and raw process facts: the monotonic clock, RSS, and the
- * write(2) loop the error reporter uses. Nothing here allocates.
+ * write(2) loop the error reporter uses, the OS's random bytes. Nothing here
+ * allocates.
  */
 #define _GNU_SOURCE
 #include "os/os.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,4 +54,14 @@ size_t gort_os_rss(void)
 	while (*s >= '0' && *s <= '9')
 		pages = pages * 10 + (size_t)(*s++ - '0');
 	return pages * gort_os_page_size();
+}
+
+uint64_t gort_os_random64(void)
+{
+	uint64_t v = 0;
+	int saved = errno;
+	if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v)
+		v = 0;
+	errno = saved;
+	return v;
 }

@@ -72,40 +72,11 @@ enum slot_state {
 
 /* ------------------------------------------------------- guard mechanism */
 
-static int guard_probe; /* 0 not probed, 1 guard regions work, 2 they do not */
-
-/* Whether the kernel refuses to read the page at p: write(2) from a guard
- * page fails with EFAULT. Catches emulators that answer 0 to any madvise
- * and do nothing (qemu-user does). If no pipe can be made, trust madvise. */
-static bool page_faults(void *p)
-{
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) != 0)
-		return true;
-	ssize_t n = write(fds[1], p, 1);
-	int e = errno;
-	close(fds[0]);
-	close(fds[1]);
-	return n < 0 && e == EFAULT;
-}
-
-/* Tries MADV_GUARD_INSTALL once on a scratch page: kernels before 6.13
- * answer EINVAL, and so do tools (Valgrind) that do not know the advice. */
+/* The mechanism is the OS layer's (os/guard.c); stacks install their own
+ * guards with the advice directly because a segment is committed once. */
 bool gort_stack_guard_regions_supported(void)
 {
-	int v = __atomic_load_n(&guard_probe, __ATOMIC_ACQUIRE);
-	if (v == 0) {
-		size_t page = gort_os_page_size();
-		void *p = gort_os_map(page);
-		v = 2;
-		if (p) {
-			if (madvise(p, page, MADV_GUARD_INSTALL) == 0 && page_faults(p))
-				v = 1;
-			gort_os_unmap(p, page);
-		}
-		__atomic_store_n(&guard_probe, v, __ATOMIC_RELEASE);
-	}
-	return v == 1;
+	return gort_os_guard_regions_supported();
 }
 
 /* ---------------------------------------------------------------- canary */

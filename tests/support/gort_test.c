@@ -59,10 +59,16 @@ void gt_reset_reports(void)
 
 /* ----------------------------------------------------------------- runtime */
 
+/* The suites written against Go's layout (classes, slots, tiny blocks,
+ * exact free counts) run the light preset unless they ask for another;
+ * test_harden.c and tests/misuse/ cover default and paranoid. */
 void gt_init_config(const gort_config *cfg)
 {
-	cr_assert_eq(gort_init(cfg), 0, "gort_init(arena %zu bytes%s): errno %d", cfg->arena_bytes,
-		     cfg->threaded ? ", threaded" : "", errno);
+	gort_config c = *cfg;
+	if (c.harden == GORT_HARDEN_AUTO)
+		c.harden = GORT_HARDEN_LIGHT;
+	cr_assert_eq(gort_init(&c), 0, "gort_init(arena %zu bytes%s, %s): errno %d", c.arena_bytes,
+		     c.threaded ? ", threaded" : "", gort_harden_name(c.harden), errno);
 }
 
 void gt_init(size_t arena_bytes)

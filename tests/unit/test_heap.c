@@ -514,9 +514,11 @@ Test(heap, pointer_from_before_shutdown_is_reported)
 Test(heap, lazy_init_on_first_call)
 {
 	gt_record_errors();
+	unsetenv("GORT_HARDEN");
 	void *p = gort_malloc(100);
 	cr_assert_not_null(p, "gort_malloc before gort_init");
-	cr_assert_eq(gort_usable_size(p), 112);
+	cr_assert_eq(gort_harden_preset(), GORT_HARDEN_DEFAULT, "lazy init takes the default preset");
+	cr_assert_eq(gort_usable_size(p), 100, "default preset: usable size is the request");
 	void *q = gort_malloc(1 << 20);
 	cr_assert_not_null(q);
 	gort_arena_info ai;

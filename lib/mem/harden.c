@@ -1,0 +1,228 @@
+/*
+ * harden.c — the presets, the canary secret, and the canaries themselves.
+ *
+ * Owns gort_hard (the settings in force, read-only after init), the choice
+ * of preset (gort_config.harden, else $GORT_HARDEN, else default) and the
+ * canary encoding described in harden.h. The secret comes from the OS in
+ * threaded mode and from the seed in step mode, so a stepped run, canary
+ * bytes included, repeats exactly.
+ */
+#include "mem/mem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const harden_t light = {.preset = GORT_HARDEN_LIGHT};
+const harden_t *gort_hard = &light;
+static harden_t *hard_page;
+
+static const char *const preset_names[] = {
+	[GORT_HARDEN_AUTO] = "auto",
+	[GORT_HARDEN_LIGHT] = "light",
+	[GORT_HARDEN_DEFAULT] = "default",
+	[GORT_HARDEN_PARANOID] = "paranoid",
+};
+
+const char *gort_harden_name(int preset)
+{
+	if (preset < GORT_HARDEN_AUTO || preset > GORT_HARDEN_PARANOID)
+		return "unknown";
+	return preset_names[preset];
+}
+
+/* $GORT_HARDEN, read without allocating; a value that names no preset is
+ * reported once and the default taken, since a preloaded allocator has no
+ * caller to return an error to. */
+static int preset_from_env(void)
+{
+	const char *v = getenv("GORT_HARDEN");
+	if (!v || !*v)
+		return GORT_HARDEN_DEFAULT;
+	for (int p = GORT_HARDEN_LIGHT; p <= GORT_HARDEN_PARANOID; p++)
+		if (strcmp(v, preset_names[p]) == 0)
+			return p;
+	static int warned;
+	if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED)) {
+		static const char msg[] = "gort: GORT_HARDEN is not light, default or paranoid: "
+					  "using default\n";
+		gort_os_write_all(2, msg, sizeof msg - 1);
+	}
+	return GORT_HARDEN_DEFAULT;
+}
+
+int gort_harden_preset(void)
+{
+	if (ld_acq(&gort_mem.state) == 2)
+		return gort_hard->preset;
+	return preset_from_env();
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static uint64_t make_secret(const gort_config *cfg)
+{
+	if (!cfg->threaded)
+		return mix64((cfg->seed ? cfg->seed : 0x676f7274ull) ^ 0x63616e617279ull);
+	uint64_t r = gort_os_random64();
+	if (!r)
+		r = mix64(gort_os_nanotime() ^ (uintptr_t)&r);
+	return r;
+}
+
+static void settle(harden_t *h, const gort_config *cfg, int preset)
+{
+	memset(h, 0, sizeof *h);
+	h->preset = preset;
+	if (preset >= GORT_HARDEN_DEFAULT) {
+		h->checks = h->canary = h->zero_check = true;
+		h->quarantine = cfg->quarantine ? cfg->quarantine : 8;
+	}
+	if (preset >= GORT_HARDEN_PARANOID) {
+		h->randomize = h->guard_spans = h->guard_large = true;
+		h->quarantine = cfg->quarantine ? cfg->quarantine : 64;
+	}
+	h->secret = make_secret(cfg);
+}
+
+int gort_harden_init(const gort_config *cfg)
+{
+	int preset = cfg->harden;
+	if (preset < GORT_HARDEN_AUTO || preset > GORT_HARDEN_PARANOID ||
+	    cfg->quarantine > QUARANTINE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (preset == GORT_HARDEN_AUTO)
+		preset = preset_from_env();
+	size_t page = gort_os_page_size();
+	harden_t *h = gort_os_map(page);
+	if (!h) {
+		errno = ENOMEM;
+		return -1;
+	}
+	settle(h, cfg, preset);
+	/* Read-only from here: nothing writes the settings until shutdown. */
+	(void)gort_os_protect_read(h, page);
+	hard_page = h;
+	__atomic_store_n(&gort_hard, h, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void gort_harden_shutdown(void)
+{
+	__atomic_store_n(&gort_hard, &light, __ATOMIC_RELEASE);
+	if (hard_page)
+		gort_os_unmap(hard_page, gort_os_page_size());
+	hard_page = NULL;
+}
+
+/* --------------------------------------------------------------- canary */
+
+static uint64_t slot_mac(uintptr_t slot, uint64_t tag)
+{
+	return mix64(gort_hard->secret ^ slot ^ (tag << 48) ^ (tag >> 16));
+}
+
+static uint64_t trailer_of(uint64_t mac, size_t slack)
+{
+	return ((uint64_t)slack << 48) | ((mac & 0xffffffffffull) << 8);
+}
+
+static uint8_t pattern_of(uint64_t mac)
+{
+	return (uint8_t)(mac >> 56) | 1; /* never 0: a stray NUL is caught too */
+}
+
+void gort_canary_set(uintptr_t slot, size_t elemsize, size_t request)
+{
+	size_t slack = elemsize - request;
+	uint64_t mac = slot_mac(slot, slack);
+	uint8_t *p = (uint8_t *)slot;
+	size_t trailer = elemsize - CANARY_BYTES;
+	if (request < trailer) {
+		p[request] = 0;
+		size_t end = request + 1 + CANARY_CHECK < trailer ? request + 1 + CANARY_CHECK : trailer;
+		memset(p + request + 1, pattern_of(mac), end - (request + 1));
+	}
+	uint64_t word = trailer_of(mac, slack);
+	memcpy(p + trailer, &word, sizeof word);
+}
+
+/* Offset of the first byte where a and b differ (they do differ). */
+static size_t first_diff_byte(uint64_t a, uint64_t b)
+{
+	return (size_t)__builtin_ctzll(a ^ b) / 8;
+}
+
+size_t gort_canary_request(uintptr_t slot, size_t elemsize, size_t *bad)
+{
+	const uint8_t *p = (const uint8_t *)slot;
+	size_t trailer = elemsize - CANARY_BYTES;
+	uint64_t word;
+	memcpy(&word, p + trailer, sizeof word);
+	size_t slack = (size_t)(word >> 48);
+	if (slack < CANARY_BYTES || slack > elemsize) {
+		*bad = trailer + 6;
+		return (size_t)-1;
+	}
+	uint64_t mac = slot_mac(slot, slack);
+	uint64_t want = trailer_of(mac, slack);
+	if (word != want) {
+		*bad = trailer + first_diff_byte(word, want);
+		return (size_t)-1;
+	}
+	size_t request = elemsize - slack;
+	if (request < trailer) {
+		if (p[request] != 0) {
+			*bad = request;
+			return (size_t)-1;
+		}
+		size_t end = request + 1 + CANARY_CHECK < trailer ? request + 1 + CANARY_CHECK : trailer;
+		uint8_t pat = pattern_of(mac);
+		for (size_t i = request + 1; i < end; i++)
+			if (p[i] != pat) {
+				*bad = i;
+				return (size_t)-1;
+			}
+	}
+	return request;
+}
+
+static uint64_t large_canary(uintptr_t base, size_t request)
+{
+	return slot_mac(base, request) & ~(uint64_t)0xff; /* low byte 0: a string terminator */
+}
+
+void gort_large_canary_set(uintptr_t base, size_t request)
+{
+	uint64_t word = large_canary(base, request);
+	memcpy((void *)(base + request), &word, sizeof word);
+}
+
+bool gort_large_canary_ok(uintptr_t base, size_t request, size_t *bad)
+{
+	uint64_t word, want = large_canary(base, request);
+	memcpy(&word, (const void *)(base + request), sizeof word);
+	if (word == want)
+		return true;
+	*bad = request + first_diff_byte(word, want);
+	return false;
+}
+
+size_t gort_first_nonzero(const void *p, size_t n)
+{
+	const uint64_t *w = p; /* slots are 8-byte aligned, sizes multiples of 8 */
+	size_t words = n / 8;
+	for (size_t i = 0; i < words; i++)
+		if (w[i])
+			return i * 8 + (size_t)__builtin_ctzll(w[i]) / 8;
+	return n;
+}

@@ -1,0 +1,88 @@
+/*
+ * harden.h — the hardening presets and the checks they switch on (harden.c).
+ * docs/hardening.md is the essay: what each preset catches, what it costs,
+ * and what it does not catch.
+ *
+ * The settings live in a page of their own, mapped at init and made
+ * read-only before the first object is handed out, so a stray write cannot
+ * turn the checks off or change the canary secret. Before init `gort_hard`
+ * points at a constant light preset.
+ *
+ * Small objects, with canaries on (default, paranoid): a request of n bytes
+ * takes the class of n + 8, so every slot of E bytes has at least 8 bytes
+ * of slack after the object:
+ *
+ *     [ object: n bytes | 0 | pattern ... | trailer: 8 bytes ]
+ *                         ^ p[n] = 0 stops C-string overreads
+ *
+ * The trailer (at E - 8) holds the slack E - n in its top 16 bits and a
+ * 40-bit MAC of (secret, slot address, slack) above a zero low byte; the
+ * pattern bytes (up to CANARY_CHECK of them) are derived from the MAC. A
+ * free or realloc recomputes all of it: any change is a heap overflow.
+ * Large objects keep their request out of band (span.request) and get the
+ * same 8 canary bytes right after it.
+ *
+ * Zero on free: a freed small slot is zeroed before it joins the quarantine,
+ * fresh spans are zeroed when handed to a class, so every slot that is not
+ * live reads zero; allocation checks that, and a write after free shows up
+ * as a non-zero byte: `use after free` at reuse.
+ *
+ * Invariants (checked by gort_check):
+ *  - QUARANTINE bits are a subset of ALLOC bits, disjoint from FREED;
+ *  - the quarantined bits in the bitmap are exactly the entries of the
+ *    caches' rings and of the large quarantine;
+ *  - with zero_check, every small slot with ALLOC clear reads zero.
+ */
+#ifndef GORT_MEM_HARDEN_H
+#define GORT_MEM_HARDEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gort.h"
+
+#ifndef MEM_HIDDEN
+#define MEM_HIDDEN __attribute__((visibility("hidden")))
+#endif
+
+#define CANARY_BYTES 8
+/* Pattern bytes after the object that are written and checked. */
+#define CANARY_CHECK 56
+#define QUARANTINE_MAX 4096
+
+typedef struct harden {
+	int preset;          /* GORT_HARDEN_LIGHT .. PARANOID */
+	bool checks;         /* any of the below: the fast paths test only this */
+	bool canary;         /* canaries after small and large objects */
+	bool zero_check;     /* zero on free, checked at reuse; no tiny blocks */
+	bool randomize;      /* random slot within the current bitmap word */
+	bool guard_spans;    /* a guard page after every small span */
+	bool guard_large;    /* a guard page after every large object */
+	uint32_t quarantine; /* small slots per class per cache; large spans held */
+	uint64_t secret;     /* canary key; from the seed in step mode */
+} harden_t;
+
+MEM_HIDDEN extern const harden_t *gort_hard;
+
+/* Settle the preset for an init (harden.c); 0, or -1 with errno EINVAL. */
+MEM_HIDDEN int gort_harden_init(const gort_config *cfg);
+MEM_HIDDEN void gort_harden_shutdown(void);
+
+/* ---------------------------------------------------------------- small */
+/* The slot bytes a request needs: n, or n + 8 with canaries. */
+static inline size_t harden_slot_need(const harden_t *h, size_t n)
+{
+	return h->canary ? n + CANARY_BYTES : n;
+}
+MEM_HIDDEN void gort_canary_set(uintptr_t slot, size_t elemsize, size_t request);
+/* The request size the slot's canary encodes, or (size_t)-1 if the canary is
+ * damaged; *bad gets the offset of the first damaged byte. */
+MEM_HIDDEN size_t gort_canary_request(uintptr_t slot, size_t elemsize, size_t *bad);
+MEM_HIDDEN void gort_large_canary_set(uintptr_t base, size_t request);
+MEM_HIDDEN bool gort_large_canary_ok(uintptr_t base, size_t request, size_t *bad);
+
+/* Offset of the first non-zero byte of [p, p+n), or n. */
+MEM_HIDDEN size_t gort_first_nonzero(const void *p, size_t n);
+
+#endif /* GORT_MEM_HARDEN_H */

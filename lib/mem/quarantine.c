@@ -1,0 +1,209 @@
+/*
+ * quarantine.c — freed objects held back from reuse (default and paranoid).
+ *
+ * Small objects: each cache keeps, per size class, a FIFO ring of the slots
+ * its thread freed last. A freed slot keeps its ALLOC bit, gets its
+ * QUARANTINE bit (one atomic OR: a second free of it, from any thread, is a
+ * double free caught on the spot) and is zeroed; only when it falls out of
+ * the ring is it freed for real (QUARANTINE cleared, then the normal local or
+ * remote free). Until then no allocation can take it, so a write through a
+ * dangling pointer lands in a slot nobody owns and is seen at its reuse by
+ * the zero check (malloc.c), and a double free is reported however many
+ * frees came between.
+ *
+ * Large objects: a freed large span keeps ALLOC and gets QUARANTINE too, its
+ * pages become a guard range (dropped by the OS; any access faults), and it
+ * waits in one global FIFO under the heap lock; when it falls out, the guard
+ * goes and the pages return to the heap.
+ *
+ * Invariants (gort_check, invariants.c): QUARANTINE is a subset of ALLOC and
+ * disjoint from FREED; every ring entry has its bit; the bits set in the
+ * bitmap are exactly the ring entries of all caches plus the large FIFO.
+ */
+#include "mem/mem.h"
+
+#include <string.h>
+
+static size_t ring_bytes(void)
+{
+	size_t ps = gort_os_page_size();
+	size_t n = (size_t)NUM_SPAN_CLASSES * gort_hard->quarantine * sizeof(uintptr_t);
+	return (n + ps - 1) / ps * ps;
+}
+
+/* The rings are mapped on first use, outside the arena like all metadata. */
+static bool ring_ready(cache_t *c)
+{
+	if (c->quar)
+		return true;
+	c->quar = gort_os_map(ring_bytes());
+	if (!c->quar)
+		return false;
+	c->quar_bytes = ring_bytes();
+	return true;
+}
+
+/* Out of the quarantine and freed for real, as seen from cache c. */
+static void release_small(cache_t *c, uintptr_t p)
+{
+	span_t *s = arena_span_of(&gort_mem.arena, p);
+	size_t idx = sc_index_of(s->spanclass, p - s->base);
+	bitmap_clear(s, GORT_PLANE_QUARANTINE, idx);
+	gort_free_small(c, s, p, "free");
+}
+
+void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p, const char *op)
+{
+	uint64_t bit = (uint64_t)1 << (idx % 64);
+	uint64_t *q = &span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64];
+	if (__atomic_fetch_or(q, bit, __ATOMIC_ACQ_REL) & bit) {
+		char buf[200];
+		gort_report(GORT_ERR_DOUBLE_FREE, op, p,
+			    gort_detail_span(buf, sizeof buf, s, "in quarantine"));
+		return;
+	}
+	memset((void *)p, 0, s->elemsize);
+	if (!c || !ring_ready(c)) {
+		release_small(c, p);
+		return;
+	}
+	unsigned sc = s->spanclass;
+	uint32_t cap = gort_hard->quarantine;
+	uintptr_t *ring = c->quar + (size_t)sc * cap;
+	uint32_t head = c->qhead[sc], len = c->qlen[sc];
+	if (len < cap) {
+		ring[(head + len) % cap] = p;
+		st(&c->qlen[sc], (uint16_t)(len + 1));
+		return;
+	}
+	uintptr_t oldest = ring[head];
+	ring[head] = p;
+	c->qhead[sc] = (uint16_t)((head + 1) % cap);
+	release_small(c, oldest);
+	gort_report_pending();
+}
+
+void gort_quarantine_drain(cache_t *c)
+{
+	if (!c->quar)
+		return;
+	uint32_t cap = gort_hard->quarantine;
+	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
+		uintptr_t *ring = c->quar + (size_t)sc * cap;
+		while (c->qlen[sc] > 0) {
+			uintptr_t p = ring[c->qhead[sc]];
+			c->qhead[sc] = (uint16_t)((c->qhead[sc] + 1) % cap);
+			st(&c->qlen[sc], (uint16_t)(c->qlen[sc] - 1));
+			release_small(c, p);
+		}
+		c->qhead[sc] = 0;
+	}
+}
+
+/* ---------------------------------------------------------------- large */
+
+static void release_large(span_t *s)
+{
+	gort_os_unguard((void *)s->base, span_bytes(s));
+	s->guard = 0; /* the whole span, its guard page included, is plain again */
+	bitmap_clear(s, GORT_PLANE_QUARANTINE, 0);
+	bitmap_clear(s, GORT_PLANE_ALLOC, 0);
+	gort_heap_count_large_free(s);
+	gort_heap_free_span(s);
+}
+
+bool gort_quarantine_large(span_t *s)
+{
+	uint32_t cap = gort_hard->quarantine;
+	if (!cap || !gort_mem.lquar)
+		return false;
+	if (gort_os_guard((void *)s->base, span_bytes(s)) != 0)
+		return false;
+	span_t *evict = NULL;
+	heap_t *h = &gort_mem.heap;
+	gort_lock(&h->lock);
+	if (gort_mem.lqlen < cap) {
+		gort_mem.lquar[(gort_mem.lqhead + gort_mem.lqlen) % cap] = s;
+		gort_mem.lqlen++;
+	} else {
+		evict = gort_mem.lquar[gort_mem.lqhead];
+		gort_mem.lquar[gort_mem.lqhead] = s;
+		gort_mem.lqhead = (gort_mem.lqhead + 1) % cap;
+	}
+	gort_unlock(&h->lock);
+	if (evict)
+		release_large(evict);
+	return true;
+}
+
+/* ----------------------------------------------------------- bookkeeping */
+
+void gort_quarantine_init(void)
+{
+	uint32_t cap = gort_hard->quarantine;
+	if (cap)
+		gort_mem.lquar = gort_os_map((size_t)cap * sizeof(span_t *));
+}
+
+void gort_quarantine_stats(uint64_t *objects, uint64_t *bytes)
+{
+	uint64_t n = 0, b = 0;
+	for (cache_t *c = gort_mem.all_caches; c; c = c->next_all)
+		for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
+			uint64_t len = ld(&c->qlen[sc]);
+			n += len;
+			b += len * gort_sc_size[spanclass_sizeclass(sc)];
+		}
+	heap_t *h = &gort_mem.heap;
+	gort_lock(&h->lock);
+	uint32_t cap = gort_hard->quarantine;
+	for (uint32_t i = 0; i < gort_mem.lqlen; i++) {
+		n++;
+		b += span_bytes(gort_mem.lquar[(gort_mem.lqhead + i) % cap]);
+	}
+	gort_unlock(&h->lock);
+	*objects = n;
+	*bytes = b;
+}
+
+/* Entries of the rings and the large FIFO, each checked to carry its bit;
+ * (uint64_t)-1 if one does not, with *bad set to it. Every lock held. */
+uint64_t gort_quarantine_entries(uintptr_t *bad)
+{
+	uint64_t n = 0;
+	uint32_t cap = gort_hard->quarantine;
+	for (cache_t *c = gort_mem.all_caches; c; c = c->next_all)
+		for (unsigned sc = 1; sc < NUM_SPAN_CLASSES && c->quar; sc++)
+			for (uint32_t i = 0; i < c->qlen[sc]; i++) {
+				uintptr_t p = c->quar[(size_t)sc * cap + (c->qhead[sc] + i) % cap];
+				span_t *s = arena_span_of(&gort_mem.arena, p);
+				if (!s || s->state != SPAN_INUSE || s->spanclass != sc ||
+				    !bitmap_test(s, GORT_PLANE_QUARANTINE,
+						 sc_index_of(sc, p - s->base))) {
+					*bad = p;
+					return (uint64_t)-1;
+				}
+				n++;
+			}
+	for (uint32_t i = 0; i < gort_mem.lqlen; i++) {
+		span_t *s = gort_mem.lquar[(gort_mem.lqhead + i) % cap];
+		if (!bitmap_test(s, GORT_PLANE_QUARANTINE, 0)) {
+			*bad = s->base;
+			return (uint64_t)-1;
+		}
+		n++;
+	}
+	return n;
+}
+
+void gort_quarantine_shutdown(void)
+{
+	for (cache_t *c = gort_mem.all_caches; c; c = c->next_all)
+		if (c->quar) {
+			gort_os_unmap(c->quar, c->quar_bytes);
+			c->quar = NULL;
+		}
+	if (gort_mem.lquar)
+		gort_os_unmap(gort_mem.lquar, (size_t)gort_hard->quarantine * sizeof(span_t *));
+	gort_mem.lquar = NULL;
+}
