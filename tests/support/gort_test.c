@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,4 +212,13 @@ size_t gt_rss_bytes(void)
 	unsigned long size = 0, resident = 0;
 	cr_assert_eq(sscanf(buf, "%lu %lu", &size, &resident), 2);
 	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+void gt_raw_segv(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
 }

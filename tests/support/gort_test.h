@@ -112,6 +112,11 @@ size_t gt_first_overlap(gt_interval *iv, size_t n);
 
 /* ----------------------------------------------------------------- process */
 
+/* Restores the kernel's default action for SIGSEGV and SIGBUS: the
+ * sanitizers catch them to print a report (and then abort), while the guard
+ * page tests want the kernel's own verdict. */
+void gt_raw_segv(void);
+
 /* The process's resident set size in bytes (/proc/self/statm). */
 size_t gt_rss_bytes(void);
 

@@ -143,17 +143,6 @@ Test(stack, usable_range_is_writable)
 
 /* ------------------------------------------------------------ guard page */
 
-/* The sanitizers catch SIGSEGV to print a report (and then abort); these
- * tests want the kernel's own verdict. */
-static void raw_segv(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGSEGV, &sa, NULL);
-	sigaction(SIGBUS, &sa, NULL);
-}
-
 static void write_below_lo(gort_stack_guard guard, size_t offset)
 {
 	gort_stack_pool p;
@@ -162,7 +151,7 @@ static void write_below_lo(gort_stack_guard guard, size_t offset)
 	gort_stack b = gort_stack_alloc(&p); /* a neighbour, so a's slot is not the edge */
 	cr_assert_not_null(a.lo);
 	cr_assert_not_null(b.lo);
-	raw_segv();
+	gt_raw_segv();
 	*(volatile char *)((char *)b.lo - offset) = 1;
 	cr_assert_fail("wrote %zu bytes below lo without a fault", offset);
 }
@@ -218,7 +207,7 @@ Test(stack, runaway_recursion_on_a_coroutine_hits_the_guard, .signal = SIGSEGV)
 	gort_ctx me;
 	gort_ctx_for_thread(&me);
 	gort_ctx_init(&runaway_ctx, s.lo, usable(&s), runaway_entry, NULL);
-	raw_segv();
+	gt_raw_segv();
 	gort_ctx_switch(&me, &runaway_ctx);
 	cr_assert_fail("the recursion came back");
 }

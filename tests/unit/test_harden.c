@@ -1,0 +1,456 @@
+/*
+ * test_harden.c — the hardening presets through gort_*: choosing a preset;
+ * canaries (every overflow offset of the 8 bytes after an object, small and
+ * large, at free, realloc and usable_size; the zero byte after the request);
+ * zero on free checked at reuse and by gort_check; the quarantine's FIFO,
+ * its double-free detection from any thread and its statistics; freed large
+ * objects and the guard pages of paranoid faulting; paranoid's random slots
+ * repeating with the seed; the settings page being read-only. Each test fails
+ * without the mechanism it names. tests/misuse/ runs the same misuses as
+ * whole programs through LD_PRELOAD.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gort.h"
+#include "gort_inspect.h"
+#include "mem/mem.h"
+
+#include "../support/gort_test.h"
+
+static void init_preset(int preset, unsigned quarantine)
+{
+	gort_config cfg = {.arena_bytes = 256 * MiB, .harden = preset, .quarantine = quarantine};
+	gt_init_config(&cfg);
+	gt_record_errors();
+}
+
+static void fini(void)
+{
+	gort_set_error_handler(NULL, NULL);
+	gort_shutdown();
+}
+
+TestSuite(harden, .fini = fini);
+
+/* Sizes that reach every kind of slot: tiny requests, each slack from 8 to
+ * a class's whole width, the largest small size, and large objects. */
+static const size_t sizes[] = {0,     1,     7,     8,     9,     15,    16,    17,
+			       24,    25,    100,   255,   256,   1000,  4096,  8184,
+			       8185,  20000, 32760, 32761, 32768, 40000, 65536, 1048576};
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+static gort_object_info info_of(const void *p)
+{
+	gort_object_info o;
+	cr_assert_eq(gort_inspect_object(p, &o), 0, "%p is not in an in-use span", p);
+	return o;
+}
+
+/* ------------------------------------------------------------- presets */
+
+Test(harden, presets_are_chosen_by_config_then_environment)
+{
+	static const int presets[] = {GORT_HARDEN_LIGHT, GORT_HARDEN_DEFAULT, GORT_HARDEN_PARANOID};
+	for (size_t i = 0; i < 3; i++) {
+		init_preset(presets[i], 0);
+		cr_assert_eq(gort_harden_preset(), presets[i]);
+		struct gort_memstats ms;
+		gort_memstats(&ms);
+		cr_assert_eq(ms.harden, presets[i]);
+		gort_shutdown();
+	}
+	setenv("GORT_HARDEN", "paranoid", 1);
+	cr_assert_eq(gort_harden_preset(), GORT_HARDEN_PARANOID, "before init: what AUTO would take");
+	gort_config cfg = {.arena_bytes = 64 * MiB, .harden = GORT_HARDEN_AUTO};
+	cr_assert_eq(gort_init(&cfg), 0);
+	cr_assert_eq(gort_harden_preset(), GORT_HARDEN_PARANOID);
+	gort_shutdown();
+	unsetenv("GORT_HARDEN");
+	cr_assert_eq(gort_init(&cfg), 0);
+	cr_assert_eq(gort_harden_preset(), GORT_HARDEN_DEFAULT, "no GORT_HARDEN: default");
+	gort_shutdown();
+	cr_assert_str_eq(gort_harden_name(GORT_HARDEN_LIGHT), "light");
+	cr_assert_str_eq(gort_harden_name(GORT_HARDEN_PARANOID), "paranoid");
+	cr_assert_str_eq(gort_harden_name(42), "unknown");
+}
+
+Test(harden, bad_settings_are_refused)
+{
+	gort_config bad[] = {
+		{.arena_bytes = 64 * MiB, .harden = 4},
+		{.arena_bytes = 64 * MiB, .harden = -1},
+		{.arena_bytes = 64 * MiB, .harden = GORT_HARDEN_DEFAULT, .quarantine = 4097},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		errno = 0;
+		cr_assert_eq(gort_init(&bad[i]), -1, "config %zu accepted", i);
+		cr_assert_eq(errno, EINVAL);
+	}
+}
+
+/* ------------------------------------------------------------- canaries */
+
+Test(harden, usable_size_is_the_request_and_the_slot_has_room_for_the_canary)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	for (size_t i = 0; i < NSIZES; i++) {
+		size_t n = sizes[i];
+		unsigned char *p = gort_malloc(n);
+		cr_assert_not_null(p, "malloc(%zu)", n);
+		cr_assert_eq(gort_usable_size(p), n, "usable size of malloc(%zu)", n);
+		gort_object_info o = info_of(p);
+		if (n + 8 <= GORT_MAX_SMALL_SIZE)
+			cr_assert_geq(o.elemsize, n + 8, "malloc(%zu): slot of %zu", n, o.elemsize);
+		cr_assert_eq(p[n], 0, "malloc(%zu): the byte after the object is not 0", n);
+		gt_fill(p, n, n);
+		cr_assert(gt_intact(p, n, n));
+		gort_free(p);
+	}
+	gt_expect_clean();
+}
+
+/* An overflow of one byte at each of the 8 offsets past the request is
+ * reported as a heap overflow by free, realloc and usable_size alike, and
+ * leaves the object live: repaired, it frees cleanly. */
+Test(harden, every_overflow_byte_is_caught_by_free_realloc_and_usable_size)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	for (size_t i = 0; i < NSIZES; i++) {
+		size_t n = sizes[i];
+		for (size_t k = 0; k < 8; k++) {
+			volatile unsigned char *p = gort_malloc(n);
+			p[n + k] ^= 0x5a;
+			for (int op = 0; op < 3; op++) {
+				gt_reset_reports();
+				if (op == 0)
+					gort_free((void *)p);
+				else if (op == 1)
+					cr_assert_null(gort_realloc((void *)p, n + 100));
+				else
+					cr_assert_eq(gort_usable_size((void *)p), 0);
+				cr_assert_eq(gt_reports(), 1, "size %zu, byte +%zu, op %d: %d reports",
+					     n, k, op, gt_reports());
+				cr_assert_eq(gt_rec.kind, GORT_ERR_HEAP_OVERFLOW, "size %zu +%zu: %s", n,
+					     k, gt_rec.message);
+				cr_assert_eq(gt_rec.address, (uintptr_t)p);
+			}
+			p[n + k] ^= 0x5a;
+			gt_reset_reports();
+			gort_free((void *)p);
+			cr_assert_eq(gt_reports(), 0, "size %zu: repaired object did not free", n);
+		}
+	}
+	gt_expect_clean();
+}
+
+Test(harden, realloc_in_place_rewrites_the_canary)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	char *p = gort_malloc(20); /* 28 bytes needed: the 32-byte class */
+	memcpy(p, "0123456789abcdefghi", 20);
+	char *q = gort_realloc(p, 24);
+	cr_assert_eq(q, p, "24 + 8 still fits the slot");
+	cr_assert_eq(gort_usable_size(q), 24);
+	q[23] = 'x';
+	char *r = gort_realloc(q, 23); /* 31 needed: still the 32-byte class */
+	cr_assert_eq(r, p, "shrinking within the class stays");
+	cr_assert_eq(r[23], 0, "the canary moved to the new end");
+	char *s = gort_realloc(r, 30); /* 38 needed: the next class */
+	cr_assert_neq(s, p);
+	cr_assert_eq(memcmp(s, "0123456789", 10), 0);
+	gort_free(s);
+	char *big = gort_malloc(100000);
+	gt_fill(big, 100000, 7);
+	char *big2 = gort_realloc(big, 90000);
+	cr_assert_eq(big2, big, "a large object shrinking a little stays");
+	cr_assert_eq(gort_usable_size(big2), 90000);
+	cr_assert(gt_intact(big2, 90000, 7), "shrinking in place kept the contents");
+	gort_free(big2);
+	gt_expect_clean();
+}
+
+Test(harden, aligned_objects_keep_their_alignment_and_canary)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	for (size_t align = 16; align <= 8192; align *= 2)
+		for (size_t n = 1; n <= 5000; n = n * 3 + 1) {
+			char *p = gort_aligned_alloc(align, n);
+			cr_assert_not_null(p);
+			cr_assert_eq((uintptr_t)p % align, 0, "align %zu size %zu: %p", align, n, p);
+			cr_assert_eq(gort_usable_size(p), n);
+			p[n] ^= 1;
+			gort_free(p);
+			cr_assert_eq(gt_reports(), 1, "align %zu size %zu: overflow missed", align, n);
+			p[n] ^= 1;
+			gt_reset_reports();
+			gort_free(p);
+		}
+	gt_expect_clean();
+}
+
+Test(harden, light_has_no_canary)
+{
+	init_preset(GORT_HARDEN_LIGHT, 0);
+	char *p = gort_malloc(100);
+	cr_assert_eq(gort_usable_size(p), 112, "light: the whole slot is usable");
+	p[111] = 1;
+	gort_free(p);
+	gt_expect_clean();
+}
+
+/* ----------------------------------------------------- zero on free, reuse */
+
+Test(harden, a_write_after_free_is_reported_when_the_slot_is_reused)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 1);
+	volatile char *p = gort_malloc(100);
+	gort_free((void *)p);
+	cr_assert_eq(gt_nonzero_at((void *)p, 112), 112, "a freed slot reads zero");
+	p[37] = 'A';
+	int rounds = 0;
+	while (gt_reports() == 0 && rounds++ < 100000)
+		gort_free(gort_malloc(100));
+	cr_assert_eq(gt_reports(), 1, "not seen in %d rounds", rounds);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_USE_AFTER_FREE, "%s", gt_rec.message);
+	cr_assert_eq(gt_rec.address, (uintptr_t)p);
+	cr_assert(strstr(gt_rec.detail, "written after free at +37"), "%s", gt_rec.detail);
+	gt_reset_reports();
+	gort_flush_caches();
+	gt_expect_clean(); /* the slot was repaired and freed again */
+}
+
+Test(harden, gort_check_finds_a_write_into_a_quarantined_object)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	volatile char *p = gort_malloc(64);
+	gort_free((void *)p);
+	gt_expect_clean();
+	p[3] = 9;
+	cr_assert_eq(gort_check(), -1);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_HEAP_CORRUPTION);
+	cr_assert(strstr(gt_rec.detail, "use after free"), "%s", gt_rec.detail);
+	p[3] = 0;
+	gt_reset_reports();
+	gt_expect_clean();
+}
+
+Test(harden, every_allocation_is_zeroed)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 2);
+	for (int round = 0; round < 2000; round++) {
+		size_t n = (size_t)(round * 37 % 3000);
+		unsigned char *p = gort_malloc(n);
+		cr_assert_eq(gt_nonzero_at(p, n), n, "malloc(%zu) round %d holds old data", n, round);
+		memset(p, 0xff, n);
+		gort_free(p);
+	}
+	gt_expect_clean();
+}
+
+/* ----------------------------------------------------------- quarantine */
+
+static uint8_t bits_of(const void *p)
+{
+	return info_of(p).bits;
+}
+
+#define A (1u << GORT_PLANE_ALLOC)
+#define Q (1u << GORT_PLANE_QUARANTINE)
+
+Test(harden, the_quarantine_is_a_fifo_of_its_length)
+{
+	enum { LEN = 5 };
+	init_preset(GORT_HARDEN_DEFAULT, LEN);
+	char *p[LEN + 2];
+	for (int i = 0; i < LEN + 2; i++)
+		p[i] = gort_malloc(48);
+	for (int i = 0; i < LEN; i++) {
+		gort_free(p[i]);
+		cr_assert_eq(bits_of(p[i]) & (A | Q), A | Q, "freed object %d not quarantined", i);
+	}
+	struct gort_memstats ms;
+	gort_memstats(&ms);
+	cr_assert_eq(ms.quarantine_objects, LEN);
+	cr_assert_eq(ms.quarantine_bytes, LEN * 64);
+	cr_assert_eq(ms.heap_objects, LEN + 2, "quarantined objects still hold their slots");
+	gort_free(p[LEN]);
+	cr_assert_eq(bits_of(p[0]) & (A | Q), 0, "the oldest left when the ring was full");
+	cr_assert_eq(bits_of(p[1]) & (A | Q), A | Q);
+	gort_free(p[LEN + 1]);
+	cr_assert_eq(bits_of(p[1]) & (A | Q), 0);
+	gt_expect_clean();
+	gort_flush_caches();
+	gort_memstats(&ms);
+	cr_assert_eq(ms.quarantine_objects, 0, "flush empties the quarantine");
+	cr_assert_eq(ms.heap_objects, 0);
+	gt_expect_clean();
+}
+
+Test(harden, a_double_free_is_caught_however_many_frees_come_between)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 64);
+	char *p = gort_malloc(200);
+	gort_free(p);
+	for (int i = 0; i < 60; i++)
+		gort_free(gort_malloc(200));
+	char *q = gort_malloc(200);
+	cr_assert_neq(q, p, "a quarantined slot was handed out");
+	gort_free(p);
+	cr_assert_eq(gt_reports(), 1);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_DOUBLE_FREE);
+	cr_assert(strstr(gt_rec.detail, "in quarantine"), "%s", gt_rec.detail);
+	gt_reset_reports();
+	gort_free(q);
+	gt_expect_clean();
+}
+
+static void *free_it(void *p)
+{
+	gort_free(p);
+	return NULL;
+}
+
+Test(harden, a_double_free_from_another_thread_is_caught_in_quarantine)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	for (size_t i = 0; i < NSIZES; i++) {
+		void *p = gort_malloc(sizes[i]);
+		gort_free(p);
+		pthread_t t;
+		cr_assert_eq(pthread_create(&t, NULL, free_it, p), 0);
+		pthread_join(t, NULL);
+		cr_assert_eq(gt_reports(), 1, "size %zu", sizes[i]);
+		cr_assert_eq(gt_rec.kind, GORT_ERR_DOUBLE_FREE, "size %zu: %s", sizes[i],
+			     gt_rec.message);
+		gt_reset_reports();
+	}
+	gt_expect_clean();
+}
+
+/* Threads allocate, hand objects to each other and free them: the
+ * quarantines of several caches and remote frees meet. */
+#define CHURN_THREADS 4
+#define CHURN_ROUNDS 20000
+static void *volatile handoff[CHURN_THREADS][64];
+
+static void *churn_thread(void *arg)
+{
+	uintptr_t me = (uintptr_t)arg;
+	uint64_t rng = me + 1;
+	for (int r = 0; r < CHURN_ROUNDS; r++) {
+		size_t slot = gt_xorshift(&rng) % 64;
+		size_t n = gt_xorshift(&rng) % 2000;
+		void *mine = gort_malloc(n);
+		memset(mine, (int)me, n);
+		void *old = __atomic_exchange_n(&handoff[(me + 1) % CHURN_THREADS][slot], mine,
+						__ATOMIC_ACQ_REL);
+		gort_free(old);
+	}
+	return NULL;
+}
+
+Test(harden, threads_trading_objects_leave_a_whole_heap)
+{
+	gort_config cfg = {.arena_bytes = 256 * MiB,
+			   .threaded = 1,
+			   .procs = 2,
+			   .harden = GORT_HARDEN_PARANOID};
+	gt_init_config(&cfg);
+	gt_record_errors();
+	pthread_t t[CHURN_THREADS];
+	for (uintptr_t i = 0; i < CHURN_THREADS; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, churn_thread, (void *)i), 0);
+	for (int i = 0; i < CHURN_THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < CHURN_THREADS; i++)
+		for (int s = 0; s < 64; s++)
+			gort_free(handoff[i][s]);
+	gort_flush_caches();
+	gt_expect_clean();
+	struct gort_memstats ms;
+	gort_memstats(&ms);
+	cr_assert_eq(ms.quarantine_objects, 0, "exited threads and flush empty the quarantines");
+	cr_assert_eq(ms.heap_objects, 0);
+}
+
+/* ---------------------------------------------------------- guard pages */
+
+Test(harden, a_freed_large_object_faults, .signal = SIGSEGV)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	volatile char *p = gort_malloc(1 << 20);
+	p[100] = 1;
+	gort_free((void *)p);
+	gt_raw_segv();
+	(void)p[100];
+}
+
+Test(harden, paranoid_puts_a_guard_page_after_a_large_object, .signal = SIGSEGV)
+{
+	init_preset(GORT_HARDEN_PARANOID, 0);
+	volatile char *p = gort_malloc(40000);
+	size_t pages = (40000 + 8 + GORT_PAGE_SIZE - 1) / GORT_PAGE_SIZE;
+	p[pages * GORT_PAGE_SIZE - 1] = 1; /* the last byte of the object's pages */
+	gt_raw_segv();
+	p[pages * GORT_PAGE_SIZE] = 1; /* the guard page */
+}
+
+Test(harden, paranoid_puts_a_guard_page_after_each_small_span, .signal = SIGSEGV)
+{
+	init_preset(GORT_HARDEN_PARANOID, 0);
+	char *p = gort_malloc(24);
+	gort_object_info o = info_of(p);
+	gort_sizeclass_info sc[GORT_NUM_SIZE_CLASSES];
+	gort_inspect_sizeclasses(sc, GORT_NUM_SIZE_CLASSES);
+	volatile char *end = (char *)o.span_base + sc[o.size_class].npages * GORT_PAGE_SIZE;
+	end[-1] = 1;
+	gt_raw_segv();
+	end[0] = 1;
+}
+
+Test(harden, the_settings_are_read_only, .signal = SIGSEGV)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	gt_raw_segv();
+	((harden_t *)gort_hard)->canary = false;
+}
+
+/* ------------------------------------------------------- randomisation */
+
+static void addresses(uint64_t seed, uintptr_t *out, size_t n)
+{
+	gort_config cfg = {.arena_bytes = 64 * MiB, .seed = seed, .harden = GORT_HARDEN_PARANOID};
+	gt_init_config(&cfg);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (uintptr_t)gort_malloc(24);
+	gort_shutdown();
+}
+
+Test(harden, paranoid_slots_are_random_and_repeat_with_the_seed)
+{
+	enum { N = 300 };
+	uintptr_t a[N], b[N], c[N];
+	addresses(7, a, N);
+	addresses(7, b, N);
+	addresses(8, c, N);
+	cr_assert_eq(memcmp(a, b, sizeof a), 0, "the same seed gave other slots");
+	cr_assert_neq(memcmp(a, c, sizeof a), 0, "another seed gave the same slots");
+	size_t ascending = 0;
+	for (size_t i = 1; i < N; i++)
+		ascending += a[i] > a[i - 1];
+	cr_assert_lt(ascending, N * 3 / 4, "slots handed out in address order: %zu of %d",
+		     ascending, N);
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	uintptr_t prev = 0;
+	for (size_t i = 0; i < 100; i++) {
+		uintptr_t p = (uintptr_t)gort_malloc(24);
+		cr_assert_gt(p, prev, "default hands slots out lowest first");
+		prev = p;
+	}
+}
