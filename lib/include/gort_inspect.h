@@ -52,7 +52,7 @@ GORT_API unsigned gort_size_to_class(size_t size);
 
 /* ---------------------------------------------------------------- arena */
 typedef struct gort_arena_info {
-	uintptr_t reserved_base; /* start of [spans | bitmap | arena] */
+	uintptr_t reserved_base; /* start of [spans | guard | bitmap | guard | arena] */
 	size_t reserved_bytes;
 	uintptr_t spans_base; /* the spans array: one pointer per page */
 	size_t spans_bytes;

@@ -1,12 +1,14 @@
 /*
- * arena.c — the one reservation: [spans array | bitmap | arena].
+ * arena.c — the one reservation: [spans array | guard | bitmap | guard | arena].
  *
  * As in Go 1.5 the runtime reserves, once, all the address space the heap may
  * ever use, PROT_NONE, and commits it from the bottom as the heap grows. The
  * spans array has one span pointer per 8 KiB page of the arena (1/1024 of
  * it); the bitmap has 4 bits per 8-byte granule (1/16). The arena is placed
  * at Go's hint 0xc000000000 when that range is free, so addresses repeat from
- * run to run; otherwise anywhere.
+ * run to run; otherwise anywhere. The side tables are separated from each
+ * other and from the arena by guard gaps that are never committed, so a run
+ * of writes off the end of one cannot reach the next.
  *
  * Invariants:
  *  - base is aligned to ARENA_ALIGN (so every page and every power-of-two
@@ -34,6 +36,9 @@
 #define ARENA_TRY_HINT 1
 #endif
 
+/* Never committed: PROT_NONE between the side tables and the arena. */
+#define META_GUARD ((size_t)1 << 20)
+
 static size_t round_up(size_t n, size_t to)
 {
 	return (n + to - 1) / to * to;
@@ -55,7 +60,7 @@ int gort_arena_init(arena_t *a, size_t arena_bytes)
 	size_t align = (size_t)64 << 10;
 	a->spans_bytes = round_up(arena_bytes / PAGE_SIZE * sizeof(span_t *), align);
 	a->bitmap_bytes = round_up(arena_bytes / 16, align);
-	size_t meta = a->spans_bytes + a->bitmap_bytes;
+	size_t meta = a->spans_bytes + META_GUARD + a->bitmap_bytes + META_GUARD;
 	/* Slack so the arena can start on an ARENA_ALIGN boundary wherever the
 	 * kernel puts the reservation; at the hint it is already aligned. */
 	a->reserved_bytes = meta + arena_bytes + ARENA_ALIGN;
@@ -68,7 +73,7 @@ int gort_arena_init(arena_t *a, size_t arena_bytes)
 	}
 	uintptr_t base = round_up((uintptr_t)r + meta, ARENA_ALIGN);
 	/* Give back the slack on both sides: the reservation is exactly
-	 * [spans | bitmap | arena]. */
+	 * [spans | guard | bitmap | guard | arena]. */
 	uintptr_t lo = base - meta, hi = base + arena_bytes;
 	if (lo > (uintptr_t)r)
 		gort_os_unmap(r, lo - (uintptr_t)r);
@@ -77,7 +82,7 @@ int gort_arena_init(arena_t *a, size_t arena_bytes)
 	a->reserved_base = lo;
 	a->reserved_bytes = hi - lo;
 	a->spans = (span_t **)lo;
-	a->bitmap = (uint8_t *)(base - a->bitmap_bytes);
+	a->bitmap = (uint8_t *)(lo + a->spans_bytes + META_GUARD);
 	a->base = base;
 	a->end = a->base + arena_bytes;
 	a->used = a->base;

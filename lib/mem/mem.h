@@ -2,7 +2,8 @@
  * mem.h — the allocator's internal types and the interfaces between its
  * parts. The design essay is docs/allocator.md; in one paragraph:
  *
- * One reservation holds [spans array | bitmap | arena]. The arena is cut
+ * One reservation holds [spans array | bitmap | arena], with never-committed
+ * guard gaps between the three. The arena is cut
  * into 8 KiB pages; a span is a run of pages. Small objects (<= 32 KiB) live
  * in spans of one size class; each object has 4 bits in the out-of-band
  * bitmap (allocated, freed/quarantined, marked, has-pointers), so no pointer

@@ -8,10 +8,12 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "gort.h"
 #include "gort_inspect.h"
@@ -571,15 +573,31 @@ Test(heap, lazy_init_through_every_entry_point)
 	gort_shutdown();
 }
 
+/* write(2) from an address the process may not read fails with EFAULT. */
+static bool unreadable(uintptr_t p)
+{
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	ssize_t n = write(fds[1], (const void *)p, 1);
+	int e = errno;
+	close(fds[0]);
+	close(fds[1]);
+	return n < 0 && e == EFAULT;
+}
+
 Test(heap, arena_layout_and_hint)
 {
 	gt_init_recording(64 * MiB);
 	gort_arena_info ai;
 	gort_inspect_arena(&ai);
 	cr_assert_eq(ai.arena_bytes, 64 * MiB);
-	cr_assert_eq(ai.spans_base, ai.reserved_base, "layout is [spans | bitmap | arena]");
-	cr_assert_eq(ai.bitmap_base, ai.spans_base + ai.spans_bytes);
-	cr_assert_eq(ai.arena_base, ai.bitmap_base + ai.bitmap_bytes);
+	cr_assert_eq(ai.spans_base, ai.reserved_base,
+		     "layout is [spans | guard | bitmap | guard | arena]");
+	uintptr_t gap1 = ai.spans_base + ai.spans_bytes, gap2 = ai.bitmap_base + ai.bitmap_bytes;
+	cr_assert_geq(ai.bitmap_base - gap1, 64 << 10, "no guard after the spans array");
+	cr_assert_geq(ai.arena_base - gap2, 64 << 10, "no guard after the bitmap");
+	cr_assert(unreadable(gap1) && unreadable(ai.bitmap_base - 1), "spans/bitmap guard readable");
+	cr_assert(unreadable(gap2) && unreadable(ai.arena_base - 1), "bitmap/arena guard readable");
 	cr_assert_eq(ai.reserved_base + ai.reserved_bytes, ai.arena_base + ai.arena_bytes);
 	cr_assert_geq(ai.spans_bytes, ai.arena_bytes / GORT_PAGE_SIZE * sizeof(void *));
 	cr_assert_geq(ai.bitmap_bytes, ai.arena_bytes / 16);
