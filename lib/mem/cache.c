@@ -151,18 +151,6 @@ void *gort_cache_alloc_stray(cache_t *c, unsigned sc, unsigned bit)
 
 static void *alloc_slow(cache_t *c, unsigned sc);
 
-/* xorshift64: cheap, and seeded from the secret, hence from the seed in
- * step mode, so a paranoid stepped run still repeats. */
-static uint64_t cache_rand(cache_t *c)
-{
-	uint64_t x = c->rng ? c->rng : 0x2545f4914f6cdd1dull;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	c->rng = x;
-	return x;
-}
-
 /* A random free slot of the current word: rotate the word by a random
  * amount and take the lowest set bit of that. */
 void *gort_cache_alloc_random(cache_t *c, unsigned sc)
@@ -171,7 +159,7 @@ void *gort_cache_alloc_random(cache_t *c, unsigned sc)
 	uint64_t free = s->alloc_cache;
 	if (free == 0)
 		return gort_cache_alloc_slow(c, sc);
-	unsigned r = (unsigned)(cache_rand(c) & 63);
+	unsigned r = (unsigned)(harden_rand(&c->rng) & 63);
 	uint64_t rot = r ? (free >> r) | (free << (64 - r)) : free;
 	unsigned bit = ((unsigned)__builtin_ctzll(rot) + r) & 63;
 	return cache_take(c, sc, s, bit);

@@ -209,6 +209,16 @@ static int grow(size_t npages)
 	return 0;
 }
 
+/* Paranoid: where in a roomier run a span starts, up to 64 pages in, so
+ * spans do not sit at predictable distances from each other. */
+static uintptr_t placement(const span_t *s, size_t want)
+{
+	if (!gort_hard->randomize || s->npages <= want)
+		return s->base;
+	size_t room = s->npages - want < 64 ? s->npages - want : 64;
+	return s->base + ((uintptr_t)(harden_rand(&H.rng) % (room + 1)) << PAGE_SHIFT);
+}
+
 /* Take npages (aligned to align_pages) out of the free runs. Heap lock held. */
 static span_t *take_run(size_t npages, size_t align_pages)
 {
@@ -218,7 +228,8 @@ static span_t *take_run(size_t npages, size_t align_pages)
 		return NULL;
 	bucket_remove(s);
 	uintptr_t align = (uintptr_t)align_pages << PAGE_SHIFT;
-	uintptr_t abase = align_pages > 1 ? (s->base + align - 1) & ~(align - 1) : s->base;
+	uintptr_t start = placement(s, want);
+	uintptr_t abase = align_pages > 1 ? (start + align - 1) & ~(align - 1) : start;
 	if (abase != s->base) {
 		/* The leading pages become a run of their own, filed as is:
 		 * its left neighbour cannot be free (runs are coalesced). */
@@ -387,6 +398,7 @@ void gort_heap_init(int scavenge)
 	gort_fixalloc_init(&H.spanalloc, sizeof(span_t));
 	gort_fixalloc_init(&H.tinyalloc, (PAGE_SIZE / TINY_SIZE) * sizeof(uint64_t));
 	H.scavenge = scavenge;
+	H.rng = gort_hard->secret ^ 0x6865617070616765ull;
 	H.last_scavenge = scavenge ? gort_os_nanotime() : 0;
 }
 

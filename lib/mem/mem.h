@@ -229,6 +229,7 @@ typedef struct heap {
 	int scavenge;         /* time-based release on (threaded use); off in step mode */
 	fixalloc_t spanalloc; /* span structures */
 	fixalloc_t tinyalloc; /* tiny masks: 512 x uint64_t per tiny span */
+	uint64_t rng;         /* span placement (paranoid), from the canary secret */
 } heap_t;
 
 /* Allocate a run of npages aligned to align_pages pages for span class sc,

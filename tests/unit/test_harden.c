@@ -454,3 +454,36 @@ Test(harden, paranoid_slots_are_random_and_repeat_with_the_seed)
 		prev = p;
 	}
 }
+
+/* Paranoid spans start up to 64 pages into a roomier free run (and later
+ * ones fill the holes left in front): the spans of 20 classes allocated in
+ * a row are neither where default puts them nor in address order. */
+static void span_bases(uint64_t seed, int preset, uintptr_t *out, size_t n)
+{
+	gort_config cfg = {.arena_bytes = 64 * MiB, .seed = seed, .harden = preset};
+	gt_init_config(&cfg);
+	for (size_t i = 0; i < n; i++)
+		out[i] = info_of(gort_malloc(16 * (i + 1) * 8)).span_base;
+	gort_shutdown();
+}
+
+Test(harden, paranoid_span_placement_is_random_and_repeats_with_the_seed)
+{
+	enum { N = 20 };
+	uintptr_t a[N], b[N], c[N], d[N];
+	span_bases(7, GORT_HARDEN_PARANOID, a, N);
+	span_bases(7, GORT_HARDEN_PARANOID, b, N);
+	span_bases(8, GORT_HARDEN_PARANOID, c, N);
+	span_bases(7, GORT_HARDEN_DEFAULT, d, N);
+	cr_assert_eq(memcmp(a, b, sizeof a), 0, "the same seed placed spans elsewhere");
+	cr_assert_neq(memcmp(a, c, sizeof a), 0, "another seed placed spans the same");
+	size_t moved = 0, descents = 0;
+	for (size_t i = 0; i < N; i++) {
+		moved += a[i] != d[i];
+		descents += i > 0 && a[i] < a[i - 1];
+		cr_assert(i == 0 || d[i] >= d[i - 1], "default spans should be in address order");
+	}
+	cr_assert_gt(moved, N / 2, "paranoid spans mostly where default puts them (%zu moved)",
+		     moved);
+	cr_assert_gt(descents, 0, "paranoid spans in address order");
+}
