@@ -8,8 +8,10 @@
 #   --ops N    operations per thread passed to churn (default: churn's own, 10M)
 #   --json     one JSON object per result row instead of the table
 #
-# Peers: glibc (no preload), gort (BUILD_DIR/libgortmalloc.so), and jemalloc,
-# mimalloc, tcmalloc (minimal) when installed; a missing peer is skipped with
+# Peers: glibc (no preload), gort (BUILD_DIR/libgortmalloc.so with its
+# default hardening preset) and the same library as gort-light and
+# gort-paranoid (GORT_HARDEN), and jemalloc, mimalloc, tcmalloc (minimal)
+# when installed; a missing peer is skipped with
 # a note. Runs are interleaved: for each run, every workload is run once
 # under every peer in turn, so slow phases of a shared machine hit all peers
 # alike. Reported: median ns/op, min-max, and the ratio of gort's median to
@@ -100,14 +102,17 @@ gort_version() {
 }
 
 PEERS=()     # names, in run order
-declare -A LIBOF VERSION
-add_peer() { PEERS+=("$1"); LIBOF[$1]=$2; VERSION[$1]=$3; }
+declare -A LIBOF VERSION ENVOF
+add_peer() { PEERS+=("$1"); LIBOF[$1]=$2; VERSION[$1]=$3; ENVOF[$1]=${4:-}; }
 
 libc_path=$(find_lib libc.so.6)
 add_peer glibc "" "$(if [[ -n "$libc_path" ]]; then pkg_version "$libc_path"; else echo unknown; fi)"
 
 if [[ -f "$BUILD_DIR/libgortmalloc.so" ]]; then
-	add_peer gort "$BUILD_DIR/libgortmalloc.so" "$(gort_version)"
+	add_peer gort-light "$BUILD_DIR/libgortmalloc.so" "$(gort_version), light" GORT_HARDEN=light
+	add_peer gort "$BUILD_DIR/libgortmalloc.so" "$(gort_version), default" GORT_HARDEN=default
+	add_peer gort-paranoid "$BUILD_DIR/libgortmalloc.so" "$(gort_version), paranoid" \
+		GORT_HARDEN=paranoid
 else
 	note "skipping gort: $BUILD_DIR/libgortmalloc.so not built"
 fi
@@ -136,7 +141,7 @@ if [[ $JSON -eq 0 ]]; then
 	for p in "${PEERS[@]}"; do
 		echo "# $p: ${VERSION[$p]}${LIBOF[$p]:+ [${LIBOF[$p]}]}"
 	done
-	echo "# $RUNS interleaved runs per row; ns/op = wall ns / ops per thread; ratio = gort median / peer median"
+	echo "# $RUNS interleaved runs per row; ns/op = wall ns / ops per thread; ratio = gort (default preset) median / peer median"
 fi
 
 # ------------------------------------------------------------------ runs
@@ -150,7 +155,7 @@ for ((run = 1; run <= RUNS; run++)); do
 		wname=${wl%%:*} wargs=${wl#*:}
 		for p in "${PEERS[@]}"; do
 			# shellcheck disable=SC2086 # wargs is a list of words
-			out=$(env ${LIBOF[$p]:+LD_PRELOAD="${LIBOF[$p]}"} \
+			out=$(env ${ENVOF[$p]} ${LIBOF[$p]:+LD_PRELOAD="${LIBOF[$p]}"} \
 				"$CHURN" $wargs ${OPS:+-n "$OPS"} 2>&1)
 			rc=$?
 			v=$(sed -n 's/^churn .*ns_per_op=\([0-9.]*\)$/\1/p' <<<"$out")
@@ -183,7 +188,7 @@ json_str() {
 }
 
 if [[ $JSON -eq 0 ]]; then
-	printf '%-10s %-9s %10s %19s %10s %s\n' workload peer "median" "min-max" "gort/peer" ""
+	printf '%-10s %-13s %10s %19s %10s %s\n' workload peer "median" "min-max" "gort/peer" ""
 fi
 for wl in "${WORKLOADS[@]}"; do
 	wname=${wl%%:*}
@@ -200,7 +205,7 @@ for wl in "${WORKLOADS[@]}"; do
 				printf '{"workload":"churn","threads":%s,"peer":"%s","version":%s,"runs":0,"failed_runs":%s}\n' \
 					"$threads" "$p" "$(json_str "${VERSION[$p]}")" "$nfail"
 			else
-				printf '%-10s %-9s %10s %19s %10s %s\n' "$wname" "$p" "-" "-" "-" "(all $nfail runs failed)"
+				printf '%-10s %-13s %10s %19s %10s %s\n' "$wname" "$p" "-" "-" "-" "(all $nfail runs failed)"
 			fi
 			continue
 		fi
@@ -218,7 +223,7 @@ for wl in "${WORKLOADS[@]}"; do
 		else
 			extra=
 			[[ $nfail -gt 0 ]] && extra="($nfail of $RUNS runs failed)"
-			printf '%-10s %-9s %10s %19s %10s %s\n' "$wname" "$p" "$med" "$lo-$hi" "${ratio:--}" "$extra"
+			printf '%-10s %-13s %10s %19s %10s %s\n' "$wname" "$p" "$med" "$lo-$hi" "${ratio:--}" "$extra"
 		fi
 	done
 done

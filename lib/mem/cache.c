@@ -16,7 +16,8 @@
  *
  * Invariants:
  *  - alloc[sc] is gort_empty_span or a span with owner CACHE, cache_id == id;
- *    so is every span on owned[sc], and there are nowned[sc] <= MAX+1 of them;
+ *    so is every span on owned[sc], and there are nowned[sc] <= MAX+1 of them
+ *    plus those kept for their quarantined slots (at most the ring's length);
  *  - every bit of a span's alloc_cache is a slot with ALLOC clear, within
  *    the span, in word cache_word; next_word > cache_word;
  *  - only the cache's own thread touches its spans' ALLOC words.
@@ -127,8 +128,15 @@ static span_t *owned_take(cache_t *c, unsigned sc)
 		}
 		owned_push(c, sc, s); /* full: to the back of the queue */
 	}
-	while (c->nowned[sc] > CACHE_OWNED_MAX)
-		gort_central_uncache_span(owned_pop(c, sc));
+	/* A span with slots in the quarantine stays: ring entries must lie in
+	 * spans this cache owns (quarantine.c). */
+	for (unsigned n = c->nowned[sc]; n > 0 && c->nowned[sc] > CACHE_OWNED_MAX; n--) {
+		span_t *s = owned_pop(c, sc);
+		if (s->nquar)
+			owned_push(c, sc, s);
+		else
+			gort_central_uncache_span(s);
+	}
 	return found;
 }
 

@@ -106,7 +106,13 @@ void gort_note_stray(unsigned spanclass, uintptr_t span_base, uintptr_t addr, un
 {
 	__atomic_fetch_add(&gort_mem.stray_frees[spanclass], n, __ATOMIC_RELAXED);
 	if (!gort_tls_stray.addr)
-		gort_tls_stray = (stray_t){addr, span_base, spanclass};
+		gort_tls_stray = (stray_t){addr, span_base, spanclass, GORT_ERR_DOUBLE_FREE, 0};
+}
+
+void gort_note_dirty(unsigned spanclass, uintptr_t span_base, uintptr_t slot, size_t off)
+{
+	if (!gort_tls_stray.addr)
+		gort_tls_stray = (stray_t){slot, span_base, spanclass, GORT_ERR_USE_AFTER_FREE, off};
 }
 
 void gort_report_pending_slow(void)
@@ -123,6 +129,12 @@ void gort_report_pending_slow(void)
 	}
 	gort_sb_str(&b, ", span ");
 	gort_sb_hex(&b, s.span);
+	if (s.kind == GORT_ERR_USE_AFTER_FREE) {
+		gort_sb_str(&b, ", written after free at +");
+		gort_sb_dec(&b, s.off);
+		gort_report(GORT_ERR_USE_AFTER_FREE, "free", s.addr, gort_sb_done(&b));
+		return;
+	}
 	gort_sb_str(&b, ", freed on two threads at once");
 	gort_report(GORT_ERR_DOUBLE_FREE, "free", s.addr, gort_sb_done(&b));
 }

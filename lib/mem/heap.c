@@ -342,8 +342,25 @@ void gort_heap_count_large_free(const span_t *s)
 	gort_unlock(&H.lock);
 }
 
+/* zero_check: a small span comes back with every slot free, so all of it
+ * must read zero; a byte that does not was written after its slot was
+ * freed (and would be wiped by the next class's zeroing). True if clean. */
+static bool span_still_zero(const span_t *s)
+{
+	unsigned sc = s->spanclass;
+	if (!gort_hard->zero_check || sc == LARGE_SPAN_CLASS || sc == TINY_SPAN_CLASS)
+		return false;
+	size_t bytes = (size_t)s->nelems * s->elemsize;
+	size_t off = gort_first_nonzero((const void *)s->base, bytes);
+	if (off == bytes)
+		return true;
+	gort_note_dirty(sc, s->base, s->base + off / s->elemsize * s->elemsize, off % s->elemsize);
+	return false;
+}
+
 void gort_heap_free_span(span_t *s)
 {
+	bool clean = span_still_zero(s);
 	if (s->guard) {
 		size_t usable = s->npages - s->guard;
 		gort_os_unguard((void *)(s->base + (usable << PAGE_SHIFT)),
@@ -362,7 +379,7 @@ void gort_heap_free_span(span_t *s)
 	st(&s->list, LIST_NONE);
 	st(&s->spanclass, 0);
 	st(&s->cache_id, -1);
-	s->needzero = 1;
+	s->needzero = !clean;
 	s->released = 0;
 	insert_free(s);
 	maybe_scavenge();

@@ -60,6 +60,7 @@ static bool check_bits(check_ctx_t *x, const span_t *s)
 	}
 	if (alloc_above_hwm(s))
 		FAIL(x, s->base, "allocated slot above the span's high-water mark");
+	uint32_t nquar = 0;
 	for (uint32_t w = 0; w < s->nwords; w++) {
 		uint64_t q = ld(&span_plane(s, GORT_PLANE_QUARANTINE)[w]);
 		if (q & ~ld(&span_plane(s, GORT_PLANE_ALLOC)[w]))
@@ -67,7 +68,10 @@ static bool check_bits(check_ctx_t *x, const span_t *s)
 		if (q & ld(&span_plane(s, GORT_PLANE_FREED)[w]))
 			FAIL(x, s->base, "slot both quarantined and freed remotely");
 		x->quarantined += (uint64_t)__builtin_popcountll(q);
+		nquar += (uint32_t)__builtin_popcountll(q);
 	}
+	if (s->spanclass != LARGE_SPAN_CLASS && nquar != s->nquar)
+		FAIL(x, s->base, "span's quarantined-slot count disagrees with its bits");
 	return true;
 }
 
@@ -239,7 +243,7 @@ static bool check_owned(check_ctx_t *x, const cache_t *c, unsigned sc)
 				return false;
 			if (s->alloc_cache)
 				FAIL(x, s->base, "owned span that is not current has cached slots");
-			if (s->next->prev != s || ++n > CACHE_OWNED_MAX + 1u)
+			if (s->next->prev != s || ++n > CACHE_OWNED_MAX + 1u + gort_hard->quarantine)
 				FAIL(x, s->base, "cache's owned-span list is broken");
 			s = s->next;
 		} while (s != h);

@@ -420,10 +420,12 @@ static void free_small_hardened(span_t *s, size_t idx, uintptr_t p, const char *
 	if (h->canary && small_request(s, p, op) == (size_t)-1)
 		return;
 	cache_t *c = cache_current();
-	if (h->quarantine) {
+	if (h->quarantine && c && ld(&s->cache_id) == c->id) {
 		gort_quarantine_small(c, s, idx, p, op);
 		return;
 	}
+	/* Another thread's span: zeroed while still ours, then into its
+	 * owner's inbox, where it waits until the owner folds the word in. */
 	if (h->zero_check)
 		memset((void *)p, 0, s->elemsize);
 	free_small(c, s, p, op);

@@ -95,6 +95,7 @@ struct span {
 	uint8_t released;    /* free run: its pages were returned to the OS */
 	uint8_t needzero;    /* its memory may hold old data */
 	uint8_t guard;       /* its last `guard` pages are guard pages (paranoid) */
+	uint16_t nquar;      /* its slots in the owning cache's quarantine rings */
 	uint32_t full_flag;  /* on the full list; the first free moves it (atomic) */
 	uint32_t hwm;        /* slots below it were handed out at least once (atomic) */
 	int32_t cache_id;    /* the cache holding it, -1 */
@@ -351,10 +352,9 @@ static inline void *cache_alloc(cache_t *c, unsigned sc)
 MEM_HIDDEN void *gort_cache_alloc_random(cache_t *c, unsigned sc);
 
 /* ------------------------------------------------------------ quarantine */
-/* quarantine.c. A live small object at p (slot idx of s) goes into c's ring
- * for its class, its QUARANTINE bit set and its bytes zeroed; the oldest
- * entry past the ring's length is freed for real. Reports a double free if
- * p is in a quarantine already. */
+/* quarantine.c. A live small object at p (slot idx of s, a span c owns)
+ * goes into c's ring for its class, its bytes zeroed and its QUARANTINE bit
+ * set; the oldest entry past the ring's length is freed for real. */
 MEM_HIDDEN void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p,
 				      const char *op);
 /* Free everything c holds in quarantine. */
@@ -435,10 +435,16 @@ MEM_HIDDEN void gort_report(gort_error_kind kind, const char *op, uintptr_t addr
 typedef struct stray {
 	uintptr_t addr, span;
 	unsigned spanclass;
+	gort_error_kind kind; /* DOUBLE_FREE, or USE_AFTER_FREE (gort_note_dirty) */
+	size_t off;           /* USE_AFTER_FREE: the first written byte */
 } stray_t;
 MEM_HIDDEN extern __thread stray_t gort_tls_stray __attribute__((tls_model("initial-exec")));
 MEM_HIDDEN void gort_note_stray(unsigned spanclass, uintptr_t span_base, uintptr_t addr,
 				unsigned n);
+/* zero_check: a span going back to the heap holds a byte written after its
+ * slot was freed: noted like a stray, reported by gort_report_pending(). */
+MEM_HIDDEN void gort_note_dirty(unsigned spanclass, uintptr_t span_base, uintptr_t slot,
+				size_t off);
 MEM_HIDDEN void gort_report_pending_slow(void);
 static inline void gort_report_pending(void)
 {

@@ -2,14 +2,23 @@
  * quarantine.c — freed objects held back from reuse (default and paranoid).
  *
  * Small objects: each cache keeps, per size class, a FIFO ring of the slots
- * its thread freed last. A freed slot keeps its ALLOC bit, gets its
- * QUARANTINE bit (one atomic OR: a second free of it, from any thread, is a
- * double free caught on the spot) and is zeroed; only when it falls out of
- * the ring is it freed for real (QUARANTINE cleared, then the normal local or
- * remote free). Until then no allocation can take it, so a write through a
- * dangling pointer lands in a slot nobody owns and is seen at its reuse by
- * the zero check (malloc.c), and a double free is reported however many
- * frees came between.
+ * its thread freed last in spans it owns. A freed slot keeps its ALLOC bit,
+ * gets its QUARANTINE bit and is zeroed; only when it falls out of the ring
+ * is it freed for real (both bits cleared). Until then no allocation can
+ * take it, so a write through a dangling pointer lands in a slot nobody owns
+ * and is seen at its reuse by the zero check (malloc.c), and a second free,
+ * from any thread, sees QUARANTINE and is a double free however many frees
+ * came between.
+ *
+ * Like ALLOC, QUARANTINE is written only by the span's owner (bitmap.c's
+ * protocol), with plain stores: a quarantined free costs no locked
+ * instruction. That is why a ring holds only slots of spans its cache owns:
+ * a span with slots in the ring (span.nquar) stays with its cache until
+ * they leave the ring (cache.c), so a cache owns at most `quarantine` spans
+ * more than usual per class.
+ * Frees from other threads take the FREED inbox as before (zeroed first):
+ * the slot waits there, unusable, until the owner next folds that word in —
+ * a quarantine of its own, as long as the owner takes to come back to it.
  *
  * Large objects: a freed large span keeps ALLOC and gets QUARANTINE too, its
  * pages become a guard range (dropped by the OS; any access faults), and it
@@ -17,8 +26,9 @@
  * goes and the pages return to the heap.
  *
  * Invariants (gort_check, invariants.c): QUARANTINE is a subset of ALLOC and
- * disjoint from FREED; every ring entry has its bit; the bits set in the
- * bitmap are exactly the ring entries of all caches plus the large FIFO.
+ * disjoint from FREED; every ring entry has its bit and lies in a span its
+ * cache owns; the bits set in the bitmap are exactly the ring entries of all
+ * caches plus the large FIFO.
  */
 #include "mem/mem.h"
 
@@ -43,27 +53,30 @@ static bool ring_ready(cache_t *c)
 	return true;
 }
 
-/* Out of the quarantine and freed for real, as seen from cache c. */
+/* The owner's plain store on a QUARANTINE word (no other thread writes it). */
+static void quar_store(span_t *s, size_t idx, bool set)
+{
+	uint64_t *w = &span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64];
+	uint64_t bit = (uint64_t)1 << (idx % 64);
+	st(w, set ? ld(w) | bit : ld(w) & ~bit);
+}
+
+/* Out of the quarantine and freed for real by c, the span's owner. */
 static void release_small(cache_t *c, uintptr_t p)
 {
 	span_t *s = arena_span_of(&gort_mem.arena, p);
-	size_t idx = sc_index_of(s->spanclass, p - s->base);
-	bitmap_clear(s, GORT_PLANE_QUARANTINE, idx);
+	quar_store(s, sc_index_of(s->spanclass, p - s->base), false);
+	s->nquar--;
 	gort_free_small(c, s, p, "free");
 }
 
 void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p, const char *op)
 {
-	uint64_t bit = (uint64_t)1 << (idx % 64);
-	uint64_t *q = &span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64];
-	if (__atomic_fetch_or(q, bit, __ATOMIC_ACQ_REL) & bit) {
-		char buf[200];
-		gort_report(GORT_ERR_DOUBLE_FREE, op, p,
-			    gort_detail_span(buf, sizeof buf, s, "in quarantine"));
-		return;
-	}
+	(void)op;
 	memset((void *)p, 0, s->elemsize);
-	if (!c || !ring_ready(c)) {
+	quar_store(s, idx, true);
+	s->nquar++;
+	if (!ring_ready(c)) {
 		release_small(c, p);
 		return;
 	}
@@ -178,6 +191,7 @@ uint64_t gort_quarantine_entries(uintptr_t *bad)
 				uintptr_t p = c->quar[(size_t)sc * cap + (c->qhead[sc] + i) % cap];
 				span_t *s = arena_span_of(&gort_mem.arena, p);
 				if (!s || s->state != SPAN_INUSE || s->spanclass != sc ||
+				    s->cache_id != c->id ||
 				    !bitmap_test(s, GORT_PLANE_QUARANTINE,
 						 sc_index_of(sc, p - s->base))) {
 					*bad = p;

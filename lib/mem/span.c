@@ -26,6 +26,7 @@ void gort_span_init_inuse(span_t *s, unsigned sc)
 	s->cache_word = 0;
 	s->next_word = 0;
 	s->request = 0;
+	s->nquar = 0;
 	s->next = s->prev = NULL;
 	if (sc == LARGE_SPAN_CLASS) {
 		st(&s->elemsize, 0);

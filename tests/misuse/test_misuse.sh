@@ -78,7 +78,9 @@ while read -r name sizes via light default paranoid; do
 				continue
 			fi
 			total=$((total + 1))
-			label="$name${size/#-/}${size:+ }$preset"
+			label=$name
+			[[ "$size" != - ]] && label+=" $size"
+			label+=" $preset"
 			w=${want[$preset]}
 			if [[ "$w" == - ]]; then
 				echo "ok - $label: no promise (gort $got_gort, preload $got_libc)"
