@@ -151,6 +151,11 @@ void gort_report(gort_error_kind kind, const char *op, uintptr_t addr, const cha
 	gort_sb_hex(&b, addr);
 	gort_sb_str(&b, " (");
 	gort_sb_str(&b, detail ? detail : "");
+	int64_t goid = gort_mem_current_goid ? gort_mem_current_goid() : 0;
+	if (goid > 0 && kind != GORT_ERR_STACK_OVERFLOW && kind != GORT_ERR_DEADLOCK) {
+		gort_sb_str(&b, ", goroutine ");
+		gort_sb_dec(&b, (uint64_t)goid);
+	}
 	gort_sb_str(&b, ")");
 	gort_sb_done(&b);
 	__atomic_fetch_add(&reporter.count, 1, __ATOMIC_RELAXED);

@@ -395,6 +395,9 @@ typedef struct mem_runtime {
  * hook (mem cannot call up into sched). NULL when there is none. */
 typedef void gort_stack_stats_fn(uint64_t *inuse, uint64_t *sys);
 MEM_HIDDEN extern gort_stack_stats_fn *gort_mem_stack_stats;
+/* ...and names the running goroutine for error reports (0 outside one). */
+typedef int64_t gort_goid_fn(void);
+MEM_HIDDEN extern gort_goid_fn *gort_mem_current_goid;
 
 MEM_HIDDEN extern mem_runtime_t gort_mem;
 

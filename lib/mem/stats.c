@@ -12,6 +12,7 @@
 #include <string.h>
 
 gort_stack_stats_fn *gort_mem_stack_stats;
+gort_goid_fn *gort_mem_current_goid;
 
 static void sum_caches(uint64_t slot_alloc[], uint64_t slot_free[], uint64_t *tiny_alloc,
 		       uint64_t *tiny_free)

@@ -128,6 +128,7 @@ int gort_sched_init(const gort_config *cfg)
 	if (S.threaded && gort_mt_init() != 0)
 		return -1;
 	gort_mem_stack_stats = stack_stats;
+	gort_mem_current_goid = gort_self;
 	S.ready = 1;
 	return 0;
 }
@@ -146,6 +147,7 @@ void gort_sched_shutdown(void)
 	gort_stack_pool_destroy(&S.stacks);
 	gort_evlog_destroy();
 	gort_mem_stack_stats = NULL;
+	gort_mem_current_goid = NULL;
 	memset(&S, 0, sizeof S);
 }
 

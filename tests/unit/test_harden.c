@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -486,4 +487,33 @@ Test(harden, paranoid_span_placement_is_random_and_repeats_with_the_seed)
 	cr_assert_gt(moved, N / 2, "paranoid spans mostly where default puts them (%zu moved)",
 		     moved);
 	cr_assert_gt(descents, 0, "paranoid spans in address order");
+}
+
+/* ---------------------------------------------------------------- messages */
+
+static void free_twice(void *p)
+{
+	gort_free(p);
+	gort_free(p);
+}
+
+Test(harden, a_report_from_a_goroutine_names_it)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	gort_go(free_twice, gort_malloc(40));
+	int64_t id = gort_go(free_twice, gort_malloc(40)); /* runnext: it runs first */
+	cr_assert_eq(gort_step(), 1);
+	cr_assert_eq(gt_reports(), 1);
+	char want[32];
+	snprintf(want, sizeof want, ", goroutine %lld)", (long long)id);
+	cr_assert(strstr(gt_rec.message, want), "%s lacks '%s'", gt_rec.message, want);
+	cr_assert(!strstr(gt_rec.detail, "goroutine"), "detail is the allocator's alone");
+	gort_run();
+	cr_assert_eq(gt_reports(), 2);
+	gt_reset_reports();
+	gort_free(gort_malloc(8));
+	void *q = gort_malloc(8);
+	gort_free(q);
+	gort_free(q);
+	cr_assert(!strstr(gt_rec.message, "goroutine"), "outside a G: %s", gt_rec.message);
 }
