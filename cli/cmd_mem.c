@@ -9,6 +9,7 @@
 #include "shell.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- init */
@@ -158,8 +159,21 @@ static int alloc_options(sh_t *sh, sh_args *a, int from, unsigned *flags, uint64
 	return 0;
 }
 
+/* A misuse found while allocating (a write after free seen at reuse) fails
+ * the command: the new object is freed again, so the heap is as it was and
+ * the command gives one result, its error. */
+static bool misuse_while_allocating(sh_t *sh, void *p)
+{
+	if (!sh_gort_error(sh))
+		return false;
+	gort_free(p);
+	return true;
+}
+
 static int record(sh_t *sh, const char *cmd, void *p, size_t size, const char *name)
 {
+	if (misuse_while_allocating(sh, p))
+		return -1;
 	size_t k = val_add(sh, (uintptr_t)p, size, name);
 	if (k == 0) {
 		gort_free(p);
@@ -234,6 +248,13 @@ int cmd_realloc(sh_t *sh, sh_args *a)
 		snprintf(name, sizeof name, "%s", v->name);
 	errno = 0;
 	void *p = gort_realloc((void *)addr, (size_t)size);
+	if (p && p != (void *)addr && sh->gort_error) {
+		/* The old object is gone already: only the new one can be undone. */
+		if (v || (v = val_by_addr(sh, addr)) != NULL)
+			v->live = false;
+		misuse_while_allocating(sh, p);
+		return -1;
+	}
 	if (sh_gort_error(sh))
 		return -1;
 	if (!p)
@@ -269,6 +290,105 @@ int cmd_free(sh_t *sh, sh_args *a)
 	return 0;
 }
 
+/* ---------------------------------------------------------- peek, poke */
+
+/* The byte range [addr+off, addr+off+len) of one slot that may be touched:
+ * inside the slot holding addr (a large object's pages, not its guard page)
+ * and not a freed large object, whose pages fault. Fills *o. */
+static int slot_range(sh_t *sh, const char *cmd, uintptr_t addr, uint64_t off, uint64_t len,
+		      gort_object_info *o)
+{
+	char ab[40];
+	if (gort_inspect_object((void *)addr, o) != 0)
+		return sh_error(sh, "%s: %s is not in an in-use span", cmd, fmt_addr(addr, ab));
+	uint64_t end = (addr - o->base) + off + len;
+	size_t room = o->elemsize;
+	if (o->span_class == 0) {
+		gort_span_info si;
+		if (gort_inspect_span_of(o->span_base, &si) == 0 && si.guard_pages)
+			room = (si.npages - si.guard_pages) * (size_t)GORT_PAGE_SIZE;
+		bool live = (o->bits & 1u << GORT_PLANE_ALLOC) &&
+			    !(o->bits & 1u << GORT_PLANE_QUARANTINE);
+		if (!live)
+			return sh_error(sh, "%s: %s is a freed large object: its pages fault", cmd,
+					fmt_addr(addr, ab));
+	}
+	if (len == 0 || off > room || end > room)
+		return sh_error(sh, "%s: offset %llu+%llu is outside the %zu-byte slot", cmd,
+				(unsigned long long)off, (unsigned long long)len, room);
+	return 0;
+}
+
+int cmd_peek(sh_t *sh, sh_args *a)
+{
+	uintptr_t addr;
+	sh_value *v;
+	uint64_t off = 0, len = 0;
+	if (a->argc < 2 || a->argc > 4 || (a->argc > 2 && !parse_u64(a->argv[2].text, &off)) ||
+	    (a->argc > 3 && !parse_u64(a->argv[3].text, &len)))
+		return sh_error(sh, "usage: peek $K|NAME|ADDRESS [OFFSET [LENGTH]]");
+	if (!parse_ref(sh, a->argv[1].text, &addr, &v))
+		return bad_ref(sh, "peek", a->argv[1].text);
+	if (a->argc < 4) {
+		size_t usable = v && v->live ? v->size : 16;
+		len = usable > off ? usable - off : 16;
+		len = len > 256 ? 256 : len ? len : 8;
+	}
+	gort_object_info o;
+	if (len > 4096)
+		return sh_error(sh, "peek: at most 4096 bytes at a time");
+	if (slot_range(sh, "peek", addr, off, len, &o) != 0)
+		return -1;
+	const unsigned char *p = (const unsigned char *)addr + off;
+	char hex[3 * 16 + 1], ab[40];
+	js_begin(sh, "peek");
+	js_addr(sh, "addr", addr + off);
+	char *all = malloc(2 * len + 1);
+	for (uint64_t i = 0; i < len; i += 16) {
+		size_t n = len - i < 16 ? (size_t)(len - i) : 16, k = 0;
+		for (size_t j = 0; j < n; j++)
+			k += (size_t)snprintf(hex + k, sizeof hex - k, "%02x ", p[i + j]);
+		hex[k ? k - 1 : 0] = '\0';
+		out(sh, "%s  +%-5llu %s\n", fmt_addr(addr + off + i, ab),
+		    (unsigned long long)(off + i), hex);
+	}
+	if (all) {
+		for (uint64_t i = 0; i < len; i++)
+			snprintf(all + 2 * i, 3, "%02x", p[i]);
+		js_str(sh, "hex", all);
+		free(all);
+	}
+	js_end(sh);
+	return 0;
+}
+
+int cmd_poke(sh_t *sh, sh_args *a)
+{
+	uintptr_t addr;
+	sh_value *v;
+	uint64_t off, byte;
+	if (a->argc != 4 || !parse_u64(a->argv[2].text, &off) || !parse_u64(a->argv[3].text, &byte) ||
+	    byte > 255)
+		return sh_error(sh, "usage: poke $K|NAME|ADDRESS OFFSET BYTE (0-255)");
+	if (!parse_ref(sh, a->argv[1].text, &addr, &v))
+		return bad_ref(sh, "poke", a->argv[1].text);
+	gort_object_info o;
+	if (slot_range(sh, "poke", addr, off, 1, &o) != 0)
+		return -1;
+	unsigned char *p = (unsigned char *)addr + off;
+	unsigned old = *p;
+	*p = (unsigned char)byte;
+	char ab[40];
+	out(sh, "%s  +%llu: %02x -> %02x\n", fmt_addr(addr + off, ab), (unsigned long long)off, old,
+	    (unsigned)byte);
+	js_begin(sh, "poke");
+	js_addr(sh, "addr", addr + off);
+	js_uint(sh, "old", old);
+	js_uint(sh, "new", byte);
+	js_end(sh);
+	return 0;
+}
+
 int cmd_release(sh_t *sh, sh_args *a)
 {
 	if (a->argc != 1)
@@ -287,6 +407,8 @@ int cmd_flush(sh_t *sh, sh_args *a)
 	if (a->argc != 1)
 		return sh_error(sh, "usage: flush");
 	gort_flush_caches();
+	if (sh_gort_error(sh))
+		return -1; /* a write after free found on the way; the flush is done */
 	out(sh, "flushed this thread's cache to the centrals\n");
 	js_begin(sh, "flush");
 	js_end(sh);

@@ -13,8 +13,10 @@
 static const char *const dump_subs[] = {"arena",    "spans", "span",	    "bitmap", "mcache",
 					"mcentral", "heap",  "sizeclasses", "runq",   NULL};
 static const char *const set_subs[] = {"color", "json", "echo", "on", "off", NULL};
-static const char *const init_subs[] = {"procs=", "arena=",	  "stack=",	"seed=",
-					"threads=on", "threads=off", NULL};
+static const char *const init_subs[] = {"procs=",	   "arena=",	       "stack=",
+					"seed=",	   "threads=on",       "threads=off",
+					"harden=light",	   "harden=default",   "harden=paranoid",
+					"quarantine=",	   NULL};
 static const char *const alloc_subs[] = {"noscan", "zero", "align=", "as", NULL};
 static const char *const trace_subs[] = {"start", "stop", NULL};
 static const char *const export_subs[] = {"svg", NULL};
@@ -22,10 +24,14 @@ static const char *const spawn_subs[] = {"on", "alloc", "free", "yield", "park",
 					 "spawn", "work", "repeat", "exit", NULL};
 
 const sh_cmd sh_commands[] = {
-	{"init", "init [procs=N] [arena=SIZE] [stack=SIZE] [seed=N] [threads=on|off]",
+	{"init",
+	 "init [procs=N] [arena=SIZE] [stack=SIZE] [seed=N] [threads=on|off] "
+	 "[harden=light|default|paranoid] [quarantine=N]",
 	 "reset the runtime",
 	 "Shut the runtime down and start it again with the given settings (the others keep "
-	 "their values). Every value ($N), name and G is forgotten.",
+	 "their values). Every value ($N), name and G is forgotten. harden picks the hardening "
+	 "preset (light shows Go's own layout; default adds canaries, zero on free and a "
+	 "quarantine of N objects per class).",
 	 "init procs=4 arena=16M seed=7", init_subs, cmd_init},
 	{"alloc", "alloc SIZE [noscan] [zero] [align=N] [as NAME]", "allocate an object",
 	 "Allocate SIZE bytes (K/M/G suffixes) and print $K = ADDRESS with the size class, the "
@@ -44,6 +50,17 @@ const sh_cmd sh_commands[] = {
 	 "Free the object. gort checks every free: a double free, an interior or foreign "
 	 "pointer prints an error and leaves the heap unchanged.",
 	 "free $1", NULL, cmd_free},
+	{"peek", "peek $K|NAME|ADDRESS [OFFSET [LENGTH]]", "show the bytes of an object",
+	 "Print LENGTH bytes (default: the object's usable size, at most 256) from OFFSET "
+	 "within the object's slot, in hex. Past the usable size lie the slack and, in the "
+	 "default and paranoid presets, the canary. A freed large object cannot be read: its "
+	 "pages fault.",
+	 "peek $1 0 32", NULL, cmd_peek},
+	{"poke", "poke $K|NAME|ADDRESS OFFSET BYTE", "write one byte into an object's slot",
+	 "Write BYTE (0-255) at OFFSET within the object's slot, live or freed: a write past "
+	 "the usable size damages the canary (heap overflow at free); one into a freed object "
+	 "is a use after free, seen when the slot is reused or by check.",
+	 "poke $1 24 65", NULL, cmd_poke},
 	{"release", "release", "return idle memory to the OS",
 	 "Give spans emptied by frees back to the heap and every free page run back to the OS "
 	 "(madvise), and print how much was released. Spans a cache holds stay (see flush).",
@@ -220,7 +237,8 @@ int cmd_source(sh_t *sh, sh_args *a)
 int cmd_check(sh_t *sh, sh_args *a)
 {
 	(void)a;
-	if (gort_check() != 0 || sh_gort_error(sh) != 0)
+	bool broken = gort_check() != 0;
+	if (sh_gort_error(sh) != 0 || broken) /* the report first: it says which */
 		return sh->failed ? -1 : sh_error(sh, "check: an invariant does not hold");
 	out(sh, "ok: every invariant holds\n");
 	js_begin(sh, "check");

@@ -232,6 +232,8 @@ int cmd_alloc(sh_t *sh, sh_args *a);
 int cmd_calloc(sh_t *sh, sh_args *a);
 int cmd_realloc(sh_t *sh, sh_args *a);
 int cmd_free(sh_t *sh, sh_args *a);
+int cmd_peek(sh_t *sh, sh_args *a);
+int cmd_poke(sh_t *sh, sh_args *a);
 int cmd_release(sh_t *sh, sh_args *a);
 int cmd_flush(sh_t *sh, sh_args *a);
 int cmd_stats(sh_t *sh, sh_args *a);

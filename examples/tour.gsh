@@ -81,6 +81,11 @@ echo "== 14. Hardening: the default preset puts an 8-byte canary after each obje
 init harden=default arena=4M
 alloc 24 as a
 alloc 24 as b
+echo "   After a's 24 bytes: a zero byte, then the trailer (slack and a keyed MAC). poke writes one byte past the end:"
+peek a 0 32
+poke a 24 65
+try free a
+poke a 24 0
 echo "   Freeing a zeroes it and holds it in a quarantine (Q): it keeps its slot, so nothing reuses it yet"
 free a
 dump bitmap $2

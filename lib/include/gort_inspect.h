@@ -106,9 +106,10 @@ typedef struct gort_span_info {
 	uint32_t elemsize;
 	uint32_t nelems;
 	uint32_t nalloc;    /* slots with the ALLOC bit set */
-	uint32_t nfreed;    /* slots with the FREED bit set (quarantine) */
+	uint32_t nfreed;    /* slots with the FREED bit set (freed by another thread) */
 	int32_t cache_id;   /* the mcache holding it, or -1 */
-	uint32_t pad;
+	uint16_t guard_pages; /* its last pages are guard pages (paranoid) */
+	uint16_t nquarantined; /* slots with the QUARANTINE bit set */
 	size_t request;     /* large objects: the bytes asked for */
 } gort_span_info;
 /* Every span and free run in address order. */

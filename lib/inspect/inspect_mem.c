@@ -137,6 +137,8 @@ static void fill_span(const span_t *s, gort_span_info *o)
 	o->nelems = s->nelems;
 	o->nalloc = gort_bitmap_count(s, GORT_PLANE_ALLOC);
 	o->nfreed = gort_bitmap_count(s, GORT_PLANE_FREED);
+	o->nquarantined = (uint16_t)gort_bitmap_count(s, GORT_PLANE_QUARANTINE);
+	o->guard_pages = s->guard;
 	o->request = s->request;
 }
 
