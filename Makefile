@@ -13,6 +13,7 @@
 #   make fuzz-run FUZZ_SECONDS=N   fuzz each harness for N s (libFuzzer); afl-run AFL_SECONDS=N
 #   make fuzz-replay          replay corpus/ through the harnesses with this build, no fuzzing
 #   make coverage             line coverage of lib/ reached by the fuzz corpora
+#   make bench                every benchmark against the peers, the table and build/bench/ratios.svg
 #   make bench-sched          gort's scheduler against Go's (BENCH_ARGS=--quick for a smoke run)
 #
 # Variables: CC, CFLAGS, CPPFLAGS, LDFLAGS (appended to ours), SAN, DEBUG, V,
@@ -250,11 +251,16 @@ test-aarch64:
 test-unit:
 	+@SAN='$(SAN)' UNIT_ONLY=1 bash scripts/run-tests.sh
 
+# Every benchmark: the allocator workloads against glibc, jemalloc, mimalloc
+# and tcmalloc, the scheduler's against Go, then the chart of the ratios
+# (build/bench/ratios.svg). BENCH_ARGS=--quick for a smoke run. Always the
+# normal build: timing a sanitizer build means nothing.
 bench:
 	+@bash scripts/deps.sh bench
-	+@$(MAKE) --no-print-directory SAN='$(SAN)' all bench-bins
-	@if [ -f bench/run.sh ]; then bash bench/run.sh $(BUILD); \
-	else echo "bench: bench/run.sh is not there yet; programs built in $(BUILD)/bench/"; fi
+	+@$(MAKE) --no-print-directory SAN= all bench-bins
+	+@bash bench/run.sh $(BUILD_ROOT) $(BENCH_ARGS)
+	+@bash bench/sched.sh --build '$(BUILD_ROOT)' $(BENCH_ARGS)
+	@python3 bench/chart.py $(BUILD_ROOT)/bench
 
 # The scheduler workloads, gort against Go; bench/sched.sh builds both
 # programs (always the normal build, whatever SAN says).

@@ -20,7 +20,8 @@
 # which side goes first alternates from round to round, so a slow phase of
 # a shared machine hits both alike. The table gives the median and min-max
 # per side and the ratio of the medians, gort/Go (< 1: gort is faster or
-# smaller). Results go to stdout, progress and notes to stderr. The numbers
+# smaller). Results go to stdout (and, as JSON lines, to DIR/bench/sched.jsonl
+# for bench/chart.py), progress and notes to stderr. The numbers
 # are informational, never pass/fail; a run that crashes, prints nothing
 # or outlives its time limit is counted as failed and reported.
 
@@ -179,6 +180,7 @@ median() {
 	[[ -n $1 ]] && read -r med _ _ < <(stats "$1") && echo "$med"
 }
 
+: >"$BUILD/bench/sched.jsonl"
 printf '%-11s %9s %-13s %-28s %-28s %s\n' workload N unit "gort median (min-max)" \
 	"Go median (min-max)" "gort/Go"
 for spec in "${WORKLOADS[@]}"; do
@@ -196,6 +198,10 @@ for spec in "${WORKLOADS[@]}"; do
 		ratio=$(awk -v a="$gm" -v b="$om" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 	fi
 	printf '%-11s %9s %-13s %-28s %-28s %s\n' "$wl" "$n" "${UNIT[$wl]:-?}" "$gcell" "$ocell" "$ratio"
+	# The same row for bench/chart.py.
+	printf '{"workload":"%s","n":%s,"unit":"%s","gort_median":%s,"go_median":%s,"ratio_gort_over_go":%s}\n' \
+		"$wl" "$n" "${UNIT[$wl]:-?}" "${gm:-null}" "${om:-null}" \
+		"$([[ $ratio == - ]] && echo null || echo "$ratio")" >>"$BUILD/bench/sched.jsonl"
 done
 if [[ $HAVE_GO -eq 1 ]]; then
 	echo "# * Go has no step mode: yield-step is compared with Go's yield row"
