@@ -17,6 +17,8 @@
  *   pingpong    threaded, 1 P: two Gs wake each other with gort_ready and
  *               wait with gort_park, N round trips
  *   parked      step mode: N Gs park; resident memory they add
+ *   fanout      threaded, 2 Ps: a G spawns N Gs that each allocate, fill and
+ *               free 64 bytes, then parks; the last child readies it
  *
  * Output, one line: WORKLOAD VALUE UNIT, with UNIT ns/switch, ns/G,
  * ns/roundtrip or B/G. Times are wall-clock (CLOCK_MONOTONIC) from the first
@@ -266,6 +268,57 @@ static double bench_parked(long n)
 	return (double)(after - before) / (double)n;
 }
 
+/* ------------------------------------------------------------- fanout */
+
+static long fan_left;
+static int64_t fan_parent;
+
+static void fan_child(void *arg)
+{
+	(void)arg;
+	volatile char *p = gort_malloc(64);
+	if (!p)
+		die("gort_malloc failed in a child");
+	memset((char *)p, 1, 64);
+	gort_free((void *)p);
+	if (__atomic_sub_fetch(&fan_left, 1, __ATOMIC_ACQ_REL) == 0)
+		wake(LD(&fan_parent)); /* the parent may still be on its way to parking */
+}
+
+/* Fans out n children, then waits for the last one to wake it: Go's
+ * `for ... { go f() }; wg.Wait()` with a parked parent. */
+static void fan_parent_g(void *arg)
+{
+	long n = (long)arg;
+	ST(&fan_parent, gort_self()); /* before any child can finish */
+	for (long i = 0; i < n; i++)
+		if (gort_go(fan_child, NULL) < 0)
+			die("gort_go failed in the parent");
+	gort_park("fan-in");
+}
+
+static uint64_t fan_round(long n)
+{
+	ST(&fan_left, n);
+	ST(&fan_parent, 0);
+	uint64_t t0 = now_ns();
+	if (gort_go(fan_parent_g, (void *)n) < 0)
+		die("gort_go failed");
+	run_all();
+	uint64_t t1 = now_ns();
+	if (LD(&fan_left) != 0)
+		die("not every child of the fan-out ran");
+	return t1 - t0;
+}
+
+static double bench_fanout(long n)
+{
+	start(2, 1);
+	warm_up();
+	fan_round(n); /* makes the Gs and stacks the timed round reuses */
+	return (double)fan_round(n) / (double)n;
+}
+
 /* ------------------------------------------------------------- main */
 
 struct workload {
@@ -281,6 +334,7 @@ static const struct workload workloads[] = {
 	{.name = "spawn-p2", .n = 100000, .unit = "ns/G"},
 	{.name = "pingpong", .n = 500000, .unit = "ns/roundtrip"},
 	{.name = "parked", .n = 1000000, .unit = "B/G"},
+	{.name = "fanout", .n = 100000, .unit = "ns/G"},
 };
 
 static double measure(const char *name, long n)
@@ -295,6 +349,8 @@ static double measure(const char *name, long n)
 		return bench_spawn(n, 2);
 	if (strcmp(name, "pingpong") == 0)
 		return bench_pingpong(n);
+	if (strcmp(name, "fanout") == 0)
+		return bench_fanout(n);
 	return bench_parked(n);
 }
 

@@ -54,12 +54,12 @@ note() { echo "# $*" >&2; }
 # invocation near two minutes on 2 cores; parked is a million by design.
 if [[ $QUICK -eq 1 ]]; then
 	WORKLOADS=(yield:100000 yield-step:100000 spawn-p1:10000 spawn-p2:10000
-		pingpong:20000 parked:10000)
+		pingpong:20000 parked:10000 fanout:10000)
 	RUNS=${RUNS:-1}
 	LIMIT=60
 else
 	WORKLOADS=(yield:2000000 yield-step:2000000 spawn-p1:100000 spawn-p2:100000
-		pingpong:500000 parked:1000000)
+		pingpong:500000 parked:1000000 fanout:100000)
 	RUNS=${RUNS:-5}
 	LIMIT=300
 fi

@@ -16,6 +16,8 @@
 //	          channels, N round trips
 //	parked    GOMAXPROCS=1: N goroutines block receiving from one channel;
 //	          resident memory they add
+//	fanout    GOMAXPROCS=2: a goroutine starts N goroutines that each allocate,
+//	          fill and drop 64 bytes, then waits for all (sync.WaitGroup)
 //
 // Output, one line: WORKLOAD VALUE UNIT, as sched.c prints it. Times are
 // wall-clock from the first `go` statement to the last goroutine's end,
@@ -199,12 +201,55 @@ type workload struct {
 	unit string
 }
 
+// ----------------------------------------------------------------- fanout
+
+var sink []byte
+
+func fanChild(wg *sync.WaitGroup, mu *sync.Mutex) {
+	b := make([]byte, 64)
+	for i := range b {
+		b[i] = 1
+	}
+	if b[63] != 1 {
+		mu.Lock() // never: keeps b on the heap without a data race
+		sink = b
+		mu.Unlock()
+	}
+	wg.Done()
+}
+
+func fanRound(n int) time.Duration {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := make(chan struct{})
+	t0 := time.Now()
+	go func() {
+		wg.Add(n)
+		for i := 0; i < n; i++ {
+			go fanChild(&wg, &mu)
+		}
+		wg.Wait()
+		close(done)
+	}()
+	<-done
+	return time.Since(t0)
+}
+
+// benchFanout times the second of two rounds, as sched.c does.
+func benchFanout(n int) float64 {
+	runtime.GOMAXPROCS(2)
+	warmUp()
+	fanRound(n)
+	return float64(fanRound(n).Nanoseconds()) / float64(n)
+}
+
 var workloads = map[string]workload{
 	"yield":    {2000000, "ns/switch"},
 	"spawn-p1": {100000, "ns/G"},
 	"spawn-p2": {100000, "ns/G"},
 	"pingpong": {500000, "ns/roundtrip"},
 	"parked":   {1000000, "B/G"},
+	"fanout":   {100000, "ns/G"},
 }
 
 func measure(name string, n int) float64 {
@@ -217,12 +262,14 @@ func measure(name string, n int) float64 {
 		return benchSpawn(n, 2)
 	case "pingpong":
 		return benchPingpong(n)
+	case "fanout":
+		return benchFanout(n)
 	}
 	return benchParked(n)
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: sched_go WORKLOAD [N]\nworkloads: yield spawn-p1 spawn-p2 pingpong parked")
+	fmt.Fprintln(os.Stderr, "usage: sched_go WORKLOAD [N]\nworkloads: yield spawn-p1 spawn-p2 pingpong parked fanout")
 	os.Exit(2)
 }
 
