@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """seeds.py — writes the hand-made seed inputs of fuzz_alloc, fuzz_misuse,
-fuzz_sched and fuzz_shell.
+fuzz_harden, fuzz_sched and fuzz_shell.
 
 Usage: fuzz/seeds.py [CORPUS_DIR]     (default: corpus/)
 
@@ -42,6 +42,11 @@ NORMAL_OPS = 216  # fuzz_misuse: op bytes below are fuzz_alloc's, scaled
 MISUSES = ["double_free_now", "double_free_later", "freed_span", "interior", "foreign",
            "never_allocated"]
 FREE_CALL, REALLOC_CALL, USABLE_CALL = 0, 1, 2
+# fuzz_harden: op bytes below 200 are fuzz_alloc's, scaled; above, its misuse
+# table (the hardened operations twice, the first entry is the one used).
+HARDEN_NORMAL_OPS = 200
+HARDEN_MISUSES = MISUSES + ["overflow", "write_after_free", "double_free_held"] * 2
+DEFAULT, PARANOID = 0, 1
 CLASS_SIZES = [0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240,
                256, 288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152,
                1280, 1408, 1536, 1792, 2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376,
@@ -50,11 +55,20 @@ CLASS_SIZES = [0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 2
 
 
 class Enc:
-    def __init__(self, misuse=False):
+    def __init__(self, misuse=False, harden=None):
+        """harden: (preset, quarantine 1..16, seed 0..255) for fuzz_harden,
+        whose inputs start with them."""
         self.tail = []  # in consumption order
-        self.misuse = misuse
+        self.misuse = misuse or harden is not None
+        self.normal_ops = HARDEN_NORMAL_OPS if harden else NORMAL_OPS
+        self.misuses = HARDEN_MISUSES if harden else MISUSES
         self.nlive = 0
         self.ngrave = 0
+        if harden:
+            preset, quarantine, seed = harden
+            self.range(0, 255, 1 if preset == PARANOID else 0)
+            self.range(1, 16, quarantine)
+            self.range(0, 255, seed)
 
     def range(self, lo, hi, v):
         assert lo <= v <= hi, (lo, hi, v)
@@ -71,14 +85,15 @@ class Enc:
 
     def op(self, byte):
         if self.misuse:
-            # smallest b with b * 256 // 216 == byte's op
-            b = next(b for b in range(NORMAL_OPS) if b * 256 // NORMAL_OPS >= byte)
+            # smallest b with b * 256 // normal_ops == byte's op
+            n = self.normal_ops
+            b = next(b for b in range(n) if b * 256 // n >= byte)
             self.range(0, 255, b)
         else:
             self.range(0, 255, byte)
 
     def misuse_op(self, name):
-        self.range(0, 255, NORMAL_OPS + MISUSES.index(name))
+        self.range(0, 255, self.normal_ops + self.misuses.index(name))
 
     # sh_size: a request size, by kind
     def size(self, n):
@@ -264,6 +279,38 @@ class Enc:
         self.range(0, 255, 1 if tail else 0)
         self.range(0, 100, 40)
 
+    # ------------------------------------------------------------ harden
+    def overflow(self, i, k, x, call, jump, free_after=False):
+        """p[n + k] ^= x (x 1..255) of live object i, then call."""
+        self.misuse_op("overflow")
+        self.index(self.nlive, i)
+        self.range(0, 7, k)
+        self.range(1, 255, x)
+        self.call_jump(call, jump)
+        self.range(0, 100, 40)
+        self.range(0, 255, 1 if free_after else 0)
+        if free_after:
+            self.nlive -= 1
+            self.ngrave += 1
+
+    def write_after_free(self, i, off, x, reuse, allocs=0):
+        """Free small object i, write x at off % slot; reuse: flush, and
+        allocate until the report (allocs: how many the harness will add)."""
+        self.misuse_op("write_after_free")
+        self.index(self.nlive, i)
+        self.range(0, 65535, off)
+        self.range(1, 255, x)
+        self.range(0, 255, 1 if reuse else 0)
+        self.nlive += allocs - 1
+        self.ngrave += 1
+
+    def double_free_held(self, k, call, jump):
+        """The k-th object the model holds in a quarantine (classes in order)."""
+        self.misuse_op("double_free_held")
+        self.index(0, k)
+        self.call_jump(call, jump)
+        self.range(0, 100, 40)
+
     def data(self):
         return bytes(reversed(self.tail))
 
@@ -433,6 +480,121 @@ def misuse_seeds():
     e.malloc(32)
     e.double_free_later(0, FREE_CALL, False)
     seeds.append(("freed spans", e))
+    return seeds
+
+
+def harden_seeds():
+    seeds = []
+
+    e = Enc(harden=(DEFAULT, 4, 1))  # a ring of 4: objects leave it, in order
+    for _ in range(8):
+        e.malloc(100)
+    for _ in range(6):
+        e.free(0)
+    e.double_free_held(0, FREE_CALL, False)
+    e.double_free_held(3, REALLOC_CALL, True)
+    e.double_free_later(0, USABLE_CALL, False)  # left the ring: freed for real
+    e.malloc(100)
+    e.simple(STATS)
+    e.simple(FLUSH)
+    e.double_free_later(5, FREE_CALL, False)
+    e.malloc(40000)
+    e.free(e.nlive - 1)
+    e.double_free_held(0, USABLE_CALL, False)  # the large FIFO survives the flush
+    seeds.append(("quarantine rings, default", e))
+
+    e = Enc(harden=(PARANOID, 2, 7))  # large objects through a FIFO of 2
+    for n in [40000, 1 << 20, 33000, 300000]:
+        e.malloc(n)
+    e.aligned(16, 5000)
+    e.aligned(12, 0)
+    for _ in range(3):
+        e.free(0)
+    e.double_free_held(1, FREE_CALL, False)
+    e.double_free_later(0, FREE_CALL, True)  # pushed out: its pages are free again
+    e.realloc(0, 2 << 20)
+    e.simple(RELEASE)
+    e.simple(STATS)
+    seeds.append(("large quarantine, paranoid", e))
+
+    e = Enc(harden=(DEFAULT, 8, 3))  # overflows of each kind of object, each call
+    for n in [0, 8, 13, 100, 4088, 32760, 40000, 1 << 20]:
+        e.malloc(n)
+    e.overflow(0, 0, 1, FREE_CALL, False)
+    e.overflow(1, 6, 0x80, USABLE_CALL, False)  # the trailer's slack field
+    e.overflow(1, 7, 1, REALLOC_CALL, True)
+    e.overflow(2, 3, 0xff, FREE_CALL, True, free_after=True)
+    e.overflow(2, 1, 2, REALLOC_CALL, False)
+    e.overflow(3, 7, 0x55, FREE_CALL, False, free_after=True)
+    e.overflow(3, 0, 9, USABLE_CALL, True)
+    e.overflow(3, 5, 1, FREE_CALL, False, free_after=True)
+    e.overflow(2, 0, 0x20, REALLOC_CALL, False)
+    seeds.append(("heap overflows", e))
+
+    e = Enc(harden=(PARANOID, 3, 11))  # overflows under paranoid's layout
+    for n in [24, 500, 3000, 50000]:
+        e.malloc(n)
+    for i, k in enumerate([0, 4, 7, 2]):
+        e.overflow(i, k, 0x41, i % 3, i % 2 == 1)
+    e.free_many(4)
+    seeds.append(("heap overflows, paranoid", e))
+
+    e = Enc(harden=(DEFAULT, 4, 5))  # writes after free: repaired, flushed, reused
+    for n in [100, 100, 100, 100, 3000]:
+        e.malloc(n)
+    e.write_after_free(0, 5, 0x41, False)  # repaired
+    e.write_after_free(3, 3000, 1, True)  # alone in its span: the flush reports
+    e.write_after_free(0, 111, 0xff, True, allocs=2)  # shared span: a malloc reports
+    e.simple(STATS)
+    seeds.append(("writes after free", e))
+
+    e = Enc(harden=(PARANOID, 16, 200))  # writes after free, paranoid, many spans
+    e.alloc_many(48, 0, 64)
+    e.alloc_many(48, 0, 64)
+    e.write_after_free(10, 0, 7, True, allocs=40)
+    e.write_after_free(100, 47, 1, False)
+    e.alloc_many(2000, ZERO, 8)
+    e.write_after_free(e.nlive - 1, 1999, 0x80, True, allocs=1)
+    seeds.append(("writes after free, paranoid", e))
+
+    e = Enc(harden=(DEFAULT, 1, 0))  # fuzz_misuse's misuse under default
+    e.malloc(100)
+    e.malloc(40000)
+    e.alloc(6, NOSCAN)  # no tiny blocks: a class of its own
+    e.double_free_now(2, FREE_CALL, False)
+    e.double_free_now(1, REALLOC_CALL, True)
+    e.interior(0, FREE_CALL, False, 100, 4)
+    e.interior(0, USABLE_CALL, True, 100, 5, off=104)
+    e.foreign(2, FREE_CALL, False)
+    e.never_allocated(5, FREE_CALL, False, i=0, v=3, tail=False)
+    e.never_allocated(0, REALLOC_CALL, False)
+    e.freed_span(0, FREE_CALL, False)
+    e.double_free_later(0, USABLE_CALL, False)
+    seeds.append(("misuse, default", e))
+
+    e = Enc(harden=(DEFAULT, 2, 9))  # impossible requests, SIZE_MAX - 5 among them
+    e.malloc(0)
+    for huge, what in [(0, 0), (1, 2), (2, 3), (3, 3), (3, 6), (4, 4), (5, 1), (1, 5)]:
+        e.impossible(huge, what)
+    seeds.append(("impossible requests, default", e))
+
+    e = Enc(harden=(PARANOID, 16, 42))  # the model's operations under paranoid
+    for n in [7, 8, 9, 15, 17, 1023, 1024, 1025, 8191, 8193, 32760, 32761, 32768]:
+        e.malloc(n)
+    e.alloc(5, NOSCAN)
+    e.calloc(5000, 3)
+    e.aligned(13, 100)
+    e.simple(STATS)
+    for i in [3, 0, 5, 1]:
+        e.free(i)
+    e.realloc(0, 4096)
+    e.realloc(1, 20)
+    e.usable(2)
+    e.alloc_many(16, 0, 64)
+    e.free_many(64)
+    e.simple(FLUSH)
+    e.simple(RELEASE)
+    seeds.append(("allocation, paranoid", e))
     return seeds
 
 
@@ -802,6 +964,7 @@ def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else "corpus"
     write(corpus, "fuzz_alloc", alloc_seeds())
     write(corpus, "fuzz_misuse", misuse_seeds())
+    write(corpus, "fuzz_harden", harden_seeds())
     write(corpus, "fuzz_sched", sched_seeds())
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     write(corpus, "fuzz_shell", shell_seeds(root))

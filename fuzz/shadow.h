@@ -1,6 +1,7 @@
 /*
- * shadow.h — the shadow model of the heap that fuzz_alloc and fuzz_misuse
- * share, and the loop that decodes an input into allocator operations.
+ * shadow.h — the shadow model of the heap that fuzz_alloc, fuzz_misuse and
+ * fuzz_harden share, and the loop that decodes an input into allocator
+ * operations.
  *
  * Included by exactly one harness per program (everything is static); uses
  * only the public headers, gort.h and gort_inspect.h.
@@ -40,7 +41,8 @@
  * object, one free run covering the committed arena and no in-use span.
  * That is also the reset between inputs: the runtime is initialised once,
  * in LLVMFuzzerInitialize, and never reserved again (an empty input costs
- * about 46 us under ASan, i.e. ~21,000 executions per second).
+ * about 46 us under ASan, i.e. ~21,000 executions per second); fuzz_harden
+ * alone starts a new one per input (see the hardened mode below).
  *
  * Budget: at most SH_MAX_OPS operations and SH_MAX_LIVE live objects per
  * input, and the model's worst-case footprint (a whole span per small
@@ -56,6 +58,24 @@
  * SH_CHECK_SAMPLE-th (16th) beyond; and always after a misuse, in every deep
  * check and at the end of the input. A broken invariant is thus seen at most
  * 3 (or 15) steps late, and the failure message lists the last operations.
+ *
+ * Hardened mode (fuzz_harden: sh_start with GORT_HARDEN_DEFAULT or PARANOID,
+ * a fresh runtime per input; fuzz_alloc and fuzz_misuse stay in light, as
+ * before): the expectations follow docs/hardening.md. A request of n bytes
+ * takes the class of n + 8 (large beyond 32 KiB), usable size is exactly n,
+ * p[n] reads 0, a new small object reads zero, there are no tiny objects,
+ * and paranoid adds a guard page to every span (footprint, OOM oracle). The
+ * model also holds the quarantines (S.held): after each free the object's
+ * bits say where it went (QUARANTINE: the ring of its class, or the large
+ * FIFO; FREED: the inbox of a span the cache does not own, freed at once for
+ * the statistics), and the model evicts the oldest entry of a full ring
+ * exactly as the library must; flush and release empty the small rings,
+ * never the large FIFO. Held objects count as objects, slot bytes and
+ * ALLOC bits, never as frees, until they leave; every deep check verifies
+ * each entry still has its QUARANTINE bit and that gort_memstats'
+ * quarantine_objects and quarantine_bytes are the model's. A new object may
+ * not be a held one. Objects' intervals are their whole slots (span for a
+ * large one), so the overlap check covers the canary too.
  *
  * Any violation prints what broke, the input's last operations, and aborts.
  * With GORT_FUZZ_TRACE=1 in the environment every operation is printed as
@@ -92,6 +112,9 @@
 #define SH_RELEASE_EVERY 64
 #define SH_RING 24
 #define SH_PAGE ((size_t)GORT_PAGE_SIZE)
+/* The longest quarantine hardened mode models (fuzz_harden picks 1..16). */
+#define SH_QMAX 16
+#define SH_CANARY 8
 
 #define SH_UNUSED __attribute__((unused))
 /* The checking code needs no coverage feedback of its own (the library's is
@@ -126,7 +149,15 @@ typedef struct sh_obj {
 	uint8_t cls; /* span class: 0 large, 1..67 small, GORT_TINY_SPAN_CLASS */
 	uint8_t tiny;
 	uint8_t noscan;
+	size_t slot; /* bytes it counts in heap_alloc: slot or span (light: usable) */
 } sh_obj;
+
+/* An object freed into a quarantine: still allocated for the library. */
+typedef struct sh_held {
+	uintptr_t p;
+	size_t slot, foot;
+	uint64_t id;
+} sh_held;
 
 typedef struct sh_iv {
 	uintptr_t lo, hi;
@@ -167,6 +198,17 @@ static struct sh_state {
 
 	struct gort_memstats base;			    /* at the start of the input */
 	uint64_t mallocs, frees, tiny_allocs, large_allocs; /* since then */
+
+	/* Hardened mode (all zero in light). */
+	int preset;	     /* GORT_HARDEN_LIGHT, DEFAULT or PARANOID */
+	int hard;	     /* default or paranoid: canaries, zero check, quarantine */
+	unsigned quarantine; /* the rings' and the large FIFO's length */
+	uint64_t seed;
+	/* The quarantines as FIFOs: [0] the large one, [c] class c's ring. */
+	sh_held held[GORT_NUM_SIZE_CLASSES][SH_QMAX];
+	uint32_t qhead[GORT_NUM_SIZE_CLASSES], qlen[GORT_NUM_SIZE_CLASSES];
+	size_t nheld;
+	uint64_t held_bytes;
 
 	sh_grave grave[SH_GRAVE];
 	size_t ngrave, grave_next;
@@ -521,16 +563,46 @@ SH_NOCOV static size_t sh_round_page(size_t n)
 	return (n + SH_PAGE - 1) & ~(SH_PAGE - 1);
 }
 
-/* Worst-case pages an allocation may pin: a whole span per small object. */
+/* Paranoid puts a guard page after every span, small or large. */
+SH_NOCOV static size_t sh_guard_pages(void)
+{
+	return S.preset == GORT_HARDEN_PARANOID;
+}
+
+/* Worst-case pages an allocation may pin: a whole span per small object.
+ * Hardened, the request takes 8 bytes more (the canary). */
 SH_NOCOV static size_t sh_footprint(size_t n, size_t align, int tiny)
 {
+	size_t need = S.hard ? n + SH_CANARY : n, guard = sh_guard_pages() * SH_PAGE;
 	if (tiny)
 		return GORT_TINY_SIZE;
-	if (n <= GORT_MAX_SMALL_SIZE && align <= 8)
-		return (size_t)S.sc[gort_size_to_class(n)].npages * SH_PAGE;
-	if (n <= GORT_MAX_SMALL_SIZE && align <= SH_PAGE)
-		return 10 * SH_PAGE;
-	return sh_round_page(n ? n : 1) + (align > SH_PAGE ? align : 0);
+	if (need <= GORT_MAX_SMALL_SIZE && align <= 8)
+		return (size_t)S.sc[gort_size_to_class(need)].npages * SH_PAGE + guard;
+	if (need <= GORT_MAX_SMALL_SIZE && align <= SH_PAGE)
+		return 10 * SH_PAGE + guard;
+	return sh_round_page(need ? need : 1) + (align > SH_PAGE ? align : 0) + guard;
+}
+
+/* Hardened: the class a request lands in (0: large), as malloc.c routes
+ * it: the class of n + 8, or with an alignment above 8 the first class from
+ * there whose size is a multiple of it; large beyond 32 KiB or a page's
+ * alignment. */
+SH_NOCOV static unsigned sh_hard_class(size_t req, size_t align)
+{
+	size_t need = req + SH_CANARY;
+	if (need > GORT_MAX_SMALL_SIZE || align > SH_PAGE)
+		return 0;
+	unsigned c = gort_size_to_class(need);
+	while (align > 8 && c < GORT_NUM_SIZE_CLASSES && S.sc[c].size % align != 0)
+		c++;
+	return c < GORT_NUM_SIZE_CLASSES ? c : 0;
+}
+
+/* Hardened: the request a large span records, so the usable size: an
+ * aligned request of 0 bytes that goes large asks for 1. */
+SH_NOCOV static size_t sh_hard_usable(size_t req, unsigned cls)
+{
+	return cls == 0 && req == 0 ? 1 : req;
 }
 
 SH_NOCOV static int sh_room_for(size_t foot)
@@ -544,6 +616,109 @@ SH_NOCOV static void sh_grave_push(const sh_obj *o)
 	S.grave_next = (S.grave_next + 1) % SH_GRAVE;
 	if (S.ngrave < SH_GRAVE)
 		S.ngrave++;
+}
+
+/* -------------------------------------------------------- quarantines */
+
+SH_NOCOV static sh_held *sh_held_at(unsigned c, uint32_t k)
+{
+	return &S.held[c][(S.qhead[c] + k) % S.quarantine];
+}
+
+/* The held object at p, or NULL (always NULL in light). */
+SH_NOCOV static const sh_held *sh_held_find(uintptr_t p)
+{
+	for (unsigned c = 0; c < GORT_NUM_SIZE_CLASSES; c++)
+		for (uint32_t k = 0; k < S.qlen[c]; k++)
+			if (sh_held_at(c, k)->p == p)
+				return sh_held_at(c, k);
+	return NULL;
+}
+
+/* An object that left a quarantine is freed for real: its slot's ALLOC and
+ * QUARANTINE bits are clear, or its span went back to the heap. */
+SH_NOCOV static void sh_expect_released(unsigned c, const sh_held *h)
+{
+	gort_object_info oi = {0};
+	unsigned held = 1u << GORT_PLANE_ALLOC | 1u << GORT_PLANE_QUARANTINE;
+	SH_ASSERT(gort_inspect_object((void *)h->p, &oi) != 0 || oi.base != h->p ||
+			  !(oi.bits & held),
+		  "object %llu at %#lx left quarantine %u but keeps bits %#x",
+		  (unsigned long long)h->id, (unsigned long)h->p, c, oi.bits);
+}
+
+/* The oldest entry of quarantine c leaves it, as the library's must. */
+SH_NOCOV static void sh_held_pop(unsigned c)
+{
+	sh_held h = *sh_held_at(c, 0);
+	S.qhead[c] = (S.qhead[c] + 1) % S.quarantine;
+	S.qlen[c]--;
+	S.nheld--;
+	S.held_bytes -= h.slot;
+	S.foot -= h.foot;
+	sh_expect_released(c, &h);
+}
+
+SH_NOCOV static void sh_held_push(unsigned c, const sh_obj *o)
+{
+	if (S.qlen[c] == S.quarantine)
+		sh_held_pop(c);
+	*sh_held_at(c, S.qlen[c]) = (sh_held){o->p, o->slot, o->foot, o->id};
+	S.qlen[c]++;
+	S.nheld++;
+	S.held_bytes += o->slot;
+	S.foot += o->foot; /* its pages stay pinned while it is held */
+}
+
+/* Flush and release empty the small rings (never the large FIFO). */
+SH_NOCOV static void sh_drain_rings(void)
+{
+	for (unsigned c = 1; c < GORT_NUM_SIZE_CLASSES; c++)
+		while (S.qlen[c])
+			sh_held_pop(c);
+}
+
+/* Hardened: where the library put o, just freed. A small slot is zeroed in
+ * either place; the pages of a large one must not be touched any more. */
+SH_NOCOV static void sh_freed(const sh_obj *o)
+{
+	if (!S.hard)
+		return;
+	gort_object_info oi;
+	int found = gort_inspect_object((void *)o->p, &oi) == 0 && oi.base == o->p;
+	uint8_t bits = found ? oi.bits : 0;
+	if (o->cls != 0 && found)
+		sh_expect_zero(o->p, oi.elemsize, "a freed small slot");
+	if (bits & 1u << GORT_PLANE_QUARANTINE) {
+		SH_ASSERT((bits & 1u << GORT_PLANE_ALLOC) && !(bits & 1u << GORT_PLANE_FREED),
+			  "quarantined object %llu at %#lx: bits %#x", (unsigned long long)o->id,
+			  (unsigned long)o->p, bits);
+		sh_held_push(o->cls, o);
+		return;
+	}
+	/* Not quarantined: a small slot of a span the cache does not own
+	 * waits in that span's FREED inbox (counted as freed already). */
+	SH_ASSERT(o->cls != 0 && (bits & 1u << GORT_PLANE_FREED),
+		  "freed object %llu at %#lx (class %u) is neither quarantined nor in an "
+		  "inbox: bits %#x",
+		  (unsigned long long)o->id, (unsigned long)o->p, o->cls, bits);
+}
+
+/* Every held entry still has its QUARANTINE bit: the FIFOs are exactly the
+ * model's. */
+SH_NOCOV static void sh_check_held(void)
+{
+	for (unsigned c = 0; c < GORT_NUM_SIZE_CLASSES; c++)
+		for (uint32_t k = 0; k < S.qlen[c]; k++) {
+			const sh_held *h = sh_held_at(c, k);
+			gort_object_info oi = {0};
+			SH_ASSERT(gort_inspect_object((void *)h->p, &oi) == 0 && oi.base == h->p &&
+					  (oi.bits & 1u << GORT_PLANE_QUARANTINE) &&
+					  oi.span_class == c,
+				  "object %llu at %#lx, entry %u of quarantine %u, is not "
+				  "quarantined (bits %#x)",
+				  (unsigned long long)h->id, (unsigned long)h->p, k, c, oi.bits);
+		}
 }
 
 /* Expectations of a fresh object beyond "live, no overlap". */
@@ -582,11 +757,59 @@ SH_NOCOV static void sh_check_batch(uintptr_t p, size_t req, size_t usable, cons
 		  usable);
 }
 
+/* Hardened: usable size exactly the request, the class of request + 8,
+ * p[n] zero (the canary's terminator), and never a held slot. A batch
+ * object is looked up in the snapshots only when it went large. */
+SH_NOCOV static void sh_check_new_hard(uintptr_t p, size_t req, size_t usable, const sh_expect *e,
+				       gort_object_info *oi)
+{
+	unsigned cls = sh_hard_class(req, e->align);
+	size_t ureq = sh_hard_usable(req, cls);
+	SH_ASSERT(usable == ureq && p % 8 == 0 && (!e->align || p % e->align == 0),
+		  "object %#lx of %zu bytes (align %zu): usable %zu, want %zu", (unsigned long)p,
+		  req, e->align, usable, ureq);
+	SH_ASSERT(((const volatile uint8_t *)p)[ureq] == 0,
+		  "object %#lx of %zu bytes: the byte after it is not the canary's zero",
+		  (unsigned long)p, req);
+	SH_ASSERT(!sh_held_find(p), "new object %#lx is a slot the model holds in quarantine",
+		  (unsigned long)p);
+	memset(oi, 0, sizeof *oi);
+	oi->span_class = cls;
+	if (e->batch && cls != 0)
+		return;
+	SH_ASSERT(gort_inspect_object((void *)p, oi) == 0 && oi->base == p,
+		  "new object %#lx is not at the start of a slot of an in-use span",
+		  (unsigned long)p);
+	uint8_t bits = oi->bits;
+	SH_ASSERT((bits & 1u << GORT_PLANE_ALLOC) &&
+			  !(bits & (1u << GORT_PLANE_FREED | 1u << GORT_PLANE_QUARANTINE)),
+		  "new object %#lx: bitmap bits %#x (want ALLOC only)", (unsigned long)p, bits);
+	SH_ASSERT(oi->span_class == cls, "request %zu (align %zu) landed in class %u, want %u", req,
+		  e->align, oi->span_class, cls);
+	if (cls != 0) {
+		SH_ASSERT(oi->elemsize == S.sc[cls].size &&
+				  ((bits >> GORT_PLANE_POINTERS) & 1) == !e->noscan,
+			  "object %#lx of class %u: slot %zu, POINTERS bit %d (noscan %d)",
+			  (unsigned long)p, cls, oi->elemsize, (bits >> GORT_PLANE_POINTERS) & 1,
+			  e->noscan);
+		return;
+	}
+	gort_span_info si;
+	SH_ASSERT(gort_inspect_span_of(p, &si) == 0 && si.base == p && si.request == ureq &&
+			  si.owner == GORT_OWNER_LARGE,
+		  "large object %#lx of %zu bytes: span base %#lx request %zu owner %u",
+		  (unsigned long)p, req, (unsigned long)si.base, si.request, si.owner);
+}
+
 SH_NOCOV static void sh_check_new(uintptr_t p, size_t req, size_t usable, const sh_expect *e,
 				  gort_object_info *oi)
 {
 	SH_ASSERT(usable >= req, "usable size %zu < request %zu at %#lx", usable, req,
 		  (unsigned long)p);
+	if (S.hard) {
+		sh_check_new_hard(p, req, usable, e, oi);
+		return;
+	}
 	if (e->batch) {
 		sh_check_batch(p, req, usable, e, oi);
 		return;
@@ -655,6 +878,18 @@ SH_NOCOV static void sh_check_new(uintptr_t p, size_t req, size_t usable, const 
 		  bits);
 }
 
+/* Hardened: the bytes an object counts in heap_alloc, its slot or its
+ * span (guard page included), which are also its extent. */
+SH_NOCOV static size_t sh_slot_bytes(uintptr_t p, unsigned cls)
+{
+	if (cls != 0)
+		return S.sc[cls].size;
+	gort_span_info si;
+	SH_ASSERT(gort_inspect_span_of(p, &si) == 0, "large object %#lx has no span",
+		  (unsigned long)p);
+	return (size_t)si.npages * SH_PAGE;
+}
+
 /* Enter a fresh object into the model (count: it is a new malloc). */
 SH_NOCOV static sh_obj *sh_add(uintptr_t p, size_t req, const sh_expect *e, int count)
 {
@@ -663,6 +898,9 @@ SH_NOCOV static sh_obj *sh_add(uintptr_t p, size_t req, const sh_expect *e, int 
 	sh_check_new(p, req, usable, e, &oi);
 	if (e->zero)
 		sh_expect_zero(p, req, e->how == HOW_CALLOC ? "calloc" : "gort_alloc(ZERO)");
+	/* Hardened, a small slot is zero whenever it is not live. */
+	if (S.hard && oi.span_class != 0 && e->how != HOW_REALLOC)
+		sh_expect_zero(p, req, "a new small object");
 	sh_obj *o = &S.live[S.nlive];
 	*o = (sh_obj){
 		.p = p,
@@ -673,15 +911,18 @@ SH_NOCOV static sh_obj *sh_add(uintptr_t p, size_t req, const sh_expect *e, int 
 		.cls = (uint8_t)(e->tiny ? GORT_TINY_SPAN_CLASS : oi.span_class),
 		.tiny = (uint8_t)e->tiny,
 		.noscan = (uint8_t)e->noscan,
+		.slot = S.hard ? sh_slot_bytes(p, oi.span_class) : usable,
 	};
 	/* A tiny object owns its request: its usable size may grow as later
-	 * objects of the block start further on. */
-	sh_iv_insert(p, p + (e->tiny ? (req ? req : 1) : usable), e->tiny, o->id);
+	 * objects of the block start further on. Hardened, an object owns its
+	 * slot, canary included. */
+	size_t extent = S.hard ? o->slot : e->tiny ? (req ? req : 1) : usable;
+	sh_iv_insert(p, p + extent, e->tiny, o->id);
 	S.nlive++;
 	S.foot += o->foot;
 	S.live_by_class[o->cls]++;
 	if (!o->tiny)
-		S.slot_bytes += usable;
+		S.slot_bytes += o->slot;
 	if (count) {
 		S.mallocs++;
 		S.tiny_allocs += o->tiny;
@@ -700,7 +941,7 @@ SH_NOCOV static sh_obj sh_remove(size_t i, int count)
 	S.foot -= o.foot;
 	S.live_by_class[o.cls]--;
 	if (!o.tiny)
-		S.slot_bytes -= o.usable;
+		S.slot_bytes -= o.slot;
 	if (count)
 		S.frees++;
 	return o;
@@ -714,13 +955,14 @@ SH_NOCOV static sh_obj sh_remove(size_t i, int count)
 SH_NOCOV static void sh_expect_fair_oom(const char *what, size_t n, size_t align)
 {
 	SH_ASSERT(errno == ENOMEM, "%s(%zu): NULL with errno %d, want ENOMEM", what, n, errno);
-	size_t pages;
-	if (n <= GORT_MAX_SMALL_SIZE && align <= SH_PAGE)
+	size_t pages, need = S.hard ? n + SH_CANARY : n;
+	if (need <= GORT_MAX_SMALL_SIZE && align <= SH_PAGE)
 		pages = 10; /* the longest small span */
 	else
-		pages = sh_round_page(n ? n : 1) / SH_PAGE;
+		pages = sh_round_page(need ? need : 1) / SH_PAGE;
 	if (align > SH_PAGE)
 		pages += align / SH_PAGE - 1;
+	pages += sh_guard_pages();
 	gort_inspect_arena(&S.arena);
 	size_t left = (S.arena.arena_bytes - (S.arena.arena_used - S.arena.arena_base)) / SH_PAGE;
 	SH_ASSERT(left < pages, "%s(%zu, align %zu) failed with %zu arena pages uncommitted", what,
@@ -756,12 +998,20 @@ SH_NOCOV static void sh_check_stats(void)
 	struct gort_memstats ms;
 	gort_memstats(&ms);
 	const struct gort_memstats *b = &S.base;
-	SH_ASSERT(ms.heap_objects == S.nlive, "heap_objects %llu, model has %zu live",
-		  (unsigned long long)ms.heap_objects, S.nlive);
-	SH_ASSERT(ms.mallocs == b->mallocs + S.mallocs && ms.frees == b->frees + S.frees,
+	/* Held objects are still allocated for the library: freed only when
+	 * they leave their quarantine. */
+	SH_ASSERT(ms.heap_objects == S.nlive + S.nheld,
+		  "heap_objects %llu, model has %zu live and %zu in quarantine",
+		  (unsigned long long)ms.heap_objects, S.nlive, S.nheld);
+	SH_ASSERT(ms.mallocs == b->mallocs + S.mallocs && ms.frees == b->frees + S.frees - S.nheld,
 		  "mallocs %llu frees %llu, model %llu %llu", (unsigned long long)ms.mallocs,
 		  (unsigned long long)ms.frees, (unsigned long long)(b->mallocs + S.mallocs),
-		  (unsigned long long)(b->frees + S.frees));
+		  (unsigned long long)(b->frees + S.frees - S.nheld));
+	SH_ASSERT(ms.quarantine_objects == S.nheld && ms.quarantine_bytes == S.held_bytes,
+		  "quarantine: %llu objects of %llu bytes, model %zu of %llu",
+		  (unsigned long long)ms.quarantine_objects,
+		  (unsigned long long)ms.quarantine_bytes, S.nheld,
+		  (unsigned long long)S.held_bytes);
 	SH_ASSERT(ms.tiny_allocs == b->tiny_allocs + S.tiny_allocs, "tiny_allocs %llu, model %llu",
 		  (unsigned long long)ms.tiny_allocs,
 		  (unsigned long long)(b->tiny_allocs + S.tiny_allocs));
@@ -769,19 +1019,20 @@ SH_NOCOV static void sh_check_stats(void)
 		  "large_allocs %llu, model %llu", (unsigned long long)ms.large_allocs,
 		  (unsigned long long)(b->large_allocs + S.large_allocs));
 	for (unsigned c = 0; c < GORT_NUM_SIZE_CLASSES; c++)
-		SH_ASSERT(ms.by_size[c].mallocs - ms.by_size[c].frees == S.live_by_class[c],
-			  "class %u: %llu live by memstats, model %llu", c,
+		SH_ASSERT(ms.by_size[c].mallocs - ms.by_size[c].frees ==
+				  S.live_by_class[c] + S.qlen[c],
+			  "class %u: %llu live by memstats, model %llu (+%u in quarantine)", c,
 			  (unsigned long long)(ms.by_size[c].mallocs - ms.by_size[c].frees),
-			  (unsigned long long)S.live_by_class[c]);
+			  (unsigned long long)S.live_by_class[c], S.qlen[c]);
 	/* Tiny blocks count 16 bytes each; a cache may hold one open block
 	 * with no live object. */
-	uint64_t tiny_bytes = ms.heap_alloc - S.slot_bytes;
-	SH_ASSERT(ms.heap_alloc >= S.slot_bytes && tiny_bytes % GORT_TINY_SIZE == 0 &&
+	uint64_t slots = S.slot_bytes + S.held_bytes;
+	uint64_t tiny_bytes = ms.heap_alloc - slots;
+	SH_ASSERT(ms.heap_alloc >= slots && tiny_bytes % GORT_TINY_SIZE == 0 &&
 			  tiny_bytes / GORT_TINY_SIZE >= S.tiny_blocks &&
 			  tiny_bytes / GORT_TINY_SIZE <= S.tiny_blocks + 1,
 		  "heap_alloc %llu: slots of the model %llu + %zu live tiny blocks",
-		  (unsigned long long)ms.heap_alloc, (unsigned long long)S.slot_bytes,
-		  S.tiny_blocks);
+		  (unsigned long long)ms.heap_alloc, (unsigned long long)slots, S.tiny_blocks);
 	SH_ASSERT(ms.heap_inuse + ms.heap_idle == ms.heap_sys && ms.heap_released <= ms.heap_idle,
 		  "pages: inuse %llu + idle %llu != sys %llu (released %llu)",
 		  (unsigned long long)ms.heap_inuse, (unsigned long long)ms.heap_idle,
@@ -827,6 +1078,10 @@ SH_NOCOV static void sh_check_object(const sh_obj *o)
 			  "large object %llu at %#lx: span request %zu, model %zu",
 			  (unsigned long long)o->id, (unsigned long)o->p, si.request, o->req);
 	}
+	if (S.hard)
+		SH_ASSERT(((const volatile uint8_t *)o->p)[o->usable] == 0,
+			  "live object %llu at %#lx: the canary's zero after it was overwritten",
+			  (unsigned long long)o->id, (unsigned long)o->p);
 	sh_verify(o, "in the deep check");
 }
 
@@ -868,10 +1123,13 @@ SH_NOCOV static void sh_deep_check(void)
 		  (unsigned long)at, (unsigned long)S.arena.arena_used);
 	SH_ASSERT(gort_inspect_free_runs(NULL, 0) == nfree, "free runs: %zu, spans listing %zu",
 		  gort_inspect_free_runs(NULL, 0), nfree);
+	/* Quarantined slots keep their ALLOC bits. */
 	for (unsigned c = 0; c < GORT_NUM_SIZE_CLASSES; c++)
-		SH_ASSERT(live[c] == S.live_by_class[c],
-			  "class %u: %llu live slots in the bitmap, model %llu", c,
-			  (unsigned long long)live[c], (unsigned long long)S.live_by_class[c]);
+		SH_ASSERT(live[c] == S.live_by_class[c] + S.qlen[c],
+			  "class %u: %llu live slots in the bitmap, model %llu (+%u in quarantine)",
+			  c, (unsigned long long)live[c], (unsigned long long)S.live_by_class[c],
+			  S.qlen[c]);
+	sh_check_held();
 	/* Tiny: the blocks of live tiny objects, plus each cache's open block
 	 * that holds none. */
 	gort_cache_info caches[8];
@@ -894,10 +1152,39 @@ SH_NOCOV static void sh_deep_check(void)
 		sh_check_object(&S.live[(S.rot++) % S.nlive]);
 }
 
+/* Hardened: no small object, and the only spans in use are those of the
+ * large objects still in quarantine (nothing but a new runtime empties the
+ * large FIFO). */
+SH_NOCOV static void sh_expect_hard_shape(const char *when)
+{
+	struct gort_memstats ms;
+	gort_memstats(&ms);
+	SH_ASSERT(S.nlive == 0 && S.nheld == S.qlen[0] && ms.heap_objects == S.nheld,
+		  "%s: %llu objects, model %zu held (%u large)", when,
+		  (unsigned long long)ms.heap_objects, S.nheld, S.qlen[0]);
+	size_t n = sh_load_spans(), inuse = 0;
+	for (size_t i = 0; i < n; i++) {
+		const gort_span_info *s = &S.spans[i];
+		if (s->state == GORT_SPAN_FREE)
+			continue;
+		inuse++;
+		SH_ASSERT(s->span_class == 0 && sh_held_find(s->base),
+			  "%s: span %#lx of class %u in use, not a quarantined large object", when,
+			  (unsigned long)s->base, s->span_class);
+	}
+	SH_ASSERT(inuse == S.qlen[0], "%s: %zu spans in use, %u large objects held", when, inuse,
+		  S.qlen[0]);
+	sh_gort_check();
+}
+
 /* The heap as it must be between inputs: nothing live, one free run over
  * the committed arena (none if nothing was ever committed). */
 SH_NOCOV static void sh_expect_initial_shape(const char *when)
 {
+	if (S.hard) {
+		sh_expect_hard_shape(when);
+		return;
+	}
 	struct gort_memstats ms;
 	gort_memstats(&ms);
 	SH_ASSERT(ms.heap_objects == 0 && ms.heap_alloc == 0 && ms.heap_inuse == 0,
@@ -1062,7 +1349,7 @@ static void op_alloc(fdp_t *d)
 					    GORT_NOSCAN | GORT_ZERO};
 	unsigned flags = FDP_PICK(d, flagsets);
 	size_t n = fdp_bool(d) ? fdp_range(d, 0, 17) : sh_size(d);
-	int tiny = flags == GORT_NOSCAN && n < GORT_TINY_SIZE;
+	int tiny = !S.hard && flags == GORT_NOSCAN && n < GORT_TINY_SIZE;
 	sh_step *st = sh_op("gort_alloc", n, flags, 0);
 	sh_expect e = {.how = HOW_ALLOC,
 		       .noscan = !!(flags & GORT_NOSCAN),
@@ -1091,7 +1378,7 @@ static void op_alloc_many(fdp_t *d)
 	unsigned flags = FDP_PICK(d, flagsets);
 	size_t n = fdp_bool(d) ? fdp_range(d, 0, 17) : sh_size(d) % (GORT_MAX_SMALL_SIZE + 1);
 	size_t k = fdp_range(d, 2, 64);
-	int tiny = flags == GORT_NOSCAN && n < GORT_TINY_SIZE;
+	int tiny = !S.hard && flags == GORT_NOSCAN && n < GORT_TINY_SIZE;
 	sh_expect e = {.how = HOW_ALLOC,
 		       .noscan = !!(flags & GORT_NOSCAN),
 		       .tiny = tiny,
@@ -1138,8 +1425,10 @@ static void op_realloc(fdp_t *d)
 	sh_verify_at(&o, (uintptr_t)q, keep, "after realloc (the prefix)");
 	int moved = (uintptr_t)q != o.p;
 	sh_remove(i, moved);
-	if (moved)
+	if (moved) {
+		sh_freed(&o);
 		sh_grave_push(&o);
+	}
 	/* In place, the object keeps its slot and so its POINTERS bit. */
 	sh_expect e = {.how = HOW_REALLOC,
 		       .in_place = !moved,
@@ -1155,6 +1444,7 @@ SH_NOCOV static void sh_free_index(size_t i)
 	sh_verify(&o, "free");
 	sh_remove(i, 1);
 	gort_free((void *)o.p);
+	sh_freed(&o);
 	sh_grave_push(&o);
 	sh_ret(st, 0);
 }
@@ -1178,6 +1468,7 @@ static void op_release(fdp_t *d)
 	(void)d;
 	sh_step *st = sh_op("gort_release", 0, 0, 0);
 	sh_ret(st, gort_release());
+	sh_drain_rings();
 }
 
 static void op_flush(fdp_t *d)
@@ -1185,6 +1476,7 @@ static void op_flush(fdp_t *d)
 	(void)d;
 	sh_step *st = sh_op("gort_flush_caches", 0, 0, 0);
 	gort_flush_caches();
+	sh_drain_rings();
 	sh_ret(st, 0);
 }
 
@@ -1285,9 +1577,18 @@ static sh_opfn sh_pick_op(unsigned byte)
 
 static void sh_begin_input(void)
 {
-	if (++S.gsh_inputs == 1)
+	if (++S.gsh_inputs == 1 && !S.hard)
 		sh_gsh("# %s input as a gortsh script\ninit arena=256M procs=1 seed=0 threads=off",
 		       S.harness);
+	else if (S.gsh_inputs == 1)
+		sh_gsh("# %s input as a gortsh script\ninit arena=256M procs=1 seed=%llu threads=off "
+		       "harden=%s quarantine=%u",
+		       S.harness, (unsigned long long)S.seed, gort_harden_name(S.preset),
+		       S.quarantine);
+	memset(S.qhead, 0, sizeof S.qhead);
+	memset(S.qlen, 0, sizeof S.qlen);
+	S.nheld = 0;
+	S.held_bytes = 0;
 	S.nlive = 0;
 	S.tiny_blocks = 0;
 	S.foot = 0;
@@ -1319,34 +1620,64 @@ static void sh_end_input(void)
 		sh_free_index(S.nlive - 1);
 	sh_check_stats();
 	gort_flush_caches();
+	sh_drain_rings();
 	if (inputs++ % SH_RELEASE_EVERY == 0)
 		gort_release();
 	sh_check_stats();
 	sh_expect_initial_shape("after freeing everything and gort_flush_caches");
 }
 
-/* Once per process: the runtime in step mode with a modest arena, and the
- * size class table the sizes are drawn from. */
-static void sh_init(const char *harness)
+/* Once per process: the harness's name and the environment's switches. */
+static void sh_setup(const char *harness)
 {
 	S.harness = harness;
 	const char *t = getenv("GORT_FUZZ_TRACE");
 	S.trace = t && *t && *t != '0';
 	t = getenv("GORT_FUZZ_GSH");
 	S.gsh = t && *t && *t != '0';
-	gort_config cfg = {
-		.arena_bytes = SH_ARENA_BYTES, .procs = 1, .threaded = 0, .harden = GORT_HARDEN_LIGHT};
-	if (gort_init(&cfg) != 0) {
-		fprintf(stderr, "%s: gort_init failed, errno %d\n", harness, errno);
+	S.next_id = 1;
+}
+
+/* The runtime in step mode with a modest arena, under a preset (hardened:
+ * a quarantine of 1..SH_QMAX and a seed, which keys the canaries and
+ * paranoid's random choices), and the size class table the sizes are drawn
+ * from. A runtime already up is shut down first: every pointer it handed
+ * out is forgotten, as the model must be (sh_begin_input). */
+static void sh_start(int preset, unsigned quarantine, uint64_t seed)
+{
+	static int up;
+	if (up)
+		gort_shutdown();
+	S.preset = preset;
+	S.hard = preset != GORT_HARDEN_LIGHT;
+	S.quarantine = S.hard ? quarantine : 0;
+	S.seed = seed;
+	gort_config cfg = {.arena_bytes = SH_ARENA_BYTES,
+			   .procs = 1,
+			   .threaded = 0,
+			   .harden = preset,
+			   .quarantine = S.quarantine,
+			   .seed = seed};
+	if ((S.hard && (quarantine < 1 || quarantine > SH_QMAX)) || gort_init(&cfg) != 0 ||
+	    gort_harden_preset() != preset) {
+		fprintf(stderr, "%s: gort_init(%s, quarantine %u) failed, errno %d\n", S.harness,
+			gort_harden_name(preset), quarantine, errno);
 		abort();
 	}
+	up = 1;
 	size_t n = gort_inspect_sizeclasses(S.sc, GORT_NUM_SIZE_CLASSES);
 	if (n != GORT_NUM_SIZE_CLASSES) {
-		fprintf(stderr, "%s: %zu size classes, expected %d\n", harness, n,
+		fprintf(stderr, "%s: %zu size classes, expected %d\n", S.harness, n,
 			GORT_NUM_SIZE_CLASSES);
 		abort();
 	}
-	S.next_id = 1;
+}
+
+/* Once per process (fuzz_alloc, fuzz_misuse): light, for good. */
+SH_UNUSED static void sh_init(const char *harness)
+{
+	sh_setup(harness);
+	sh_start(GORT_HARDEN_LIGHT, 0, 0);
 }
 
 #endif /* GORT_FUZZ_SHADOW_H */

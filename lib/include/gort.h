@@ -118,8 +118,10 @@ struct gort_memstats {
 GORT_API void gort_memstats(struct gort_memstats *out);
 
 /* Return idle memory to the OS now: every free page run is released with
- * madvise(MADV_DONTNEED). Spans emptied by frees are given back to the heap
- * first. Returns the number of bytes newly released. */
+ * madvise(MADV_DONTNEED). Spans emptied by frees (and the calling thread's
+ * quarantined small objects) are given back to the heap first. Freed large
+ * objects in their quarantine stay there: their pages are released already.
+ * Returns the number of bytes newly released. */
 GORT_API size_t gort_release(void);
 
 /* ---------------------------------------------------------------- errors */

@@ -82,10 +82,14 @@ MEM_HIDDEN int gort_harden_init(const gort_config *cfg);
 MEM_HIDDEN void gort_harden_shutdown(void);
 
 /* ---------------------------------------------------------------- small */
-/* The slot bytes a request needs: n, or n + 8 with canaries. */
+/* The slot bytes a request needs: n, or n + 8 with canaries; saturated, so
+ * that an impossible request (within 8 bytes of SIZE_MAX) stays impossible
+ * instead of wrapping into a small class. */
 static inline size_t harden_slot_need(const harden_t *h, size_t n)
 {
-	return h->canary ? n + CANARY_BYTES : n;
+	if (!h->canary)
+		return n;
+	return n > SIZE_MAX - CANARY_BYTES ? SIZE_MAX : n + CANARY_BYTES;
 }
 MEM_HIDDEN void gort_canary_set(uintptr_t slot, size_t elemsize, size_t request);
 /* The request size the slot's canary encodes, or (size_t)-1 if the canary is

@@ -517,3 +517,27 @@ Test(harden, a_report_from_a_goroutine_names_it)
 	gort_free(q);
 	cr_assert(!strstr(gt_rec.message, "goroutine"), "outside a G: %s", gt_rec.message);
 }
+
+/* Found by fuzz_harden: n + 8 wrapped for n within 8 bytes of SIZE_MAX, so
+ * aligned_alloc handed out a small slot and realloc "resized" in place. */
+Test(harden, requests_near_size_max_fail_with_enomem)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	static const size_t huge[] = {SIZE_MAX, SIZE_MAX - 3, SIZE_MAX - 7, SIZE_MAX - 8};
+	for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+		errno = 0;
+		cr_assert_null(gort_malloc(huge[i]), "malloc(SIZE_MAX - %zu)", SIZE_MAX - huge[i]);
+		cr_assert_eq(errno, ENOMEM);
+		errno = 0;
+		cr_assert_null(gort_aligned_alloc(4096, huge[i]));
+		cr_assert_eq(errno, ENOMEM, "aligned_alloc(4096, SIZE_MAX - %zu)", SIZE_MAX - huge[i]);
+		void *p = gort_malloc(0);
+		errno = 0;
+		cr_assert_null(gort_realloc(p, huge[i]), "realloc to SIZE_MAX - %zu",
+			       SIZE_MAX - huge[i]);
+		cr_assert_eq(errno, ENOMEM);
+		cr_assert_eq(gort_usable_size(p), 0, "the object is unchanged");
+		gort_free(p);
+	}
+	gt_expect_clean();
+}
