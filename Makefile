@@ -142,13 +142,17 @@ ALL_OBJS := $(LIB_OBJS) $(PRELOAD_OBJS) $(CLI_OBJS) $(TEST_SUPPORT_OBJS) \
 objects: $(ALL_OBJS)
 	@:
 
+# The allocation calls the fuzz_shell harness intercepts in cli/ (fuzz/fuzz_shell.c,
+# hooks): part of the flags below, so changing the list rebuilds those objects.
+FUZZ_SHELL_HOOKED := gort_alloc gort_calloc gort_aligned_alloc gort_realloc gort_free gort_shutdown
+
 # ---------------------------------------------------------- flag tracking
 # Objects depend on a stamp holding the compile command, rewritten only when
 # it changes, so `make DEBUG=1` after `make` rebuilds instead of mixing flags.
 NOBUILD_GOALS := clean format format-check uninstall print-build help
 ifneq ($(filter-out $(NOBUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
   FLAGS_STAMP := $(BUILD)/.flags
-  FLAGS_NOW := $(CC) $(ALL_CFLAGS) | $(ALL_LDFLAGS) | $(SO_LDFLAGS)
+  FLAGS_NOW := $(CC) $(ALL_CFLAGS) | $(ALL_LDFLAGS) | $(SO_LDFLAGS) | $(FUZZ_SHELL_HOOKED)
   $(shell mkdir -p $(BUILD) && \
 	{ [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || \
 	  printf '%s\n' '$(FLAGS_NOW)' > $(FLAGS_STAMP); })
@@ -376,7 +380,7 @@ FUZZ_REPLAY_BINS := $(addprefix $(BUILD)/fuzz-replay/,$(FUZZ_HARNESSES))
 # compiled with its allocation calls renamed to the harness's hooks (see
 # fuzz/fuzz_shell.c), so in every tree these objects are fuzz_shell's own.
 FUZZ_CLI_SRCS := $(filter-out cli/main.c cli/repl.c,$(CLI_SRCS))
-FUZZ_SHELL_HOOKS := $(foreach f,gort_alloc gort_calloc gort_realloc gort_free gort_shutdown, \
+FUZZ_SHELL_HOOKS := $(foreach f,$(FUZZ_SHELL_HOOKED), \
 	-D$(f)=fuzz_shell_$(f))
 FUZZ_CLI_OBJS := $(patsubst %,$(FUZZ_ROOT)/obj/%.o,$(basename $(FUZZ_CLI_SRCS)))
 AFL_CLI_OBJS := $(patsubst %,$(AFL_ROOT)/obj/%.o,$(basename $(FUZZ_CLI_SRCS)))

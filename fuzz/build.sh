@@ -59,7 +59,7 @@ rm -f "$WORK/libgort.a"
 ar rcs "$WORK/libgort.a" "${objs[@]}"
 
 hooks=()
-for f in gort_alloc gort_calloc gort_realloc gort_free gort_shutdown; do
+for f in gort_alloc gort_calloc gort_aligned_alloc gort_realloc gort_free gort_shutdown; do
 	hooks+=("-D$f=fuzz_shell_$f")
 done
 cli_objs=()

@@ -620,7 +620,8 @@ static FILE *out_sink, *err_sink;
 /* ------------------------------------------------------------ hooks */
 
 /* For this harness cli/ is compiled with -Dgort_alloc=fuzz_shell_gort_alloc
- * (and the same for gort_calloc, gort_realloc, gort_free, gort_shutdown;
+ * (and the same for gort_calloc, gort_aligned_alloc, gort_realloc, gort_free,
+ * gort_shutdown;
  * the Makefile's FUZZ_SHELL_HOOKS, fuzz/build.sh), so every object the
  * shell allocates or frees passes here, while the runtime's own calls go
  * straight to the library. The hooks keep the set of objects the session
@@ -630,6 +631,7 @@ static FILE *out_sink, *err_sink;
  * change nothing else: gort sees the same calls as in gortsh. */
 GORT_API void *fuzz_shell_gort_alloc(size_t size, unsigned flags);
 GORT_API void *fuzz_shell_gort_calloc(size_t count, size_t size);
+GORT_API void *fuzz_shell_gort_aligned_alloc(size_t align, size_t size);
 GORT_API void *fuzz_shell_gort_realloc(void *p, size_t size);
 GORT_API void fuzz_shell_gort_free(void *p);
 GORT_API void fuzz_shell_gort_shutdown(void);
@@ -710,15 +712,15 @@ FS_NOCOV static void owned_clear(void)
 	owned_n = 0;
 }
 
-/* p starts a live object (allocated, not freed into the inbox; not tiny)
- * that the session does not own. */
+/* p starts a live object (allocated, not freed into the inbox or a
+ * quarantine; not tiny) that the session does not own. */
 FS_NOCOV static bool foreign(void *p)
 {
 	gort_object_info oi;
 	if (!p || owned_has((uintptr_t)p) || gort_inspect_object(p, &oi) != 0)
 		return false;
 	return !oi.tiny && oi.base == (uintptr_t)p && (oi.bits & (1u << GORT_PLANE_ALLOC)) &&
-	       !(oi.bits & (1u << GORT_PLANE_FREED));
+	       !(oi.bits & (1u << GORT_PLANE_FREED)) && !(oi.bits & (1u << GORT_PLANE_QUARANTINE));
 }
 
 __attribute__((noreturn)) FS_NOCOV static void not_owned(const char *call, void *p)
@@ -735,6 +737,13 @@ FS_NOCOV void *fuzz_shell_gort_alloc(size_t size, unsigned flags)
 	return p;
 }
 
+FS_NOCOV void *fuzz_shell_gort_aligned_alloc(size_t align, size_t size)
+{
+	void *p = gort_aligned_alloc(align, size);
+	owned_add((uintptr_t)p);
+	return p;
+}
+
 FS_NOCOV void *fuzz_shell_gort_calloc(size_t count, size_t size)
 {
 	void *p = gort_calloc(count, size);
@@ -747,8 +756,10 @@ FS_NOCOV void *fuzz_shell_gort_realloc(void *p, size_t size)
 	if (foreign(p))
 		not_owned("gort_realloc", p);
 	bool mine = p && owned_has((uintptr_t)p);
+	uint64_t errors = gort_error_count();
 	void *q = gort_realloc(p, size);
-	if (mine && (q || size == 0))
+	/* A reported misuse (a damaged canary) leaves the object where it was. */
+	if (mine && (q || size == 0) && gort_error_count() == errors)
 		owned_del((uintptr_t)p);
 	owned_add((uintptr_t)q);
 	return q;
@@ -758,8 +769,10 @@ FS_NOCOV void fuzz_shell_gort_free(void *p)
 {
 	if (foreign(p))
 		not_owned("gort_free", p);
+	uint64_t errors = gort_error_count();
 	gort_free(p);
-	owned_del((uintptr_t)p);
+	if (gort_error_count() == errors) /* else: reported, and still live */
+		owned_del((uintptr_t)p);
 }
 
 FS_NOCOV void fuzz_shell_gort_shutdown(void)
