@@ -9,8 +9,8 @@
 #   --json     one JSON object per row on stdout instead of the table
 #   --only     only these workloads (names as in the table)
 #
-# Peers: glibc (no preload); gort-light and gort (the default preset), both
-# BUILD_DIR/libgortmalloc.so with GORT_HARDEN set; jemalloc, mimalloc and
+# Peers: glibc (no preload); gort-light, gort (the default preset) and
+# gort-paranoid, all BUILD_DIR/libgortmalloc.so with GORT_HARDEN set; jemalloc, mimalloc and
 # tcmalloc (minimal) when their Debian packages are installed (a missing
 # peer is skipped with a note). Runs are interleaved: each round runs every
 # workload under every peer once, so a slow phase of a shared machine hits
@@ -115,6 +115,8 @@ add_peer glibc "" "" "$([[ -n $libc ]] && pkg_version "$libc" || echo unknown)"
 if [[ -f $BUILD_DIR/libgortmalloc.so ]]; then
 	add_peer gort-light "$BUILD_DIR/libgortmalloc.so" GORT_HARDEN=light "$(gort_version), light"
 	add_peer gort "$BUILD_DIR/libgortmalloc.so" GORT_HARDEN=default "$(gort_version), default"
+	add_peer gort-paranoid "$BUILD_DIR/libgortmalloc.so" GORT_HARDEN=paranoid \
+		"$(gort_version), paranoid"
 else
 	note "libgortmalloc.so is not built: gort skipped"
 fi
@@ -184,7 +186,7 @@ median() { local m; [[ -n $1 ]] && read -r m _ _ < <(stats "$1") && echo "$m"; }
 ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'; }
 
 if [[ $JSON -eq 0 ]]; then
-	printf '%-12s %-11s %9s %17s %9s %11s %9s\n' workload peer "ns/op" "min-max" "RSS MiB" \
+	printf '%-12s %-13s %9s %17s %9s %11s %9s\n' workload peer "ns/op" "min-max" "RSS MiB" \
 		"light/peer" "gort/peer"
 fi
 for wl in "${WORKLOADS[@]}"; do
@@ -195,7 +197,7 @@ for wl in "${WORKLOADS[@]}"; do
 		key=$name\|$p
 		nfail=${FAIL[$key]:-0}
 		if [[ -z ${NS[$key]:-} ]]; then
-			[[ $JSON -eq 0 ]] && printf '%-12s %-11s %9s %17s %9s %11s %9s  (%s runs failed)\n' \
+			[[ $JSON -eq 0 ]] && printf '%-12s %-13s %9s %17s %9s %11s %9s  (%s runs failed)\n' \
 				"$name" "$p" - - - - - "$nfail"
 			continue
 		fi
@@ -211,7 +213,7 @@ for wl in "${WORKLOADS[@]}"; do
 		if [[ $JSON -eq 1 ]]; then
 			echo "$row"
 		else
-			printf '%-12s %-11s %9.2f %17s %9s %11s %9s%s\n' "$name" "$p" "$med" "$lo-$hi" \
+			printf '%-12s %-13s %9.2f %17s %9s %11s %9s%s\n' "$name" "$p" "$med" "$lo-$hi" \
 				"$rss_mib" "${lr:--}" "${dr:--}" "$([[ $nfail -gt 0 ]] && echo "  [$nfail failed]")"
 		fi
 	done
