@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define WORK_MAX 100000000ull   /* iterations of one `work` */
 #define REPEAT_MAX 1000000ull   /* rounds of one `repeat` */
@@ -26,9 +27,13 @@
 /* What a step other than work costs against the budget: an allocation with
  * its bookkeeping takes about as long as a thousand loop iterations. */
 #define STEP_COST 1000ull
+/* `syscall MS` blocks for at most this long (threaded mode only), and each
+ * millisecond counts as this much work, so a loop of them ends too. */
+#define SYSCALL_MS_MAX 100ull
+#define SYSCALL_MS_COST 1000000ull
 
 enum op_kind { OP_ALLOC, OP_FREE, OP_YIELD, OP_PARK, OP_READY, OP_SPAWN, OP_WORK, OP_REPEAT,
-	       OP_EXIT };
+	       OP_EXIT, OP_SYSCALL };
 
 typedef struct op {
 	int kind;
@@ -161,6 +166,12 @@ static int compile_step(void *ctx, sh_args *a)
 		return a->argc == 2 ? compile_count(c, o, a, WORK_MAX, "work")
 				    : fail(c, "work: expected a count");
 	}
+	if (strcmp(w, "syscall") == 0) {
+		o->kind = OP_SYSCALL;
+		return a->argc == 2 ? compile_count(c, o, a, SYSCALL_MS_MAX, "syscall")
+				    : fail(c, "syscall: expected milliseconds (at most %llu)",
+					   (unsigned long long)SYSCALL_MS_MAX);
+	}
 	if (strcmp(w, "repeat") == 0) {
 		o->kind = OP_REPEAT;
 		if (a->argc != 3 || compile_count(c, o, a, REPEAT_MAX, "repeat") != 0)
@@ -168,7 +179,7 @@ static int compile_step(void *ctx, sh_args *a)
 		return compile_block(c, o, &a->argv[2], "repeat");
 	}
 	return fail(c, "unknown body step '%s' (alloc, free, yield, park, ready, spawn, work, "
-		       "repeat, exit)",
+		       "syscall, repeat, exit)",
 		    w);
 }
 
@@ -346,6 +357,22 @@ static bool charge(sh_t *sh, uint64_t n)
 	return false;
 }
 
+/* A blocking call: the G's P goes to another M while it sleeps (Go's
+ * entersyscallblock), and it takes one back after. Step mode has no Ms to
+ * hand off to, so there it only says so. */
+static void run_syscall(sh_t *sh, const op *o)
+{
+	char wb[32];
+	gort_syscall_enter();
+	if (sh->cfg.threaded) {
+		struct timespec ts = {0, (long)(o->n * 1000000ull)};
+		while (nanosleep(&ts, &ts) != 0)
+			;
+	}
+	gort_syscall_exit();
+	actions_add(sh, "%ssyscall %llu ms", who(wb), (unsigned long long)o->n);
+}
+
 /* One step that is not control flow. */
 static void exec_op(sh_t *sh, const op *o)
 {
@@ -377,6 +404,9 @@ static void exec_op(sh_t *sh, const op *o)
 			actions_add(sh, "%serror: spawn: out of memory", who(wb));
 		break;
 	}
+	case OP_SYSCALL:
+		run_syscall(sh, o);
+		break;
 	case OP_WORK:
 		/* A loop the compiler must keep: no yield, just time. */
 		for (uint64_t k = 0; k < o->n; k++)
@@ -410,7 +440,10 @@ static void exec_prog(sh_t *sh, const sh_prog *prog)
 			continue;
 		}
 		const op *o = &f->p->ops[f->i++];
-		if (!charge(sh, o->kind == OP_WORK ? o->n + 1 : STEP_COST) || o->kind == OP_EXIT)
+		uint64_t cost = o->kind == OP_WORK	  ? o->n + 1
+				: o->kind == OP_SYSCALL ? o->n * SYSCALL_MS_COST + STEP_COST
+							: STEP_COST;
+		if (!charge(sh, cost) || o->kind == OP_EXIT)
 			return;
 		if (o->kind == OP_YIELD || o->kind == OP_PARK)
 			slice_used = 0;

@@ -20,8 +20,9 @@ static const char *const init_subs[] = {"procs=",	   "arena=",	       "stack=",
 static const char *const alloc_subs[] = {"noscan", "zero", "align=", "as", NULL};
 static const char *const trace_subs[] = {"start", "stop", NULL};
 static const char *const export_subs[] = {"svg", NULL};
-static const char *const spawn_subs[] = {"on", "alloc", "free", "yield", "park", "ready",
-					 "spawn", "work", "repeat", "exit", NULL};
+static const char *const spawn_subs[] = {"on",	   "alloc", "free",    "yield", "park",
+					 "ready",  "spawn", "work",    "syscall",
+					 "repeat", "exit",  NULL};
 
 const sh_cmd sh_commands[] = {
 	{"init",

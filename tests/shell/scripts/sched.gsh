@@ -8,7 +8,7 @@ gs
 ms
 spawn { alloc 100 as x; yield; free x }
 spawn { yield; alloc 200 as y; yield; free y }
-spawn on p1 { repeat 3 { work 1000; yield } }
+spawn on p1 { repeat 3 { work 1000; syscall 1; yield } }
 spawn on p2 { spawn { yield; exit; alloc 8 }; spawn { spawn { yield } } }
 dump runq
 ps
