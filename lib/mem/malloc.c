@@ -53,8 +53,11 @@ static void *alloc_large(size_t size, size_t align, bool zero)
 	return (void *)ld(&s->base);
 }
 
-static void report_at(gort_error_kind kind, const char *op, uintptr_t p, const span_t *s,
-		      const char *extra);
+#define COLD __attribute__((noinline, cold))
+#define HOT_INLINE inline __attribute__((always_inline))
+
+static COLD void report_at(gort_error_kind kind, const char *op, uintptr_t p, const span_t *s,
+			   const char *extra);
 
 /* "requested N, canary byte at +OFF damaged" */
 static const char *overflow_detail(char *buf, size_t n, size_t request, size_t bad)
@@ -275,15 +278,15 @@ void *gort_aligned_alloc(size_t align, size_t size)
 
 /* ----------------------------------------------------------- validation */
 
-static void report_at(gort_error_kind kind, const char *op, uintptr_t p, const span_t *s,
-		      const char *extra)
+static COLD void report_at(gort_error_kind kind, const char *op, uintptr_t p, const span_t *s,
+			   const char *extra)
 {
 	char buf[200];
 	gort_report(kind, op, p, gort_detail_span(buf, sizeof buf, s, extra));
 }
 
 /* Resolve p to its span, reporting why not. */
-static inline span_t *span_for_free(uintptr_t p, const char *op)
+static HOT_INLINE span_t *span_for_free(uintptr_t p, const char *op)
 {
 	if (unlikely(ld(&gort_mem.state) != 2)) {
 		gort_report(GORT_ERR_INVALID_FREE, op, p, "runtime not initialised");
@@ -310,7 +313,7 @@ static gort_error_kind clear_bit_kind(const span_t *s, size_t idx)
 
 /* A free of a slot that is not live: freed already (pending: by another
  * thread, not yet folded in), or never handed out. */
-static void report_not_live(const span_t *s, size_t idx, uintptr_t p, const char *op,
+static COLD void report_not_live(const span_t *s, size_t idx, uintptr_t p, const char *op,
 			    bool pending)
 {
 	gort_error_kind kind = pending ? GORT_ERR_DOUBLE_FREE : clear_bit_kind(s, idx);
@@ -318,14 +321,15 @@ static void report_not_live(const span_t *s, size_t idx, uintptr_t p, const char
 }
 
 /* The owner's own free: its thread alone writes the span's ALLOC words. */
-static void free_local(cache_t *c, span_t *s, size_t idx, uintptr_t p, const char *op)
+static HOT_INLINE void free_local(cache_t *c, span_t *s, size_t idx, uintptr_t p,
+				  const char *op)
 {
 	uint64_t bit = (uint64_t)1 << (idx % 64);
 	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[idx / 64];
 	uint64_t alloc = ld(a);
-	if (unlikely(!(alloc & bit) || ((ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) |
-					 ld(&span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64])) &
-					bit))) {
+	/* QUARANTINE is not looked at: light never sets it, and the hardened
+	 * paths check it (small_live) before they come here. */
+	if (unlikely(!(alloc & bit) || (ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) & bit))) {
 		report_not_live(s, idx, p, op, alloc & bit);
 		return;
 	}
@@ -345,10 +349,6 @@ static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const ch
 		report_not_live(s, idx, p, op, false);
 		return;
 	}
-	if (unlikely(ld(&span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64]) & bit)) {
-		report_not_live(s, idx, p, op, true);
-		return;
-	}
 	uint64_t old = __atomic_fetch_or(&span_plane(s, GORT_PLANE_FREED)[idx / 64], bit,
 					 __ATOMIC_SEQ_CST);
 	if (unlikely(old & bit)) {
@@ -361,16 +361,21 @@ static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const ch
 		gort_central_note_free(s);
 }
 
-static inline void free_small(cache_t *c, span_t *s, uintptr_t p, const char *op)
+/* Slot idx of s, at p: ours if our cache owns the span (only we can make
+ * that true or false), else another thread's. */
+static HOT_INLINE void free_slot(cache_t *c, span_t *s, size_t idx, uintptr_t p, const char *op)
 {
-	size_t off = p - ld(&s->base);
-	unsigned sc = ld(&s->spanclass);
-	size_t idx = sc == TINY_SPAN_CLASS ? off / TINY_SIZE : sc_index_of(sc, off);
-	/* Ours if our cache owns it: only we can make that true or false. */
 	if (likely(c && ld(&s->cache_id) == c->id))
 		free_local(c, s, idx, p, op);
 	else
 		free_remote(c, s, idx, p, op);
+}
+
+static inline void free_small(cache_t *c, span_t *s, uintptr_t p, const char *op)
+{
+	size_t off = p - ld(&s->base);
+	unsigned sc = ld(&s->spanclass);
+	free_slot(c, s, sc == TINY_SPAN_CLASS ? off / TINY_SIZE : sc_index_of(sc, off), p, op);
 }
 
 void gort_free_small(cache_t *c, span_t *s, uintptr_t p, const char *op)
@@ -457,7 +462,7 @@ static void free_tiny(span_t *s, uintptr_t p, const char *op)
 }
 
 /* Check p; return its span if p is the start of a live object, else report. */
-static inline span_t *validate(uintptr_t p, const char *op, size_t *idx_out)
+static HOT_INLINE span_t *validate(uintptr_t p, const char *op, size_t *idx_out)
 {
 	span_t *s = span_for_free(p, op);
 	if (!s)
@@ -508,7 +513,7 @@ void gort_free(void *ptr)
 	else if (unlikely(gort_hard->checks))
 		free_small_hardened(s, idx, p, "free");
 	else
-		free_small(cache_current(), s, p, "free");
+		free_slot(cache_current(), s, idx, p, "free");
 	DEBUG_CHECK_SPAN(s);
 }
 
