@@ -206,9 +206,11 @@ $(LIBSO): $(LIB_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(SO_LDFLAGS) -Wl,-soname,libgort.so $(LDFLAGS) -o $@ $^
 
+# -Bsymbolic-functions: malloc and free reach gort_malloc and gort_free
+# directly, not through the PLT (nothing is meant to interpose gort_* here).
 $(PRELOADSO): $(LIB_OBJS) $(PRELOAD_OBJS)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(SO_LDFLAGS) -Wl,-soname,libgortmalloc.so $(LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(SO_LDFLAGS) -Wl,-soname,libgortmalloc.so -Wl,-Bsymbolic-functions $(LDFLAGS) -o $@ $^
 
 $(BUILD)/gortsh: $(CLI_OBJS) $(LIBA)
 	$(call say,LD,$@)

@@ -137,7 +137,7 @@ static inline void note_pointers(span_t *s, void *p, bool pointers)
 
 static void *alloc_small_hardened(cache_t *c, size_t size, unsigned flags);
 
-static inline void *alloc_small(size_t size, unsigned flags)
+static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsigned flags)
 {
 	cache_t *c = cache_current();
 	if (unlikely(!c)) {
@@ -149,14 +149,16 @@ static inline void *alloc_small(size_t size, unsigned flags)
 	if ((flags & GORT_NOSCAN) && size < TINY_SIZE && !(flags & GORT_ZERO))
 		return gort_cache_alloc_tiny(c, size ? size : 1);
 	unsigned sc = sc_class_of(size ? size : 1);
-	void *p = cache_alloc(c, sc);
+	bool marked;
+	void *p = cache_alloc_marked(c, sc, !(flags & GORT_NOSCAN), &marked);
 	if (unlikely(!p)) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	span_t *s = c->alloc[sc];
 	DEBUG_CHECK_SPAN(s);
-	note_pointers(s, p, !(flags & GORT_NOSCAN));
+	if (unlikely(!marked))
+		note_pointers(s, p, !(flags & GORT_NOSCAN));
 	if (flags & GORT_ZERO)
 		memset(p, 0, s->elemsize);
 	return p;

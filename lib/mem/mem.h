@@ -319,26 +319,53 @@ static inline void counter_inc(uint64_t *c)
 	st(c, ld(c) + 1);
 }
 
-/* Hand out slot `bit` of the current word of s, the cache's current span
- * of class sc (a bit of s->alloc_cache). */
-static inline void *cache_take(cache_t *c, unsigned sc, span_t *s, unsigned bit)
+/* cache_take, which with pointers >= 0 also sets the slot's POINTERS bit to
+ * it while the word is at hand (the owner's plane, like ALLOC). The stray
+ * path hands out another slot: it leaves the bit to the caller. */
+static inline void *cache_take_marked(cache_t *c, unsigned sc, span_t *s, unsigned bit,
+				      int pointers)
 {
 	size_t idx = (size_t)s->cache_word * 64 + bit;
 	uint64_t *alloc = &s->bits[s->cache_word];
+	uint64_t mask = (uint64_t)1 << bit;
 	/* A FREED bit on a free slot is a second free that landed after
 	 * the first was folded in (bitmap.c): never hand such a slot out. */
-	if (unlikely(ld(alloc + s->nwords) & ((uint64_t)1 << bit)))
+	if (unlikely(ld(alloc + s->nwords) & mask))
 		return gort_cache_alloc_stray(c, sc, bit);
-	s->alloc_cache &= ~((uint64_t)1 << bit);
+	s->alloc_cache &= ~mask;
 	/* ALLOC is the owner's alone (bitmap.c): no locked instruction. */
-	st(alloc, ld(alloc) | ((uint64_t)1 << bit));
+	st(alloc, ld(alloc) | mask);
+	if (pointers >= 0) {
+		uint64_t *pw = alloc + (size_t)GORT_PLANE_POINTERS * s->nwords, old = ld(pw);
+		if (((old & mask) != 0) != (pointers != 0))
+			st(pw, old ^ mask);
+	}
 	if (unlikely(idx >= ld(&s->hwm)))
 		st(&s->hwm, (uint32_t)idx + 1);
 	counter_inc(&c->slot_alloc[sc]);
 	return (void *)(s->base + idx * s->elemsize);
 }
 
+/* Hand out slot `bit` of the current word of s, the cache's current span
+ * of class sc (a bit of s->alloc_cache). */
+static inline void *cache_take(cache_t *c, unsigned sc, span_t *s, unsigned bit)
+{
+	return cache_take_marked(c, sc, s, bit, -1);
+}
+
 /* The fast path: the lowest free slot of the cached span of class sc. */
+static inline void *cache_alloc_marked(cache_t *c, unsigned sc, int pointers, bool *marked)
+{
+	span_t *s = c->alloc[sc];
+	uint64_t free = s->alloc_cache;
+	if (likely(free != 0)) {
+		*marked = pointers >= 0;
+		return cache_take_marked(c, sc, s, (unsigned)__builtin_ctzll(free), pointers);
+	}
+	*marked = false;
+	return gort_cache_alloc_slow(c, sc);
+}
+
 static inline void *cache_alloc(cache_t *c, unsigned sc)
 {
 	span_t *s = c->alloc[sc];
