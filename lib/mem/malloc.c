@@ -496,7 +496,9 @@ static HOT_INLINE span_t *validate(uintptr_t p, const char *op, size_t *idx_out)
 	return s;
 }
 
-void gort_free(void *ptr)
+/* Every free but the common one: large, tiny, hardened, another thread's
+ * span, and every misuse. */
+static COLD void free_general(void *ptr)
 {
 	if (!ptr)
 		return;
@@ -517,6 +519,38 @@ void gort_free(void *ptr)
 	else
 		free_slot(cache_current(), s, idx, p, "free");
 	DEBUG_CHECK_SPAN(s);
+}
+
+/* The common free, light preset: a live small object of a span the
+ * calling thread's cache owns. Every test of validate() and free_local()
+ * is made, in a function that calls nothing, so it needs no frame; anything
+ * else goes to free_general, which makes the same tests again and reports.
+ * A span we own cannot be recycled under us, so the spans array entry is
+ * trusted once it is ours and covers p. */
+void gort_free(void *ptr)
+{
+	uintptr_t p = (uintptr_t)ptr, base = ARENA.base;
+	cache_t *c = gort_tls_cache;
+	if (unlikely(p - base >= ld(&ARENA.used) - base || !c || gort_tls_gen != ld(&gort_mem.gen) ||
+		     gort_hard->checks))
+		return free_general(ptr);
+	span_t *s = ld(&ARENA.spans[arena_page_index(&ARENA, p)]);
+	if (unlikely(!s || ld(&s->cache_id) != c->id || ld_acq(&s->state) != SPAN_INUSE))
+		return free_general(ptr);
+	unsigned sc = ld(&s->spanclass);
+	size_t off = p - ld(&s->base);
+	if (unlikely(sc == LARGE_SPAN_CLASS || sc == TINY_SPAN_CLASS ||
+		     off >= (ld(&s->npages) << PAGE_SHIFT)))
+		return free_general(ptr);
+	size_t idx = sc_index_of(sc, off);
+	uint64_t bit = (uint64_t)1 << (idx % 64);
+	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[idx / 64];
+	uint64_t alloc = ld(a);
+	if (unlikely(idx >= ld(&s->nelems) || idx * ld(&s->elemsize) != off || !(alloc & bit) ||
+		     (ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) & bit)))
+		return free_general(ptr);
+	st(a, alloc & ~bit);
+	counter_inc(&c->slot_free[sc]);
 }
 
 /* Canary presets: the request of the live object at p (slot idx of s), or
