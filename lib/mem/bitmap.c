@@ -27,6 +27,30 @@
 
 #include <string.h>
 
+bool gort_have_popcnt;
+
+#if defined(__x86_64__) && !defined(__POPCNT__)
+__attribute__((target("popcnt"))) uint32_t gort_popcount_hw(uint64_t x)
+{
+	return (uint32_t)__builtin_popcountll(x);
+}
+#else
+uint32_t gort_popcount_hw(uint64_t x)
+{
+	return (uint32_t)__builtin_popcountll(x);
+}
+#endif
+
+/* Called at init: __builtin_cpu_init first, since a preloaded allocator
+ * may run before the constructor that would fill in the CPU's model. */
+void gort_bitmap_cpu_init(void)
+{
+#if defined(__x86_64__) && !defined(__POPCNT__)
+	__builtin_cpu_init();
+	gort_have_popcnt = __builtin_cpu_supports("popcnt");
+#endif
+}
+
 void gort_bitmap_init_span(span_t *s)
 {
 	st(&s->nwords, (uint16_t)((s->nelems + 63) / 64));
@@ -39,7 +63,7 @@ uint32_t gort_bitmap_count(const span_t *s, unsigned plane)
 	const uint64_t *w = span_plane(s, plane);
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < s->nwords; i++)
-		n += (uint32_t)__builtin_popcountll(ld(&w[i]));
+		n += popcount64(ld(&w[i]));
 	return n;
 }
 
@@ -51,7 +75,7 @@ uint32_t gort_bitmap_count_live(const span_t *s)
 	const uint64_t *f = span_plane(s, GORT_PLANE_FREED);
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < s->nwords; i++)
-		n += (uint32_t)__builtin_popcountll(ld_acq(&a[i]) & ~ld_acq(&f[i]));
+		n += popcount64(ld_acq(&a[i]) & ~ld_acq(&f[i]));
 	return n;
 }
 
@@ -66,7 +90,7 @@ uint64_t gort_bitmap_reclaim_word(const span_t *s, uint32_t w)
 		size_t i = (size_t)w * 64 + (size_t)__builtin_ctzll(stray);
 		size_t size = s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE : s->elemsize;
 		gort_note_stray(s->spanclass, s->base, s->base + i * size,
-				(unsigned)__builtin_popcountll(stray));
+				popcount64(stray));
 	}
 	alloc &= ~freed;
 	st(a, alloc);
@@ -77,6 +101,6 @@ uint32_t gort_bitmap_sweep(const span_t *s)
 {
 	uint32_t free = 0;
 	for (uint32_t w = 0; w < s->nwords; w++)
-		free += (uint32_t)__builtin_popcountll(gort_bitmap_reclaim_word(s, w));
+		free += popcount64(gort_bitmap_reclaim_word(s, w));
 	return free;
 }

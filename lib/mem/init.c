@@ -72,6 +72,7 @@ static int do_init(const gort_config *cfg)
 	memset((char *)&gort_mem + keep, 0, sizeof gort_mem - keep);
 	st(&gort_mem.gen, ld(&gort_mem.gen) + 1);
 	gort_mem.threaded = cfg->threaded;
+	gort_bitmap_cpu_init();
 	if (gort_harden_init(cfg) != 0)
 		return -1;
 	if (gort_arena_init(&gort_mem.arena, cfg->arena_bytes) != 0) {

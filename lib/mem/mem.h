@@ -146,6 +146,21 @@ MEM_HIDDEN uint64_t gort_bitmap_reclaim_word(const span_t *s, uint32_t w);
 /* Owner only: reclaim every word; returns the number of free slots. */
 MEM_HIDDEN uint32_t gort_bitmap_sweep(const span_t *s);
 
+/* Bits set in a word. x86-64's baseline has no popcnt instruction, so the
+ * compiler calls a software routine; bitmap.c picks the instruction at
+ * init when the CPU has it (every x86-64 CPU since 2008 does). */
+MEM_HIDDEN extern bool gort_have_popcnt;
+MEM_HIDDEN uint32_t gort_popcount_hw(uint64_t x);
+static inline uint32_t popcount64(uint64_t x)
+{
+#if defined(__x86_64__) && !defined(__POPCNT__)
+	if (likely(gort_have_popcnt))
+		return gort_popcount_hw(x);
+#endif
+	return (uint32_t)__builtin_popcountll(x);
+}
+MEM_HIDDEN void gort_bitmap_cpu_init(void);
+
 static inline bool bitmap_test(const span_t *s, unsigned plane, size_t i)
 {
 	return (ld(&span_plane(s, plane)[i / 64]) >> (i % 64)) & 1;
