@@ -35,28 +35,17 @@ static void on_error(const gort_error *e, void *ctx)
 	sh_fail("unexpected report from %s: %s", e->op, e->message);
 }
 
-static int ready;
+SH_HARNESS_SETUP(setup)
 
 static void setup(void)
 {
 	sh_init("fuzz_alloc");
 	gort_set_error_handler(on_error, NULL);
-	ready = 1;
-}
-
-FUZZ_API int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (!ready)
-		setup();
-	return 0;
 }
 
 FUZZ_API int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!ready)
-		setup();
+	sh_ensure_ready();
 	fdp_t d;
 	fdp_init(&d, data, size);
 	sh_begin_input();

@@ -327,28 +327,17 @@ static void (*const misuses[])(fdp_t *) = {
 	hz_double_free_held, hz_overflow,	    hz_write_after_free, hz_double_free_held,
 };
 
-static int ready;
+SH_HARNESS_SETUP(setup)
 
 static void setup(void)
 {
 	sh_setup("fuzz_harden");
 	misuse_setup();
-	ready = 1;
-}
-
-FUZZ_API int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (!ready)
-		setup();
-	return 0;
 }
 
 FUZZ_API int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!ready)
-		setup();
+	sh_ensure_ready();
 	fdp_t d;
 	fdp_init(&d, data, size);
 	int preset = fdp_bool(&d) ? GORT_HARDEN_PARANOID : GORT_HARDEN_DEFAULT;

@@ -58,28 +58,17 @@ static void (*const misuses[])(fdp_t *) = {
 	mis_interior,	     mis_foreign,	    mis_never_allocated,
 };
 
-static int ready;
+SH_HARNESS_SETUP(setup)
 
 static void setup(void)
 {
 	sh_init("fuzz_misuse");
 	misuse_setup();
-	ready = 1;
-}
-
-FUZZ_API int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (!ready)
-		setup();
-	return 0;
 }
 
 FUZZ_API int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!ready)
-		setup();
+	sh_ensure_ready();
 	fdp_t d;
 	fdp_init(&d, data, size);
 	sh_begin_input();

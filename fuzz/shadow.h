@@ -117,6 +117,31 @@
 #define SH_CANARY 8
 
 #define SH_UNUSED __attribute__((unused))
+
+#ifndef FUZZ_API
+#define FUZZ_API __attribute__((visibility("default")))
+#endif
+
+/* A harness's one-time setup, `static void fn(void)`: run by
+ * LLVMFuzzerInitialize, or by the first input under a driver that does not
+ * call it. Defines LLVMFuzzerInitialize and sh_ensure_ready(). */
+#define SH_HARNESS_SETUP(fn)                                                               \
+	static void fn(void);                                                              \
+	static int sh_ready_;                                                              \
+	static void sh_ensure_ready(void)                                                  \
+	{                                                                                  \
+		if (!sh_ready_) {                                                          \
+			fn();                                                              \
+			sh_ready_ = 1;                                                     \
+		}                                                                          \
+	}                                                                                  \
+	FUZZ_API int LLVMFuzzerInitialize(int *argc, char ***argv)                         \
+	{                                                                                  \
+		(void)argc;                                                                \
+		(void)argv;                                                                \
+		sh_ensure_ready();                                                         \
+		return 0;                                                                  \
+	}
 /* The checking code needs no coverage feedback of its own (the library's is
  * what guides the fuzzer), and comparison tracing in its loops over object
  * bytes and class tables would cost more than the library calls. */
