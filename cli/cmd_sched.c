@@ -344,6 +344,21 @@ int cmd_procs(sh_t *sh, sh_args *a)
 	return 0;
 }
 
+int cmd_reseed(sh_t *sh, sh_args *a)
+{
+	uint64_t n;
+	if (a->argc != 2 || !parse_u64(a->argv[1].text, &n))
+		return sh_error(sh, "usage: reseed N");
+	if (threaded(sh))
+		return sh_error(sh, "reseed: threaded mode has no seeded choices (the OS schedules the Ms)");
+	gort_reseed(n);
+	out(sh, "scheduler PRNG reseeded with %llu\n", (unsigned long long)n);
+	js_begin(sh, "reseed");
+	js_uint(sh, "seed", n);
+	js_end(sh);
+	return 0;
+}
+
 /* --------------------------------------------------------------- views */
 
 static const char *g_status(uint32_t s)

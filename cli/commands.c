@@ -93,6 +93,11 @@ const sh_cmd sh_commands[] = {
 	 "the head of the global queue (runnext first), their free Gs to the global list and their "
 	 "mcache's spans to the centrals, as Go's procresize.",
 	 "procs 4", NULL, cmd_procs},
+	{"reseed", "reseed N", "reseed the scheduler's PRNG",
+	 "Step mode: gort_reseed. Every choice the scheduler makes from here on (which P "
+	 "looks first, the order it steals in) follows from N, so the same seed and the same "
+	 "commands give the same run; init seed=N also starts the whole runtime over.",
+	 "reseed 7", NULL, cmd_reseed},
 	{"ready", "ready gN", "make a parked goroutine runnable",
 	 "Put a parked G on the global queue (from the shell there is no current P).", "ready g2",
 	 NULL, cmd_ready},

@@ -243,6 +243,7 @@ int cmd_step(sh_t *sh, sh_args *a);
 int cmd_run(sh_t *sh, sh_args *a);
 int cmd_ready(sh_t *sh, sh_args *a);
 int cmd_procs(sh_t *sh, sh_args *a);
+int cmd_reseed(sh_t *sh, sh_args *a);
 int cmd_gs(sh_t *sh, sh_args *a);
 int cmd_ps(sh_t *sh, sh_args *a);
 int cmd_ms(sh_t *sh, sh_args *a);

@@ -47,3 +47,8 @@ procs 2
 dump runq
 procs 3
 run
+# reseed: the same seed from here on gives the same choices of P and steal order
+reseed 11
+spawn { yield; yield }
+spawn { yield }
+run

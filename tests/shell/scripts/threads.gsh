@@ -28,6 +28,7 @@ echo "-- what threaded mode refuses"
 step
 step on p0
 spawn on p1 { yield }
+reseed 3
 init threads=off procs=2
 spawn on p1 { yield }
 run
