@@ -3,7 +3,9 @@
  * masks) carved from chunks mapped straight from the OS.
  *
  * Metadata never lives in the arena, so a heap overflow cannot reach it and
- * the arena holds nothing but objects. Freed metadata goes on a free list
+ * the arena holds nothing but objects. Each chunk ends with a guard page,
+ * so a run of writes off its end faults instead of reaching whatever the
+ * kernel mapped next. Freed metadata goes on a free list
  * threaded through the freed structures themselves (they are ours, not the
  * program's). The caller holds the lock that owns the fixalloc.
  */
@@ -30,11 +32,14 @@ static int fix_new_chunk(fixalloc_t *f)
 	size_t bytes = f->size * 4 + sizeof(struct chunk_hdr) > FIX_CHUNK
 			       ? f->size * 4 + sizeof(struct chunk_hdr)
 			       : FIX_CHUNK;
-	bytes = (bytes + gort_os_page_size() - 1) & ~(gort_os_page_size() - 1);
-	struct chunk_hdr *h = gort_os_map(bytes);
+	size_t page = gort_os_page_size();
+	bytes = (bytes + page - 1) & ~(page - 1);
+	struct chunk_hdr *h = gort_os_map(bytes + page);
 	if (!h)
 		return -1;
-	h->bytes = bytes;
+	/* If the OS refuses the guard, the page is merely unused. */
+	(void)gort_os_guard((char *)h + bytes, page);
+	h->bytes = bytes + page;
 	h->next = f->chunks;
 	f->chunks = h;
 	f->chunk = (char *)h + 64;

@@ -17,7 +17,7 @@
 
 #include "gort.h"
 #include "gort_inspect.h"
-#include "mem/sizeclass.h"
+#include "mem/mem.h"
 
 #include "../support/gort_test.h"
 
@@ -740,4 +740,21 @@ Test(heap, aligned_large_objects_off_the_hint_stay_inside_their_pages)
 		gt_expect_clean();
 		gort_shutdown();
 	}
+}
+
+/* fixalloc.c's chunks (span structures, caches, tiny masks) end with a
+ * guard page. The chunk header is {next, bytes}, bytes counting the guard. */
+Test(heap, metadata_chunks_end_in_a_guard_page)
+{
+	fixalloc_t f;
+	gort_fixalloc_init(&f, 200);
+	cr_assert_not_null(gort_fixalloc_alloc(&f));
+	const struct {
+		void *next;
+		size_t bytes;
+	} *h = f.chunks;
+	uintptr_t end = (uintptr_t)h + h->bytes, page = gort_os_page_size();
+	cr_assert(unreadable(end - page), "the chunk's last page is readable");
+	cr_assert(!unreadable(end - page - 1), "the chunk's own bytes are not readable");
+	gort_fixalloc_destroy(&f);
 }
