@@ -184,9 +184,10 @@ static bool slot_was_clean(cache_t *c, span_t *s, uintptr_t p)
 	return false;
 }
 
-/* default and paranoid: room for the canary, no tiny blocks (their objects
- * share a slot, so neither canaries nor zero-on-free could cover them),
- * random slots in paranoid, the zero check, the canary. */
+/* A request of `size` bytes in class sc: every hardened small allocation
+ * (room for the canary, no tiny blocks, since objects sharing a slot could
+ * have neither canaries nor zero-on-free; random slots in paranoid; the zero
+ * check; the canary) and aligned_alloc's in every preset. */
 static void *alloc_in_class(cache_t *c, unsigned sc, size_t size, unsigned flags)
 {
 	const harden_t *h = gort_hard;
@@ -262,19 +263,16 @@ void *gort_aligned_alloc(size_t align, size_t size)
 	}
 	if (align <= 8)
 		return gort_malloc(size);
-	size_t need = harden_slot_need(gort_hard, size);
-	if (need <= SC_MAX_SMALL && align <= PAGE_SIZE) {
-		unsigned cls = aligned_class(need, align);
-		if (cls && !gort_hard->checks)
-			return gort_alloc(gort_sc_size[cls], 0);
-		cache_t *c = cls ? cache_current() : NULL;
-		if (c)
-			return alloc_in_class(c, cls, size, 0);
-	}
-	if (gort_mem_ensure_init() != 0) {
+	/* The preset decides the room a request needs: read it after init. */
+	cache_t *c = cache_current();
+	if (!c) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	size_t need = harden_slot_need(gort_hard, size);
+	unsigned cls = need <= SC_MAX_SMALL && align <= PAGE_SIZE ? aligned_class(need, align) : 0;
+	if (cls)
+		return alloc_in_class(c, cls, size, 0);
 	return alloc_large(size ? size : 1, align, false);
 }
 

@@ -10,6 +10,7 @@
  * whole programs through LD_PRELOAD.
  */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -539,5 +540,53 @@ Test(harden, requests_near_size_max_fail_with_enomem)
 		cr_assert_eq(gort_usable_size(p), 0, "the object is unchanged");
 		gort_free(p);
 	}
+	gt_expect_clean();
+}
+
+/* An aligned_alloc that starts the runtime (the drop-in's first call may be
+ * posix_memalign) must size its slot for the preset init chooses, not for
+ * the light settings in force before init. */
+Test(harden, aligned_alloc_as_the_first_call_keeps_its_alignment)
+{
+	unsetenv("GORT_HARDEN");
+	char *p = gort_aligned_alloc(64, 100);
+	cr_assert_not_null(p);
+	cr_assert_eq(gort_harden_preset(), GORT_HARDEN_DEFAULT);
+	cr_assert_eq((uintptr_t)p % 64, 0, "%p is not 64-byte aligned", (void *)p);
+	cr_assert_eq(gort_usable_size(p), 100);
+	gort_free(p);
+}
+
+/* A GORT_HARDEN that names no preset: default, and one line on stderr. */
+Test(harden, a_bad_GORT_HARDEN_is_reported_once_and_default_used,
+     .init = cr_redirect_stderr)
+{
+	setenv("GORT_HARDEN", "strict", 1);
+	cr_assert_eq(gort_harden_preset(), GORT_HARDEN_DEFAULT);
+	cr_assert_eq(gort_harden_preset(), GORT_HARDEN_DEFAULT);
+	fflush(stderr);
+	cr_assert_stderr_eq_str("gort: GORT_HARDEN is not light, default or paranoid: using default\n");
+	unsetenv("GORT_HARDEN");
+}
+
+/* Freed large objects wait in a FIFO of the quarantine's length: the
+ * oldest goes back to the heap when a newer one arrives. */
+Test(harden, the_large_quarantine_is_a_fifo)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 2);
+	void *a = gort_malloc(100000), *b = gort_malloc(100000), *c = gort_malloc(100000);
+	gort_free(a);
+	gort_free(b);
+	struct gort_memstats ms;
+	gort_memstats(&ms);
+	cr_assert_eq(ms.quarantine_objects, 2);
+	gort_object_info o;
+	cr_assert_eq(gort_inspect_object(a, &o), 0, "a left the quarantine too early");
+	gort_free(c);
+	cr_assert_neq(gort_inspect_object(a, &o), 0, "a is still held after a third free");
+	cr_assert_eq(gort_inspect_object(b, &o), 0);
+	gort_memstats(&ms);
+	cr_assert_eq(ms.quarantine_objects, 2);
+	cr_assert_eq(ms.large_allocs - ms.by_size[0].frees, 2, "held objects count as live");
 	gt_expect_clean();
 }
