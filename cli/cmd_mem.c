@@ -160,8 +160,8 @@ static int alloc_options(sh_t *sh, sh_args *a, int from, unsigned *flags, uint64
 }
 
 /* A misuse found while allocating (a write after free seen at reuse) fails
- * the command: the new object is freed again, so the heap is as it was and
- * the command gives one result, its error. */
+ * the command: the new object is freed again (so no value refers to it)
+ * and the command gives one result, its error. */
 static bool misuse_while_allocating(sh_t *sh, void *p)
 {
 	if (!sh_gort_error(sh))
@@ -292,23 +292,23 @@ int cmd_free(sh_t *sh, sh_args *a)
 
 /* ---------------------------------------------------------- peek, poke */
 
-/* The byte range [addr+off, addr+off+len) of one slot that may be touched:
- * inside the slot holding addr (a large object's pages, not its guard page)
- * and not a freed large object, whose pages fault. Fills *o. */
-static int slot_range(sh_t *sh, const char *cmd, uintptr_t addr, uint64_t off, uint64_t len,
-		      gort_object_info *o)
+/* 0 if [addr+off, addr+off+len) may be touched: inside the slot holding
+ * addr (a large object's pages, not its guard page) and not a freed large
+ * object, whose pages fault; else -1 after saying why. */
+static int slot_range(sh_t *sh, const char *cmd, uintptr_t addr, uint64_t off, uint64_t len)
 {
 	char ab[40];
-	if (gort_inspect_object((void *)addr, o) != 0)
+	gort_object_info o;
+	if (gort_inspect_object((void *)addr, &o) != 0)
 		return sh_error(sh, "%s: %s is not in an in-use span", cmd, fmt_addr(addr, ab));
-	uint64_t end = (addr - o->base) + off + len;
-	size_t room = o->elemsize;
-	if (o->span_class == 0) {
+	uint64_t end = (addr - o.base) + off + len;
+	size_t room = o.elemsize;
+	if (o.span_class == 0) {
 		gort_span_info si;
-		if (gort_inspect_span_of(o->span_base, &si) == 0 && si.guard_pages)
+		if (gort_inspect_span_of(o.span_base, &si) == 0 && si.guard_pages)
 			room = (si.npages - si.guard_pages) * (size_t)GORT_PAGE_SIZE;
-		bool live = (o->bits & 1u << GORT_PLANE_ALLOC) &&
-			    !(o->bits & 1u << GORT_PLANE_QUARANTINE);
+		bool live = (o.bits & 1u << GORT_PLANE_ALLOC) &&
+			    !(o.bits & 1u << GORT_PLANE_QUARANTINE);
 		if (!live)
 			return sh_error(sh, "%s: %s is a freed large object: its pages fault", cmd,
 					fmt_addr(addr, ab));
@@ -329,21 +329,24 @@ int cmd_peek(sh_t *sh, sh_args *a)
 		return sh_error(sh, "usage: peek $K|NAME|ADDRESS [OFFSET [LENGTH]]");
 	if (!parse_ref(sh, a->argv[1].text, &addr, &v))
 		return bad_ref(sh, "peek", a->argv[1].text);
+	/* Default: the rest of the value's request (16 bytes past it or when
+	 * unknown), at most 256. */
 	if (a->argc < 4) {
-		size_t usable = v && v->live ? v->size : 16;
+		size_t usable = v && v->live ? v->size : 0;
 		len = usable > off ? usable - off : 16;
-		len = len > 256 ? 256 : len ? len : 8;
+		len = len > 256 ? 256 : len;
 	}
-	gort_object_info o;
 	if (len > 4096)
 		return sh_error(sh, "peek: at most 4096 bytes at a time");
-	if (slot_range(sh, "peek", addr, off, len, &o) != 0)
+	if (slot_range(sh, "peek", addr, off, len) != 0)
 		return -1;
+	char *all = malloc(2 * len + 1);
+	if (!all)
+		return sh_error(sh, "peek: out of memory");
 	const unsigned char *p = (const unsigned char *)addr + off;
 	char hex[3 * 16 + 1], ab[40];
 	js_begin(sh, "peek");
 	js_addr(sh, "addr", addr + off);
-	char *all = malloc(2 * len + 1);
 	for (uint64_t i = 0; i < len; i += 16) {
 		size_t n = len - i < 16 ? (size_t)(len - i) : 16, k = 0;
 		for (size_t j = 0; j < n; j++)
@@ -352,12 +355,10 @@ int cmd_peek(sh_t *sh, sh_args *a)
 		out(sh, "%s  +%-5llu %s\n", fmt_addr(addr + off + i, ab),
 		    (unsigned long long)(off + i), hex);
 	}
-	if (all) {
-		for (uint64_t i = 0; i < len; i++)
-			snprintf(all + 2 * i, 3, "%02x", p[i]);
-		js_str(sh, "hex", all);
-		free(all);
-	}
+	for (uint64_t i = 0; i < len; i++)
+		snprintf(all + 2 * i, 3, "%02x", p[i]);
+	js_str(sh, "hex", all);
+	free(all);
 	js_end(sh);
 	return 0;
 }
@@ -372,8 +373,7 @@ int cmd_poke(sh_t *sh, sh_args *a)
 		return sh_error(sh, "usage: poke $K|NAME|ADDRESS OFFSET BYTE (0-255)");
 	if (!parse_ref(sh, a->argv[1].text, &addr, &v))
 		return bad_ref(sh, "poke", a->argv[1].text);
-	gort_object_info o;
-	if (slot_range(sh, "poke", addr, off, 1, &o) != 0)
+	if (slot_range(sh, "poke", addr, off, 1) != 0)
 		return -1;
 	unsigned char *p = (unsigned char *)addr + off;
 	unsigned old = *p;

@@ -67,9 +67,9 @@ static bool check_bits(check_ctx_t *x, const span_t *s)
 			FAIL(x, s->base, "quarantined slot that is not allocated");
 		if (q & ld(&span_plane(s, GORT_PLANE_FREED)[w]))
 			FAIL(x, s->base, "slot both quarantined and freed remotely");
-		x->quarantined += popcount64(q);
 		nquar += popcount64(q);
 	}
+	x->quarantined += nquar;
 	if (s->spanclass != LARGE_SPAN_CLASS && nquar != s->nquar)
 		FAIL(x, s->base, "span's quarantined-slot count disagrees with its bits");
 	return true;

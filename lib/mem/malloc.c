@@ -59,13 +59,17 @@ static void *alloc_large(size_t size, size_t align, bool zero)
 static COLD void report_at(gort_error_kind kind, const char *op, uintptr_t p, const span_t *s,
 			   const char *extra);
 
-/* "requested N, canary byte at +OFF damaged" */
+/* "[requested N B, ]canary at +OFF damaged": a small slot's request is
+ * unknown once its canary is damaged ((size_t)-1). */
 static const char *overflow_detail(char *buf, size_t n, size_t request, size_t bad)
 {
 	strbuf_t b = {buf, n, 0};
-	gort_sb_str(&b, "requested ");
-	gort_sb_dec(&b, request);
-	gort_sb_str(&b, " B, canary at +");
+	if (request != (size_t)-1) {
+		gort_sb_str(&b, "requested ");
+		gort_sb_dec(&b, request);
+		gort_sb_str(&b, " B, ");
+	}
+	gort_sb_str(&b, "canary at +");
 	gort_sb_dec(&b, bad);
 	gort_sb_str(&b, " damaged");
 	return gort_sb_done(&b);
@@ -93,6 +97,8 @@ static bool large_quarantined(const span_t *s)
 static void free_large(span_t *s, const char *op)
 {
 	const harden_t *h = gort_hard;
+	/* Quarantined first: the canary of a held object sits in pages that
+	 * fault. The QUARANTINE bit's atomic OR below catches a racing twin. */
 	if (h->checks) {
 		if (large_quarantined(s)) {
 			report_at(GORT_ERR_DOUBLE_FREE, op, s->base, s, "in quarantine");
@@ -407,11 +413,8 @@ static size_t small_request(const span_t *s, uintptr_t p, const char *op)
 	if (likely(request != (size_t)-1))
 		return request;
 	char buf[96];
-	strbuf_t b = {buf, sizeof buf, 0};
-	gort_sb_str(&b, "canary at +");
-	gort_sb_dec(&b, bad);
-	gort_sb_str(&b, " damaged");
-	report_at(GORT_ERR_HEAP_OVERFLOW, op, p, s, gort_sb_done(&b));
+	report_at(GORT_ERR_HEAP_OVERFLOW, op, p, s,
+		  overflow_detail(buf, sizeof buf, (size_t)-1, bad));
 	return (size_t)-1;
 }
 
@@ -426,7 +429,7 @@ static void free_small_hardened(span_t *s, size_t idx, uintptr_t p, const char *
 		return;
 	cache_t *c = cache_current();
 	if (h->quarantine && c && ld(&s->cache_id) == c->id) {
-		gort_quarantine_small(c, s, idx, p, op);
+		gort_quarantine_small(c, s, idx, p);
 		return;
 	}
 	/* Another thread's span: zeroed while still ours, then into its

@@ -6,7 +6,7 @@
  * guard gaps between the three. The arena is cut
  * into 8 KiB pages; a span is a run of pages. Small objects (<= 32 KiB) live
  * in spans of one size class; each object has 4 bits in the out-of-band
- * bitmap (allocated, freed/quarantined, marked, has-pointers), so no pointer
+ * bitmap (allocated, freed by another thread, quarantined, has-pointers), so no pointer
  * is ever stored in a free object and every free is checked exactly. A
  * thread or P allocates from its mcache without locks (ctz over 64 slots of
  * the allocated plane); an empty cache slot refills from the mcentral of its
@@ -383,11 +383,8 @@ static inline void *cache_alloc_marked(cache_t *c, unsigned sc, int pointers, bo
 
 static inline void *cache_alloc(cache_t *c, unsigned sc)
 {
-	span_t *s = c->alloc[sc];
-	uint64_t free = s->alloc_cache;
-	if (likely(free != 0))
-		return cache_take(c, sc, s, (unsigned)__builtin_ctzll(free));
-	return gort_cache_alloc_slow(c, sc);
+	bool marked;
+	return cache_alloc_marked(c, sc, -1, &marked);
 }
 
 /* Paranoid: a random free slot of the current word. */
@@ -397,8 +394,7 @@ MEM_HIDDEN void *gort_cache_alloc_random(cache_t *c, unsigned sc);
 /* quarantine.c. A live small object at p (slot idx of s, a span c owns)
  * goes into c's ring for its class, its bytes zeroed and its QUARANTINE bit
  * set; the oldest entry past the ring's length is freed for real. */
-MEM_HIDDEN void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p,
-				      const char *op);
+MEM_HIDDEN void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p);
 /* Free everything c holds in quarantine. */
 MEM_HIDDEN void gort_quarantine_drain(cache_t *c);
 /* A large object freed: its pages become a guard range and it waits in the

@@ -70,9 +70,8 @@ static void release_small(cache_t *c, uintptr_t p)
 	gort_free_small(c, s, p, "free");
 }
 
-void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p, const char *op)
+void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p)
 {
-	(void)op;
 	memset((void *)p, 0, s->elemsize);
 	quar_store(s, idx, true);
 	s->nquar++;

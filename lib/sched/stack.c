@@ -52,10 +52,6 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-/* Linux 6.13 uapi; Debian 12's headers predate it. */
-#ifndef MADV_GUARD_INSTALL
-#define MADV_GUARD_INSTALL 102
-#endif
 
 enum slot_state {
 	SLOT_FRESH = 0,
@@ -72,8 +68,8 @@ enum slot_state {
 
 /* ------------------------------------------------------- guard mechanism */
 
-/* The mechanism is the OS layer's (os/guard.c); stacks install their own
- * guards with the advice directly because a segment is committed once. */
+/* The mechanism is the OS layer's (os/guard.c). In guard-region mode a
+ * segment is committed once and each carved slot gets its guard page. */
 bool gort_stack_guard_regions_supported(void)
 {
 	return gort_os_guard_regions_supported();
@@ -244,7 +240,7 @@ static int carve(gort_stack_pool *pool, uint32_t *seg_out, uint32_t *slot_out)
 	char *lo = slot_lo(pool, seg, slot);
 
 	if (pool->guard == GORT_STACK_GUARD_REGION) {
-		if (madvise(lo - pool->page, pool->page, MADV_GUARD_INSTALL) != 0)
+		if (gort_os_guard(lo - pool->page, pool->page) != 0)
 			return -1;
 	} else if (gort_os_commit(lo, pool->usable) != 0) {
 		return -1; /* ENOMEM: most likely vm.max_map_count */
