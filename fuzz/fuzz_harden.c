@@ -297,10 +297,8 @@ static void hz_write_after_free(fdp_t *d)
 
 static void hz_double_free_held(fdp_t *d)
 {
-	size_t k = sh_pick(d, S.nheld);
-	enum call call = pick_call(d);
-	int jump = fdp_bool(d);
-	size_t n = fdp_range(d, 0, 100);
+	mis_target t = decode_target(d, S.nheld);
+	size_t k = t.k;
 	if (S.nheld == 0)
 		return;
 	for (unsigned c = 0; c < GORT_NUM_SIZE_CLASSES; c++) {
@@ -309,7 +307,7 @@ static void hz_double_free_held(fdp_t *d)
 			continue;
 		}
 		uintptr_t p = sh_held_at(c, (uint32_t)k)->p;
-		misuse(call, p, n, K(GORT_ERR_DOUBLE_FREE), jump, "double free (in quarantine)");
+		misuse(t.call, p, t.n, K(GORT_ERR_DOUBLE_FREE), t.jump, "double free (in quarantine)");
 		return;
 	}
 }
@@ -345,15 +343,7 @@ FUZZ_API int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t seed = fdp_u8(&d);
 	sh_start(preset, quarantine, seed);
 	sh_begin_input();
-	while (fdp_remaining(&d) && S.op_no < SH_MAX_OPS) {
-		unsigned b = fdp_u8(&d);
-		if (b < NORMAL_OPS)
-			sh_pick_op(b * 256 / NORMAL_OPS)(&d);
-		else
-			misuses[(b - NORMAL_OPS) % (sizeof misuses / sizeof misuses[0])](&d);
-		sh_step_checks();
-		S.op_no++;
-	}
+	misuse_run(&d, NORMAL_OPS, misuses, sizeof misuses / sizeof misuses[0]);
 	sh_end_input();
 	return 0;
 }

@@ -72,15 +72,7 @@ FUZZ_API int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fdp_t d;
 	fdp_init(&d, data, size);
 	sh_begin_input();
-	while (fdp_remaining(&d) && S.op_no < SH_MAX_OPS) {
-		unsigned b = fdp_u8(&d);
-		if (b < NORMAL_OPS)
-			sh_pick_op(b * 256 / NORMAL_OPS)(&d);
-		else
-			misuses[(b - NORMAL_OPS) % (sizeof misuses / sizeof misuses[0])](&d);
-		sh_step_checks();
-		S.op_no++;
-	}
+	misuse_run(&d, NORMAL_OPS, misuses, sizeof misuses / sizeof misuses[0]);
 	sh_end_input();
 	return 0;
 }

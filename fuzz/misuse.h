@@ -241,6 +241,41 @@ static enum call pick_call(fdp_t *d)
 	return (enum call)fdp_range(d, 0, 2);
 }
 
+/* The common arguments of a misuse of a known object: which of `count`
+ * (sh_pick), through which call, longjmp out of the handler or return, and
+ * the size a realloc asks for. Decoded in this order, always. */
+typedef struct {
+	size_t k;
+	enum call call;
+	int jump;
+	size_t n;
+} mis_target;
+
+static mis_target decode_target(fdp_t *d, size_t count)
+{
+	mis_target t;
+	t.k = sh_pick(d, count);
+	t.call = pick_call(d);
+	t.jump = fdp_bool(d);
+	t.n = fdp_range(d, 0, 100);
+	return t;
+}
+
+/* An input's operations: op bytes below `normal` are fuzz_alloc's
+ * (sh_pick_op), the others the harness's misuses. */
+static void misuse_run(fdp_t *d, unsigned normal, void (*const *misuses)(fdp_t *), size_t n)
+{
+	while (fdp_remaining(d) && S.op_no < SH_MAX_OPS) {
+		unsigned b = fdp_u8(d);
+		if (b < normal)
+			sh_pick_op(b * 256 / normal)(d);
+		else
+			misuses[(b - normal) % n](d);
+		sh_step_checks();
+		S.op_no++;
+	}
+}
+
 /* The harness's reporting: the recording handler, and GORT_FUZZ_STRICT. */
 static void misuse_setup(void)
 {
@@ -253,51 +288,42 @@ static void misuse_setup(void)
 
 static void mis_double_free_now(fdp_t *d)
 {
-	size_t i = sh_pick(d, S.nlive);
-	enum call call = pick_call(d);
-	int jump = fdp_bool(d);
-	size_t n = fdp_range(d, 0, 100);
+	mis_target t = decode_target(d, S.nlive);
 	if (S.nlive == 0)
 		return;
-	sh_obj o = S.live[i];
-	sh_free_index(i);
+	sh_obj o = S.live[t.k];
+	sh_free_index(t.k);
 	/* Hardened, the object is in a quarantine or its span's inbox: a double
 	 * free and nothing else. */
 	unsigned kinds = K(GORT_ERR_DOUBLE_FREE);
 	if (o.cls == 0 && !S.hard)
 		kinds |= K(GORT_ERR_INVALID_FREE); /* the span went back with the object */
-	if (call != CALL_FREE && !S.hard)
+	if (t.call != CALL_FREE && !S.hard)
 		kinds |= K(GORT_ERR_USE_AFTER_FREE);
-	misuse(call, o.p, n, kinds, jump, "double free (immediate)");
+	misuse(t.call, o.p, t.n, kinds, t.jump, "double free (immediate)");
 }
 
 static void mis_double_free_later(fdp_t *d)
 {
-	size_t k = sh_pick(d, S.ngrave);
-	enum call call = pick_call(d);
-	int jump = fdp_bool(d);
-	size_t n = fdp_range(d, 0, 100);
+	mis_target t = decode_target(d, S.ngrave);
 	if (S.ngrave == 0)
 		return;
-	uintptr_t p = S.grave[k].p;
-	unsigned kinds = oracle(p, call);
+	uintptr_t p = S.grave[t.k].p;
+	unsigned kinds = oracle(p, t.call);
 	if (kinds)
-		misuse(call, p, n, kinds, jump, "double free (delayed)");
+		misuse(t.call, p, t.n, kinds, t.jump, "double free (delayed)");
 }
 
 static void mis_freed_span(fdp_t *d)
 {
-	size_t i = sh_pick(d, S.nlive);
-	enum call call = pick_call(d);
-	int jump = fdp_bool(d);
-	size_t n = fdp_range(d, 0, 100);
+	mis_target t = decode_target(d, S.nlive);
 	/* Flushing gives emptied spans back to the heap; releasing them to the
 	 * OS too makes the rest of the input fault its pages in again. */
 	int release = fdp_range(d, 0, 3) == 0;
 	if (S.nlive == 0)
 		return;
-	sh_obj o = S.live[i];
-	sh_free_index(i);
+	sh_obj o = S.live[t.k];
+	sh_free_index(t.k);
 	sh_step *st = sh_op(release ? "gort_release" : "gort_flush_caches", 0, 0, 0);
 	if (release)
 		sh_ret(st, gort_release());
@@ -306,9 +332,9 @@ static void mis_freed_span(fdp_t *d)
 		sh_ret(st, 0);
 	}
 	sh_drain_rings();
-	unsigned kinds = oracle(o.p, call);
+	unsigned kinds = oracle(o.p, t.call);
 	if (kinds)
-		misuse(call, o.p, n, kinds, jump, "pointer into a freed span");
+		misuse(t.call, o.p, t.n, kinds, t.jump, "pointer into a freed span");
 }
 
 static void mis_interior(fdp_t *d)
