@@ -758,3 +758,21 @@ Test(heap, metadata_chunks_end_in_a_guard_page)
 	cr_assert(!unreadable(end - page - 1), "the chunk's own bytes are not readable");
 	gort_fixalloc_destroy(&f);
 }
+
+/* popcount64 counts the same with the popcnt instruction (when the CPU has
+ * it) and without it. */
+Test(heap, popcount_is_the_same_either_way)
+{
+	gort_bitmap_cpu_init();
+	bool hw = gort_have_popcnt;
+	uint64_t rng = 7;
+	for (int i = 0; i < 10000; i++) {
+		uint64_t x = gt_xorshift(&rng) & gt_xorshift(&rng);
+		uint32_t want = (uint32_t)__builtin_popcountll(x);
+		gort_have_popcnt = false;
+		cr_assert_eq(popcount64(x), want);
+		gort_have_popcnt = hw;
+		cr_assert_eq(popcount64(x), want);
+		cr_assert_eq(gort_popcount_hw(x), want);
+	}
+}
