@@ -773,6 +773,7 @@ Test(heap, popcount_is_the_same_either_way)
 		cr_assert_eq(popcount64(x), want);
 		gort_have_popcnt = hw;
 		cr_assert_eq(popcount64(x), want);
-		cr_assert_eq(gort_popcount_hw(x), want);
+		if (hw) /* the instruction itself, where the CPU has it */
+			cr_assert_eq(gort_popcount_hw(x), want);
 	}
 }
