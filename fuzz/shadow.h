@@ -28,7 +28,9 @@
  *  - after every step, gort_memstats against the model: live objects,
  *    cumulative mallocs and frees, tiny and large counts, live objects per
  *    size class (by_size), heap_alloc (exact but for the one tiny block a
- *    cache may hold open); and gort_check() == 0 (see SH_CHECK_* below);
+ *    cache may hold open); and gort_check_at() == 0 on the span of every
+ *    object the step made, freed or pushed out of a quarantine (the whole
+ *    gort_check() when there were more than SH_TOUCHED of them);
  *  - every SH_DEEP_EVERY steps and at the end of the input, the deep check:
  *    the spans listing tiles the committed arena with no two free runs
  *    adjacent; per span class, ALLOC minus FREED bits == the model's live
@@ -50,14 +52,14 @@
  * far below the 256 MiB arena; an allocation that would break the budget is
  * skipped.
  *
- * Cost: everything above but gort_check() runs after every step. gort_check
- * is linear in the committed heap and costs more than the rest of a step put
- * together (about 3.4 us of ~7 us with a 1 MiB heap under ASan), so it runs
- * after every SH_CHECK_EVERY-th step (4th) while the committed arena is at
- * most SH_CHECK_SMALL_HEAP (8 MiB, where nearly all inputs stay) and every
- * SH_CHECK_SAMPLE-th (16th) beyond; and always after a misuse, in every deep
- * check and at the end of the input. A broken invariant is thus seen at most
- * 3 (or 15) steps late, and the failure message lists the last operations.
+ * Cost: gort_check is linear in the committed heap and cost more than the
+ * rest of a step put together (about 3.4 us of ~7 us with a 1 MiB heap
+ * under ASan). An operation breaks invariants only in the spans it works
+ * on, so every step checks exactly those (gort_check_at, one span each), and
+ * the whole heap is checked in every deep check, after a misuse and at the
+ * end of the input. A broken invariant in a span the step touched is seen
+ * at once; one elsewhere (a stray write) within SH_DEEP_EVERY steps; the
+ * failure message lists the last operations.
  *
  * Hardened mode (fuzz_harden: sh_start with GORT_HARDEN_DEFAULT or PARANOID,
  * a fresh runtime per input; fuzz_alloc and fuzz_misuse stay in light, as
@@ -105,9 +107,7 @@
 #define SH_SAMPLES 8
 #define SH_DEEP_EVERY 32
 #define SH_WINDOW 4
-#define SH_CHECK_EVERY 4
-#define SH_CHECK_SMALL_HEAP ((size_t)8 << 20)
-#define SH_CHECK_SAMPLE 16
+#define SH_TOUCHED 16
 #define SH_GRAVE 64
 #define SH_RELEASE_EVERY 64
 #define SH_RING 24
@@ -237,6 +237,11 @@ static struct sh_state {
 
 	sh_grave grave[SH_GRAVE];
 	size_t ngrave, grave_next;
+
+	/* Objects the current step made or freed: their spans get
+	 * gort_check_at (more than SH_TOUCHED: the whole heap, gort_check). */
+	uintptr_t touched[SH_TOUCHED];
+	size_t ntouched;
 
 	long op_no;
 	sh_step ring[SH_RING];
@@ -503,6 +508,25 @@ SH_NOCOV static void sh_expect_zero(uintptr_t p, size_t n, const char *what)
 
 /* ----------------------------------------------------------- intervals */
 
+/* Shift n intervals from `from` to `to` (overlapping). A plain loop, not
+ * memmove: ASan's memmove copies a byte at a time, and with up to 1,024
+ * live objects these shifts were a tenth of fuzz_alloc's time. no_builtin
+ * keeps clang from turning the loop back into a memmove call. */
+#ifdef __clang__
+#define SH_NO_MEMMOVE __attribute__((no_builtin("memmove")))
+#else
+#define SH_NO_MEMMOVE
+#endif
+SH_NOCOV SH_NOASAN SH_NO_MEMMOVE static void sh_iv_shift(sh_iv *to, const sh_iv *from, size_t n)
+{
+	if (to < from)
+		for (size_t i = 0; i < n; i++)
+			to[i] = from[i];
+	else
+		for (size_t i = n; i-- > 0;)
+			to[i] = from[i];
+}
+
 /* Index of the first interval with lo >= p. */
 SH_NOCOV static size_t sh_iv_lower(uintptr_t p)
 {
@@ -542,7 +566,7 @@ SH_NOCOV static void sh_iv_insert(uintptr_t lo, uintptr_t hi, int tiny, uint64_t
 		  "new object %llu [%#lx, %#lx) overlaps a live object at [%#lx, %#lx)",
 		  (unsigned long long)id, (unsigned long)lo, (unsigned long)hi,
 		  (unsigned long)S.iv[i - 1].lo, (unsigned long)S.iv[i - 1].hi);
-	memmove(&S.iv[i + 1], &S.iv[i], (S.nlive - i) * sizeof S.iv[0]);
+	sh_iv_shift(&S.iv[i + 1], &S.iv[i], S.nlive - i);
 	S.iv[i] = (sh_iv){lo, hi, (uint8_t)tiny};
 	if (tiny && !sh_block_has_neighbour(i, lo, S.nlive + 1))
 		S.tiny_blocks++;
@@ -554,7 +578,7 @@ SH_NOCOV static void sh_iv_remove(uintptr_t lo)
 	SH_ASSERT(i < S.nlive && S.iv[i].lo == lo, "model: no interval at %#lx", (unsigned long)lo);
 	if (S.iv[i].tiny && !sh_block_has_neighbour(i, lo, S.nlive))
 		S.tiny_blocks--;
-	memmove(&S.iv[i], &S.iv[i + 1], (S.nlive - i - 1) * sizeof S.iv[0]);
+	sh_iv_shift(&S.iv[i], &S.iv[i + 1], S.nlive - i - 1);
 }
 
 /* The live object whose extent holds p, or NULL. */
@@ -635,6 +659,14 @@ SH_NOCOV static int sh_room_for(size_t foot)
 	return S.nlive < SH_MAX_LIVE && S.foot + foot <= SH_FOOTPRINT_MAX;
 }
 
+/* The step made, freed or evicted an object at p: check its span after it. */
+SH_NOCOV static void sh_touch(uintptr_t p)
+{
+	if (S.ntouched < SH_TOUCHED)
+		S.touched[S.ntouched] = p;
+	S.ntouched++;
+}
+
 SH_NOCOV static void sh_grave_push(const sh_obj *o)
 {
 	S.grave[S.grave_next] = (sh_grave){o->p, o->tiny ? o->req : o->usable, o->cls, o->tiny};
@@ -682,6 +714,7 @@ SH_NOCOV static void sh_held_pop(unsigned c)
 	S.held_bytes -= h.slot;
 	S.foot -= h.foot;
 	sh_expect_released(c, &h);
+	sh_touch(h.p);
 }
 
 SH_NOCOV static void sh_held_push(unsigned c, const sh_obj *o)
@@ -707,6 +740,7 @@ SH_NOCOV static void sh_drain_rings(void)
  * either place; the pages of a large one must not be touched any more. */
 SH_NOCOV static void sh_freed(const sh_obj *o)
 {
+	sh_touch(o->p);
 	if (!S.hard)
 		return;
 	gort_object_info oi;
@@ -754,37 +788,11 @@ typedef struct sh_expect {
 	int tiny;     /* must come from the tiny allocator */
 	int zero;     /* must read as zeroes */
 	int in_place; /* realloc returned the same pointer */
-	int batch;    /* one of many (op_alloc_many): no snapshot of its own */
 	size_t foot;
 } sh_expect;
 
-/* A new object of a batch (gort_alloc without alignment): the checks that
- * need no snapshot. Each snapshot takes every allocator lock, which costs
- * more than the allocation; op_alloc_many snapshots a few objects of the
- * batch and deep-checks the whole heap (ALLOC bits per class) after it. */
-SH_NOCOV static void sh_check_batch(uintptr_t p, size_t req, size_t usable, const sh_expect *e,
-				    gort_object_info *oi)
-{
-	memset(oi, 0, sizeof *oi);
-	if (e->tiny) {
-		size_t r = req ? req : 1;
-		size_t need = (r & 7) == 0 ? 8 : (r & 3) == 0 ? 4 : (r & 1) == 0 ? 2 : 1;
-		SH_ASSERT(p % need == 0 && (p & 15) + usable <= GORT_TINY_SIZE,
-			  "tiny object of %zu bytes at %#lx: usable %zu, Go's alignment %zu", req,
-			  (unsigned long)p, usable, need);
-		oi->span_class = GORT_TINY_SPAN_CLASS;
-		return;
-	}
-	unsigned cls = gort_size_to_class(req);
-	oi->span_class = cls;
-	SH_ASSERT(p % 8 == 0 && usable == (cls ? S.sc[cls].size : sh_round_page(req)),
-		  "object %#lx of %zu bytes (class %u): usable %zu", (unsigned long)p, req, cls,
-		  usable);
-}
-
 /* Hardened: usable size exactly the request, the class of request + 8,
- * p[n] zero (the canary's terminator), and never a held slot. A batch
- * object is looked up in the snapshots only when it went large. */
+ * p[n] zero (the canary's terminator), and never a held slot. */
 SH_NOCOV static void sh_check_new_hard(uintptr_t p, size_t req, size_t usable, const sh_expect *e,
 				       gort_object_info *oi)
 {
@@ -800,8 +808,6 @@ SH_NOCOV static void sh_check_new_hard(uintptr_t p, size_t req, size_t usable, c
 		  (unsigned long)p);
 	memset(oi, 0, sizeof *oi);
 	oi->span_class = cls;
-	if (e->batch && cls != 0)
-		return;
 	SH_ASSERT(gort_inspect_object((void *)p, oi) == 0 && oi->base == p,
 		  "new object %#lx is not at the start of a slot of an in-use span",
 		  (unsigned long)p);
@@ -833,10 +839,6 @@ SH_NOCOV static void sh_check_new(uintptr_t p, size_t req, size_t usable, const 
 		  (unsigned long)p);
 	if (S.hard) {
 		sh_check_new_hard(p, req, usable, e, oi);
-		return;
-	}
-	if (e->batch) {
-		sh_check_batch(p, req, usable, e, oi);
 		return;
 	}
 	SH_ASSERT(gort_inspect_object((void *)p, oi) == 0,
@@ -954,6 +956,7 @@ SH_NOCOV static sh_obj *sh_add(uintptr_t p, size_t req, const sh_expect *e, int 
 		S.large_allocs += o->cls == 0;
 	}
 	sh_fill(o);
+	sh_touch(p);
 	return o;
 }
 
@@ -1002,20 +1005,30 @@ SH_NOCOV static void sh_expect_fair_oom(const char *what, size_t n, size_t align
 
 /* ---------------------------------------------------------- the checks */
 
-SH_NOCOV static int sh_check_now(void)
-{
-	if (S.op_no % SH_CHECK_EVERY != SH_CHECK_EVERY - 1)
-		return 0;
-	gort_inspect_arena(&S.arena);
-	return S.arena.arena_used - S.arena.arena_base <= SH_CHECK_SMALL_HEAP ||
-	       S.op_no % SH_CHECK_SAMPLE == SH_CHECK_SAMPLE - 1;
-}
-
 SH_NOCOV static void sh_gort_check(void)
 {
 	uint64_t before = gort_error_count();
 	int rc = gort_check();
 	SH_ASSERT(rc == 0 && gort_error_count() == before, "gort_check() = %d", rc);
+	S.ntouched = 0;
+}
+
+/* The spans of the step's objects, each checked on its own; past
+ * SH_TOUCHED of them, the whole heap. */
+SH_NOCOV static void sh_check_touched(void)
+{
+	if (S.ntouched > SH_TOUCHED) {
+		sh_gort_check();
+		return;
+	}
+	uint64_t before = gort_error_count();
+	for (size_t i = 0; i < S.ntouched; i++) {
+		int rc = gort_check_at((const void *)S.touched[i]);
+		SH_ASSERT(rc == 0 && gort_error_count() == before,
+			  "gort_check_at(%#lx) = %d (a span this step touched)",
+			  (unsigned long)S.touched[i], rc);
+	}
+	S.ntouched = 0;
 }
 
 SH_NOCOV static void sh_check_stats(void)
@@ -1238,8 +1251,7 @@ SH_NOCOV static void sh_expect_initial_shape(const char *when)
 static void sh_step_checks(void)
 {
 	sh_check_stats();
-	if (sh_check_now())
-		sh_gort_check();
+	sh_check_touched();
 	if (S.op_no % SH_DEEP_EVERY == SH_DEEP_EVERY - 1)
 		sh_deep_check();
 }
@@ -1394,9 +1406,7 @@ static void op_alloc(fdp_t *d)
 /* Up to 64 small objects of one request at once: fills spans (and tiny blocks)
  * to where caches move on to the next span and centrals see full ones,
  * which single allocations would need a long input to reach. Every object
- * is checked as any new one, but only every 16th and the last are looked up
- * in the snapshots (sh_check_batch); a deep check follows the batch, whose
- * ALLOC bits per class must then match the model exactly. */
+ * is checked as any new one (a snapshot lookup takes only the heap lock). */
 static void op_alloc_many(fdp_t *d)
 {
 	static const unsigned flagsets[] = {0, GORT_NOSCAN, GORT_ZERO};
@@ -1418,10 +1428,8 @@ static void op_alloc_many(fdp_t *d)
 			sh_expect_fair_oom("gort_alloc", n, 0);
 			break;
 		}
-		e.batch = i % 16 != 0 && i != k - 1;
 		sh_add((uintptr_t)p, n, &e, 1);
 	}
-	sh_deep_check();
 }
 
 static void op_realloc(fdp_t *d)
@@ -1622,6 +1630,7 @@ static void sh_begin_input(void)
 	S.mallocs = S.frees = S.tiny_allocs = S.large_allocs = 0;
 	S.ngrave = S.grave_next = 0;
 	S.op_no = 0;
+	S.ntouched = 0;
 	S.nring = 0;
 	S.rot = 0;
 	/* The previous input ended with sh_expect_initial_shape. */

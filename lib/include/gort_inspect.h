@@ -286,6 +286,15 @@ GORT_API size_t gort_schedtrace(char *buf, size_t n, int detailed);
  * it after every step. */
 GORT_API int gort_check(void);
 
+/* Check the invariants local to the in-use span holding addr: its pages map
+ * to it, its shape matches its class, its bitmap planes agree with each
+ * other and the span's counts, its tiny masks, and (default and paranoid
+ * presets) that its slots that are not live read zero. Returns 0 if they
+ * hold or addr is in no in-use span; otherwise reports as gort_check does
+ * and returns -1. Cost: one span. For a check after every operation on the
+ * spans it touched, with gort_check now and then for the rest. */
+GORT_API int gort_check_at(const void *addr);
+
 /* Flush the calling thread's cache (its current and owned spans, its tiny
  * block) back to the centrals, and give fully free spans back to the heap. Used by tests and
  * the shell to show a heap with nothing held in caches. */

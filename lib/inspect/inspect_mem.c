@@ -203,12 +203,16 @@ size_t gort_inspect_tiny(uintptr_t addr, uint16_t *live, size_t max)
 	return n;
 }
 
+/* Only the heap lock: what is read here is the span's identity and shape
+ * (fixed while it is in use, and it leaves use only under the heap lock)
+ * and its bits and tiny masks (atomic words). One lock instead of every
+ * central's makes this cheap enough to call after every allocation. */
 int gort_inspect_object(const void *addr, gort_object_info *out)
 {
 	if (!ready())
 		return -1;
 	uintptr_t p = (uintptr_t)addr;
-	lock_all();
+	gort_lock(&HEAP.lock);
 	span_t *s = gort_span_lookup(p);
 	if (s) {
 		memset(out, 0, sizeof *out);
@@ -230,7 +234,7 @@ int gort_inspect_object(const void *addr, gort_object_info *out)
 		if (out->tiny)
 			out->tiny_live = (uint16_t)(ld(&s->tiny[slot]) & TINY_LIVE_MASK);
 	}
-	unlock_all();
+	gort_unlock(&HEAP.lock);
 	return s ? 0 : -1;
 }
 

@@ -291,6 +291,15 @@ static bool check_quarantine(check_ctx_t *x)
 		FAIL(x, bad, "quarantine entry without its QUARANTINE bit");
 	if (held != x->quarantined)
 		FAIL(x, held, "QUARANTINE bits disagree with the quarantines' entries");
+	for (const cache_t *c = gort_mem.all_caches; c; c = c->next_all) {
+		uint64_t n = 0, bytes = 0;
+		for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
+			n += c->qlen[sc];
+			bytes += (uint64_t)c->qlen[sc] * gort_sc_size[spanclass_sizeclass(sc)];
+		}
+		if (n != c->qobjects || bytes != c->qbytes)
+			FAIL(x, c->id, "a cache's quarantine totals disagree with its rings");
+	}
 	return true;
 }
 
@@ -299,6 +308,28 @@ void gort_span_check(const span_t *s)
 	check_ctx_t x = {0};
 	if (ld_acq(&s->state) == SPAN_INUSE && !check_bits(&x, s))
 		gort_report(GORT_ERR_HEAP_CORRUPTION, "check", x.where, x.why);
+}
+
+/* The span-local invariants of the span holding addr (check_inuse: page
+ * mapping, shape, bitmap, tiny masks, zeroed free slots), for a caller that
+ * wants a check after every operation without paying for the whole heap.
+ * Only the heap lock: it pins the span's identity and shape (they change
+ * only when the heap hands the span out or takes it back); the rest is read
+ * as gort_check reads it, at a quiescent point. An address outside every
+ * in-use span has nothing to check. */
+int gort_mem_check_at(uintptr_t addr)
+{
+	if (ld_acq(&gort_mem.state) != 2)
+		return 0;
+	check_ctx_t x = {0};
+	gort_lock(&HEAP.lock);
+	span_t *s = gort_span_lookup(addr);
+	bool ok = !s || check_inuse(&x, s);
+	gort_unlock(&HEAP.lock);
+	if (ok)
+		return 0;
+	gort_report(GORT_ERR_HEAP_CORRUPTION, "check", x.where, x.why);
+	return -1;
 }
 
 int gort_mem_check(void)

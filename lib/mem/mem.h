@@ -314,6 +314,7 @@ struct cache {
 	uintptr_t *quar;
 	size_t quar_bytes;
 	uint16_t qhead[NUM_SPAN_CLASSES], qlen[NUM_SPAN_CLASSES];
+	uint64_t qobjects, qbytes; /* the sums of qlen and their slot bytes */
 	uint64_t rng; /* slot randomisation (paranoid) */
 	cache_t *next_all;  /* registry of every cache */
 	cache_t *next_idle; /* caches of exited threads, ready for reuse */
@@ -511,6 +512,7 @@ MEM_HIDDEN const char *gort_sb_done(strbuf_t *b);
 MEM_HIDDEN void gort_span_check(const span_t *s);
 /* gort_check's allocator half: 0, or -1 after reporting. */
 MEM_HIDDEN int gort_mem_check(void);
+MEM_HIDDEN int gort_mem_check_at(uintptr_t addr);
 #ifdef GORT_DEBUG
 #define DEBUG_CHECK_SPAN(s) gort_span_check(s)
 #else

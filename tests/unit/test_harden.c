@@ -242,6 +242,26 @@ Test(harden, gort_check_finds_a_write_into_a_quarantined_object)
 	gt_expect_clean();
 }
 
+Test(harden, gort_check_at_checks_the_span_it_is_given_and_only_that)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	volatile char *p = gort_malloc(64);
+	char *other = gort_malloc(5000); /* another class, another span */
+	gort_free((void *)p);
+	p[3] = 9;
+	cr_assert_eq(gort_check_at(other), 0, "a sound span is sound");
+	cr_assert_eq(gort_check_at((void *)&p), 0, "an address outside the heap has no span");
+	cr_assert_eq(gort_error_count(), 0);
+	cr_assert_eq(gort_check_at((const void *)(p + 40)), -1, "any address in the span will do");
+	cr_assert_eq(gt_rec.kind, GORT_ERR_HEAP_CORRUPTION);
+	cr_assert(strstr(gt_rec.detail, "use after free"), "%s", gt_rec.detail);
+	p[3] = 0;
+	gt_reset_reports();
+	cr_assert_eq(gort_check_at((const void *)p), 0);
+	gort_free(other);
+	gt_expect_clean();
+}
+
 Test(harden, every_allocation_is_zeroed)
 {
 	init_preset(GORT_HARDEN_DEFAULT, 2);
