@@ -182,7 +182,8 @@ typedef struct gort_p_info {
 	uint32_t schedtick;
 	int64_t runnext;          /* goid in runnext, 0 if empty */
 	uint32_t nrunq;           /* Gs on the ring */
-	int64_t runq[GORT_RUNQ_CAP]; /* their goids, head (next to run) first */
+	int64_t runq[GORT_RUNQ_CAP]; /* their goids, head (next to run) first; the
+				      * entries past nrunq are left as they were */
 	uint32_t gfreecnt;        /* dead Gs kept for reuse */
 	int32_t cache_id;         /* its mcache (gort_inspect_caches) */
 	int32_t running;          /* 1 while it runs a G */
@@ -207,7 +208,8 @@ typedef struct gort_sched_info {
 	uint32_t idleprocs;   /* Ps with nothing to run */
 	uint32_t threads;     /* Ms */
 	uint32_t runqueue;    /* Gs on the global queue */
-	int64_t global[GORT_RUNQ_CAP]; /* the first of them, in order */
+	int64_t global[GORT_RUNQ_CAP]; /* the first of them, in order (past
+					* nglobal: left as they were) */
 	uint32_t nglobal;     /* how many of global[] are filled */
 	uint64_t steps;       /* scheduling decisions made */
 	int64_t curg;         /* running G, 0 if none */
