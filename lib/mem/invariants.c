@@ -37,14 +37,27 @@ typedef struct check_ctx {
 	} while (0)
 
 /* Slots are handed out lowest-first within a pass, so none at or above the
- * high-water mark can be allocated. */
+ * high-water mark can be allocated. Word by word: a fuzzer checks a span
+ * after every operation on it. */
 static bool alloc_above_hwm(const span_t *s)
 {
 	uint32_t hwm = ld(&s->hwm);
-	for (uint32_t i = hwm; i < s->nelems; i++)
-		if (bitmap_test(s, GORT_PLANE_ALLOC, i))
+	const uint64_t *alloc = span_plane(s, GORT_PLANE_ALLOC);
+	for (uint32_t w = hwm / 64; w < s->nwords; w++) {
+		uint64_t above = w == hwm / 64 ? ~(uint64_t)0 << (hwm % 64) : ~(uint64_t)0;
+		if (ld(&alloc[w]) & above & span_word_mask(s, w))
 			return true;
+	}
 	return false;
+}
+
+/* The slots of word w that hold a live object: allocated, not freed by
+ * another thread, not in a quarantine. */
+static uint64_t live_word(const span_t *s, uint32_t w)
+{
+	return ld(&span_plane(s, GORT_PLANE_ALLOC)[w]) &
+	       ~ld(&span_plane(s, GORT_PLANE_FREED)[w]) &
+	       ~ld(&span_plane(s, GORT_PLANE_QUARANTINE)[w]);
 }
 
 static bool check_bits(check_ctx_t *x, const span_t *s)
@@ -79,13 +92,14 @@ static bool check_bits(check_ctx_t *x, const span_t *s)
  * quarantine) reads zero. */
 static bool check_zeroed(check_ctx_t *x, const span_t *s)
 {
-	for (uint32_t i = 0; i < s->nelems; i++) {
-		bool live = bitmap_test(s, GORT_PLANE_ALLOC, i) &&
-			    !bitmap_test(s, GORT_PLANE_FREED, i) &&
-			    !bitmap_test(s, GORT_PLANE_QUARANTINE, i);
-		uintptr_t p = s->base + (uintptr_t)i * s->elemsize;
-		if (!live && gort_first_nonzero((const void *)p, s->elemsize) != s->elemsize)
-			FAIL(x, p, "a slot that is not live was written (use after free)");
+	for (uint32_t w = 0; w < s->nwords; w++) {
+		uint64_t dead = ~live_word(s, w) & span_word_mask(s, w);
+		for (; dead; dead &= dead - 1) {
+			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(dead);
+			uintptr_t p = s->base + (uintptr_t)i * s->elemsize;
+			if (gort_first_nonzero((const void *)p, s->elemsize) != s->elemsize)
+				FAIL(x, p, "a slot that is not live was written (use after free)");
+		}
 	}
 	return true;
 }
@@ -94,11 +108,17 @@ static bool check_tiny(check_ctx_t *x, const span_t *s)
 {
 	if (!s->tiny)
 		FAIL(x, s->base, "tiny span without its masks");
-	for (uint32_t i = 0; i < s->nelems; i++) {
-		if (!bitmap_test(s, GORT_PLANE_ALLOC, i) || bitmap_test(s, GORT_PLANE_FREED, i))
-			continue; /* free, or freed by another thread and not yet folded in */
-		if (!(ld(&s->tiny[i]) & (TINY_LIVE_MASK | TINY_OPEN)))
-			FAIL(x, s->base + i * TINY_SIZE, "allocated tiny block with no object");
+	/* Free blocks, and blocks freed by another thread and not yet folded
+	 * in, are skipped. */
+	for (uint32_t w = 0; w < s->nwords; w++) {
+		uint64_t held = ld(&span_plane(s, GORT_PLANE_ALLOC)[w]) &
+				~ld(&span_plane(s, GORT_PLANE_FREED)[w]);
+		for (; held; held &= held - 1) {
+			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(held);
+			if (!(ld(&s->tiny[i]) & (TINY_LIVE_MASK | TINY_OPEN)))
+				FAIL(x, s->base + i * TINY_SIZE,
+				     "allocated tiny block with no object");
+		}
 	}
 	return true;
 }

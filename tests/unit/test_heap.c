@@ -777,3 +777,55 @@ Test(heap, popcount_is_the_same_either_way)
 			cr_assert_eq(gort_popcount_hw(x), want);
 	}
 }
+
+/* ------------------------------------------------------- span checks */
+
+/* gort_check and gort_check_at find a broken span invariant, name it, and
+ * find nothing once it is repaired. */
+static void expect_caught(const void *p, const char *why)
+{
+	cr_assert_eq(gort_check_at(p), -1, "gort_check_at missed: %s", why);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_HEAP_CORRUPTION);
+	cr_assert(strstr(gt_rec.detail, why), "%s", gt_rec.detail);
+	gt_reset_reports();
+	cr_assert_eq(gort_check(), -1, "gort_check missed: %s", why);
+	cr_assert(strstr(gt_rec.detail, why), "%s", gt_rec.detail);
+	gt_reset_reports();
+}
+
+Test(heap, an_allocated_slot_above_the_high_water_mark_is_caught)
+{
+	gt_init_recording(64 * MiB);
+	void *p = gort_malloc(64);
+	span_t *s = gort_span_lookup((uintptr_t)p);
+	cr_assert(s && s->nelems > 64 && ld(&s->hwm) < s->nelems - 1);
+	size_t last = s->nelems - 1; /* in a word no cache has taken yet */
+	bitmap_set(s, GORT_PLANE_ALLOC, last);
+	expect_caught(p, "high-water mark");
+	bitmap_clear(s, GORT_PLANE_ALLOC, last);
+	cr_assert_eq(gort_check_at(p), 0);
+	gort_free(p);
+	gt_expect_clean();
+	gort_shutdown();
+}
+
+Test(heap, an_allocated_tiny_block_without_an_object_is_caught)
+{
+	gort_config cfg = {.arena_bytes = 64 * MiB, .harden = GORT_HARDEN_LIGHT};
+	gt_init_config(&cfg); /* tiny objects exist in light only */
+	gt_record_errors();
+	void *p = gort_alloc(8, GORT_NOSCAN);
+	gort_flush_caches(); /* the block is no longer any cache's open block */
+	span_t *s = gort_span_lookup((uintptr_t)p);
+	cr_assert(s && s->spanclass == TINY_SPAN_CLASS);
+	size_t i = ((uintptr_t)p - s->base) / TINY_SIZE;
+	uint64_t mask = ld(&s->tiny[i]);
+	cr_assert(mask & TINY_LIVE_MASK);
+	st(&s->tiny[i], 0);
+	expect_caught(p, "tiny block with no object");
+	st(&s->tiny[i], mask);
+	cr_assert_eq(gort_check_at(p), 0);
+	gort_free(p);
+	gt_expect_clean();
+	gort_shutdown();
+}
