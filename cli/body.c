@@ -1,18 +1,25 @@
 /*
- * body.c — goroutine bodies: `spawn { alloc 100 as x; yield; free x }`.
- * A body is compiled once into a list of steps (nested blocks for spawn
- * and repeat) and run by an interpreter on the G's own stack, through the
- * real scheduler: yield is gort_yield, park is gort_park, allocation goes
- * to the P's mcache. What a G did is appended to the action log, which the
- * step that ran it prints.
+ * body.c — goroutine bodies: `spawn { alloc 100 as x; yield; free x }`,
+ * and the named ones of `func NAME { ... }` (`spawn NAME`). A body is
+ * compiled once into a list of steps (nested blocks for spawn and repeat)
+ * and run by an interpreter on the G's own stack, through the real
+ * scheduler: yield is gort_yield, park is gort_park, allocation goes to the
+ * P's mcache. What a G did is appended to the action log, which the step
+ * that ran it prints.
  *
  * Invariants: compiling bounds every number (work, repeat) so no body can
  * hang the shell for long; a program is freed only at init, after the
  * runtime that runs it has shut down; the interpreter never allocates from
- * the gort heap except for the objects the body asks for.
+ * the gort heap except for the objects the body asks for. A func's program
+ * belongs to the session's list of programs like any other; a body that
+ * spawns it by name only borrows it (the name is resolved when that body is
+ * compiled, so a func can name only funcs defined before it: no cycles,
+ * and a chain of Gs that spawn one another needs no nesting of braces).
  */
 #include "shell.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -40,14 +47,22 @@ typedef struct op {
 	uint64_t n;         /* alloc size, work iterations, repeat count */
 	unsigned flags;     /* alloc: GORT_NOSCAN */
 	int64_t g;          /* ready */
+	int32_t p;          /* spawn on pN: N; -1: the current P (gort_go) */
 	char name[SH_NAME_MAX];
 	char reason[32];    /* park */
 	sh_prog *sub;       /* spawn, repeat */
+	bool borrowed;      /* sub is a func's program, not this op's */
 } op;
 
 struct sh_prog {
 	op *ops;
 	size_t nops, cap;
+};
+
+/* A name bound by `func NAME { ... }` (the last definition wins). */
+struct sh_func {
+	char name[SH_NAME_MAX];
+	sh_prog *prog;
 };
 
 /* ------------------------------------------------------------ compiling */
@@ -115,6 +130,33 @@ static int compile_alloc(compiler *c, op *o, sh_args *a)
 	return 0;
 }
 
+/* spawn [on pN] { BODY } | spawn [on pN] FUNC. The P is checked when the
+ * step runs: the number of Ps may change before. */
+static int compile_spawn(compiler *c, op *o, sh_args *a)
+{
+	o->kind = OP_SPAWN;
+	o->p = -1;
+	int i = 1;
+	uint64_t p;
+	if (a->argc == 4 && a->argv[1].kind == TOK_WORD && strcmp(a->argv[1].text, "on") == 0) {
+		const char *w = a->argv[2].text;
+		if (w[0] != 'p' || !isdigit((unsigned char)w[1]) || !parse_u64(w + 1, &p) ||
+		    p >= SH_MAX_PROCS_SHOWN)
+			return fail(c, "spawn: no P '%s'", w);
+		o->p = (int32_t)p;
+		i = 3;
+	}
+	const sh_tok *t = &a->argv[a->argc - 1];
+	if (a->argc != i + 1 || t->kind == TOK_STRING ||
+	    (t->kind == TOK_WORD && !valid_name(t->text)))
+		return fail(c, "spawn: expected [on pN] { ... } or a func's name");
+	if (t->kind == TOK_BLOCK)
+		return compile_block(c, o, t, "spawn");
+	o->sub = func_find(c->sh, t->text);
+	o->borrowed = true;
+	return o->sub ? 0 : fail(c, "spawn: no func '%s'", t->text);
+}
+
 static int compile_count(compiler *c, op *o, sh_args *a, uint64_t max, const char *what)
 {
 	if (a->argc < 2 || !parse_u64(a->argv[1].text, &o->n))
@@ -156,11 +198,8 @@ static int compile_step(void *ctx, sh_args *a)
 		return a->argc == 2 && parse_g(a->argv[1].text, &o->g) ? 0
 								   : fail(c, "ready: expected gN");
 	}
-	if (strcmp(w, "spawn") == 0) {
-		o->kind = OP_SPAWN;
-		return a->argc == 2 ? compile_block(c, o, &a->argv[1], "spawn")
-				    : fail(c, "spawn: expected { ... }");
-	}
+	if (strcmp(w, "spawn") == 0)
+		return compile_spawn(c, o, a);
 	if (strcmp(w, "work") == 0) {
 		o->kind = OP_WORK;
 		return a->argc == 2 ? compile_count(c, o, a, WORK_MAX, "work")
@@ -213,7 +252,8 @@ void prog_free(sh_prog *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->nops; i++)
-		prog_free(p->ops[i].sub);
+		if (!p->ops[i].borrowed)
+			prog_free(p->ops[i].sub);
 	free(p->ops);
 	free(p);
 }
@@ -373,6 +413,22 @@ static void run_syscall(sh_t *sh, const op *o)
 	actions_add(sh, "%ssyscall %llu ms", who(wb), (unsigned long long)o->n);
 }
 
+static void run_spawn(sh_t *sh, const op *o)
+{
+	char wb[32], on[24] = "";
+	if (o->p >= 0)
+		snprintf(on, sizeof on, " on p%d", o->p);
+	errno = 0;
+	int64_t g = o->p >= 0 ? gort_go_p((unsigned)o->p, g_body, o->sub) : gort_go(g_body, o->sub);
+	if (g > 0)
+		actions_add(sh, "%sspawn g%lld%s", who(wb), (long long)g, on);
+	else if (errno != EINVAL)
+		actions_add(sh, "%serror: spawn%s: out of memory", who(wb), on);
+	else /* gort_go_p: only in step mode, only onto a P that exists */
+		actions_add(sh, "%serror: spawn%s: %s", who(wb), on,
+			    sh->cfg.threaded ? "needs step mode" : "no such P");
+}
+
 /* One step that is not control flow. */
 static void exec_op(sh_t *sh, const op *o)
 {
@@ -396,14 +452,9 @@ static void exec_op(sh_t *sh, const op *o)
 		else
 			actions_add(sh, "%serror: ready g%lld: not parked", who(wb), (long long)o->g);
 		break;
-	case OP_SPAWN: {
-		int64_t g = gort_go(g_body, o->sub);
-		if (g > 0)
-			actions_add(sh, "%sspawn g%lld", who(wb), (long long)g);
-		else
-			actions_add(sh, "%serror: spawn: out of memory", who(wb));
+	case OP_SPAWN:
+		run_spawn(sh, o);
 		break;
-	}
 	case OP_SYSCALL:
 		run_syscall(sh, o);
 		break;
@@ -475,4 +526,47 @@ int64_t prog_spawn_on(sh_t *sh, sh_prog *prog, unsigned p)
 {
 	(void)sh;
 	return gort_go_p(p, g_body, prog);
+}
+
+/* --------------------------------------------------------------- funcs */
+
+sh_prog *func_find(sh_t *sh, const char *name)
+{
+	for (size_t i = sh->nfuncs; i-- > 0;)
+		if (strcmp(sh->funcs[i].name, name) == 0)
+			return sh->funcs[i].prog;
+	return NULL;
+}
+
+int func_define(sh_t *sh, const char *name, sh_prog *prog)
+{
+	for (size_t i = 0; i < sh->nfuncs; i++)
+		if (strcmp(sh->funcs[i].name, name) == 0) {
+			sh->funcs[i].prog = prog; /* the old program stays with its users */
+			return 0;
+		}
+	if (sh->nfuncs == sh->capfuncs) {
+		size_t cap = sh->capfuncs ? 2 * sh->capfuncs : 16;
+		sh_func *v = realloc(sh->funcs, cap * sizeof *v);
+		if (!v)
+			return -1;
+		sh->funcs = v;
+		sh->capfuncs = cap;
+	}
+	sh_func *f = &sh->funcs[sh->nfuncs++];
+	snprintf(f->name, sizeof f->name, "%s", name);
+	f->prog = prog;
+	return 0;
+}
+
+void funcs_clear(sh_t *sh)
+{
+	free(sh->funcs);
+	sh->funcs = NULL;
+	sh->nfuncs = sh->capfuncs = 0;
+}
+
+size_t prog_steps(const sh_prog *p)
+{
+	return p->nops;
 }

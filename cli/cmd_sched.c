@@ -1,6 +1,6 @@
 /*
- * cmd_sched.c — the scheduler commands: spawn, step, run, ready, and the
- * views gs, ps, ms, schedtrace, scheddetail.
+ * cmd_sched.c — the scheduler commands: spawn, func, step, run, ready,
+ * procs, reseed, and the views gs, ps, ms, schedtrace, scheddetail.
  *
  * A step prints one line from the scheduler's event log (which P, which G,
  * from which queue, how it stopped) and the action log (what the G's body
@@ -50,6 +50,31 @@ static sh_prog *keep_prog(sh_t *sh, sh_prog *prog)
 	return prog;
 }
 
+/* A new body compiled from { BODY } (kept until init), or the one a
+ * func names; NULL after an error. */
+static sh_prog *body_of(sh_t *sh, const sh_tok *t)
+{
+	if (t->kind == TOK_WORD) {
+		sh_prog *named = func_find(sh, t->text);
+		if (!named)
+			sh_error(sh, "spawn: no func '%s' (func NAME { BODY } defines one)",
+				 t->text);
+		return named;
+	}
+	const char *err = NULL;
+	sh_prog *prog = prog_compile(sh, t->text, &err);
+	if (!prog) {
+		sh_error(sh, "spawn: %s", err);
+		return NULL;
+	}
+	if (!keep_prog(sh, prog)) {
+		prog_free(prog);
+		sh_error(sh, "spawn: out of memory");
+		return NULL;
+	}
+	return prog;
+}
+
 int cmd_spawn(sh_t *sh, sh_args *a)
 {
 	unsigned p = 0;
@@ -61,18 +86,15 @@ int cmd_spawn(sh_t *sh, sh_args *a)
 		on = true;
 		i = 3;
 	}
-	if (a->argc != i + 1 || a->argv[i].kind != TOK_BLOCK)
-		return sh_error(sh, "usage: spawn [on pN] { BODY }");
+	const sh_tok *body = &a->argv[a->argc - 1];
+	if (a->argc != i + 1 || body->kind == TOK_STRING ||
+	    (body->kind == TOK_WORD && !valid_name(body->text)))
+		return sh_error(sh, "usage: spawn [on pN] { BODY } | FUNC");
 	if (on && threaded(sh))
 		return sh_error(sh, "spawn on pN needs step mode (only a P's M may fill its queue)");
-	const char *err = NULL;
-	sh_prog *prog = prog_compile(sh, a->argv[i].text, &err);
+	sh_prog *prog = body_of(sh, body);
 	if (!prog)
-		return sh_error(sh, "spawn: %s", err);
-	if (!keep_prog(sh, prog)) {
-		prog_free(prog);
-		return sh_error(sh, "spawn: out of memory");
-	}
+		return -1;
 	bool step = !threaded(sh);
 	int64_t kicked = step ? runnext_of(p) : 0;
 	int64_t g = on ? prog_spawn_on(sh, prog, p) : prog_spawn(sh, prog);
@@ -92,6 +114,40 @@ int cmd_spawn(sh_t *sh, sh_args *a)
 		out(sh, "g%lld runnable (global queue; the Ms run it now)\n", (long long)g);
 		js_str(sh, "queue", "global");
 	}
+	js_end(sh);
+	return 0;
+}
+
+/* func NAME { BODY }: a body to spawn by name, at the prompt or from
+ * another body. */
+int cmd_func(sh_t *sh, sh_args *a)
+{
+	if (a->argc != 3 || a->argv[1].kind != TOK_WORD || a->argv[2].kind != TOK_BLOCK)
+		return sh_error(sh, "usage: func NAME { BODY }");
+	const char *name = a->argv[1].text;
+	if (!valid_name(name))
+		return sh_error(sh,
+				"func: '%s' is not a name (a letter, then letters, digits, _; "
+				"not a command)",
+				name);
+	const char *err = NULL;
+	sh_prog *prog = prog_compile(sh, a->argv[2].text, &err);
+	if (!prog)
+		return sh_error(sh, "func %s: %s", name, err);
+	bool again = func_find(sh, name) != NULL;
+	if (!keep_prog(sh, prog)) {
+		prog_free(prog);
+		return sh_error(sh, "func: out of memory");
+	}
+	if (func_define(sh, name, prog) != 0)
+		return sh_error(sh, "func: out of memory"); /* prog is kept, freed at init */
+	size_t n = prog_steps(prog);
+	out(sh, "func %s: %zu step%s%s\n", name, n, n == 1 ? "" : "s",
+	    again ? " (redefined: bodies compiled before keep the old one)" : "");
+	js_begin(sh, "func");
+	js_str(sh, "name", name);
+	js_uint(sh, "steps", n);
+	js_bool(sh, "redefined", again);
 	js_end(sh);
 	return 0;
 }

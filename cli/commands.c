@@ -74,11 +74,18 @@ const sh_cmd sh_commands[] = {
 	 "Print gort_memstats with Go's runtime.MemStats field names.", "stats", NULL, cmd_stats},
 	{"vals", "vals", "list the values $1, $2, ... and their names",
 	 "Every object the session allocated, live or freed.", "vals", NULL, cmd_vals},
-	{"spawn", "spawn [on pN] { BODY }", "start a goroutine running BODY",
+	{"spawn", "spawn [on pN] { BODY } | FUNC", "start a goroutine running BODY",
 	 "BODY is ';'-separated steps run on the G's own stack: alloc SIZE [noscan] [as NAME], "
-	 "free NAME, yield, park [REASON], ready gN, spawn { ... }, work N, repeat N { ... }, "
-	 "exit. The new G goes to the runnext slot of P 0 (or pN).",
+	 "free NAME, yield, park [REASON], ready gN, spawn [on pN] { ... } | FUNC, work N, "
+	 "syscall MS, repeat N { ... }, exit. The new G goes to the runnext slot of P 0 (or "
+	 "pN). FUNC names a body given by func.",
 	 "spawn { alloc 100 as x; yield; free x }", spawn_subs, cmd_spawn},
+	{"func", "func NAME { BODY }", "name a goroutine body, for spawn NAME",
+	 "Compile BODY (the steps of spawn) and bind it to NAME: spawn NAME at the prompt or in "
+	 "another body starts a G running it. A body names the funcs defined before it, so "
+	 "Gs that spawn one another need no braces inside braces. Redefining NAME leaves the "
+	 "bodies compiled before with the old one. init forgets every func.",
+	 "func worker { alloc 64 as w; yield; free w }", spawn_subs, cmd_func},
 	{"step", "step [N] [on pK]", "make N scheduling decisions",
 	 "Each step prints which P ran which G, where the G came from (runnext, local, global, "
 	 "stolen from pJ), what it did, and how it stopped (yielded, parked, exited). on pK: "

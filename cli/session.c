@@ -6,7 +6,8 @@
  * Invariants: sh_current is the one session (gort's error handler and the
  * G bodies reach it); a line's commands run in order and the first failure
  * stops a batch unless --keep-going; init and the end of a session leave
- * no G running, no value, no compiled body and no open trace behind.
+ * no G running, no value, no compiled body or func and no open trace
+ * behind.
  */
 #define _GNU_SOURCE
 #include "shell.h"
@@ -28,6 +29,7 @@ static void progs_clear(sh_t *sh)
 	free(sh->progs);
 	sh->progs = NULL;
 	sh->nprogs = sh->capprogs = 0;
+	funcs_clear(sh);
 }
 
 /* Threaded mode: Gs may be running; let them finish or park first. */

@@ -85,6 +85,7 @@ typedef struct sh_value {
 /* ------------------------------------------------------------ state */
 
 typedef struct sh_prog sh_prog; /* a compiled G body (body.c) */
+typedef struct sh_func sh_func; /* func NAME { ... } (body.c) */
 
 typedef struct sh {
 	/* Options. */
@@ -105,6 +106,9 @@ typedef struct sh {
 	/* Compiled G bodies, freed at init. */
 	sh_prog **progs;
 	size_t nprogs, capprogs;
+	/* Names of bodies (func NAME { ... }), forgotten at init. */
+	sh_func *funcs;
+	size_t nfuncs, capfuncs;
 	/* What Gs did while the current step ran (body.c appends). */
 	char *actions;
 	size_t nactions, capactions;
@@ -239,6 +243,7 @@ int cmd_flush(sh_t *sh, sh_args *a);
 int cmd_stats(sh_t *sh, sh_args *a);
 int cmd_vals(sh_t *sh, sh_args *a);
 int cmd_spawn(sh_t *sh, sh_args *a);
+int cmd_func(sh_t *sh, sh_args *a);
 int cmd_step(sh_t *sh, sh_args *a);
 int cmd_run(sh_t *sh, sh_args *a);
 int cmd_ready(sh_t *sh, sh_args *a);
@@ -267,6 +272,14 @@ void trace_close(sh_t *sh);
 /* body.c: compile a G body; NULL and *err on a syntax error. */
 sh_prog *prog_compile(sh_t *sh, const char *text, const char **err);
 void prog_free(sh_prog *p);
+/* The steps of a body at its top level (not counting nested blocks). */
+size_t prog_steps(const sh_prog *p);
+/* func NAME { ... }: the program bound to NAME (NULL if none); bind NAME
+ * (0, or -1 out of memory); forget every name (init). A func's program must
+ * also be kept with the session's programs, which own it. */
+sh_prog *func_find(sh_t *sh, const char *name);
+int func_define(sh_t *sh, const char *name, sh_prog *prog);
+void funcs_clear(sh_t *sh);
 /* Start a G running prog (on P p's runnext: step mode only); its goid or -1. */
 int64_t prog_spawn(sh_t *sh, sh_prog *prog);
 int64_t prog_spawn_on(sh_t *sh, sh_prog *prog, unsigned p);

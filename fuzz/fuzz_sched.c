@@ -67,6 +67,36 @@
  * inputs of 100-400 bytes (dozens of operations, runs of 64 steps, drains
  * of hundreds of Gs).
  *
+ * As a gortsh script: GORT_FUZZ_GSH=1 build/fuzz-replay/fuzz_sched FILE >
+ * find.gsh prints the process's first input (the only one that starts from
+ * a fresh runtime) as a script, so a find can be stepped through in gortsh
+ * (docs/gortsh.md, "Fuzz finds as scripts"). It holds the harness's runtime
+ * and the reset setup() makes (whose G is g1, so goids agree); one `func gN`
+ * per G; the operations in order, each with the harness's account of it
+ * (`# op 7: run(0, 0, 0) -> 64`); and, before the drain, a `# state:`
+ * comment of the model (every queue in order, schedticks, free Gs, live Gs,
+ * steps), then the drain's calls as comments (a G live at the end has, as
+ * its func's last line, what the drain makes it do: free its objects and
+ * exit). If the harness fails, sm_fail has the script printed up to the
+ * call it found wrong, that call included. A G's func is the trace of what
+ * its body did, read from the log the harness replays into the model, one
+ * line per run (`# [12] p1 local`): a trace, not a translation of the body
+ * table, because what a body does depends on the run (which parked G a
+ * ready picks, where a looping body starts over, the forced yields), and a
+ * trace replays exactly with the shell's plain body steps. A G live at the
+ * end is given the drain's last line rather than a `park` that never runs:
+ * so the drain can be stepped through too. Funcs, not nested
+ * `spawn { ... }`, because a
+ * chain of Gs spawning one another would nest braces past the shell's 32;
+ * they are defined from the last G down, so each names its children's.
+ * Calls that fail by design become `try` lines where the shell has the
+ * command (a step that finds nothing still draws from the PRNG, so it is
+ * kept); calls that change nothing (a G's EDEADLK/EINVAL calls, gort_self,
+ * the calls outside any G) are comments. tests/shell/test_fuzz2gsh.sh runs
+ * every corpus file through gortsh and checks each step and the final
+ * state. Unset, the converter does nothing: inputs decode and are checked
+ * exactly as without it.
+ *
  * Build: `make fuzz` (libFuzzer + ASan + UBSan into build/fuzz/, AFL++ into
  * build/afl/); replay: build/fuzz-replay/fuzz_sched FILE|DIR...
  * (GORT_FUZZ_TRACE=1 prints each operation, step and body action).
@@ -448,6 +478,473 @@ SM_NOCOV static void fz_after_op(void)
 	fz_check();
 }
 
+/* ------------------------------------------------------- gortsh scripts */
+/*
+ * GORT_FUZZ_GSH=1 (see the top of the file): the operations' lines and each
+ * G's func are gathered while the input runs and printed at its end.
+ * Everything here runs between steps, on the harness's own stack and libc's
+ * heap (never gort's, which the harness checks), reads the harness's state
+ * and changes none of it, and does nothing unless Z.active.
+ */
+
+/* A growable text, on libc's heap (never gort's: the harness checks it). */
+typedef struct fz_text {
+	char *s;
+	size_t n, cap;
+} fz_text;
+
+static struct fz_gsh {
+	int on;			/* GORT_FUZZ_GSH is set */
+	int active;		/* this run of an input is being converted */
+	unsigned long runs;	/* inputs run so far (only the first is converted) */
+	uint32_t reset_yields;	/* the last reset's G: its yields (setup's, for the first) */
+	long nops;		/* M.nops when the current operation began */
+	int step_p;		/* steps waiting to be written as one line: their P (-1: any) */
+	unsigned step_n;	/* and how many (0: none) */
+	int run_pending;	/* a step ran a G whose line is not written yet */
+	fz_text cur;		/* the current operation's lines */
+	fz_text ops;		/* every operation's lines, in order */
+	fz_text run;		/* the steps of the run being converted */
+	fz_text notes;		/* calls in that run that change nothing, for its comment */
+	char note[96];		/* the last of them, not yet in notes ... */
+	unsigned note_n;	/* ... and how many times in a row */
+	fz_text body[SM_G_MAX]; /* per G index: its func's lines, one per run */
+	uint32_t obj[SM_G_MAX][FZ_OBJS]; /* the name number of each object slot, 0: empty */
+	uint32_t nobj[SM_G_MAX];
+} Z;
+
+SM_PRINTF(2, 3) SM_NOCOV static void fz_tx(fz_text *t, const char *fmt, ...)
+{
+	for (;;) {
+		size_t room = t->cap - t->n;
+		va_list ap;
+		va_start(ap, fmt);
+		int k = vsnprintf(t->s ? t->s + t->n : NULL, room, fmt, ap);
+		va_end(ap);
+		if (k >= 0 && (size_t)k < room) {
+			t->n += (size_t)k;
+			return;
+		}
+		size_t cap = 2 * (t->cap + (size_t)(k > 0 ? k : 0) + 64);
+		char *s = k < 0 ? NULL : realloc(t->s, cap);
+		if (!s) {
+			fprintf(stderr, "fuzz_sched: cannot write the gortsh script\n");
+			abort();
+		}
+		t->s = s;
+		t->cap = cap;
+	}
+}
+
+SM_NOCOV static void fz_tx_free(fz_text *t)
+{
+	free(t->s);
+	*t = (fz_text){0};
+}
+
+/* The steps merged so far: `step [N] [on pK]`. */
+SM_NOCOV static void fz_gsh_flush_steps(void)
+{
+	if (!Z.step_n)
+		return;
+	fz_tx(&Z.cur, "step");
+	if (Z.step_n > 1)
+		fz_tx(&Z.cur, " %u", Z.step_n);
+	if (Z.step_p >= 0)
+		fz_tx(&Z.cur, " on p%d", Z.step_p);
+	fz_tx(&Z.cur, "\n");
+	Z.step_n = 0;
+}
+
+/* One line of the current operation. */
+SM_PRINTF(1, 2) SM_NOCOV static void fz_gsh_line(const char *fmt, ...)
+{
+	if (!Z.active)
+		return;
+	fz_gsh_flush_steps();
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fz_tx(&Z.cur, "%s\n", line);
+}
+
+/* gort_step (p < 0) or gort_step_p(p) returned rc: steps that ran merge
+ * into one line; one that did not is `try step`, which makes the same call
+ * (gort_step draws from the PRNG even when nothing runs). */
+SM_NOCOV static void fz_gsh_step(int p, int rc)
+{
+	if (!Z.active)
+		return;
+	Z.run_pending = rc == 1;
+	if (rc == 1 && Z.step_n && Z.step_p == p) {
+		Z.step_n++;
+		return;
+	}
+	fz_gsh_flush_steps();
+	if (rc == 1) {
+		Z.step_p = p;
+		Z.step_n = 1;
+	} else if (p < 0) {
+		fz_gsh_line("try step");
+	} else {
+		fz_gsh_line("try step on p%d", p); /* nothing there, or no such P */
+	}
+}
+
+/* gort_go (p < 0) or gort_go_p(p) outside any G returned rc; the new G's
+ * body is the func named after it. */
+SM_NOCOV static void fz_gsh_spawn(int p, int64_t rc)
+{
+	if (!Z.active || rc == 0) /* 0: skipped, the input's Gs are spent */
+		return;
+	if (rc < 0 && p < 0)
+		fz_gsh_line("try spawn { }"); /* out of memory: the harness fails */
+	else if (rc < 0)
+		fz_gsh_line("try spawn on p%d { }", p);
+	else if (p < 0)
+		fz_gsh_line("spawn g%lld", (long long)rc);
+	else
+		fz_gsh_line("spawn on p%d g%lld", p, (long long)rc);
+}
+
+SM_NOCOV static void fz_gsh_op_begin(void)
+{
+	Z.nops = (long)M.nops;
+}
+
+/* The operation's lines, the first one followed by the harness's own
+ * account of it (as GORT_FUZZ_TRACE=1 and a failure message show it), or
+ * preceded by it when that line is a comment. */
+SM_NOCOV static void fz_gsh_op_end(void)
+{
+	if (!Z.active)
+		return;
+	fz_gsh_flush_steps();
+	const char *s = Z.cur.s ? Z.cur.s : "";
+	size_t first = 0;
+	while (first < Z.cur.n && s[first] != '\n')
+		first++;
+	if ((long)M.nops != Z.nops) {
+		const sm_opinfo *o = &M.ops[(M.nops - 1) % SM_OPS_RING];
+		char op[160];
+		snprintf(op, sizeof op, "op %ld: %s(%lld, %lld, %lld) -> %lld", o->no, o->name,
+			 (long long)o->a, (long long)o->b, (long long)o->c, (long long)o->ret);
+		if (first == 0)
+			fz_tx(&Z.ops, "# %s\n", op);
+		else if (s[0] == '#')
+			fz_tx(&Z.ops, "# %s:%.*s\n", op, (int)first - 1, s + 1);
+		else
+			fz_tx(&Z.ops, "%-24.*s # %s\n", (int)first, s, op);
+		if (first < Z.cur.n)
+			fz_tx(&Z.ops, "%.*s", (int)(Z.cur.n - first - 1), s + first + 1);
+	} else if (Z.cur.n) {
+		fz_tx(&Z.ops, "%.*s", (int)Z.cur.n, s);
+	}
+	Z.cur.n = 0;
+}
+
+/* ---- one run of a G, from its body's log */
+
+SM_PRINTF(1, 2) SM_NOCOV static void fz_gsh_do(const char *fmt, ...)
+{
+	char step[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(step, sizeof step, fmt, ap);
+	va_end(ap);
+	fz_tx(&Z.run, "%s%s", Z.run.n ? "; " : "", step);
+}
+
+SM_NOCOV static void fz_gsh_flush_note(void)
+{
+	if (!Z.note_n)
+		return;
+	fz_tx(&Z.notes, "%s%s", Z.notes.n ? ", " : "", Z.note);
+	if (Z.note_n > 1)
+		fz_tx(&Z.notes, " (%u times)", Z.note_n);
+	Z.note_n = 0;
+}
+
+/* A call that changes nothing, for the comment of the run's line. */
+SM_PRINTF(1, 2) SM_NOCOV static void fz_gsh_note(const char *fmt, ...)
+{
+	char note[sizeof Z.note];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(note, sizeof note, fmt, ap);
+	va_end(ap);
+	if (Z.note_n && strcmp(note, Z.note) == 0) {
+		Z.note_n++;
+		return;
+	}
+	fz_gsh_flush_note();
+	memcpy(Z.note, note, sizeof note);
+	Z.note_n = 1;
+}
+
+/* fz_drop of slot of G g, if it holds an object. */
+SM_NOCOV static void fz_gsh_free(uint16_t g, unsigned slot)
+{
+	if (!Z.obj[g][slot])
+		return;
+	fz_gsh_do("free g%lld_%u", (long long)sm_goid(g), Z.obj[g][slot]);
+	Z.obj[g][slot] = 0;
+}
+
+/* fz_do's A_ALLOC: slot 0 if empty, else slot 1, freed first if taken. */
+SM_NOCOV static void fz_gsh_alloc(uint16_t g, const fz_log *l)
+{
+	unsigned slot = Z.obj[g][0] ? 1 : 0;
+	fz_gsh_free(g, slot);
+	uint32_t n = fz_sizes[l->arg];
+	Z.obj[g][slot] = ++Z.nobj[g];
+	fz_gsh_do("alloc %u%s as g%lld_%u", n, l->act == A_ALLOC2 && n < 16 ? " noscan" : "",
+		  (long long)sm_goid(g), Z.obj[g][slot]);
+}
+
+/* A nested call a G may not make (or gort_self): it changes nothing. */
+SM_NOCOV static void fz_gsh_nest(const fz_log *l)
+{
+	unsigned hi = l->arg >> 3;
+	switch (l->target) {
+	case 0: fz_gsh_note("gort_step: EDEADLK"); break;
+	case 1: fz_gsh_note("gort_step_p(%u): EDEADLK", hi); break;
+	case 2: fz_gsh_note("gort_set_procs(%u): EDEADLK", 1 + hi); break;
+	case 3: fz_gsh_note("gort_run: EDEADLK"); break;
+	case 4: fz_gsh_note("gort_go(NULL): EINVAL"); break;
+	case 5: fz_gsh_note("gort_go_p(200): EINVAL"); break;
+	default: fz_gsh_note("gort_self"); break;
+	}
+}
+
+SM_NOCOV static void fz_gsh_spawn_in(const fz_log *l)
+{
+	if (l->rc > 0 && l->p < 0)
+		fz_gsh_do("spawn g%lld", (long long)l->rc);
+	else if (l->rc > 0)
+		fz_gsh_do("spawn on p%d g%lld", l->p, (long long)l->rc);
+	else if (l->p >= 0) /* no such P: the same EINVAL, shown in the step's line */
+		fz_gsh_do("spawn on p%d { }", l->p);
+	else /* out of memory: the harness fails */
+		fz_gsh_do("spawn { }");
+}
+
+SM_NOCOV static void fz_gsh_act(uint16_t g, const fz_log *l)
+{
+	switch (l->act) {
+	case A_YIELD:
+	case A_YIELD2:
+	case A_YIELD3:
+	case A_FORCED_YIELD: fz_gsh_do("yield"); break;
+	case A_PARK:
+	case A_PARK2: fz_gsh_do("park %s", SM_WAITREASON); break;
+	case A_EXIT:
+		for (unsigned i = 0; i < FZ_OBJS; i++)
+			fz_gsh_free(g, i);
+		fz_gsh_do("exit");
+		break;
+	case A_READY:
+	case A_READY2:
+		if (l->target > 0) /* a failed ready shows in the step's line */
+			fz_gsh_do("ready g%lld", (long long)l->target);
+		else
+			fz_gsh_note("gort_ready(%lld): -1", (long long)l->target);
+		break;
+	case A_SPAWN:
+	case A_SPAWN2:
+	case A_SPAWN_ON: fz_gsh_spawn_in(l); break;
+	case A_ALLOC:
+	case A_ALLOC2: fz_gsh_alloc(g, l); break;
+	case A_FREE: fz_gsh_free(g, l->arg & 1); break;
+	case A_NEST: fz_gsh_nest(l); break;
+	case A_SELF: fz_gsh_note("gort_self"); break;
+	default: fz_gsh_note("a spawn skipped (the input made its %d Gs)", SM_G_MAX); break;
+	}
+}
+
+/* One line of G g's func: the run in F.log, then a comment (the step as
+ * the shell's step line shows it) and the calls that changed nothing. */
+SM_NOCOV static void fz_gsh_run_line(uint16_t g, const char *comment)
+{
+	Z.run.n = Z.notes.n = 0;
+	Z.note_n = 0;
+	for (unsigned i = 0; i < F.nlog; i++)
+		fz_gsh_act(g, &F.log[i]);
+	fz_gsh_flush_note();
+	fz_tx(&Z.body[g], "\t%-32.*s # %s", (int)Z.run.n, Z.run.s ? Z.run.s : "", comment);
+	if (Z.notes.n)
+		fz_tx(&Z.body[g], "; also %.*s", (int)Z.notes.n, Z.notes.s);
+	fz_tx(&Z.body[g], "\n");
+	Z.run_pending = 0;
+}
+
+/* G g has just run (its log is in F.log). */
+SM_NOCOV static void fz_gsh_ran(const gort_event *run, uint16_t g)
+{
+	if (!Z.active)
+		return;
+	char comment[64];
+	int n = snprintf(comment, sizeof comment, "[%llu] p%d %s", (unsigned long long)M.steps,
+			 run->p, gort_event_source_name(run->source));
+	if (run->source == GORT_SRC_STOLEN)
+		snprintf(comment + n, sizeof comment - (size_t)n, " from p%d", run->from);
+	fz_gsh_run_line(g, comment);
+}
+
+/* ---- the script */
+
+SM_NOCOV static void fz_gsh_begin(void)
+{
+	Z.active = Z.on && Z.runs++ == 0;
+	if (!Z.active)
+		return;
+	Z.step_n = 0;
+	memset(Z.obj, 0, sizeof Z.obj);
+	memset(Z.nobj, 0, sizeof Z.nobj);
+}
+
+/* The runtime as setup() left it for the first input: gort_init, then
+ * fz_reset (its G is g1), then the input's own gort_reseed. */
+SM_NOCOV static void fz_gsh_prelude(void)
+{
+	printf("# fuzz_sched input as a gortsh script (GORT_FUZZ_GSH=1): each G's body is the\n"
+	       "# func named after it, one line per run ([step] P queue); the operations follow,\n"
+	       "# each with the harness's account of it; the end holds the harness's final state.\n"
+	       "init procs=%d arena=%zuM stack=%zuK seed=%#llx threads=off harden=light\n",
+	       FZ_PROCS, FZ_ARENA_BYTES >> 20, FZ_STACK_BYTES >> 10, FZ_SEED);
+	printf("# the harness's reset before its first input: one P, a G that yields until P 0's\n"
+	       "# schedtick is a multiple of %d, %d Ps again, the seed again\n",
+	       SM_GLOBAL_TICK, FZ_PROCS);
+	printf("procs 1\n");
+	if (Z.reset_yields) /* never for the first input: P 0 starts at tick 0 */
+		printf("spawn on p0 { repeat %u { yield } }\nstep %u on p0\n", Z.reset_yields,
+		       Z.reset_yields + 1);
+	else
+		printf("spawn on p0 { }\nstep on p0\n");
+	printf("procs %d\nreseed %#llx\n", FZ_PROCS, FZ_SEED);
+	printf("# the input\nreseed %#llx\n", FZ_SEED);
+}
+
+/* Gs spawn only Gs made after them, so defining the funcs from the last G
+ * down lets each name the funcs of its children. At the end of the input
+ * (drain = 1) a live G gets one more line: what it does when it next runs,
+ * in the harness's drain (fz_body leaves its loop, frees its objects and
+ * exits). */
+SM_NOCOV static void fz_gsh_funcs(int drain)
+{
+	for (uint32_t i = M.ng; i-- > 0;) {
+		uint16_t g = (uint16_t)i;
+		printf("func g%lld {\n%.*s", (long long)sm_goid(g), (int)Z.body[g].n,
+		       Z.body[g].s ? Z.body[g].s : "");
+		if (drain && M.st[g] != SM_DEAD) {
+			Z.run.n = 0;
+			for (unsigned k = 0; k < FZ_OBJS; k++)
+				fz_gsh_free(g, k);
+			fz_gsh_do("exit");
+			printf("\t%-32.*s # after the input: the drain\n", (int)Z.run.n, Z.run.s);
+		}
+		printf("}\n");
+	}
+}
+
+/* fz_drain's calls, as comments: the script stops before them, at the
+ * state the harness compares last, but a drain can be stepped through too. */
+SM_NOCOV static void fz_gsh_drain(void)
+{
+	uint16_t parked[SM_G_MAX];
+	uint32_t n = M.nparked;
+	memcpy(parked, M.parked, n * sizeof *parked);
+	printf("# the harness's drain (remove the '# ' to step through it): every parked G\n"
+	       "# readied from outside, then gort_run; each G frees its objects and exits\n");
+	while (n) { /* in fz_drain's order: sm_unpark moves the last into slot 0 */
+		printf("# ready g%lld\n", (long long)sm_goid(parked[0]));
+		parked[0] = parked[--n];
+	}
+	printf("# run\n");
+}
+
+SM_NOCOV static void fz_gsh_dq(const char *key, const sm_dq *q, uint32_t max)
+{
+	printf(" %s=", key);
+	uint32_t n = q->n < max ? q->n : max;
+	for (uint32_t i = 0; i < n; i++)
+		printf("%s%lld", i ? "," : "", (long long)sm_goid(dq_at(q, i)));
+	if (!n)
+		printf("-");
+}
+
+/* What the model (checked against the runtime after the last operation)
+ * says: tests/shell/fuzz2gsh_sched_state.py reads the same from gortsh. */
+SM_NOCOV static void fz_gsh_state(void)
+{
+	printf("# state: steps=%llu", (unsigned long long)M.steps);
+	for (unsigned i = 0; i < M.nprocs; i++) {
+		const sm_p *p = &M.p[i];
+		printf(" p%u:tick=%u:gfree=%u:next=%lld", i, p->schedtick, p->gfree,
+		       (long long)sm_goid(p->runnext));
+		fz_gsh_dq("ring", &p->ring, SM_RING);
+	}
+	fz_gsh_dq("global", &M.glob, GORT_RUNQ_CAP);
+	printf(" global_len=%u", M.glob.n);
+	for (uint32_t i = 0; i < M.ng; i++)
+		if (M.st[i] == SM_RUNNABLE || M.st[i] == SM_PARKED)
+			printf(" g%lld=%s", (long long)sm_goid((int32_t)i),
+			       M.st[i] == SM_PARKED ? "waiting/" SM_WAITREASON : "runnable");
+	printf("\n");
+}
+
+SM_NOCOV static void fz_gsh_release(void)
+{
+	fflush(stdout);
+	for (uint32_t i = 0; i < SM_G_MAX; i++)
+		fz_tx_free(&Z.body[i]);
+	fz_tx_free(&Z.cur);
+	fz_tx_free(&Z.ops);
+	fz_tx_free(&Z.run);
+	fz_tx_free(&Z.notes);
+	Z.active = 0;
+}
+
+/* The whole script, at the end of the input, before the drain. */
+SM_NOCOV static void fz_gsh_end(void)
+{
+	if (!Z.active)
+		return;
+	fz_gsh_prelude();
+	fz_gsh_funcs(1);
+	printf("%.*s", (int)Z.ops.n, Z.ops.s ? Z.ops.s : "");
+	printf("# the end of the input\nps\ndump runq global\ngs\nschedtrace\n");
+	fz_gsh_state();
+	fz_gsh_drain();
+	fz_gsh_release();
+}
+
+/* sm_fail's last words: the script up to the call the harness found wrong,
+ * that call included (a step's run, from its log), so running it leaves
+ * the shell where the harness failed. */
+SM_NOCOV static void fz_gsh_fail(void)
+{
+	if (!Z.active)
+		return;
+	if (Z.run_pending && F.nlog > 0)
+		fz_gsh_run_line(F.log[0].g, "the step the harness failed in");
+	fz_gsh_flush_steps();
+	fz_tx(&Z.ops, "%.*s", (int)Z.cur.n, Z.cur.s ? Z.cur.s : "");
+	fz_gsh_prelude();
+	fz_gsh_funcs(0);
+	printf("%.*s", (int)Z.ops.n, Z.ops.s ? Z.ops.s : "");
+	const sm_opinfo *o = M.nops ? &M.ops[(M.nops - 1) % SM_OPS_RING] : NULL;
+	if (o && o->no == M.op_no)
+		printf("# the harness failed in op %ld, %s(%lld, %lld, %lld), after the call above\n",
+		       o->no, o->name, (long long)o->a, (long long)o->b, (long long)o->c);
+	else
+		printf("# the harness failed here\n");
+	printf("# (its message is on stderr)\n");
+	fz_gsh_release();
+}
+
 /* ------------------------------------------------------------ stepping */
 
 /* Replay the body's log of one run on P k into the model, checking each
@@ -556,6 +1053,7 @@ SM_NOCOV static int fz_step(int p)
 	errno = 0;
 	int rc = p < 0 ? gort_step() : gort_step_p((unsigned)p);
 	int err = errno;
+	fz_gsh_step(p, rc); /* before any check: a step that fails one is in the script */
 	size_t n = fz_events();
 	if (p >= 0 && (unsigned)p >= M.nprocs) {
 		SM_ASSERT(rc == -1 && err == EINVAL && n == 0,
@@ -581,6 +1079,7 @@ SM_NOCOV static int fz_step(int p)
 		  (long long)run->goid, gort_event_outcome_name(run->outcome),
 		  gort_event_outcome_name(outcome));
 	sm_outcome((unsigned)run->p, g, outcome);
+	fz_gsh_ran(run, g);
 	F.steps++;
 	return rc;
 }
@@ -598,6 +1097,7 @@ SM_NOCOV static int64_t fz_spawn_outside(int p, unsigned body)
 	errno = 0;
 	int64_t rc = p < 0 ? gort_go(fz_body, c) : gort_go_p((unsigned)p, fz_body, c);
 	int err = errno;
+	fz_gsh_spawn(p, rc);
 	if (p >= 0 && (unsigned)p >= M.nprocs) {
 		SM_ASSERT(rc == -1 && err == EINVAL,
 			  "gort_go_p(%d) with %u Ps = %lld (errno %d), expected EINVAL", p,
@@ -696,6 +1196,7 @@ SM_NOCOV static void op_run(fdp_t *d)
 	if (idle) {
 		/* Nothing runnable: gort_run makes no step and counts the parked. */
 		int rc = gort_run();
+		fz_gsh_line("run"); /* one gort_step, which finds nothing, as gort_run's */
 		SM_ASSERT(rc == (int)M.nparked,
 			  "gort_run() when idle = %d, the model has %u parked", rc, M.nparked);
 		SM_ASSERT(fz_events() == 0, "gort_run when idle made events");
@@ -722,6 +1223,11 @@ SM_NOCOV static void op_ready(fdp_t *d)
 	int ok = sm_ready_ok(goid);
 	int rc = gort_ready(goid);
 	sm_ret(o, rc);
+	if (goid > 0)
+		fz_gsh_line("%sready g%lld", rc == 0 ? "" : "try ", (long long)goid);
+	else
+		fz_gsh_line("# gort_ready(%lld) outside any G: -1, nothing changes",
+			    (long long)goid);
 	SM_ASSERT(rc == (ok ? 0 : -1), "gort_ready(%lld) outside = %d, the model says %d",
 		  (long long)goid, rc, ok ? 0 : -1);
 	if (ok)
@@ -735,6 +1241,7 @@ SM_NOCOV static void op_reseed(fdp_t *d)
 	sm_opinfo *o = sm_op("reseed", (int64_t)seed, 0, 0);
 	gort_reseed(seed);
 	sm_ret(o, 0);
+	fz_gsh_line("reseed %llu", (unsigned long long)seed);
 }
 
 SM_NOCOV static void op_set_procs(fdp_t *d)
@@ -746,6 +1253,7 @@ SM_NOCOV static void op_set_procs(fdp_t *d)
 	int rc = gort_set_procs(n);
 	int err = errno;
 	sm_ret(o, rc);
+	fz_gsh_line("%sprocs %u", rc == 0 ? "" : "try ", n);
 	if (n == 0 || n > 256) {
 		SM_ASSERT(rc == -1 && err == EINVAL, "gort_set_procs(%u) = %d (errno %d)", n, rc,
 			  err);
@@ -764,6 +1272,7 @@ SM_NOCOV static void op_outside(fdp_t *d)
 	gort_park("outside");
 	int64_t self = gort_self();
 	sm_ret(o, self);
+	fz_gsh_line("# gort_yield, gort_park, gort_self outside any G: nothing changes");
 	SM_ASSERT(self == 0, "gort_self() outside any G = %lld", (long long)self);
 	fz_after_op();
 }
@@ -852,6 +1361,7 @@ SM_NOCOV static void fz_reset(void)
 	gort_inspect_ps(p0, 1);
 	uint32_t m = (SM_GLOBAL_TICK - p0->schedtick % SM_GLOBAL_TICK) % SM_GLOBAL_TICK;
 	F.dance_left = (int)m;
+	Z.reset_yields = m;
 	fz_g *c = &F.g[0];
 	*c = (fz_g){0};
 	SM_ASSERT(gort_go_p(0, fz_body, c) > 0, "reset: gort_go_p failed");
@@ -885,11 +1395,15 @@ SM_NOCOV static uint64_t fz_run_input(const uint8_t *data, size_t size)
 	F.steps = 0;
 	F.made = 0;
 	sm_begin();
+	fz_gsh_begin();
 	fz_decode_bodies(&d);
 	while (fdp_remaining(&d) && M.op_no < FZ_MAX_OPS) {
+		fz_gsh_op_begin();
 		fz_pick_op(fdp_u8(&d))(&d);
+		fz_gsh_op_end();
 		M.op_no++;
 	}
+	fz_gsh_end();
 	fz_drain();
 	uint64_t h = F.hash;
 	fz_reset();
@@ -901,6 +1415,10 @@ SM_NOCOV static void setup(void)
 	M.harness = "fuzz_sched";
 	const char *t = getenv("GORT_FUZZ_TRACE");
 	M.trace = t && *t && *t != '0';
+	const char *gsh = getenv("GORT_FUZZ_GSH");
+	Z.on = gsh && *gsh && *gsh != '0';
+	if (Z.on)
+		M.on_fail = fz_gsh_fail;
 	/* Light: gort_check runs after every step, and default's check reads
 	 * every free slot of the heap (56 exec/s against 520); the presets
 	 * have fuzz_harden. */

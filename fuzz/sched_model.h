@@ -57,7 +57,8 @@
  * step) and compared one for one with the log.
  *
  * Any disagreement prints what broke, both states, the input's last
- * operations, and aborts.
+ * operations, runs the harness's on_fail hook if it set one (fuzz_sched:
+ * the gortsh script so far), and aborts.
  */
 #ifndef GORT_FUZZ_SCHED_MODEL_H
 #define GORT_FUZZ_SCHED_MODEL_H
@@ -126,6 +127,7 @@ typedef struct sm_opinfo {
 static struct sm_state {
 	const char *harness;
 	int trace;
+	void (*on_fail)(void); /* run by sm_fail before it aborts (once) */
 
 	unsigned nprocs;
 	sm_p p[SM_PROCS_MAX];
@@ -236,6 +238,10 @@ SM_PRINTF(1, 2) SM_NOCOV static void sm_fail(const char *fmt, ...)
 	unsigned long n = M.nops < SM_OPS_RING ? M.nops : SM_OPS_RING;
 	for (unsigned long i = M.nops - n; i < M.nops; i++)
 		sm_print_op(&M.ops[i % SM_OPS_RING]);
+	void (*last_words)(void) = M.on_fail;
+	M.on_fail = NULL; /* a failure inside it must not loop */
+	if (last_words)
+		last_words();
 	abort();
 }
 

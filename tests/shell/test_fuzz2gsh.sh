@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# test_fuzz2gsh.sh — every fuzz_alloc and fuzz_misuse corpus input, turned
-# into a gortsh script by its harness (GORT_FUZZ_GSH=1, see fuzz/shadow.h),
-# leaves gortsh with exactly the spans the harness had before it freed
-# everything: the same bases, pages, classes and live slot counts. So a
-# fuzz find can be stepped through in the shell, and the shell's commands
-# are shown to drive the allocator exactly as the harness did.
+# test_fuzz2gsh.sh — every corpus input of fuzz_alloc, fuzz_misuse and
+# fuzz_sched, turned into a gortsh script by its harness (GORT_FUZZ_GSH=1,
+# see fuzz/shadow.h and fuzz/fuzz_sched.c), leaves gortsh as the harness
+# was at the end of the input, before its final clean-up:
+#  - fuzz_alloc, fuzz_misuse: exactly the same spans (bases, pages, classes,
+#    live slot counts; fuzz2gsh_state.py reads them from `dump spans`);
+#  - fuzz_sched: every step runs the G the harness's step ran, on the same
+#    P, from the same queue; the end is exactly the same scheduler state
+#    (steps made; each P's schedtick, free Gs, runnext and ring in order;
+#    the global queue; every live G's goid and status;
+#    fuzz2gsh_sched_state.py reads them from `step`, `ps`, `dump runq
+#    global`, `gs` and `schedtrace`); and no command fails but those the
+#    script expects to (`try`).
+# So a fuzz find can be stepped through in the shell, and the shell's
+# commands are shown to drive the allocator and the scheduler exactly as
+# the harnesses did.
 #
 # Usage: tests/shell/test_fuzz2gsh.sh BUILD_DIR
 # Output: `ok - NAME` / `not ok - NAME` per harness (with the first
@@ -20,7 +30,19 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/gort-fuzz2gsh.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 status=0
 
-for h in fuzz_alloc fuzz_misuse; do
+for h in fuzz_alloc fuzz_misuse fuzz_sched; do
+	# read_state: gortsh's JSON on stdin, the state on stdout; strict: the
+	# script's commands may fail only under try.
+	case $h in
+	fuzz_sched)
+		read_state=(python3 "$root/tests/shell/fuzz2gsh_sched_state.py" "$tmp/s.gsh")
+		what="scheduler state" strict=1
+		;;
+	*)
+		read_state=(python3 "$root/tests/shell/fuzz2gsh_state.py")
+		what=spans strict=0
+		;;
+	esac
 	bin=$build/fuzz-replay/$h
 	if [[ ! -x $bin || ! -x $gortsh ]]; then
 		echo "not ok - $h inputs as gortsh scripts ($bin or $gortsh was not built)"
@@ -35,19 +57,25 @@ for h in fuzz_alloc fuzz_misuse; do
 			break
 		fi
 		want=$(sed -n 's/^# state: *//p' "$tmp/s.gsh")
-		got=$(cd "$tmp" && "$gortsh" --norc --json --keep-going s.gsh 2>"$tmp/gerr" |
-			python3 "$root/tests/shell/fuzz2gsh_state.py" 2>&1)
+		(cd "$tmp" && "$gortsh" --norc --json --keep-going s.gsh >"$tmp/out" 2>"$tmp/gerr")
+		rc=$?
+		got=$("${read_state[@]}" <"$tmp/out" 2>&1)
 		if ! grep -q '^# state:' "$tmp/s.gsh" || [[ $want != "$got" ]]; then
 			bad="$f
 #   harness: ${want:0:300}
 #   gortsh:  ${got:0:300}"
 			break
 		fi
+		if [[ $strict == 1 && $rc != 0 ]]; then
+			bad="$f (gortsh exited $rc: $(grep -m1 error: "$tmp/gerr"))"
+			break
+		fi
 	done < <(find "corpus/$h" -type f -print0 | LC_ALL=C sort -z)
+	name="$h: $n inputs as gortsh scripts leave the harness's $what"
 	if [[ -z $bad ]]; then
-		echo "ok - $h: $n inputs as gortsh scripts leave the harness's spans"
+		echo "ok - $name"
 	else
-		echo "not ok - $h: $n inputs as gortsh scripts leave the harness's spans"
+		echo "not ok - $name"
 		echo "# first difference: $bad" >&2
 		status=1
 	fi
