@@ -39,7 +39,8 @@
  * does not keep it) when:
  *  - its estimated cost is over BUDGET units (about 10 us each under ASan):
  *    one unit per command and per body step, scaled by the enclosing repeat
- *    counts (and `spawn` inside a repeat), plus `work N` by N, allocation
+ *    counts (and `spawn` inside a repeat; `spawn NAME` costs what the body
+ *    of `func NAME` was priced at where it was defined), plus `work N` by N, allocation
  *    sizes by bytes, and prices for init (by Ps), views (by the Gs, Ps,
  *    objects and bytes allocated so far), exports and `source FILE` (see
  *    the C_* constants). Steps are not priced: every step runs at least one
@@ -100,6 +101,7 @@
 
 /* Cost units: about 10 us each under ASan (measured with build/fuzz/). */
 #define BUDGET 10000u
+#define FS_FUNCS 64 /* funcs an input may define (more: skipped) */
 #define C_CMD 1u	      /* a command, a body step */
 #define C_GO 4u		      /* a G spawned by a body: its stack, its last step */
 #define C_SPAWN 25u	      /* spawn at the prompt (it snapshots every P) */
@@ -156,6 +158,12 @@ FS_NOCOV __attribute__((format(printf, 1, 2), noreturn)) static void fail(const 
 
 /* ------------------------------------------------------------ admission */
 
+/* A body named by `func NAME { ... }`: what one `spawn NAME` of it costs. */
+typedef struct fs_func {
+	char name[SH_NAME_MAX];
+	uint64_t cost, gs, heap;
+} fs_func;
+
 typedef struct estimate {
 	uint64_t cost;
 	uint64_t mult;	 /* how many times the body being read runs */
@@ -165,6 +173,8 @@ typedef struct estimate {
 	bool files;	 /* source/export/trace: run in the private folder */
 	bool pokes;	 /* poke: may write into a freed slot on purpose */
 	const char *why; /* why the input is skipped, NULL if admitted */
+	fs_func funcs[FS_FUNCS]; /* in the order defined; the last of a name wins */
+	size_t nfuncs;
 } estimate;
 
 FS_NOCOV static uint64_t sat_add(uint64_t a, uint64_t b)
@@ -205,6 +215,43 @@ FS_NOCOV static int charge_view(estimate *e, uint64_t base)
 }
 
 static int body_step(void *ctx, sh_args *a);
+static int bodies(estimate *e, sh_args *a, int from, uint64_t mult);
+
+/* `spawn NAME`, mult times: the func's body as priced when it was defined
+ * (body.c resolves the name then too). An unknown name is an error that
+ * runs nothing. */
+FS_NOCOV static int charge_func(estimate *e, const char *name)
+{
+	for (size_t i = e->nfuncs; i-- > 0;) {
+		const fs_func *f = &e->funcs[i];
+		if (strcmp(f->name, name) != 0)
+			continue;
+		e->gs = sat_add(e->gs, sat_mul(e->mult, f->gs));
+		e->heap = sat_add(e->heap, sat_mul(e->mult, f->heap));
+		return charge(e, f->cost);
+	}
+	return charge(e, C_CMD);
+}
+
+/* `func NAME { BODY }` runs nothing: it prices BODY once, from zero, for
+ * the spawns that name it. */
+FS_NOCOV static int define_func(estimate *e, sh_args *a)
+{
+	if (a->argc != 3 || a->argv[2].kind != TOK_BLOCK)
+		return charge(e, C_CMD);
+	if (e->nfuncs == FS_FUNCS) {
+		e->why = "more funcs than the estimate keeps";
+		return -1;
+	}
+	uint64_t cost = e->cost, gs = e->gs, heap = e->heap;
+	e->cost = e->gs = e->heap = 0;
+	int rc = bodies(e, a, 2, 1);
+	fs_func *f = &e->funcs[e->nfuncs++];
+	*f = (fs_func){.cost = e->cost, .gs = e->gs, .heap = e->heap};
+	snprintf(f->name, sizeof f->name, "%s", a->argv[1].text);
+	e->cost = cost, e->gs = gs, e->heap = heap;
+	return rc != 0 ? -1 : charge(e, C_CMD);
+}
 
 /* Every { block } among a command's words, read as a body run mult times. */
 FS_NOCOV static int bodies(estimate *e, sh_args *a, int from, uint64_t mult)
@@ -247,6 +294,8 @@ FS_NOCOV static int body_step(void *ctx, sh_args *a)
 		e->gs = sat_add(e->gs, e->mult);
 		if (charge(e, C_GO) != 0)
 			return -1;
+		if (a->argv[a->argc - 1].kind == TOK_WORD)
+			return charge_func(e, a->argv[a->argc - 1].text);
 		return bodies(e, a, 1, e->mult);
 	}
 	return charge(e, C_CMD);
@@ -300,8 +349,14 @@ FS_NOCOV static int top_command(void *ctx, sh_args *a)
 	const char *arg1 = a->argc > 1 ? a->argv[1].text : "";
 	if (strcmp(w, "spawn") == 0) {
 		e->gs = sat_add(e->gs, 1);
-		return charge(e, C_SPAWN) != 0 ? -1 : bodies(e, a, 1, 1);
+		if (charge(e, C_SPAWN) != 0)
+			return -1;
+		if (a->argv[a->argc - 1].kind == TOK_WORD)
+			return charge_func(e, a->argv[a->argc - 1].text);
+		return bodies(e, a, 1, 1);
 	}
+	if (strcmp(w, "func") == 0)
+		return define_func(e, a);
 	if (strcmp(w, "init") == 0)
 		return init_ok(e, a);
 	if (strcmp(w, "poke") == 0)
