@@ -22,7 +22,8 @@
 #
 # Exit status 1 if any harness crashed, with the reproducers' paths printed
 # (`crash: PATH`); reproduce with `build/fuzz-replay/H PATH` (or build/fuzz/H
-# PATH), read it with `GORT_FUZZ_TRACE=1 build/fuzz-replay/H PATH`.
+# PATH), read it with `GORT_FUZZ_TRACE=1 build/fuzz-replay/H PATH`, step
+# through it in gortsh with `fuzz/fuzz2gsh H PATH > find.gsh`.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -58,6 +59,7 @@ libfuzzer() {
 	for f in "$out"/artifacts/*; do
 		[[ -e "$f" ]] || continue
 		echo "crash: $f"
+		[[ $h == fuzz_shell ]] || echo "  as a gortsh script: fuzz/fuzz2gsh $h $f > find.gsh"
 		status=1
 	done
 }
@@ -97,6 +99,7 @@ afl() {
 	for f in "$out"/out/ci/crashes/id:*; do
 		[[ -e "$f" ]] || continue
 		echo "crash: $f"
+		[[ $h == fuzz_shell ]] || echo "  as a gortsh script: fuzz/fuzz2gsh $h $f > find.gsh"
 		status=1
 	done
 }

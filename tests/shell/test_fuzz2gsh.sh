@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_fuzz2gsh.sh — every corpus input of fuzz_alloc, fuzz_misuse and
-# fuzz_sched, turned into a gortsh script by its harness (GORT_FUZZ_GSH=1,
-# see fuzz/shadow.h and fuzz/fuzz_sched.c), leaves gortsh as the harness
-# was at the end of the input, before its final clean-up:
+# fuzz_sched, turned into a gortsh script by fuzz/fuzz2gsh (the harness's own
+# conversion: GORT_FUZZ_GSH=1, see fuzz/shadow.h and fuzz/fuzz_sched.c),
+# leaves gortsh as the harness was at the end of the input, before its
+# final clean-up:
 #  - fuzz_alloc, fuzz_misuse: exactly the same spans (bases, pages, classes,
 #    live slot counts; fuzz2gsh_state.py reads them from `dump spans`);
 #  - fuzz_sched: every step runs the G the harness's step ran, on the same
@@ -52,7 +53,7 @@ for h in fuzz_alloc fuzz_misuse fuzz_sched; do
 	n=0 bad=""
 	while IFS= read -r -d '' f; do
 		n=$((n + 1))
-		if ! GORT_FUZZ_GSH=1 "$bin" "$f" >"$tmp/s.gsh" 2>"$tmp/err"; then
+		if ! "$root/fuzz/fuzz2gsh" "$h" "$f" "$build" >"$tmp/s.gsh" 2>"$tmp/err"; then
 			bad="$f (the harness failed: $(tail -1 "$tmp/err"))"
 			break
 		fi
