@@ -60,6 +60,15 @@ static int utf8_len(const unsigned char *p)
 	return n;
 }
 
+/* How many bytes from p go into a JSON string as they are. */
+static size_t plain_run(const unsigned char *p)
+{
+	size_t n = 0;
+	while (p[n] >= 0x20 && p[n] < 0x7f && p[n] != '"' && p[n] != '\\')
+		n++;
+	return n;
+}
+
 /* A JSON string: UTF-8 passes through; control characters are escaped;
  * bytes that are not UTF-8 become U+FFFD, so the line is always valid. */
 static void js_string(const char *s)
@@ -67,7 +76,11 @@ static void js_string(const char *s)
 	putchar('"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		int n;
-		if (*p == '"' || *p == '\\') {
+		size_t run = plain_run(p);
+		if (run > 1) { /* printable ASCII: one write, not a putchar each */
+			fwrite(p, 1, run, stdout);
+			p += run - 1;
+		} else if (*p == '"' || *p == '\\') {
 			putchar('\\');
 			putchar(*p);
 		} else if (*p == '\n') {
