@@ -382,10 +382,18 @@ __attribute__((format(printf, 1, 2))) static const char *fail(const char *fmt, .
 	return check_msg;
 }
 
-static int cmp_ptr(const void *a, const void *b)
+/* Adds g to a set of G pointers (open addressing, 2 * GORT_RUNQ_SIZE slots,
+ * so at most half full); false if it was there already. Linear in the ring,
+ * where sorting the ring cost n log n comparator calls per check. */
+#define SEEN_SLOTS (2 * GORT_RUNQ_SIZE)
+static bool seen_add(const gort_g *seen[SEEN_SLOTS], const gort_g *g)
 {
-	uintptr_t x = (uintptr_t) * (gort_g *const *)a, y = (uintptr_t) * (gort_g *const *)b;
-	return (x > y) - (x < y);
+	size_t i = ((uintptr_t)g >> 4) * 0x9e3779b97f4a7c15ull >> 32;
+	for (i %= SEEN_SLOTS; seen[i]; i = (i + 1) % SEEN_SLOTS)
+		if (seen[i] == g)
+			return false;
+	seen[i] = g;
+	return true;
 }
 
 static uint32_t status_of(const gort_g *g)
@@ -404,7 +412,7 @@ const char *gort_runq_check(const gort_runq *q)
 		return fail("runq: runnext g%lld has status %u, not runnable",
 			    (long long)next->goid, status_of(next));
 
-	gort_g *sorted[GORT_RUNQ_SIZE];
+	const gort_g *seen[SEEN_SLOTS] = {0};
 	uint32_t n = t - h;
 	for (uint32_t i = 0; i < n; i++) {
 		gort_g *g = slot_ld(&q->ring[(h + i) & GORT_RUNQ_MASK]);
@@ -417,12 +425,9 @@ const char *gort_runq_check(const gort_runq *q)
 		if (status_of(g) != GORT_G_RUNNABLE)
 			return fail("runq: g%lld at position %u has status %u, not runnable",
 				    (long long)g->goid, i, status_of(g));
-		sorted[i] = g;
+		if (!seen_add(seen, g))
+			return fail("runq: g%lld is on the ring twice", (long long)g->goid);
 	}
-	qsort(sorted, n, sizeof sorted[0], cmp_ptr);
-	for (uint32_t i = 1; i < n; i++)
-		if (sorted[i] == sorted[i - 1])
-			return fail("runq: g%lld is on the ring twice", (long long)sorted[i]->goid);
 	return NULL;
 }
 
