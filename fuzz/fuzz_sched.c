@@ -63,39 +63,39 @@
  * the context switches), an input about 50 us of fixed work (drain, reset,
  * the final gort_check). About 20,000 executions per second on empty
  * inputs, 3,600 with -max_len=16 (which reaches nearly all the coverage
- * within a minute), 2,600 with -max_len=64, 350 once the corpus holds
+ * within a minute), 2,600 with -max_len=64, 470 once the corpus holds
  * inputs of 100-400 bytes (dozens of operations, runs of 64 steps, drains
- * of hundreds of Gs).
+ * of hundreds of Gs); AFL++, whose queue keeps inputs shorter, 2,340.
  *
- * As a gortsh script: GORT_FUZZ_GSH=1 build/fuzz-replay/fuzz_sched FILE >
- * find.gsh prints the process's first input (the only one that starts from
- * a fresh runtime) as a script, so a find can be stepped through in gortsh
- * (docs/gortsh.md, "Fuzz finds as scripts"). It holds the harness's runtime
- * and the reset setup() makes (whose G is g1, so goids agree); one `func gN`
- * per G; the operations in order, each with the harness's account of it
- * (`# op 7: run(0, 0, 0) -> 64`); and, before the drain, a `# state:`
- * comment of the model (every queue in order, schedticks, free Gs, live Gs,
- * steps), then the drain's calls as comments (a G live at the end has, as
- * its func's last line, what the drain makes it do: free its objects and
- * exit). If the harness fails, sm_fail has the script printed up to the
- * call it found wrong, that call included. A G's func is the trace of what
- * its body did, read from the log the harness replays into the model, one
- * line per run (`# [12] p1 local`): a trace, not a translation of the body
- * table, because what a body does depends on the run (which parked G a
- * ready picks, where a looping body starts over, the forced yields), and a
- * trace replays exactly with the shell's plain body steps. A G live at the
- * end is given the drain's last line rather than a `park` that never runs:
- * so the drain can be stepped through too. Funcs, not nested
- * `spawn { ... }`, because a
- * chain of Gs spawning one another would nest braces past the shell's 32;
- * they are defined from the last G down, so each names its children's.
- * Calls that fail by design become `try` lines where the shell has the
- * command (a step that finds nothing still draws from the PRNG, so it is
- * kept); calls that change nothing (a G's EDEADLK/EINVAL calls, gort_self,
- * the calls outside any G) are comments. tests/shell/test_fuzz2gsh.sh runs
- * every corpus file through gortsh and checks each step and the final
- * state. Unset, the converter does nothing: inputs decode and are checked
- * exactly as without it.
+ * As a gortsh script: fuzz/fuzz2gsh fuzz_sched FILE > find.gsh (which runs
+ * GORT_FUZZ_GSH=1 build/fuzz-replay/fuzz_sched FILE) prints the process's
+ * first input (the only one that starts from a fresh runtime) as a script,
+ * so a find can be stepped through in gortsh (docs/gortsh.md, "Fuzz finds as
+ * scripts"). It holds the harness's runtime and the reset setup() makes
+ * (whose G is g1, so goids agree); one `func gN` per G; the operations in
+ * order, each with the harness's account of it (`# op 7: run(0, 0, 0) ->
+ * 64`); and, before the drain, a `# state:` comment of the model (every
+ * queue in order, schedticks, free Gs, live Gs, steps), then the drain's
+ * calls as comments (a G live at the end has, as its func's last line, what
+ * the drain makes it do: free its objects and exit). If the harness fails,
+ * sm_fail has the script printed up to the call it found wrong, that call
+ * included. A G's func is the trace of what its body did, read from the log
+ * the harness replays into the model, one line per run (`# [12] p1 local`):
+ * a trace, not a translation of the body table, because what a body does
+ * depends on the run (which parked G a ready picks, where a looping body
+ * starts over, the forced yields), and a trace replays exactly with the
+ * shell's plain body steps. A G live at the end is given the drain's last
+ * line rather than a `park` that never runs: so the drain can be stepped
+ * through too. Funcs, not nested `spawn { ... }`, because a chain of Gs
+ * spawning one another would nest braces past the shell's 32; they are
+ * defined from the last G down, so each names its children's. Calls that
+ * fail by design become `try` lines where the shell has the command (a step
+ * that finds nothing still draws from the PRNG, so it is kept); calls that
+ * change nothing (a G's EDEADLK/EINVAL calls, gort_self, the calls outside
+ * any G) are comments. tests/shell/test_fuzz2gsh.sh runs every corpus file
+ * through gortsh and checks each step and the final state. Unset, the
+ * converter does nothing: inputs decode and are checked exactly as without
+ * it.
  *
  * Build: `make fuzz` (libFuzzer + ASan + UBSan into build/fuzz/, AFL++ into
  * build/afl/); replay: build/fuzz-replay/fuzz_sched FILE|DIR...
