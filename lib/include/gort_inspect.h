@@ -294,7 +294,9 @@ GORT_API int gort_check(void);
  * presets) that its slots that are not live read zero. Returns 0 if they
  * hold or addr is in no in-use span; otherwise reports as gort_check does
  * and returns -1. Cost: one span. For a check after every operation on the
- * spans it touched, with gort_check now and then for the rest. */
+ * spans it touched, with gort_check now and then for the rest. Like
+ * gort_check, it is exact at a quiescent point: with no allocation or free
+ * in flight on another thread. */
 GORT_API int gort_check_at(const void *addr);
 
 /* Flush the calling thread's cache (its current and owned spans, its tiny
