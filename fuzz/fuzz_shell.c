@@ -173,7 +173,7 @@ typedef struct estimate {
 	bool files;	 /* source/export/trace: run in the private folder */
 	bool pokes;	 /* poke: may write into a freed slot on purpose */
 	const char *why; /* why the input is skipped, NULL if admitted */
-	fs_func funcs[FS_FUNCS]; /* in the order defined; the last of a name wins */
+	fs_func funcs[FS_FUNCS]; /* one per name (the highest price it was given) */
 	size_t nfuncs;
 } estimate;
 
@@ -217,12 +217,13 @@ FS_NOCOV static int charge_view(estimate *e, uint64_t base)
 static int body_step(void *ctx, sh_args *a);
 static int bodies(estimate *e, sh_args *a, int from, uint64_t mult);
 
-/* `spawn NAME`, mult times: the func's body as priced when it was defined
- * (body.c resolves the name then too). An unknown name is an error that
- * runs nothing. */
+/* `spawn NAME`, mult times: the func's body at the highest price it was
+ * given so far (body.c resolves the name when the spawning body is
+ * compiled, so later definitions do not count). An unknown name is an
+ * error that runs nothing. */
 FS_NOCOV static int charge_func(estimate *e, const char *name)
 {
-	for (size_t i = e->nfuncs; i-- > 0;) {
+	for (size_t i = 0; i < e->nfuncs; i++) {
 		const fs_func *f = &e->funcs[i];
 		if (strcmp(f->name, name) != 0)
 			continue;
@@ -233,22 +234,41 @@ FS_NOCOV static int charge_func(estimate *e, const char *name)
 	return charge(e, C_CMD);
 }
 
+FS_NOCOV static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 /* `func NAME { BODY }` runs nothing: it prices BODY once, from zero, for
- * the spawns that name it. */
+ * the spawns that name it. Only names the shell would bind (cmd_func).
+ * Whether BODY compiles is not known here, and a definition that does not
+ * leaves the old one in force: so a name defined again keeps the higher
+ * of its prices. */
 FS_NOCOV static int define_func(estimate *e, sh_args *a)
 {
-	if (a->argc != 3 || a->argv[2].kind != TOK_BLOCK)
+	if (a->argc != 3 || a->argv[1].kind != TOK_WORD || a->argv[2].kind != TOK_BLOCK ||
+	    !valid_name(a->argv[1].text))
 		return charge(e, C_CMD);
-	if (e->nfuncs == FS_FUNCS) {
+	const char *name = a->argv[1].text;
+	fs_func *f = NULL;
+	for (size_t i = 0; i < e->nfuncs && !f; i++)
+		if (strcmp(e->funcs[i].name, name) == 0)
+			f = &e->funcs[i];
+	if (!f && e->nfuncs == FS_FUNCS) {
 		e->why = "more funcs than the estimate keeps";
 		return -1;
 	}
 	uint64_t cost = e->cost, gs = e->gs, heap = e->heap;
 	e->cost = e->gs = e->heap = 0;
 	int rc = bodies(e, a, 2, 1);
-	fs_func *f = &e->funcs[e->nfuncs++];
-	*f = (fs_func){.cost = e->cost, .gs = e->gs, .heap = e->heap};
-	snprintf(f->name, sizeof f->name, "%s", a->argv[1].text);
+	if (!f) {
+		f = &e->funcs[e->nfuncs++];
+		*f = (fs_func){0};
+		snprintf(f->name, sizeof f->name, "%s", name);
+	}
+	f->cost = max_u64(f->cost, e->cost);
+	f->gs = max_u64(f->gs, e->gs);
+	f->heap = max_u64(f->heap, e->heap);
 	e->cost = cost, e->gs = gs, e->heap = heap;
 	return rc != 0 ? -1 : charge(e, C_CMD);
 }

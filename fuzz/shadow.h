@@ -29,8 +29,8 @@
  *    cumulative mallocs and frees, tiny and large counts, live objects per
  *    size class (by_size), heap_alloc (exact but for the one tiny block a
  *    cache may hold open); and gort_check_at() == 0 on the span of every
- *    object the step made, freed or pushed out of a quarantine (the whole
- *    gort_check() when there were more than SH_TOUCHED of them);
+ *    object the step made, freed or pushed out of a quarantine, or the
+ *    whole gort_check() when the step did more than that (see Cost below);
  *  - every SH_DEEP_EVERY steps and at the end of the input, the deep check:
  *    the spans listing tiles the committed arena with no two free runs
  *    adjacent; per span class, ALLOC minus FREED bits == the model's live
@@ -54,12 +54,16 @@
  *
  * Cost: gort_check is linear in the committed heap and cost more than the
  * rest of a step put together (about 3.4 us of ~7 us with a 1 MiB heap
- * under ASan). An operation breaks invariants only in the spans it works
- * on, so every step checks exactly those (gort_check_at, one span each), and
- * the whole heap is checked in every deep check, after a misuse and at the
- * end of the input. A broken invariant in a span the step touched is seen
- * at once; one elsewhere (a stray write) within SH_DEEP_EVERY steps; the
- * failure message lists the last operations.
+ * under ASan). Most steps change nothing but the spans of the objects they
+ * make and free, so those get gort_check_at (one span each). The whole
+ * gort_check runs after a step that did more: one that moved the heap's
+ * page counts (a span taken from or given back to the heap, the arena
+ * grown, pages released), a flush or release (centrals' lists), one that
+ * touched more than SH_TOUCHED objects; and after every SH_CHECK_EVERY-th
+ * step, a misuse, every deep check and the end of the input. A broken
+ * invariant is thus seen at the step that broke it, or (a stray write, a
+ * central's list changed by a cache refill) at most SH_CHECK_EVERY - 1
+ * steps later, while the failure message still lists that step.
  *
  * Hardened mode (fuzz_harden: sh_start with GORT_HARDEN_DEFAULT or PARANOID,
  * a fresh runtime per input; fuzz_alloc and fuzz_misuse stay in light, as
@@ -108,6 +112,7 @@
 #define SH_DEEP_EVERY 32
 #define SH_WINDOW 4
 #define SH_TOUCHED 16
+#define SH_CHECK_EVERY 16 /* <= SH_RING: the failing step is still listed */
 #define SH_GRAVE 64
 #define SH_RELEASE_EVERY 64
 #define SH_RING 24
@@ -242,6 +247,7 @@ static struct sh_state {
 	 * gort_check_at (more than SH_TOUCHED: the whole heap, gort_check). */
 	uintptr_t touched[SH_TOUCHED];
 	size_t ntouched;
+	uint64_t pages[3]; /* heap_inuse, heap_sys, heap_released after the last step */
 
 	long op_no;
 	sh_step ring[SH_RING];
@@ -667,6 +673,12 @@ SH_NOCOV static void sh_touch(uintptr_t p)
 	S.ntouched++;
 }
 
+/* The step changed more than spans (centrals' lists, caches): check all. */
+SH_NOCOV static void sh_touch_all(void)
+{
+	S.ntouched = SH_TOUCHED + 1;
+}
+
 SH_NOCOV static void sh_grave_push(const sh_obj *o)
 {
 	S.grave[S.grave_next] = (sh_grave){o->p, o->tiny ? o->req : o->usable, o->cls, o->tiny};
@@ -1031,7 +1043,10 @@ SH_NOCOV static void sh_check_touched(void)
 	S.ntouched = 0;
 }
 
-SH_NOCOV static void sh_check_stats(void)
+/* gort_memstats against the model. Returns whether the heap's page counts
+ * moved since the last call (a span taken from or given back to the heap,
+ * the arena grown, pages released): the heap's own structures changed. */
+SH_NOCOV static int sh_check_stats(void)
 {
 	struct gort_memstats ms;
 	gort_memstats(&ms);
@@ -1075,6 +1090,10 @@ SH_NOCOV static void sh_check_stats(void)
 		  "pages: inuse %llu + idle %llu != sys %llu (released %llu)",
 		  (unsigned long long)ms.heap_inuse, (unsigned long long)ms.heap_idle,
 		  (unsigned long long)ms.heap_sys, (unsigned long long)ms.heap_released);
+	uint64_t pages[3] = {ms.heap_inuse, ms.heap_sys, ms.heap_released};
+	int moved = memcmp(pages, S.pages, sizeof pages) != 0;
+	memcpy(S.pages, pages, sizeof pages);
+	return moved;
 }
 
 SH_NOCOV static size_t sh_load_spans(void)
@@ -1250,7 +1269,8 @@ SH_NOCOV static void sh_expect_initial_shape(const char *when)
 
 static void sh_step_checks(void)
 {
-	sh_check_stats();
+	if (sh_check_stats() || S.op_no % SH_CHECK_EVERY == SH_CHECK_EVERY - 1)
+		sh_touch_all();
 	sh_check_touched();
 	if (S.op_no % SH_DEEP_EVERY == SH_DEEP_EVERY - 1)
 		sh_deep_check();
@@ -1502,6 +1522,7 @@ static void op_release(fdp_t *d)
 	sh_step *st = sh_op("gort_release", 0, 0, 0);
 	sh_ret(st, gort_release());
 	sh_drain_rings();
+	sh_touch_all();
 }
 
 static void op_flush(fdp_t *d)
@@ -1510,6 +1531,7 @@ static void op_flush(fdp_t *d)
 	sh_step *st = sh_op("gort_flush_caches", 0, 0, 0);
 	gort_flush_caches();
 	sh_drain_rings();
+	sh_touch_all();
 	sh_ret(st, 0);
 }
 
@@ -1635,6 +1657,9 @@ static void sh_begin_input(void)
 	S.rot = 0;
 	/* The previous input ended with sh_expect_initial_shape. */
 	gort_memstats(&S.base);
+	S.pages[0] = S.base.heap_inuse;
+	S.pages[1] = S.base.heap_sys;
+	S.pages[2] = S.base.heap_released;
 	SH_ASSERT(S.base.heap_objects == 0 && S.base.heap_inuse == 0,
 		  "at the start of an input: %llu objects, %llu bytes in use",
 		  (unsigned long long)S.base.heap_objects, (unsigned long long)S.base.heap_inuse);
