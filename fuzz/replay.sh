@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz/replay.sh — replays every file of corpus/<harness>/ (regressions/
 # included) through BUILD/fuzz-replay/<harness>: a regression test, no
-# fuzzing. scripts/run-tests.sh runs it for the normal build and the
+# fuzzing. fuzz_shell's threaded/ scripts run again with threads allowed,
+# and its overbudget/ inputs must be refused by its admission check. scripts/run-tests.sh runs it for the normal build and the
 # ASan+UBSan build (`make fuzz-replay` builds the drivers).
 #
 # Usage: fuzz/replay.sh BUILD_DIR [HARNESS...]    (default: every corpus/*/)
@@ -60,6 +61,25 @@ for h in "${harnesses[@]}"; do
 		else
 			echo "not ok - $h threaded corpus"
 			tail -n 25 "$log" | sed 's/^/# /' >&2
+			status=1
+		fi
+		rm -f "$log"
+	fi
+	# corpus/fuzz_shell/overbudget/: inputs whose cost the admission check
+	# must see as over its budget (each once slipped past it): the harness
+	# runs none of them.
+	if [[ -d corpus/$h/overbudget ]]; then
+		no=0 bad=""
+		while IFS= read -r -d '' f; do
+			no=$((no + 1))
+			GORT_FUZZ_TRACE=1 timeout 60 "$bin" "$f" >"$log" 2>&1
+			grep -q "skipped: over the cost budget" "$log" || bad=${bad:-$f}
+		done < <(find "corpus/$h/overbudget" -type f -print0 | LC_ALL=C sort -z)
+		if [[ -z $bad ]]; then
+			echo "ok - $h over-budget inputs are refused ($no inputs)"
+		else
+			echo "not ok - $h over-budget inputs are refused"
+			echo "# admitted: $bad" >&2
 			status=1
 		fi
 		rm -f "$log"
