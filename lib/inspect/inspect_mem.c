@@ -121,25 +121,27 @@ size_t gort_inspect_pages(uintptr_t addr, gort_page_info *out, size_t max)
 
 /* ------------------------------------------------------------------ spans */
 
+/* Field by field, every field (a memset per span is an intercepted call in
+ * sanitizer builds, and fuzzers list every span in their deep checks). */
 static void fill_span(const span_t *s, gort_span_info *o)
 {
-	memset(o, 0, sizeof *o);
+	bool inuse = s->state == SPAN_INUSE;
 	o->base = s->base;
 	o->npages = (uint32_t)s->npages;
 	o->state = s->state;
 	o->owner = s->owner;
 	o->span_class = s->spanclass;
 	o->released = s->released;
-	o->cache_id = s->state == SPAN_INUSE ? s->cache_id : -1;
-	if (s->state != SPAN_INUSE)
-		return;
-	o->elemsize = s->spanclass == LARGE_SPAN_CLASS ? (uint32_t)span_bytes(s) : s->elemsize;
-	o->nelems = s->nelems;
-	o->nalloc = gort_bitmap_count(s, GORT_PLANE_ALLOC);
-	o->nfreed = gort_bitmap_count(s, GORT_PLANE_FREED);
-	o->nquarantined = (uint16_t)gort_bitmap_count(s, GORT_PLANE_QUARANTINE);
-	o->guard_pages = s->guard;
-	o->request = s->request;
+	o->cache_id = inuse ? s->cache_id : -1;
+	o->elemsize = !inuse ? 0
+		      : s->spanclass == LARGE_SPAN_CLASS ? (uint32_t)span_bytes(s)
+							  : s->elemsize;
+	o->nelems = inuse ? s->nelems : 0;
+	o->nalloc = inuse ? gort_bitmap_count(s, GORT_PLANE_ALLOC) : 0;
+	o->nfreed = inuse ? gort_bitmap_count(s, GORT_PLANE_FREED) : 0;
+	o->nquarantined = inuse ? (uint16_t)gort_bitmap_count(s, GORT_PLANE_QUARANTINE) : 0;
+	o->guard_pages = inuse ? s->guard : 0;
+	o->request = inuse ? s->request : 0;
 }
 
 size_t gort_inspect_spans(gort_span_info *out, size_t max)
@@ -214,8 +216,7 @@ int gort_inspect_object(const void *addr, gort_object_info *out)
 	uintptr_t p = (uintptr_t)addr;
 	gort_lock(&HEAP.lock);
 	span_t *s = gort_span_lookup(p);
-	if (s) {
-		memset(out, 0, sizeof *out);
+	if (s) { /* every field set, no memset: see fill_span */
 		size_t size = s->spanclass == LARGE_SPAN_CLASS ? span_bytes(s)
 			      : s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE
 								 : s->elemsize;
@@ -228,11 +229,12 @@ int gort_inspect_object(const void *addr, gort_object_info *out)
 				  : spanclass_sizeclass(s->spanclass);
 		out->slot = slot;
 		out->elemsize = size;
+		out->bits = 0;
 		for (unsigned pl = 0; pl < GORT_BITMAP_PLANES; pl++)
 			out->bits |= (uint8_t)(bitmap_test(s, pl, slot) << pl);
 		out->tiny = s->spanclass == TINY_SPAN_CLASS;
-		if (out->tiny)
-			out->tiny_live = (uint16_t)(ld(&s->tiny[slot]) & TINY_LIVE_MASK);
+		out->tiny_live =
+			out->tiny ? (uint16_t)(ld(&s->tiny[slot]) & TINY_LIVE_MASK) : 0;
 	}
 	gort_unlock(&HEAP.lock);
 	return s ? 0 : -1;
