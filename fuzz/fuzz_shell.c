@@ -39,11 +39,11 @@
  * does not keep it) when:
  *  - its estimated cost is over BUDGET units (about 10 us each under ASan):
  *    one unit per command and per body step, scaled by the enclosing repeat
- *    counts (and `spawn` inside a repeat; `spawn NAME` costs what the body
- *    of `func NAME` was priced at where it was defined), plus `work N` by N, allocation
- *    sizes by bytes, and prices for init (by Ps), views (by the Gs, Ps,
- *    objects and bytes allocated so far), exports and `source FILE` (see
- *    the C_* constants). Steps are not priced: every step runs at least one
+ *    counts (and `spawn` inside a repeat; `spawn NAME` costs the highest
+ *    price a `func NAME` body was given before it), plus `work N` by N,
+ *    allocation sizes by bytes, and prices for init (by Ps), views (by the
+ *    Gs, Ps, objects and bytes allocated so far), exports and `source FILE`
+ *    (see the C_* constants). Steps are not priced: every step runs at least one
  *    body step or ends a G, both already counted. Counts the shell rejects
  *    (work > 10^8, repeat > 10^6) and sizes above any arena allowed cost
  *    nothing, so their errors stay reachable. (The shell lets a G run 2*10^8

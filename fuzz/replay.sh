@@ -2,8 +2,9 @@
 # fuzz/replay.sh — replays every file of corpus/<harness>/ (regressions/
 # included) through BUILD/fuzz-replay/<harness>: a regression test, no
 # fuzzing. fuzz_shell's threaded/ scripts run again with threads allowed,
-# and its overbudget/ inputs must be refused by its admission check. scripts/run-tests.sh runs it for the normal build and the
-# ASan+UBSan build (`make fuzz-replay` builds the drivers).
+# and its overbudget/ inputs must be refused by its admission check.
+# scripts/run-tests.sh runs it for the normal build and the ASan+UBSan build
+# (`make fuzz-replay` builds the drivers).
 #
 # Usage: fuzz/replay.sh BUILD_DIR [HARNESS...]    (default: every corpus/*/)
 #

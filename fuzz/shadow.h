@@ -244,9 +244,11 @@ static struct sh_state {
 	size_t ngrave, grave_next;
 
 	/* Objects the current step made or freed: their spans get
-	 * gort_check_at (more than SH_TOUCHED: the whole heap, gort_check). */
+	 * gort_check_at; the whole heap gets gort_check instead when check_all
+	 * is set or there were more than SH_TOUCHED of them. */
 	uintptr_t touched[SH_TOUCHED];
 	size_t ntouched;
+	int check_all;
 	uint64_t pages[3]; /* heap_inuse, heap_sys, heap_released after the last step */
 
 	long op_no;
@@ -676,7 +678,7 @@ SH_NOCOV static void sh_touch(uintptr_t p)
 /* The step changed more than spans (centrals' lists, caches): check all. */
 SH_NOCOV static void sh_touch_all(void)
 {
-	S.ntouched = SH_TOUCHED + 1;
+	S.check_all = 1;
 }
 
 SH_NOCOV static void sh_grave_push(const sh_obj *o)
@@ -1023,13 +1025,14 @@ SH_NOCOV static void sh_gort_check(void)
 	int rc = gort_check();
 	SH_ASSERT(rc == 0 && gort_error_count() == before, "gort_check() = %d", rc);
 	S.ntouched = 0;
+	S.check_all = 0;
 }
 
 /* The spans of the step's objects, each checked on its own; past
  * SH_TOUCHED of them, the whole heap. */
 SH_NOCOV static void sh_check_touched(void)
 {
-	if (S.ntouched > SH_TOUCHED) {
+	if (S.check_all || S.ntouched > SH_TOUCHED) {
 		sh_gort_check();
 		return;
 	}
@@ -1041,6 +1044,15 @@ SH_NOCOV static void sh_check_touched(void)
 			  (unsigned long)S.touched[i], rc);
 	}
 	S.ntouched = 0;
+}
+
+/* Whether the heap's page counts moved since the last call; remembers them. */
+SH_NOCOV static int sh_pages_moved(const struct gort_memstats *ms)
+{
+	uint64_t pages[3] = {ms->heap_inuse, ms->heap_sys, ms->heap_released};
+	int moved = memcmp(pages, S.pages, sizeof pages) != 0;
+	memcpy(S.pages, pages, sizeof pages);
+	return moved;
 }
 
 /* gort_memstats against the model. Returns whether the heap's page counts
@@ -1090,10 +1102,7 @@ SH_NOCOV static int sh_check_stats(void)
 		  "pages: inuse %llu + idle %llu != sys %llu (released %llu)",
 		  (unsigned long long)ms.heap_inuse, (unsigned long long)ms.heap_idle,
 		  (unsigned long long)ms.heap_sys, (unsigned long long)ms.heap_released);
-	uint64_t pages[3] = {ms.heap_inuse, ms.heap_sys, ms.heap_released};
-	int moved = memcmp(pages, S.pages, sizeof pages) != 0;
-	memcpy(S.pages, pages, sizeof pages);
-	return moved;
+	return sh_pages_moved(&ms);
 }
 
 SH_NOCOV static size_t sh_load_spans(void)
@@ -1653,13 +1662,12 @@ static void sh_begin_input(void)
 	S.ngrave = S.grave_next = 0;
 	S.op_no = 0;
 	S.ntouched = 0;
+	S.check_all = 0;
 	S.nring = 0;
 	S.rot = 0;
 	/* The previous input ended with sh_expect_initial_shape. */
 	gort_memstats(&S.base);
-	S.pages[0] = S.base.heap_inuse;
-	S.pages[1] = S.base.heap_sys;
-	S.pages[2] = S.base.heap_released;
+	sh_pages_moved(&S.base);
 	SH_ASSERT(S.base.heap_objects == 0 && S.base.heap_inuse == 0,
 		  "at the start of an input: %llu objects, %llu bytes in use",
 		  (unsigned long long)S.base.heap_objects, (unsigned long long)S.base.heap_inuse);

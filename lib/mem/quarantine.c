@@ -71,11 +71,13 @@ static void release_small(cache_t *c, uintptr_t p)
 }
 
 /* The owner keeps its rings' totals, so that stats read two words per
- * cache instead of every class's length. */
-static void count_held(cache_t *c, int64_t objects, int64_t bytes)
+ * cache instead of every class's length: one object of span class sc
+ * entered (+1) or left (-1) a ring. */
+static void count_held(cache_t *c, unsigned sc, int dir)
 {
-	st(&c->qobjects, c->qobjects + (uint64_t)objects);
-	st(&c->qbytes, c->qbytes + (uint64_t)bytes);
+	uint64_t bytes = gort_sc_size[spanclass_sizeclass(sc)];
+	st(&c->qobjects, dir > 0 ? c->qobjects + 1 : c->qobjects - 1);
+	st(&c->qbytes, dir > 0 ? c->qbytes + bytes : c->qbytes - bytes);
 }
 
 void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p)
@@ -94,7 +96,7 @@ void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p)
 	if (len < cap) {
 		ring[(head + len) % cap] = p;
 		st(&c->qlen[sc], (uint16_t)(len + 1));
-		count_held(c, 1, s->elemsize);
+		count_held(c, sc, +1);
 		return;
 	}
 	uintptr_t oldest = ring[head];
@@ -115,7 +117,7 @@ void gort_quarantine_drain(cache_t *c)
 			uintptr_t p = ring[c->qhead[sc]];
 			c->qhead[sc] = (uint16_t)((c->qhead[sc] + 1) % cap);
 			st(&c->qlen[sc], (uint16_t)(c->qlen[sc] - 1));
-			count_held(c, -1, -(int64_t)gort_sc_size[spanclass_sizeclass(sc)]);
+			count_held(c, sc, -1);
 			release_small(c, p);
 		}
 		c->qhead[sc] = 0;
