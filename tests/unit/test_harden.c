@@ -314,6 +314,31 @@ Test(harden, the_quarantine_is_a_fifo_of_its_length)
 	gt_expect_clean();
 }
 
+/* Each cache keeps its rings' totals for the statistics; gort_check holds
+ * them to the rings. */
+Test(harden, gort_check_holds_the_quarantine_totals_to_the_rings)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 4);
+	char *p = gort_malloc(48), *q = gort_malloc(3000);
+	gort_free(p);
+	gort_free(q);
+	cache_t *c = gort_mem.all_caches;
+	while (c && c->qobjects == 0)
+		c = c->next_all;
+	cr_assert(c && c->qobjects == 2 && c->qbytes == 64 + 3072, "totals %llu, %llu",
+		  c ? (unsigned long long)c->qobjects : 0, c ? (unsigned long long)c->qbytes : 0);
+	gt_expect_clean();
+	c->qbytes += 16;
+	cr_assert_eq(gort_check(), -1);
+	cr_assert(strstr(gt_rec.detail, "quarantine totals"), "%s", gt_rec.detail);
+	c->qbytes -= 16;
+	gt_reset_reports();
+	gort_flush_caches();
+	cr_assert(c->qobjects == 0 && c->qbytes == 0, "flush leaves %llu objects",
+		  (unsigned long long)c->qobjects);
+	gt_expect_clean();
+}
+
 Test(harden, a_double_free_is_caught_however_many_frees_come_between)
 {
 	init_preset(GORT_HARDEN_DEFAULT, 64);
