@@ -18,7 +18,6 @@
  */
 #include "shell.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -140,8 +139,7 @@ static int compile_spawn(compiler *c, op *o, sh_args *a)
 	uint64_t p;
 	if (a->argc == 4 && a->argv[1].kind == TOK_WORD && strcmp(a->argv[1].text, "on") == 0) {
 		const char *w = a->argv[2].text;
-		if (w[0] != 'p' || !isdigit((unsigned char)w[1]) || !parse_u64(w + 1, &p) ||
-		    p >= SH_MAX_PROCS_SHOWN)
+		if (!parse_p_word(w, &p) || p >= SH_MAX_PROCS_SHOWN)
 			return fail(c, "spawn: no P '%s'", w);
 		o->p = (int32_t)p;
 		i = 3;

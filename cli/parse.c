@@ -291,12 +291,17 @@ bool parse_ref(sh_t *sh, const char *s, uintptr_t *addr, sh_value **val)
 	return true;
 }
 
+bool parse_p_word(const char *s, uint64_t *v)
+{
+	return s[0] == 'p' && isdigit((unsigned char)s[1]) && parse_u64(s + 1, v);
+}
+
 bool parse_p(sh_t *sh, const char *s, unsigned *p)
 {
 	(void)sh;
 	uint64_t v;
 	gort_sched_info si;
-	if (s[0] != 'p' || !isdigit((unsigned char)s[1]) || !parse_u64(s + 1, &v))
+	if (!parse_p_word(s, &v))
 		return false;
 	gort_inspect_sched(&si);
 	if (v >= si.gomaxprocs)

@@ -199,7 +199,9 @@ int sh_parse_harden(const char *s, int *out);
 const char *kv(const char *s, const char *key);
 /* $N, a name, 0x..., arena+0x...: the address, and the value if it is one. */
 bool parse_ref(sh_t *sh, const char *s, uintptr_t *addr, sh_value **val);
-/* pN → N (checked against the number of Ps); gN → N. */
+/* pN → N: parse_p_word for any N, parse_p only for a P that exists now;
+ * gN → N. */
+bool parse_p_word(const char *s, uint64_t *v);
 bool parse_p(sh_t *sh, const char *s, unsigned *p);
 bool parse_g(const char *s, int64_t *g);
 
