@@ -62,10 +62,11 @@
  * about 5 us (the inspection snapshots, the library's comparison tracing,
  * the context switches), an input about 50 us of fixed work (drain, reset,
  * the final gort_check). About 20,000 executions per second on empty
- * inputs, 3,600 with -max_len=16 (which reaches nearly all the coverage
- * within a minute), 2,600 with -max_len=64, 470 once the corpus holds
- * inputs of 100-400 bytes (dozens of operations, runs of 64 steps, drains
- * of hundreds of Gs); AFL++, whose queue keeps inputs shorter, 2,340.
+ * inputs; two minutes from the corpus made 2,690 with -max_len=16 (763 of
+ * the 765 edges the default length reached) and 450 with the default
+ * length, whose inputs run to 100-400 bytes (dozens of operations, runs of
+ * 64 steps, drains of hundreds of Gs); AFL++, whose queue keeps inputs
+ * shorter, 2,340.
  *
  * As a gortsh script: fuzz/fuzz2gsh fuzz_sched FILE > find.gsh (which runs
  * GORT_FUZZ_GSH=1 build/fuzz-replay/fuzz_sched FILE) prints the process's
