@@ -225,21 +225,42 @@ bool gort_large_canary_ok(uintptr_t base, size_t request, size_t *bad)
 	return false;
 }
 
-/* The common answer is "all zero", and the C library's memcmp is the
- * fastest way to say so (vectorised for the machine it runs on): compare
- * with a block of zeros, and find the byte only in a block that differs. */
+/* The common answer is "all zero". Most slots are small, 8-byte aligned
+ * and sized: their words are ORed inline, cheaper than a call. Past
+ * ZERO_INLINE_MAX bytes the C library's memcmp against a block of zeros is
+ * faster (vectorised for the machine it runs on). The byte itself is looked
+ * for only in a block that differs. */
+#define ZERO_INLINE_MAX 64
 static const uint8_t zeros[4096];
+
+static size_t first_nonzero_byte(const uint8_t *b, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (b[i])
+			return i;
+	return to;
+}
+
+static bool words_zero(const uint8_t *b, size_t n)
+{
+	uint64_t acc = 0;
+	for (size_t i = 0; i < n; i += sizeof acc) {
+		uint64_t w;
+		memcpy(&w, b + i, sizeof w);
+		acc |= w;
+	}
+	return acc == 0;
+}
 
 size_t gort_first_nonzero(const void *p, size_t n)
 {
 	const uint8_t *b = p;
+	if (n <= ZERO_INLINE_MAX && ((uintptr_t)p | n) % sizeof(uint64_t) == 0)
+		return words_zero(b, n) ? n : first_nonzero_byte(b, 0, n);
 	for (size_t off = 0; off < n; off += sizeof zeros) {
 		size_t len = n - off < sizeof zeros ? n - off : sizeof zeros;
-		if (memcmp(b + off, zeros, len) == 0)
-			continue;
-		for (size_t i = off; i < off + len; i++)
-			if (b[i])
-				return i;
+		if (memcmp(b + off, zeros, len) != 0)
+			return first_nonzero_byte(b, off, off + len);
 	}
 	return n;
 }

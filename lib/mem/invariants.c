@@ -89,16 +89,23 @@ static bool check_bits(check_ctx_t *x, const span_t *s)
 }
 
 /* zero_check: every slot that is not live (free, freed remotely, or in a
- * quarantine) reads zero. */
+ * quarantine) reads zero. Adjacent dead slots are adjacent memory, so each
+ * run of them is one call: a fresh span is a single run. */
 static bool check_zeroed(check_ctx_t *x, const span_t *s)
 {
 	for (uint32_t w = 0; w < s->nwords; w++) {
 		uint64_t dead = ~live_word(s, w) & span_word_mask(s, w);
-		for (; dead; dead &= dead - 1) {
-			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(dead);
-			uintptr_t p = s->base + (uintptr_t)i * s->elemsize;
-			if (gort_first_nonzero((const void *)p, s->elemsize) != s->elemsize)
-				FAIL(x, p, "a slot that is not live was written (use after free)");
+		while (dead) {
+			unsigned first = (unsigned)__builtin_ctzll(dead);
+			uint64_t run = dead >> first;
+			unsigned len = ~run ? (unsigned)__builtin_ctzll(~run) : 64 - first;
+			uintptr_t p = s->base + ((uintptr_t)w * 64 + first) * s->elemsize;
+			size_t bytes = (size_t)len * s->elemsize;
+			size_t off = gort_first_nonzero((const void *)p, bytes);
+			if (off != bytes)
+				FAIL(x, p + off / s->elemsize * s->elemsize,
+				     "a slot that is not live was written (use after free)");
+			dead &= first + len < 64 ? ~0ull << (first + len) : 0;
 		}
 	}
 	return true;

@@ -242,6 +242,57 @@ Test(harden, gort_check_finds_a_write_into_a_quarantined_object)
 	gt_expect_clean();
 }
 
+/* Free slots next to each other are checked as one run: the report must
+ * still name the slot that was written, not the run's first. */
+Test(harden, gort_check_names_the_written_slot_in_a_run_of_free_ones)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 1);
+	enum { N = 8 };
+	char *a[N];
+	for (int i = 0; i < N; i++)
+		a[i] = gort_malloc(40);
+	for (int i = 1; i < N; i++) /* a[0] keeps the span in use */
+		gort_free(a[i]);
+	gort_flush_caches(); /* out of the quarantine: a[1..] one free run */
+	gt_expect_clean();
+	volatile char *q = a[5];
+	q[20] = 7;
+	cr_assert_eq(gort_check(), -1);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_HEAP_CORRUPTION);
+	cr_assert_eq(gt_rec.address, (uintptr_t)q, "reported %#lx, the slot is %p",
+		     (unsigned long)gt_rec.address, (void *)q);
+	q[20] = 0;
+	gt_reset_reports();
+	gt_expect_clean();
+}
+
+/* Slots past 64 bytes are compared with memcmp, smaller ones word by
+ * word: a write at the last byte of a lone free slot (live neighbours on
+ * both sides) is found either way. */
+Test(harden, a_write_at_a_free_slots_last_byte_is_reported_at_any_size)
+{
+	static const size_t sizes[] = {8, 100, 240, 1000, 3000};
+	init_preset(GORT_HARDEN_DEFAULT, 1);
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		char *a = gort_malloc(sizes[k]);
+		volatile char *b = gort_malloc(sizes[k]);
+		char *c = gort_malloc(sizes[k]);
+		size_t slot = (size_t)(c - b); /* the class's size */
+		cr_assert(b - a == c - b && slot >= sizes[k] + 8, "size %zu: slots not in a row",
+			  sizes[k]);
+		gort_free((void *)b);
+		gort_flush_caches();
+		b[slot - 1] = 1;
+		cr_assert_eq(gort_check(), -1, "size %zu", sizes[k]);
+		cr_assert_eq(gt_rec.address, (uintptr_t)b, "size %zu", sizes[k]);
+		b[slot - 1] = 0;
+		gt_reset_reports();
+		gt_expect_clean();
+		gort_free(a);
+		gort_free(c);
+	}
+}
+
 Test(harden, gort_check_at_checks_the_span_it_is_given_and_only_that)
 {
 	init_preset(GORT_HARDEN_DEFAULT, 0);
