@@ -135,19 +135,15 @@ static int compile_spawn(compiler *c, op *o, sh_args *a)
 {
 	o->kind = OP_SPAWN;
 	o->p = -1;
-	int i = 1;
-	uint64_t p;
-	if (a->argc == 4 && a->argv[1].kind == TOK_WORD && strcmp(a->argv[1].text, "on") == 0) {
-		const char *w = a->argv[2].text;
-		if (!parse_p_word(w, &p) || p >= SH_MAX_PROCS_SHOWN)
-			return fail(c, "spawn: no P '%s'", w);
-		o->p = (int32_t)p;
-		i = 3;
-	}
-	const sh_tok *t = &a->argv[a->argc - 1];
-	if (a->argc != i + 1 || t->kind == TOK_STRING ||
-	    (t->kind == TOK_WORD && !valid_name(t->text)))
+	const char *w;
+	const sh_tok *t = parse_spawn(a, &w);
+	if (!t)
 		return fail(c, "spawn: expected [on pN] { ... } or a func's name");
+	uint64_t p;
+	if (w && (!parse_p_word(w, &p) || p >= SH_MAX_PROCS_SHOWN))
+		return fail(c, "spawn: no P '%s'", w);
+	if (w)
+		o->p = (int32_t)p;
 	if (t->kind == TOK_BLOCK)
 		return compile_block(c, o, t, "spawn");
 	o->sub = func_find(c->sh, t->text);

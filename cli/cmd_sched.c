@@ -78,17 +78,12 @@ static sh_prog *body_of(sh_t *sh, const sh_tok *t)
 int cmd_spawn(sh_t *sh, sh_args *a)
 {
 	unsigned p = 0;
-	bool on = false;
-	int i = 1;
-	if (a->argc >= 3 && strcmp(a->argv[1].text, "on") == 0) {
-		if (!parse_p(sh, a->argv[2].text, &p))
-			return sh_error(sh, "spawn: no P '%s'", a->argv[2].text);
-		on = true;
-		i = 3;
-	}
-	const sh_tok *body = &a->argv[a->argc - 1];
-	if (a->argc != i + 1 || body->kind == TOK_STRING ||
-	    (body->kind == TOK_WORD && !valid_name(body->text)))
+	const char *p_word;
+	const sh_tok *body = parse_spawn(a, &p_word);
+	bool on = p_word != NULL;
+	if (on && !parse_p(sh, p_word, &p))
+		return sh_error(sh, "spawn: no P '%s'", p_word);
+	if (!body)
 		return sh_error(sh, "usage: spawn [on pN] { BODY } | FUNC");
 	if (on && threaded(sh))
 		return sh_error(sh, "spawn on pN needs step mode (only a P's M may fill its queue)");

@@ -296,6 +296,21 @@ bool parse_p_word(const char *s, uint64_t *v)
 	return s[0] == 'p' && isdigit((unsigned char)s[1]) && parse_u64(s + 1, v);
 }
 
+const sh_tok *parse_spawn(const sh_args *a, const char **p_word)
+{
+	int i = 1;
+	*p_word = NULL;
+	if (a->argc >= 3 && a->argv[1].kind == TOK_WORD && strcmp(a->argv[1].text, "on") == 0) {
+		*p_word = a->argv[2].text;
+		i = 3;
+	}
+	const sh_tok *t = &a->argv[a->argc - 1];
+	if (a->argc != i + 1 || t->kind == TOK_STRING ||
+	    (t->kind == TOK_WORD && !valid_name(t->text)))
+		return NULL;
+	return t;
+}
+
 bool parse_p(sh_t *sh, const char *s, unsigned *p)
 {
 	(void)sh;

@@ -203,6 +203,10 @@ bool parse_ref(sh_t *sh, const char *s, uintptr_t *addr, sh_value **val);
  * gN → N. */
 bool parse_p_word(const char *s, uint64_t *v);
 bool parse_p(sh_t *sh, const char *s, unsigned *p);
+/* spawn [on pN] { BODY } | FUNC, at the prompt or in a body: the body's
+ * or func's token and the pN word (NULL without `on`, not yet parsed);
+ * NULL if the words have another shape. */
+const sh_tok *parse_spawn(const sh_args *a, const char **p_word);
 bool parse_g(const char *s, int64_t *g);
 
 /* A new value; returns its number K ($K), 0 if there is no room. */
