@@ -1420,9 +1420,9 @@ SM_NOCOV static void setup(void)
 	Z.on = gsh && *gsh && *gsh != '0';
 	if (Z.on)
 		M.on_fail = fz_gsh_fail;
-	/* Light: gort_check runs after every step, and default's check reads
-	 * every free slot of the heap (56 exec/s against 520); the presets
-	 * have fuzz_harden. */
+	/* Light: the default preset's gort_check also reads every free slot
+	 * of the heap, and gort_check runs at every FZ_CHECK_EVERY-th
+	 * checkpoint; the presets have fuzz_harden. */
 	gort_config cfg = {.procs = FZ_PROCS,
 			   .arena_bytes = FZ_ARENA_BYTES,
 			   .stack_bytes = FZ_STACK_BYTES,

@@ -273,6 +273,15 @@ FS_NOCOV static int define_func(estimate *e, sh_args *a)
 	return rc != 0 ? -1 : charge(e, C_CMD);
 }
 
+/* The body a `spawn` starts, run mult times: a func's by name, or the
+ * { block } among its words. */
+FS_NOCOV static int spawned_body(estimate *e, sh_args *a, uint64_t mult)
+{
+	if (a->argv[a->argc - 1].kind == TOK_WORD)
+		return charge_func(e, a->argv[a->argc - 1].text);
+	return bodies(e, a, 1, mult);
+}
+
 /* Every { block } among a command's words, read as a body run mult times. */
 FS_NOCOV static int bodies(estimate *e, sh_args *a, int from, uint64_t mult)
 {
@@ -312,11 +321,7 @@ FS_NOCOV static int body_step(void *ctx, sh_args *a)
 	}
 	if (strcmp(w, "spawn") == 0) {
 		e->gs = sat_add(e->gs, e->mult);
-		if (charge(e, C_GO) != 0)
-			return -1;
-		if (a->argv[a->argc - 1].kind == TOK_WORD)
-			return charge_func(e, a->argv[a->argc - 1].text);
-		return bodies(e, a, 1, e->mult);
+		return charge(e, C_GO) != 0 ? -1 : spawned_body(e, a, e->mult);
 	}
 	return charge(e, C_CMD);
 }
@@ -369,11 +374,7 @@ FS_NOCOV static int top_command(void *ctx, sh_args *a)
 	const char *arg1 = a->argc > 1 ? a->argv[1].text : "";
 	if (strcmp(w, "spawn") == 0) {
 		e->gs = sat_add(e->gs, 1);
-		if (charge(e, C_SPAWN) != 0)
-			return -1;
-		if (a->argv[a->argc - 1].kind == TOK_WORD)
-			return charge_func(e, a->argv[a->argc - 1].text);
-		return bodies(e, a, 1, 1);
+		return charge(e, C_SPAWN) != 0 ? -1 : spawned_body(e, a, 1);
 	}
 	if (strcmp(w, "func") == 0)
 		return define_func(e, a);

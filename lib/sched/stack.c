@@ -52,7 +52,6 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-
 enum slot_state {
 	SLOT_FRESH = 0,
 	SLOT_INUSE = 1,
