@@ -6,7 +6,8 @@ init procs=2 arena=64M seed=1
 echo "== 1. Size classes: every small request is rounded up to one of 67 classes"
 dump sizeclasses
 
-echo "== 2. A span filling up: 24-byte objects come from one span of class 3"
+echo "== 2. A span filling up: 24-byte objects come from one span of class 4 (32 B)"
+echo "   (malloc's memory is 16-byte aligned, so 24 B rounds up to 32; Go's 24-byte class 3 serves noscan requests)"
 alloc 24 as a
 alloc 24 as b
 alloc 24 as c
@@ -14,7 +15,8 @@ dump bitmap a
 echo "   Each slot has 4 bits: ALLOC, FREED (by another thread), QUARANTINE, POINTERS. Freeing b clears its ALLOC bit:"
 free b
 dump bitmap a
-echo "   ...and the next 24-byte request reuses the first free slot:"
+echo "   ...the next request takes slot 3: the cache hands out slots from a copy of the bitmap word it loaded"
+echo "   before b was freed (Go's allocCache); b's slot comes back when that word is loaded again:"
 alloc 24
 
 echo "== 3. Tiny objects: pointer-free requests under 16 bytes share 16-byte blocks"
@@ -74,10 +76,10 @@ echo "== 13. Run everything that is left, then look at the scheduler and the hea
 run
 scheddetail
 dump mcache
-dump mcentral 3
+dump mcentral 4
 check
 
-echo "== 14. Hardening: the default preset puts an 8-byte canary after each object (24 B now takes a 32 B slot)"
+echo "== 14. Hardening: the default preset puts an 8-byte canary after each object (a 24-byte object fills its 32 B slot)"
 init harden=default arena=4M
 alloc 24 as a
 alloc 24 as b

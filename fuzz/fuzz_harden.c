@@ -203,24 +203,30 @@ static size_t free_slots(unsigned c)
 static void reuse_until_report(const sh_obj *o, size_t at, const char *detail)
 {
 	size_t n = S.sc[o->cls].size - SH_CANARY, k = free_slots(o->cls);
-	sh_expect e = {.how = HOW_MALLOC, .foot = sh_footprint(n, 0, 0)};
+	/* Only GORT_NOSCAN requests reach a class that breaks the ABI's
+	 * 16-byte alignment (Go's 24 bytes). */
+	int noscan = sh_abi_need(n, S.sc[o->cls].size, 0) != S.sc[o->cls].size;
+	sh_expect e = {.how = noscan ? HOW_ALLOC : HOW_MALLOC,
+		       .noscan = noscan,
+		       .foot = sh_footprint(n, 0, 0)};
 	if (S.nlive + k > SH_MAX_LIVE || S.foot + k * e.foot > SH_FOOTPRINT_MAX) {
 		poke(o, at, 0, "repair (no budget to reuse)");
 		sh_gort_check();
 		return;
 	}
 	for (size_t j = 0; j < k; j++) {
-		sh_step *st = sh_op("malloc", n, 0, 0);
+		sh_step *st = sh_op(noscan ? "gort_alloc" : "malloc", n, noscan ? GORT_NOSCAN : 0, 0);
 		errno = 0;
 		arm();
-		void *p = gort_malloc(n);
+		void *p = noscan ? gort_alloc(n, GORT_NOSCAN) : gort_malloc(n);
 		disarm();
 		int reported = R.count != 0;
 		if (reported) {
 			/* The shell frees what such an alloc returns; the harness
 			 * keeps it. */
 			st->name = "malloc (use after free)";
-			sh_gsh("try alloc %zu  # use after free; the harness keeps o%llu", n,
+			sh_gsh("try alloc %zu%s  # use after free; the harness keeps o%llu", n,
+			       noscan ? " noscan" : "",
 			       (unsigned long long)S.next_id);
 		}
 		sh_ret(st, (uintptr_t)p);

@@ -626,11 +626,26 @@ SH_NOCOV static size_t sh_guard_pages(void)
 	return S.preset == GORT_HARDEN_PARANOID;
 }
 
+/* gort.h's alignment contract: a request of 16 bytes or more that is not
+ * GORT_NOSCAN takes a slot of a multiple of 16 bytes (so never Go's 24-byte
+ * class); `need` is what the request needs (with the canary, hardened). */
+SH_NOCOV static size_t sh_abi_need(size_t req, size_t need, int noscan)
+{
+	return req >= 16 && !noscan ? (need + 15) & ~(size_t)15 : need;
+}
+
+/* The alignment gort.h promises an object of req bytes. */
+SH_NOCOV static size_t sh_abi_align(size_t req, int noscan)
+{
+	return req >= 16 && !noscan ? 16 : req >= 8 ? 8 : 1;
+}
+
 /* Worst-case pages an allocation may pin: a whole span per small object.
  * Hardened, the request takes 8 bytes more (the canary). */
 SH_NOCOV static size_t sh_footprint(size_t n, size_t align, int tiny)
 {
-	size_t need = S.hard ? n + SH_CANARY : n, guard = sh_guard_pages() * SH_PAGE;
+	size_t need = sh_abi_need(n, S.hard ? n + SH_CANARY : n, 0);
+	size_t guard = sh_guard_pages() * SH_PAGE;
 	if (tiny)
 		return GORT_TINY_SIZE;
 	if (need <= GORT_MAX_SMALL_SIZE && align <= 8)
@@ -644,9 +659,9 @@ SH_NOCOV static size_t sh_footprint(size_t n, size_t align, int tiny)
  * it: the class of n + 8, or with an alignment above 8 the first class from
  * there whose size is a multiple of it; large beyond 32 KiB or a page's
  * alignment. */
-SH_NOCOV static unsigned sh_hard_class(size_t req, size_t align)
+SH_NOCOV static unsigned sh_hard_class(size_t req, size_t align, int noscan)
 {
-	size_t need = req + SH_CANARY;
+	size_t need = align > 8 ? req + SH_CANARY : sh_abi_need(req, req + SH_CANARY, noscan);
 	if (need > GORT_MAX_SMALL_SIZE || align > SH_PAGE)
 		return 0;
 	unsigned c = gort_size_to_class(need);
@@ -810,7 +825,7 @@ typedef struct sh_expect {
 SH_NOCOV static void sh_check_new_hard(uintptr_t p, size_t req, size_t usable, const sh_expect *e,
 				       gort_object_info *oi)
 {
-	unsigned cls = sh_hard_class(req, e->align);
+	unsigned cls = sh_hard_class(req, e->align, e->noscan);
 	size_t ureq = sh_hard_usable(req, cls);
 	SH_ASSERT(usable == ureq && p % 8 == 0 && (!e->align || p % e->align == 0),
 		  "object %#lx of %zu bytes (align %zu): usable %zu, want %zu", (unsigned long)p,
@@ -851,6 +866,11 @@ SH_NOCOV static void sh_check_new(uintptr_t p, size_t req, size_t usable, const 
 {
 	SH_ASSERT(usable >= req, "usable size %zu < request %zu at %#lx", usable, req,
 		  (unsigned long)p);
+	if (!e->tiny)
+		SH_ASSERT(p % sh_abi_align(req, e->noscan) == 0,
+			  "object %#lx of %zu bytes (noscan %d) breaks the %zu-byte alignment gort.h "
+			  "promises",
+			  (unsigned long)p, req, e->noscan, sh_abi_align(req, e->noscan));
 	if (S.hard) {
 		sh_check_new_hard(p, req, usable, e, oi);
 		return;
@@ -894,9 +914,11 @@ SH_NOCOV static void sh_check_new(uintptr_t p, size_t req, size_t usable, const 
 				  (unsigned long)p, e->noscan ? "with" : "without",
 				  (bits >> GORT_PLANE_POINTERS) & 1);
 			if (!e->align || e->align <= 8)
-				SH_ASSERT(oi->span_class == gort_size_to_class(req),
+				SH_ASSERT(oi->span_class == gort_size_to_class(sh_abi_need(
+								req, req, e->noscan)),
 					  "request %zu landed in class %u, want %u", req,
-					  oi->span_class, gort_size_to_class(req));
+					  oi->span_class,
+					  gort_size_to_class(sh_abi_need(req, req, e->noscan)));
 		} else {
 			SH_ASSERT(req > GORT_MAX_SMALL_SIZE || e->align > 8,
 				  "request %zu became a large object", req);

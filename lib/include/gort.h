@@ -74,6 +74,16 @@ enum {
 	GORT_ZERO = 1u << 1,   /* return zeroed memory */
 };
 
+/* Alignment, in every preset: gort_malloc, gort_calloc, gort_realloc and
+ * gort_alloc without GORT_NOSCAN return memory aligned to
+ * alignof(max_align_t) (16 on x86-64 and AArch64) for every request of 16
+ * bytes or more, and to 8 for requests of 8 to 15 bytes, as the C ABI and
+ * every common malloc do. GORT_NOSCAN requests keep Go's rules: 8-byte
+ * alignment from 8 bytes up (Go's 24-byte class), and below 16 bytes
+ * packed in tiny blocks at their size's natural alignment. Objects larger
+ * than 32 KiB start on a page. gort_aligned_alloc takes any power of two. */
+#define GORT_MALLOC_ALIGN 16
+
 GORT_API void *gort_malloc(size_t size);
 GORT_API void *gort_calloc(size_t count, size_t size);
 GORT_API void *gort_realloc(void *p, size_t size);

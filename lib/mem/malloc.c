@@ -143,6 +143,19 @@ static inline void note_pointers(span_t *s, void *p, bool pointers)
 
 static void *alloc_small_hardened(cache_t *c, size_t size, unsigned flags);
 
+/* The ABI's alignment (gort.h): a request of 16 bytes or more gets a slot
+ * on a 16-byte boundary, as every C allocator gives it. Every class of 32
+ * bytes and up is a multiple of 16, so rounding the slot bytes a request
+ * needs up to one skips just Go's 24-byte class, and only for requests
+ * that must not land there: GORT_NOSCAN ones keep Go's rules (8 bytes). */
+#define ABI_ALIGN 16
+static inline size_t abi_slot_need(size_t request, size_t need, unsigned flags)
+{
+	if (request < ABI_ALIGN || (flags & GORT_NOSCAN))
+		return need;
+	return (need + ABI_ALIGN - 1) & ~(size_t)(ABI_ALIGN - 1);
+}
+
 static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsigned flags)
 {
 	cache_t *c = cache_current();
@@ -154,7 +167,7 @@ static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsi
 		return alloc_small_hardened(c, size, flags);
 	if ((flags & GORT_NOSCAN) && size < TINY_SIZE && !(flags & GORT_ZERO))
 		return gort_cache_alloc_tiny(c, size ? size : 1);
-	unsigned sc = sc_class_of(size ? size : 1);
+	unsigned sc = sc_class_of(size ? abi_slot_need(size, size, flags) : 1);
 	bool marked;
 	void *p = cache_alloc_marked(c, sc, !(flags & GORT_NOSCAN), &marked);
 	if (unlikely(!p)) {
@@ -218,7 +231,7 @@ static void *alloc_in_class(cache_t *c, unsigned sc, size_t size, unsigned flags
 
 static void *alloc_small_hardened(cache_t *c, size_t size, unsigned flags)
 {
-	size_t need = harden_slot_need(gort_hard, size);
+	size_t need = abi_slot_need(size, harden_slot_need(gort_hard, size), flags);
 	if (need > SC_MAX_SMALL)
 		return alloc_large(size, PAGE_SIZE, flags & GORT_ZERO);
 	return alloc_in_class(c, sc_class_of(need ? need : 1), size, flags);
@@ -626,7 +639,7 @@ size_t gort_usable_size(const void *ptr)
  * the canary; false when the object has to move. */
 static bool resize_hardened(span_t *s, uintptr_t p, size_t size)
 {
-	size_t need = harden_slot_need(gort_hard, size);
+	size_t need = abi_slot_need(size, harden_slot_need(gort_hard, size), 0);
 	if (ld(&s->spanclass) == LARGE_SPAN_CLASS) {
 		size_t cap = span_bytes(s) - ((size_t)s->guard << PAGE_SHIFT);
 		if (need <= SC_MAX_SMALL || need > cap || need <= cap / 2)
@@ -649,7 +662,7 @@ static bool resize_light(span_t *s, size_t have, size_t size)
 	if (sc == TINY_SPAN_CLASS)
 		return false;
 	if (sc != LARGE_SPAN_CLASS)
-		return size <= SC_MAX_SMALL && sc_class_of(size ? size : 1) == sc;
+		return size <= SC_MAX_SMALL && sc_class_of(size ? abi_slot_need(size, size, 0) : 1) == sc;
 	if (size <= SC_MAX_SMALL || size > have || size <= have / 2)
 		return false;
 	s->request = size;

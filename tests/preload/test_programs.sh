@@ -289,6 +289,15 @@ if command -v git >/dev/null; then
 	git rev-parse HEAD && git log --stat --format="%H %s" | sha256sum && git gc -q && git fsck --strict && git count-objects -v | grep -v size'
 fi
 
+# The ABI's alignment in every preset: SIMD structs copied with movaps.
+if gcc -O2 -o "$TMP/abi_align" "$(dirname "$0")/abi_align.c" 2>"$TMP/abi_align.err"; then
+	for preset in light default paranoid; do
+		check "abi-align-$preset" "GORT_HARDEN=$preset \"$TMP/abi_align\""
+	done
+else
+	fail abi-align "abi_align.c does not build" "$TMP/abi_align.err"
+fi
+
 check fork-pipes 'bash -c '\''for i in $(seq 50); do echo $i | cat; done'\'
 check fork-subshells 'for i in $(seq 200); do x=$(echo "$i" | tr 0-9 a-j); printf "%s " "$x"; done; echo'
 

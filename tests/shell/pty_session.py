@@ -167,7 +167,7 @@ def session1(gortsh, home):
         s.settle(0.2)
         s.mark()
         s.send(b"alloc 24\r")
-        check(s, "alloc 24 prints $1 =", r"\$1 = 0x[0-9a-f]+  class 3 .*gortsh> $")
+        check(s, "alloc 24 prints $1 =", r"\$1 = 0x[0-9a-f]+  class 4 .*gortsh> $")
         s.mark()
         s.send(b"free $\t")
         check(s, "TAB completes a value ($ -> $1)", r"free \$1 $")

@@ -272,15 +272,15 @@ else
 fi
 
 gsh "vals: a free by address marks the value freed" \
-	-c 'alloc 24; alloc 24 as b; free 0xc000000000; free arena+0x18; vals'
+	-c 'alloc 24; alloc 24 as b; free 0xc000000000; free arena+0x20; vals'
 # shellcheck disable=SC2016 # $1 and $2 are gortsh's values, not the shell's
 expect "vals: a free by address marks the value freed" 0 \
-	'$1 = 0xc000000000  class 3 (24 B)  span 0xc000000000  slot 0
-$2 = 0xc000000018  class 3 (24 B)  span 0xc000000000  slot 1  as b
+	'$1 = 0xc000000000  class 4 (32 B)  span 0xc000000000  slot 0
+$2 = 0xc000000020  class 4 (32 B)  span 0xc000000000  slot 1  as b
 freed 0xc000000000
-freed 0xc000000018
+freed 0xc000000020
 $1    0xc000000000         24 B  freed 
-$2    0xc000000018         24 B  freed b'
+$2    0xc000000020         24 B  freed b'
 
 # A stack too small for a G body is refused (exit 2); the smallest one
 # allowed runs bodies, nested deep, in both modes.

@@ -686,3 +686,56 @@ Test(harden, the_large_quarantine_is_a_fifo)
 	cr_assert_eq(ms.large_allocs - ms.by_size[0].frees, 2, "held objects count as live");
 	gt_expect_clean();
 }
+
+/* ------------------------------------------------------------ alignment */
+
+static void assert_abi_aligned(const void *p, size_t n, const char *what, int preset)
+{
+	cr_assert_not_null(p, "%s(%zu) in %s", what, n, gort_harden_name(preset));
+	uintptr_t a = (uintptr_t)p;
+	if (n >= 16)
+		cr_assert_eq(a % GORT_MALLOC_ALIGN, 0, "%s(%zu) = %p in %s: not 16-aligned", what, n,
+			     p, gort_harden_name(preset));
+	else if (n >= 8)
+		cr_assert_eq(a % 8, 0, "%s(%zu) = %p in %s: not 8-aligned", what, n, p,
+			     gort_harden_name(preset));
+}
+
+/* gort.h's alignment contract, for every small size and a stride of
+ * sizes up to 1 MiB, through malloc, calloc, realloc and gort_alloc, in each
+ * preset (the canary's 8 bytes once pushed 16-byte requests into Go's
+ * 24-byte class). */
+Test(harden, the_malloc_family_keeps_the_abi_alignment_in_every_preset, .timeout = 60)
+{
+	static const int presets[] = {GORT_HARDEN_LIGHT, GORT_HARDEN_DEFAULT, GORT_HARDEN_PARANOID};
+	for (size_t i = 0; i < 3; i++) {
+		init_preset(presets[i], 0);
+		for (size_t n = 0; n <= ((size_t)1 << 20); n += n < 33000 ? 1 : 8191) {
+			void *p = gort_malloc(n), *q = gort_calloc(1, n), *r = gort_alloc(n, 0);
+			assert_abi_aligned(p, n, "malloc", presets[i]);
+			assert_abi_aligned(q, n, "calloc", presets[i]);
+			assert_abi_aligned(r, n, "alloc", presets[i]);
+			size_t grown = n + 1 + n % 40;
+			p = gort_realloc(p, grown);
+			assert_abi_aligned(p, grown, "realloc", presets[i]);
+			gort_free(p);
+			gort_free(q);
+			gort_free(r);
+		}
+		cr_assert_eq(gt_rec.count, 0, "no misuse reported: %s", gt_rec.message);
+		cr_assert_eq(gort_check(), 0);
+		fini();
+	}
+}
+
+/* GORT_NOSCAN keeps Go's classes: a 24-byte noscan object sits in the
+ * 24-byte class at 8-byte alignment, in every preset without canaries. */
+Test(harden, noscan_requests_keep_gos_24_byte_class)
+{
+	init_preset(GORT_HARDEN_LIGHT, 0);
+	void *p = gort_alloc(24, GORT_NOSCAN), *q = gort_malloc(24);
+	cr_assert_eq(info_of(p).elemsize, 24);
+	cr_assert_eq(info_of(q).elemsize, 32, "malloc(24) takes the 32-byte class");
+	gort_free(p);
+	gort_free(q);
+}

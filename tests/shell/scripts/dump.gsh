@@ -20,7 +20,7 @@ dump arena big 16K
 dump arena arena+0x4000 1
 dump arena 0xc000000000 64K
 dump spans
-dump spans class=3
+dump spans class=4
 dump spans class=tiny
 dump spans class=large
 dump spans class=0
@@ -38,7 +38,7 @@ dump bitmap 0xc000000018
 dump mcache
 dump mcache p1
 dump mcentral
-dump mcentral 3
+dump mcentral 4
 dump mcentral tiny
 dump mcentral large
 dump heap

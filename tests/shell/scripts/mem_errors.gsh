@@ -49,7 +49,7 @@ free a
 free $1
 realloc a 48
 free arena+0x8
-free 0xc000000020
+free 0xc000000028
 free b
 free 0x1000
 free 0xc100000000
