@@ -31,7 +31,7 @@ static void usage(FILE *f)
 		"  FILE...          run the files as a batch (- is standard input)\n"
 		"  -c 'CMD; CMD'    run these commands as a batch\n"
 		"  --procs N        number of Ps (default %d)\n"
-		"  --arena SIZE     arena reservation, K/M/G suffixes (default 64M)\n"
+		"  --arena SIZE     limit on the heap, K/M/G suffixes (default 64M)\n"
 		"  --stack SIZE     usable stack per goroutine (default 64K)\n"
 		"  --seed N         seed of every scheduling choice\n"
 		"  --threads        threaded mode: real Ms on OS threads\n"

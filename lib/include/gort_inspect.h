@@ -52,18 +52,39 @@ GORT_API unsigned gort_size_to_class(size_t size);
 
 /* ---------------------------------------------------------------- arena */
 typedef struct gort_arena_info {
-	uintptr_t reserved_base; /* start of [spans | guard | bitmap | guard | arena] */
+	/* The heap grows in arenas of GORT_ARENA_BYTES (64 MiB), each with its
+	 * own spans array and bitmap, grouped in ranges of contiguous arenas.
+	 * The fields below describe the first range (at Go's hint
+	 * 0xc000000000 when it was free); gort_inspect_arenas lists them all. */
+	uintptr_t reserved_base; /* the first arena's side tables: [spans | guard | bitmap] */
 	size_t reserved_bytes;
-	uintptr_t spans_base; /* the spans array: one pointer per page */
+	uintptr_t spans_base; /* the first arena's spans array: one pointer per page */
 	size_t spans_bytes;
-	uintptr_t bitmap_base; /* 4 bits per 8-byte granule of the arena */
+	uintptr_t bitmap_base; /* its bitmap: 4 bits per 8-byte granule */
 	size_t bitmap_bytes;
-	uintptr_t arena_base;
-	size_t arena_bytes;
-	uintptr_t arena_used; /* end of the committed part of the arena */
-	int at_hint;          /* 1 if the reservation landed at Go's hint address */
+	uintptr_t arena_base; /* where the first range starts */
+	size_t arena_bytes;   /* how far the heap may grow from there: the heap limit
+				 when one is set, else the bytes reserved so far */
+	uintptr_t arena_used; /* end of the committed part of the first range */
+	int at_hint;          /* 1 if the first arena landed at Go's hint address */
+	size_t heap_limit;    /* gort_config.arena_bytes or GORT_HEAP_LIMIT; 0 = none */
+	size_t heap_reserved; /* address space of every arena */
+	size_t heap_committed; /* committed bytes of every range */
+	uint32_t narenas;
+	uint32_t nranges;
 } gort_arena_info;
 GORT_API void gort_inspect_arena(gort_arena_info *out);
+
+#define GORT_ARENA_BYTES ((size_t)64 << 20)
+typedef struct gort_heap_arena_info {
+	uintptr_t base;      /* GORT_ARENA_BYTES of heap address space */
+	uintptr_t used;      /* committed up to here */
+	uintptr_t spans_base; /* its spans array and bitmap, outside the heap */
+	uintptr_t bitmap_base;
+	uint32_t range;      /* which range of contiguous arenas it belongs to */
+} gort_heap_arena_info;
+/* Every arena in address order; returns how many there are. */
+GORT_API size_t gort_inspect_arenas(gort_heap_arena_info *out, size_t max);
 
 /* One cell per page of the committed arena. */
 enum gort_page_state {

@@ -68,19 +68,55 @@ void gort_inspect_arena(gort_arena_info *out)
 	if (!ready())
 		return;
 	gort_lock(&HEAP.lock);
+	const heap_range_t *r = gort_arena_range_of(&ARENA, ARENA.base);
+	const heap_arena_t *h = gort_arena_of(ARENA.base);
+	uintptr_t used = r ? r->used : ARENA.base;
+	size_t reserved = 0;
+	for (unsigned k = 0; k < ARENA.nranges; k++)
+		reserved += ARENA.range[k].end - ARENA.range[k].base;
+	uintptr_t bitmap = (uintptr_t)h->bitmap;
 	*out = (gort_arena_info){
-		.reserved_base = ARENA.reserved_base,
-		.reserved_bytes = ARENA.reserved_bytes,
-		.spans_base = (uintptr_t)ARENA.spans,
-		.spans_bytes = ARENA.spans_bytes,
-		.bitmap_base = (uintptr_t)ARENA.bitmap,
-		.bitmap_bytes = ARENA.bitmap_bytes,
+		.reserved_base = (uintptr_t)h,
+		.reserved_bytes = bitmap + ARENA_BYTES / 16 + ARENA_BITMAP_SLACK - (uintptr_t)h,
+		.spans_base = (uintptr_t)h->spans,
+		.spans_bytes = ARENA_PAGES * sizeof(span_t *),
+		.bitmap_base = bitmap,
+		.bitmap_bytes = ARENA_BYTES / 16,
 		.arena_base = ARENA.base,
-		.arena_bytes = ARENA.end - ARENA.base,
-		.arena_used = ARENA.used,
+		.arena_bytes = ARENA.limit ? ARENA.limit : (r ? r->end : ARENA.base) - ARENA.base,
+		.arena_used = used,
 		.at_hint = ARENA.at_hint,
+		.heap_limit = ARENA.limit,
+		.heap_reserved = reserved,
+		.heap_committed = ARENA.committed,
+		.narenas = (uint32_t)ARENA.narenas,
+		.nranges = ARENA.nranges,
 	};
 	gort_unlock(&HEAP.lock);
+}
+
+size_t gort_inspect_arenas(gort_heap_arena_info *out, size_t max)
+{
+	if (!ready())
+		return 0;
+	gort_lock(&HEAP.lock);
+	size_t n = 0;
+	for (const heap_arena_t *h = ARENA.all; h; h = h->next, n++) {
+		if (n >= max)
+			continue;
+		uint32_t range = 0;
+		while (range + 1 < ARENA.nranges && ARENA.range[range].end <= h->base)
+			range++;
+		out[n] = (gort_heap_arena_info){
+			.base = h->base,
+			.used = ld(&h->used),
+			.spans_base = (uintptr_t)h->spans,
+			.bitmap_base = (uintptr_t)h->bitmap,
+			.range = range,
+		};
+	}
+	gort_unlock(&HEAP.lock);
+	return n;
 }
 
 static uint8_t page_state(const span_t *s)
@@ -97,14 +133,17 @@ size_t gort_inspect_pages(uintptr_t addr, gort_page_info *out, size_t max)
 	if (!ready())
 		return 0;
 	lock_all();
+	/* Within the range holding addr (the first one if addr is below it). */
 	uintptr_t from = addr < ARENA.base ? ARENA.base : addr & ~(uintptr_t)(PAGE_SIZE - 1);
-	size_t total = from < ARENA.used ? (ARENA.used - from) >> PAGE_SHIFT : 0;
+	const heap_range_t *r = gort_arena_range_of(&ARENA, from);
+	size_t total = r ? (r->used - from) >> PAGE_SHIFT : 0;
+	uintptr_t to = r ? r->used : 0;
 	size_t n = 0, index = 0;
 	FOR_EACH_SPAN(s)
 	{
 		for (size_t i = 0; i < s->npages; i++) {
 			uintptr_t page = s->base + (i << PAGE_SHIFT);
-			if (page < from || n >= max)
+			if (page < from || page >= to || n >= max)
 				continue;
 			out[n++] = (gort_page_info){
 				.state = page_state(s),

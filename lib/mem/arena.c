@@ -1,22 +1,40 @@
 /*
- * arena.c — the one reservation: [spans array | guard | bitmap | guard | arena].
+ * arena.c — the heap's address space: 64 MiB arenas, found through a sparse
+ * two-level index, reserved as the heap grows.
  *
- * As in Go 1.5 the runtime reserves, once, all the address space the heap may
- * ever use, PROT_NONE, and commits it from the bottom as the heap grows. The
- * spans array has one span pointer per 8 KiB page of the arena (1/1024 of
- * it); the bitmap has 4 bits per 8-byte granule (1/16). The arena is placed
- * at Go's hint 0xc000000000 when that range is free, so addresses repeat from
- * run to run; otherwise anywhere. The side tables are separated from each
- * other and from the arena by guard gaps that are never committed, so a run
- * of writes off the end of one cannot reach the next.
+ * As Go since 1.11, the heap is not one fixed reservation but a set of
+ * arenas of ARENA_BYTES (64 MiB). Each arena has the seed's three regions
+ * for itself: its spans array (one span pointer per 8 KiB page), its bitmap
+ * (4 bits per 8-byte granule, 1/16 of the arena) and its pages. The spans
+ * array and bitmap live in a metadata mapping of their own, outside the
+ * heap, with never-committed guard gaps around them, so a run of writes off
+ * an object cannot reach them; the pages of neighbouring arenas stay
+ * contiguous, so a free run or a large object may cross from one arena
+ * into the next.
  *
- * Invariants:
- *  - base is aligned to ARENA_ALIGN (so every page and every power-of-two
- *    alignment up to it holds by address arithmetic alone);
- *  - base < used <= end; [base, used) is committed, and so are the spans
- *    entries and bitmap bytes that describe it;
- *  - used only grows, and only under the heap lock; free() reads it unlocked
- *    to reject foreign pointers with one compare.
+ * Any address resolves to its arena in two loads: l1[i >> L2_BITS][i &
+ * L2_MASK] with i = addr >> 26 (48-bit addresses: 1,024 first-level
+ * entries, each a lazily mapped block of 4,096 arena pointers), as Go's
+ * arenaIndex. Entries are published with a release store once the arena is
+ * set up and never change until shutdown, so free() reads them unlocked.
+ *
+ * Arenas are grouped into ranges: maximal runs of contiguous arenas. The
+ * first is placed at Go's hint 0xc000000000 when that is free (addresses
+ * repeat from run to run: the shell and step mode rely on it), and grows
+ * upward one arena at a time; when the next address is taken, a new range
+ * starts wherever the kernel finds room. Only the newest range grows. Within
+ * a range, pages are committed from the bottom up (mprotect of the PROT_NONE
+ * reservation) as the heap needs them, so untouched address space costs
+ * neither memory nor a commit charge.
+ *
+ * Invariants (gort_check verifies the first three):
+ *  - every arena's base is aligned to ARENA_BYTES, and the index maps every
+ *    address inside it to it and nothing else to it;
+ *  - ranges are sorted, disjoint, and each is a whole number of arenas;
+ *    [base, used) of a range is committed, and each arena's `used` is the
+ *    committed end clipped to the arena;
+ *  - committed bytes of all ranges <= limit when a limit is set;
+ *  - arenas and their metadata are never unmapped before shutdown.
  */
 #include "mem/mem.h"
 
@@ -36,94 +54,278 @@
 #define ARENA_TRY_HINT 1
 #endif
 
-/* Never committed: PROT_NONE between the side tables and the arena. */
-#define META_GUARD ((size_t)1 << 20)
+/* Never committed: PROT_NONE around the side tables. */
+#define META_GUARD ((size_t)64 << 10)
+#define SPANS_BYTES (ARENA_PAGES * sizeof(span_t *))
+#define BITMAP_BYTES (ARENA_BYTES / 16 + ARENA_BITMAP_SLACK)
 
 static size_t round_up(size_t n, size_t to)
 {
 	return (n + to - 1) / to * to;
 }
 
-int gort_arena_init(arena_t *a, size_t arena_bytes)
+/* The metadata mapping: [header + spans | guard | bitmap | guard]. */
+static size_t meta_header_bytes(void)
+{
+	return round_up(sizeof(heap_arena_t), (size_t)4 << 10);
+}
+
+static size_t meta_bytes(void)
+{
+	return round_up(meta_header_bytes() + SPANS_BYTES, META_GUARD) + META_GUARD +
+	       round_up(BITMAP_BYTES, META_GUARD) + META_GUARD;
+}
+
+/* ----------------------------------------------------------------- index */
+
+heap_arena_t **gort_arena_l1[ARENA_L1_ENTRIES];
+
+static heap_arena_t **l2_block(uintptr_t i, bool create)
+{
+	heap_arena_t **l2 = ld_acq(&gort_arena_l1[i >> ARENA_L2_BITS]);
+	if (l2 || !create)
+		return l2;
+	l2 = gort_os_map(ARENA_L2_ENTRIES * sizeof *l2);
+	if (l2)
+		st_rel(&gort_arena_l1[i >> ARENA_L2_BITS], l2);
+	return l2;
+}
+
+/* ----------------------------------------------------------- one arena */
+
+/* Set up the metadata of the arena at base and publish it in the index. */
+static heap_arena_t *arena_add(arena_t *a, uintptr_t base)
+{
+	uintptr_t i = base >> ARENA_SHIFT;
+	heap_arena_t **l2 = l2_block(i, true);
+	if (!l2)
+		return NULL;
+	int unused;
+	uint8_t *m = gort_os_reserve(meta_bytes(), 0, &unused);
+	if (!m)
+		return NULL;
+	size_t head = round_up(meta_header_bytes() + SPANS_BYTES, META_GUARD);
+	uint8_t *bitmap = m + head + META_GUARD;
+	if (gort_os_commit(m, head) != 0 ||
+	    gort_os_commit(bitmap, round_up(BITMAP_BYTES, gort_os_page_size())) != 0) {
+		gort_os_unmap(m, meta_bytes());
+		return NULL;
+	}
+	heap_arena_t *h = (heap_arena_t *)m;
+	h->base = base;
+	h->used = base;
+	h->spans = (span_t **)(m + meta_header_bytes());
+	h->bitmap = bitmap;
+	/* Keep the list in address order: arenas are few, inserts rare. */
+	heap_arena_t **pp = &a->all;
+	while (*pp && (*pp)->base < base)
+		pp = &(*pp)->next;
+	h->next = *pp;
+	*pp = h;
+	a->narenas++;
+	st_rel(&l2[i & ARENA_L2_MASK], h);
+	return h;
+}
+
+/* Side-table bytes that describe [base, used) of h, in whole OS pages:
+ * what gc_sys counts. */
+static size_t meta_in_use(const heap_arena_t *h)
+{
+	size_t pages = (ld(&h->used) - h->base) >> PAGE_SHIFT, ps = gort_os_page_size();
+	if (!pages)
+		return 0;
+	return round_up(pages * sizeof(span_t *), ps) + round_up((pages << PAGE_SHIFT) / 16, ps);
+}
+
+/* --------------------------------------------------------------- ranges */
+
+static heap_range_t *range_insert(arena_t *a, uintptr_t base)
+{
+	if (a->nranges == ARENA_MAX_RANGES)
+		return NULL;
+	unsigned k = a->nranges;
+	while (k > 0 && a->range[k - 1].base > base) {
+		a->range[k] = a->range[k - 1];
+		k--;
+	}
+	a->range[k] = (heap_range_t){.base = base, .end = base, .used = base};
+	a->nranges++;
+	return &a->range[k];
+}
+
+/* Reserve `n` arenas at exactly `at`, or anywhere aligned to an arena when
+ * at is 0; their base, or 0. */
+static uintptr_t reserve_arenas(size_t n, uintptr_t at)
+{
+	int at_hint;
+	size_t bytes = n * ARENA_BYTES;
+	if (at) {
+		void *p = gort_os_reserve(bytes, at, &at_hint);
+		if (p && at_hint)
+			return (uintptr_t)p;
+		if (p)
+			gort_os_unmap(p, bytes);
+		return 0;
+	}
+	/* Room to slide to an arena boundary, then give the slack back. */
+	uint8_t *r = gort_os_reserve(bytes + ARENA_BYTES, 0, &at_hint);
+	if (!r)
+		return 0;
+	uintptr_t base = round_up((uintptr_t)r, ARENA_BYTES);
+	if (base > (uintptr_t)r)
+		gort_os_unmap(r, base - (uintptr_t)r);
+	uintptr_t end = (uintptr_t)r + bytes + ARENA_BYTES;
+	if (end > base + bytes)
+		gort_os_unmap((void *)(base + bytes), end - (base + bytes));
+	return base;
+}
+
+/* Add the n arenas reserved at base to range r (which ends at base). */
+static int range_extend(arena_t *a, heap_range_t *r, uintptr_t base, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (!arena_add(a, base + k * ARENA_BYTES)) {
+			/* The ones added stay (the index never shrinks); the
+			 * rest of the reservation goes back. */
+			gort_os_unmap((void *)(base + k * ARENA_BYTES), (n - k) * ARENA_BYTES);
+			return -1;
+		}
+		r->end = base + (k + 1) * ARENA_BYTES;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------------- init */
+
+int gort_arena_init(arena_t *a, size_t limit)
 {
 	memset(a, 0, sizeof *a);
-	if (arena_bytes == 0)
-		arena_bytes = ARENA_DEFAULT_BYTES;
-	if (arena_bytes < ARENA_MIN_BYTES)
-		arena_bytes = ARENA_MIN_BYTES;
-	if (arena_bytes > ((size_t)1 << 46)) {
-		errno = EINVAL;
-		return -1;
-	}
-	/* Whole megabytes keep every table a whole number of OS pages. */
-	arena_bytes = round_up(arena_bytes, (size_t)1 << 20);
-	size_t align = (size_t)64 << 10;
-	a->spans_bytes = round_up(arena_bytes / PAGE_SIZE * sizeof(span_t *), align);
-	a->bitmap_bytes = round_up(arena_bytes / 16, align);
-	size_t meta = a->spans_bytes + META_GUARD + a->bitmap_bytes + META_GUARD;
-	/* Slack so the arena can start on an ARENA_ALIGN boundary wherever the
-	 * kernel puts the reservation; at the hint it is already aligned. */
-	a->reserved_bytes = meta + arena_bytes + ARENA_ALIGN;
-
-	void *r = gort_os_reserve(a->reserved_bytes, ARENA_TRY_HINT ? ARENA_HINT - meta : 0,
-				  &a->at_hint);
-	if (!r) {
+	if (limit && limit < ARENA_MIN_BYTES)
+		limit = ARENA_MIN_BYTES;
+	/* Whole megabytes keep the limit a whole number of growth steps. */
+	a->limit = limit ? round_up(limit, (size_t)1 << 20) : 0;
+	a->try_hint = ARENA_TRY_HINT;
+	uintptr_t base = a->try_hint ? reserve_arenas(1, ARENA_HINT) : 0;
+	a->at_hint = base != 0;
+	if (!base)
+		base = reserve_arenas(1, 0);
+	heap_range_t *r = base ? range_insert(a, base) : NULL;
+	if (!r || range_extend(a, r, base, 1) != 0) {
+		if (base && !r)
+			gort_os_unmap((void *)base, ARENA_BYTES);
+		gort_arena_destroy(a);
 		errno = ENOMEM;
 		return -1;
 	}
-	uintptr_t base = round_up((uintptr_t)r + meta, ARENA_ALIGN);
-	/* Give back the slack on both sides: the reservation is exactly
-	 * [spans | guard | bitmap | guard | arena]. */
-	uintptr_t lo = base - meta, hi = base + arena_bytes;
-	if (lo > (uintptr_t)r)
-		gort_os_unmap(r, lo - (uintptr_t)r);
-	if ((uintptr_t)r + a->reserved_bytes > hi)
-		gort_os_unmap((void *)hi, (uintptr_t)r + a->reserved_bytes - hi);
-	a->reserved_base = lo;
-	a->reserved_bytes = hi - lo;
-	a->spans = (span_t **)lo;
-	a->bitmap = (uint8_t *)(lo + a->spans_bytes + META_GUARD);
+	a->cur = r;
 	a->base = base;
-	a->end = a->base + arena_bytes;
-	a->used = a->base;
 	return 0;
 }
 
 void gort_arena_destroy(arena_t *a)
 {
-	if (a->reserved_base)
-		gort_os_unmap((void *)a->reserved_base, a->reserved_bytes);
+	for (unsigned k = 0; k < a->nranges; k++)
+		gort_os_unmap((void *)a->range[k].base, a->range[k].end - a->range[k].base);
+	for (heap_arena_t *h = a->all, *next; h; h = next) {
+		next = h->next;
+		gort_os_unmap(h, meta_bytes());
+	}
+	for (size_t i = 0; i < ARENA_L1_ENTRIES; i++) {
+		heap_arena_t **l2 = ld(&gort_arena_l1[i]);
+		if (l2) {
+			st(&gort_arena_l1[i], NULL);
+			gort_os_unmap(l2, ARENA_L2_ENTRIES * sizeof *l2);
+		}
+	}
 	memset(a, 0, sizeof *a);
 }
 
-/* Commit the OS pages covering [lo, hi) of a side table. */
-static int commit_range(uintptr_t lo, uintptr_t hi)
+/* ----------------------------------------------------------------- grow */
+
+/* Make sure the growing range has `bytes` of reserved room above its
+ * committed end: extend it upward, or start a new range. */
+static heap_range_t *room_for(arena_t *a, size_t bytes)
 {
-	size_t ps = gort_os_page_size();
-	lo &= ~(ps - 1);
-	hi = round_up(hi, ps);
-	return gort_os_commit((void *)lo, hi - lo);
+	heap_range_t *r = a->cur;
+	size_t room = r->end - r->used;
+	if (room >= bytes)
+		return r;
+	size_t n = (bytes - room + ARENA_BYTES - 1) / ARENA_BYTES;
+	uintptr_t at = reserve_arenas(n, r->end);
+	if (at)
+		return range_extend(a, r, at, n) == 0 ? r : NULL;
+	/* The next address is taken: a new range, big enough on its own. */
+	n = (bytes + ARENA_BYTES - 1) / ARENA_BYTES;
+	at = reserve_arenas(n, 0);
+	if (!at)
+		return NULL;
+	heap_range_t *nr = range_insert(a, at);
+	if (!nr) {
+		gort_os_unmap((void *)at, n * ARENA_BYTES);
+		return NULL;
+	}
+	/* range_insert may have moved the growing range within the array. */
+	for (unsigned k = 0; k < a->nranges; k++)
+		if (a->range[k].base == at)
+			nr = &a->range[k];
+	if (range_extend(a, nr, at, n) != 0)
+		return NULL;
+	a->cur = nr;
+	return nr;
 }
 
-uintptr_t gort_arena_grow(arena_t *a, size_t npages)
+/* Publish the committed end `to` of range r in each arena it reaches. */
+static void set_used(arena_t *a, uintptr_t from, uintptr_t to)
 {
-	size_t left = (a->end - a->used) >> PAGE_SHIFT;
-	if (npages > left)
+	for (uintptr_t b = from & ~(uintptr_t)(ARENA_BYTES - 1); b < to; b += ARENA_BYTES) {
+		heap_arena_t *h = gort_arena_of(b);
+		size_t before = meta_in_use(h);
+		st_rel(&h->used, to < b + ARENA_BYTES ? to : b + ARENA_BYTES);
+		a->meta_committed += meta_in_use(h) - before;
+	}
+}
+
+uintptr_t gort_arena_grow(arena_t *a, size_t npages, size_t *got)
+{
+	size_t need = npages << PAGE_SHIFT;
+	size_t want = npages < HEAP_GROW_PAGES ? (size_t)HEAP_GROW_PAGES << PAGE_SHIFT : need;
+	if (npages > ((size_t)1 << (47 - PAGE_SHIFT)))
 		return 0;
-	size_t grow = npages < HEAP_GROW_PAGES ? HEAP_GROW_PAGES : npages;
-	if (grow > left)
-		grow = left;
-	uintptr_t from = a->used, to = from + (grow << PAGE_SHIFT);
-	if (gort_os_commit((void *)from, to - from) != 0)
+	if (a->limit) {
+		if (need > a->limit - a->committed)
+			return 0;
+		if (want > a->limit - a->committed)
+			want = a->limit - a->committed;
+	}
+	heap_range_t *r = room_for(a, need);
+	if (!r)
 		return 0;
-	uintptr_t s_lo = (uintptr_t)&a->spans[arena_page_index(a, from)];
-	uintptr_t s_hi = (uintptr_t)&a->spans[arena_page_index(a, to)];
-	uintptr_t b_lo = (uintptr_t)a->bitmap + (from - a->base) / 16;
-	uintptr_t b_hi = (uintptr_t)a->bitmap + (to - a->base) / 16;
-	if (commit_range(s_lo, s_hi) != 0 || commit_range(b_lo, b_hi) != 0)
+	if (want > r->end - r->used)
+		want = r->end - r->used > need ? r->end - r->used : need;
+	uintptr_t from = r->used, to = from + want;
+	if (gort_os_commit((void *)from, want) != 0)
 		return 0;
-	a->meta_committed = round_up(s_hi - (uintptr_t)a->spans, gort_os_page_size()) +
-			    round_up(b_hi - (uintptr_t)a->bitmap, gort_os_page_size());
-	st_rel(&a->used, to);
+	r->used = to;
+	a->committed += want;
+	set_used(a, from, to);
+	*got = want >> PAGE_SHIFT;
 	return from;
+}
+
+/* ----------------------------------------------------------------- walk */
+
+heap_range_t *gort_arena_range_of(arena_t *a, uintptr_t p)
+{
+	for (unsigned k = 0; k < a->nranges; k++)
+		if (p >= a->range[k].base && p < a->range[k].used)
+			return &a->range[k];
+	return NULL;
+}
+
+uintptr_t gort_arena_next_range(const arena_t *a, uintptr_t p)
+{
+	for (unsigned k = 0; k < a->nranges; k++)
+		if (a->range[k].base >= p && a->range[k].used > a->range[k].base)
+			return a->range[k].base;
+	return 0;
 }

@@ -54,7 +54,7 @@ void gort_bitmap_cpu_init(void)
 void gort_bitmap_init_span(span_t *s)
 {
 	st(&s->nwords, (uint16_t)((s->nelems + 63) / 64));
-	st(&s->bits, arena_bits_of(&gort_mem.arena, s->base));
+	st(&s->bits, arena_bits_of(s->base));
 	memset(s->bits, 0, (size_t)GORT_BITMAP_PLANES * s->nwords * sizeof(uint64_t));
 }
 

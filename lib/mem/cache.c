@@ -212,14 +212,14 @@ static void *alloc_slow(cache_t *c, unsigned sc)
 
 static uint64_t *tiny_mask(uintptr_t block)
 {
-	span_t *s = arena_span_of(&gort_mem.arena, block);
+	span_t *s = arena_span_entry(block);
 	return &s->tiny[(block - s->base) / TINY_SIZE];
 }
 
 /* Free the block's slot once its last live object and its cache are gone. */
 static void tiny_release_block(cache_t *c, uintptr_t block)
 {
-	span_t *s = arena_span_of(&gort_mem.arena, block);
+	span_t *s = arena_span_entry(block);
 	gort_free_small(c, s, block, "free");
 }
 

@@ -100,33 +100,36 @@ static span_t *find_fit(size_t npages)
 
 /* ---------------------------------------------------------- spans array */
 
+/* Pages may belong to two arenas (a run or span crossing a boundary), so
+ * each page's entry is found through the index. */
 static void set_spans(span_t *s, uintptr_t base, size_t npages)
 {
-	size_t first = arena_page_index(&A, base);
 	for (size_t i = 0; i < npages; i++)
-		st(&A.spans[first + i], s);
+		st(arena_span_slot(base + (i << PAGE_SHIFT)), s);
 }
 
 static void mark_run_ends(span_t *s)
 {
-	size_t first = arena_page_index(&A, s->base);
-	st(&A.spans[first], s);
-	st(&A.spans[first + s->npages - 1], s);
+	st(arena_span_slot(s->base), s);
+	st(arena_span_slot(s->base + span_bytes(s) - PAGE_SIZE), s);
 }
 
 static span_t *free_run_at(uintptr_t page)
 {
-	if (page < A.base || page >= A.used)
-		return NULL;
-	span_t *t = A.spans[arena_page_index(&A, page)];
+	span_t *t = arena_span_entry(page);
 	return t && t->state == SPAN_FREE ? t : NULL;
 }
 
 span_t *gort_heap_span_at(uintptr_t *p)
 {
-	if (*p >= A.used)
-		return NULL;
-	span_t *s = A.spans[arena_page_index(&A, *p)];
+	if (!arena_committed(*p)) {
+		/* Past the end of a range: on to the next one. */
+		uintptr_t next = *p ? gort_arena_next_range(&A, *p) : 0;
+		if (!next)
+			return NULL;
+		*p = next;
+	}
+	span_t *s = arena_span_entry(*p);
 	if (!s || s->base != *p || s->npages == 0)
 		return NULL;
 	*p += span_bytes(s);
@@ -197,10 +200,10 @@ static void split_tail(span_t *s, size_t npages)
 
 static int grow(size_t npages)
 {
-	uintptr_t from = gort_arena_grow(&A, npages);
+	size_t got;
+	uintptr_t from = gort_arena_grow(&A, npages, &got);
 	if (!from)
 		return -1;
-	size_t got = (ld(&A.used) - from) >> PAGE_SHIFT;
 	span_t *s = new_run(from, got, 0, 0);
 	if (!s)
 		return -1;
@@ -272,7 +275,7 @@ static void prepare_hardened(span_t *s, unsigned sc)
 
 span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, unsigned guard)
 {
-	if (npages == 0 || npages > (A.end - A.base) >> PAGE_SHIFT) {
+	if (npages == 0 || npages > ((size_t)1 << (ARENA_ADDR_BITS - 1 - PAGE_SHIFT))) {
 		errno = ENOMEM;
 		return NULL;
 	}

@@ -18,6 +18,8 @@
  */
 #include "mem/mem.h"
 
+#include <stdlib.h>
+
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -65,6 +67,27 @@ static void fork_release(void)
 	gort_unlock(&init_lock);
 }
 
+/* GORT_HEAP_LIMIT: a byte count with an optional K, M, G or T suffix (powers
+ * of 1024); 0, garbage or absence mean no limit. */
+static size_t env_heap_limit(void)
+{
+	const char *v = getenv("GORT_HEAP_LIMIT");
+	if (!v || *v < '0' || *v > '9')
+		return 0;
+	size_t n = 0;
+	for (; *v >= '0' && *v <= '9'; v++) {
+		if (n > (SIZE_MAX - 9) / 10)
+			return 0;
+		n = n * 10 + (size_t)(*v - '0');
+	}
+	static const char units[] = "KMGT";
+	const char *u = *v ? strchr(units, *v == 'k' ? 'K' : *v) : NULL;
+	if (*v && (!u || (v[1] && !(v[1] == 'B' || v[1] == 'b'))))
+		return 0;
+	unsigned shift = u ? 10 * (unsigned)(u - units + 1) : 0;
+	return n > (SIZE_MAX >> shift) ? 0 : n << shift;
+}
+
 static int do_init(const gort_config *cfg)
 {
 	/* state and gen are read without the lock: never memset them. */
@@ -75,7 +98,8 @@ static int do_init(const gort_config *cfg)
 	gort_bitmap_cpu_init();
 	if (gort_harden_init(cfg) != 0)
 		return -1;
-	if (gort_arena_init(&gort_mem.arena, cfg->arena_bytes) != 0) {
+	size_t limit = cfg->arena_bytes ? cfg->arena_bytes : env_heap_limit();
+	if (gort_arena_init(&gort_mem.arena, limit) != 0) {
 		gort_harden_shutdown();
 		return -1;
 	}

@@ -62,7 +62,7 @@ static uint64_t live_word(const span_t *s, uint32_t w)
 
 static bool check_bits(check_ctx_t *x, const span_t *s)
 {
-	if (s->bits != arena_bits_of(&ARENA, s->base))
+	if (s->bits != arena_bits_of(s->base))
 		FAIL(x, s->base, "span bitmap pointer is not its out-of-band slot");
 	if (s->nwords != (s->nelems + 63) / 64)
 		FAIL(x, s->base, "span nwords does not match nelems");
@@ -132,9 +132,8 @@ static bool check_tiny(check_ctx_t *x, const span_t *s)
 
 static bool check_inuse(check_ctx_t *x, const span_t *s)
 {
-	size_t first = arena_page_index(&ARENA, s->base);
 	for (size_t i = 0; i < s->npages; i++)
-		if (ARENA.spans[first + i] != s)
+		if (arena_span_entry(s->base + (i << PAGE_SHIFT)) != s)
 			FAIL(x, s->base + (i << PAGE_SHIFT), "page of an in-use span not mapped to it");
 	if (s->spanclass == LARGE_SPAN_CLASS) {
 		if (s->nelems != 1 || s->owner != OWNER_LARGE)
@@ -162,31 +161,63 @@ static bool check_free_run(check_ctx_t *x, const span_t *s, const span_t *prev)
 {
 	if (prev && prev->state == SPAN_FREE)
 		FAIL(x, s->base, "two adjacent free runs (not coalesced)");
-	if (ARENA.spans[arena_page_index(&ARENA, s->base + span_bytes(s) - PAGE_SIZE)] != s)
+	if (arena_span_entry(s->base + span_bytes(s) - PAGE_SIZE) != s)
 		FAIL(x, s->base, "free run's last page not mapped to it");
 	if (s->list != LIST_FREE)
 		FAIL(x, s->base, "free run not on a heap bucket");
 	return true;
 }
 
+/* The index and the ranges: every arena aligned and found at every one of
+ * its addresses; ranges sorted, whole arenas, committed within. */
+static bool check_index(check_ctx_t *x)
+{
+	size_t n = 0, committed = 0;
+	for (const heap_arena_t *h = ARENA.all; h; h = h->next, n++) {
+		if (h->base % ARENA_BYTES || h->used < h->base || h->used > h->base + ARENA_BYTES)
+			FAIL(x, h->base, "arena misaligned or its committed end outside it");
+		if (gort_arena_of(h->base) != h || gort_arena_of(h->base + ARENA_BYTES - 1) != h)
+			FAIL(x, h->base, "arena index does not lead to the arena");
+		if (h->next && h->next->base <= h->base)
+			FAIL(x, h->base, "arena list out of order");
+	}
+	if (n != ARENA.narenas)
+		FAIL(x, 0, "arena count disagrees with the arena list");
+	for (unsigned k = 0; k < ARENA.nranges; k++) {
+		const heap_range_t *r = &ARENA.range[k];
+		if (r->base % ARENA_BYTES || r->end % ARENA_BYTES || r->used < r->base ||
+		    r->used > r->end || (k && r->base < ARENA.range[k - 1].end))
+			FAIL(x, r->base, "heap range misaligned, overlapping or over-committed");
+		committed += r->used - r->base;
+	}
+	if (committed != ARENA.committed || (ARENA.limit && committed > ARENA.limit))
+		FAIL(x, 0, "committed heap bytes disagree with the ranges or pass the limit");
+	return true;
+}
+
 static bool check_arena(check_ctx_t *x, size_t *inuse, size_t *free, size_t *released)
 {
-	const span_t *prev = NULL;
-	uintptr_t end = ARENA.base;
-	FOR_EACH_SPAN(s)
-	{
-		bool ok = s->state == SPAN_INUSE ? check_inuse(x, s) : check_free_run(x, s, prev);
-		if (!ok)
-			return false;
-		if (s->state == SPAN_INUSE)
-			*inuse += s->npages;
-		else
-			*free += s->npages, *released += s->released ? s->npages : 0;
-		prev = s;
-		end = s->base + span_bytes(s);
+	if (!check_index(x))
+		return false;
+	for (unsigned k = 0; k < ARENA.nranges; k++) {
+		const heap_range_t *r = &ARENA.range[k];
+		const span_t *prev = NULL;
+		for (uintptr_t p = r->base; p < r->used;) {
+			uintptr_t at = p;
+			span_t *s = gort_heap_span_at(&p);
+			if (!s || p > r->used)
+				FAIL(x, at, "committed page not covered by any span or run");
+			bool ok = s->state == SPAN_INUSE ? check_inuse(x, s)
+							 : check_free_run(x, s, prev);
+			if (!ok)
+				return false;
+			if (s->state == SPAN_INUSE)
+				*inuse += s->npages;
+			else
+				*free += s->npages, *released += s->released ? s->npages : 0;
+			prev = s;
+		}
 	}
-	if (end != ARENA.used)
-		FAIL(x, end, "committed page not covered by any span or run");
 	return true;
 }
 
@@ -282,7 +313,7 @@ static bool check_owned(check_ctx_t *x, const cache_t *c, unsigned sc)
 
 static bool tiny_block_open(uintptr_t block)
 {
-	span_t *s = arena_span_of(&ARENA, block);
+	span_t *s = arena_span_entry(block);
 	return s && s->tiny && (ld(&s->tiny[(block - s->base) / TINY_SIZE]) & TINY_OPEN);
 }
 

@@ -18,14 +18,13 @@
 #include <errno.h>
 #include <string.h>
 
-#define ARENA (gort_mem.arena)
-
 /* ---------------------------------------------------------------- large */
 
 static void *alloc_large(size_t size, size_t align, bool zero)
 {
 	const harden_t *h = gort_hard;
-	if (size > ARENA.end - ARENA.base) {
+	/* Beyond any address space: refused before the page count overflows. */
+	if (size > ((size_t)1 << (ARENA_ADDR_BITS - 1))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -311,8 +310,7 @@ static HOT_INLINE span_t *span_for_free(uintptr_t p, const char *op)
 		gort_report(GORT_ERR_INVALID_FREE, op, p, "runtime not initialised");
 		return NULL;
 	}
-	uintptr_t base = ARENA.base;
-	if (p - base >= ld(&ARENA.used) - base) {
+	if (!arena_committed(p)) {
 		gort_report(GORT_ERR_INVALID_FREE, op, p, "not a gort heap address");
 		return NULL;
 	}
@@ -543,12 +541,11 @@ static COLD void free_general(void *ptr)
  * trusted once it is ours and covers p. */
 void gort_free(void *ptr)
 {
-	uintptr_t p = (uintptr_t)ptr, base = ARENA.base;
+	uintptr_t p = (uintptr_t)ptr;
 	cache_t *c = gort_tls_cache;
-	if (unlikely(p - base >= ld(&ARENA.used) - base || !c || gort_tls_gen != ld(&gort_mem.gen) ||
-		     gort_hard->checks))
+	if (unlikely(!c || gort_tls_gen != ld(&gort_mem.gen) || gort_hard->checks))
 		return free_general(ptr);
-	span_t *s = ld(&ARENA.spans[arena_page_index(&ARENA, p)]);
+	span_t *s = arena_span_entry(p);
 	if (unlikely(!s || ld(&s->cache_id) != c->id || ld_acq(&s->state) != SPAN_INUSE))
 		return free_general(ptr);
 	unsigned sc = ld(&s->spanclass);

@@ -2,9 +2,10 @@
  * mem.h — the allocator's internal types and the interfaces between its
  * parts. The design essay is docs/allocator.md; in one paragraph:
  *
- * One reservation holds [spans array | bitmap | arena], with never-committed
- * guard gaps between the three. The arena is cut
- * into 8 KiB pages; a span is a run of pages. Small objects (<= 32 KiB) live
+ * The heap grows in 64 MiB arenas (arena.c), each with its own spans array
+ * and bitmap in a metadata mapping outside the heap, found from any address
+ * by a two-level index. The heap is cut into 8 KiB pages; a span is a run
+ * of pages. Small objects (<= 32 KiB) live
  * in spans of one size class; each object has 4 bits in the out-of-band
  * bitmap (allocated, freed by another thread, quarantined, has-pointers), so no pointer
  * is ever stored in a free object and every free is checked exactly. A
@@ -42,10 +43,6 @@
 #define TINY_SIZE GORT_TINY_SIZE
 #define LARGE_SPAN_CLASS 0
 
-/* The default arena: 64 GiB of address space, committed as the heap grows. */
-#define ARENA_DEFAULT_BYTES ((size_t)64 << 30)
-#define ARENA_MIN_BYTES ((size_t)1 << 20)
-#define ARENA_ALIGN ((size_t)1 << 20)
 /* Go's arena hint: addresses repeat from run to run when it is free. */
 #define ARENA_HINT ((uintptr_t)0xc000000000)
 /* The heap grows the committed arena by at least this much (Go 1.5: 1 MiB). */
@@ -178,39 +175,101 @@ static inline bool bitmap_clear(const span_t *s, unsigned plane, size_t i)
 }
 
 /* ----------------------------------------------------------------- arena */
+/* arena.c: 64 MiB arenas, each with its spans array and bitmap, found by a
+ * two-level index; grouped in ranges of contiguous arenas. */
+#define ARENA_SHIFT 26
+#define ARENA_BYTES ((size_t)1 << ARENA_SHIFT)
+#define ARENA_PAGES (ARENA_BYTES >> PAGE_SHIFT)
+/* 48-bit addresses: 22 bits of arena number, split 10 + 12. */
+#define ARENA_ADDR_BITS 48
+#define ARENA_L2_BITS 12
+#define ARENA_L1_ENTRIES ((size_t)1 << (ARENA_ADDR_BITS - ARENA_SHIFT - ARENA_L2_BITS))
+#define ARENA_L2_ENTRIES ((size_t)1 << ARENA_L2_BITS)
+#define ARENA_L2_MASK (ARENA_L2_ENTRIES - 1)
+/* A small span (at most 10 pages) may start in one arena and end in the
+ * next: its bits are all in the first arena's bitmap, which has room past
+ * its end for them. */
+#define ARENA_BITMAP_SLACK ((size_t)16 * PAGE_SIZE / 16)
+#define ARENA_MAX_RANGES 256
+#define ARENA_MIN_BYTES ((size_t)1 << 20)
+
+typedef struct heap_arena heap_arena_t;
+struct heap_arena {
+	uintptr_t base;     /* ARENA_BYTES of heap pages from here */
+	uintptr_t used;     /* committed up to here (atomic: free() reads it) */
+	span_t **spans;     /* ARENA_PAGES entries */
+	uint8_t *bitmap;    /* ARENA_BYTES / 16, plus ARENA_BITMAP_SLACK */
+	heap_arena_t *next; /* every arena, in address order */
+};
+
+typedef struct heap_range {
+	uintptr_t base, end; /* whole arenas: [base, end) reserved */
+	uintptr_t used;      /* [base, used) committed */
+} heap_range_t;
+
+ /* The index's first level (arena.c): entries are set once, atomically, and
+ * stay until shutdown. */
+MEM_HIDDEN extern heap_arena_t **gort_arena_l1[ARENA_L1_ENTRIES];
+
 typedef struct arena {
-	uintptr_t reserved_base;
-	size_t reserved_bytes;
-	span_t **spans;      /* one entry per arena page */
-	size_t spans_bytes;
-	uint8_t *bitmap;     /* arena_bytes / 16 */
-	size_t bitmap_bytes;
-	uintptr_t base, end; /* [base, end): the arena */
-	uintptr_t used;      /* committed up to here (atomic: free() reads it) */
-	size_t meta_committed; /* bytes of spans array and bitmap committed */
-	int at_hint;
+	heap_arena_t *all;                   /* in address order */
+	size_t narenas;
+	heap_range_t range[ARENA_MAX_RANGES]; /* sorted by base */
+	unsigned nranges;
+	heap_range_t *cur;     /* the range that grows */
+	uintptr_t base;        /* the first arena's base (the shell's arena+0x...) */
+	size_t limit;          /* most bytes the heap may commit; 0 = none */
+	size_t committed;      /* heap bytes committed, every range */
+	size_t meta_committed; /* side-table bytes describing committed pages */
+	int at_hint, try_hint;
 } arena_t;
 
-MEM_HIDDEN int gort_arena_init(arena_t *a, size_t arena_bytes);
+MEM_HIDDEN int gort_arena_init(arena_t *a, size_t limit);
 MEM_HIDDEN void gort_arena_destroy(arena_t *a);
-/* Commit the next `npages` of the arena (with their side tables); the base of
- * the new pages, or 0 when the arena is exhausted. Heap lock held. */
-MEM_HIDDEN uintptr_t gort_arena_grow(arena_t *a, size_t npages);
+/* Commit at least `npages` more pages (with their side tables) at the top
+ * of the growing range, reserving arenas as needed; the base of the new
+ * pages (*got of them), or 0 at the limit or when the OS refuses. Heap lock
+ * held. */
+MEM_HIDDEN uintptr_t gort_arena_grow(arena_t *a, size_t npages, size_t *got);
+/* The range whose committed part holds p, or NULL. */
+MEM_HIDDEN heap_range_t *gort_arena_range_of(arena_t *a, uintptr_t p);
+/* The base of the first committed range at or above p, or 0. */
+MEM_HIDDEN uintptr_t gort_arena_next_range(const arena_t *a, uintptr_t p);
 
-static inline size_t arena_page_index(const arena_t *a, uintptr_t p)
+/* The arena holding address p, or NULL: two loads, no lock. */
+static inline heap_arena_t *gort_arena_of(uintptr_t p)
 {
-	return (p - a->base) >> PAGE_SHIFT;
-}
-/* The span entry for an address inside the committed arena, else NULL. */
-static inline span_t *arena_span_of(const arena_t *a, uintptr_t p)
-{
-	if (p - a->base >= ld(&a->used) - a->base)
+	uintptr_t i = p >> ARENA_SHIFT;
+	if (i >> (ARENA_ADDR_BITS - ARENA_SHIFT))
 		return NULL;
-	return ld(&a->spans[arena_page_index(a, p)]);
+	heap_arena_t **l2 = ld_acq(&gort_arena_l1[i >> ARENA_L2_BITS]);
+	return l2 ? ld_acq(&l2[i & ARENA_L2_MASK]) : NULL;
 }
-static inline uint64_t *arena_bits_of(const arena_t *a, uintptr_t span_base)
+
+/* The spans-array entry of a committed page, or NULL for any other address. */
+static inline span_t *arena_span_entry(uintptr_t p)
 {
-	return (uint64_t *)(a->bitmap + (span_base - a->base) / 16);
+	heap_arena_t *h = gort_arena_of(p);
+	if (!h || p >= ld(&h->used))
+		return NULL;
+	return ld(&h->spans[(p - h->base) >> PAGE_SHIFT]);
+}
+/* Its slot in the spans array (p committed). */
+static inline span_t **arena_span_slot(uintptr_t p)
+{
+	heap_arena_t *h = gort_arena_of(p);
+	return &h->spans[(p - h->base) >> PAGE_SHIFT];
+}
+/* Whether p is in a committed page of the heap. */
+static inline bool arena_committed(uintptr_t p)
+{
+	heap_arena_t *h = gort_arena_of(p);
+	return h && p < ld(&h->used);
+}
+static inline uint64_t *arena_bits_of(uintptr_t span_base)
+{
+	heap_arena_t *h = gort_arena_of(span_base);
+	return (uint64_t *)(h->bitmap + (span_base - h->base) / 16);
 }
 
 /* -------------------------------------------------------------- fixalloc */
@@ -263,7 +322,7 @@ MEM_HIDDEN void gort_heap_init(int scavenge);
 MEM_HIDDEN span_t *gort_heap_span_at(uintptr_t *p);
 /* Every span and run of the committed arena, in address order. */
 #define FOR_EACH_SPAN(s)                                                                   \
-	for (uintptr_t p_ = gort_mem.arena.base, *pp_ = &p_; pp_; pp_ = NULL)              \
+	for (uintptr_t p_ = gort_mem.arena.range[0].base, *pp_ = &p_; pp_; pp_ = NULL)     \
 		for (span_t *s; (s = gort_heap_span_at(&p_)) != NULL;)
 MEM_HIDDEN void gort_heap_destroy(void);
 /* A large object's free, in the heap's statistics. */
@@ -529,7 +588,7 @@ MEM_HIDDEN void gort_span_init_inuse(span_t *s, unsigned sc);
  * written atomically, so the worst case is a report about the wrong kind. */
 static inline span_t *gort_span_lookup(uintptr_t p)
 {
-	span_t *s = arena_span_of(&gort_mem.arena, p);
+	span_t *s = arena_span_entry(p);
 	if (!s || ld_acq(&s->state) != SPAN_INUSE)
 		return NULL;
 	uintptr_t base = ld(&s->base);

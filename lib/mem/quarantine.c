@@ -64,7 +64,7 @@ static void quar_store(span_t *s, size_t idx, bool set)
 /* Out of the quarantine and freed for real by c, the span's owner. */
 static void release_small(cache_t *c, uintptr_t p)
 {
-	span_t *s = arena_span_of(&gort_mem.arena, p);
+	span_t *s = arena_span_entry(p);
 	quar_store(s, sc_index_of(s->spanclass, p - s->base), false);
 	s->nquar--;
 	gort_free_small(c, s, p, "free");
@@ -198,7 +198,7 @@ uint64_t gort_quarantine_entries(uintptr_t *bad)
 		for (unsigned sc = 1; sc < NUM_SPAN_CLASSES && c->quar; sc++)
 			for (uint32_t i = 0; i < c->qlen[sc]; i++) {
 				uintptr_t p = c->quar[(size_t)sc * cap + (c->qhead[sc] + i) % cap];
-				span_t *s = arena_span_of(&gort_mem.arena, p);
+				span_t *s = arena_span_entry(p);
 				if (!s || s->state != SPAN_INUSE || s->spanclass != sc ||
 				    s->cache_id != c->id ||
 				    !bitmap_test(s, GORT_PLANE_QUARANTINE,

@@ -70,7 +70,7 @@ void gort_memstats(struct gort_memstats *out)
 	out->heap_inuse = (uint64_t)h->pages_inuse << PAGE_SHIFT;
 	out->heap_idle = (uint64_t)h->pages_free << PAGE_SHIFT;
 	out->heap_released = (uint64_t)h->pages_released << PAGE_SHIFT;
-	out->heap_sys = ld(&a->used) - a->base;
+	out->heap_sys = a->committed;
 	out->gc_sys = a->meta_committed;
 	out->mspan_inuse = h->spanalloc.inuse;
 	out->mspan_sys = h->spanalloc.sys;

@@ -298,6 +298,15 @@ else
 	fail abi-align "abi_align.c does not build" "$TMP/abi_align.err"
 fi
 
+# Started under an address-space limit: the drop-in must come up, and
+# malloc must end in ENOMEM at the limit.
+if gcc -O2 -o "$TMP/address_limit" "$(dirname "$0")/address_limit.c" 2>"$TMP/address_limit.err"; then
+	check address-limit "ulimit -v 4000000 && \"$TMP/address_limit\""
+	check address-limit-paranoid "ulimit -v 4000000 && GORT_HARDEN=paranoid \"$TMP/address_limit\""
+else
+	fail address-limit "address_limit.c does not build" "$TMP/address_limit.err"
+fi
+
 check fork-pipes 'bash -c '\''for i in $(seq 50); do echo $i | cat; done'\'
 check fork-subshells 'for i in $(seq 200); do x=$(echo "$i" | tr 0-9 a-j); printf "%s " "$x"; done; echo'
 

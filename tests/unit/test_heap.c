@@ -435,7 +435,6 @@ Test(heap, bad_config_is_einval)
 	gort_config bad[] = {
 		{.threaded = 2},
 		{.procs = 100000},
-		{.arena_bytes = (size_t)1 << 60},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		errno = 0;
@@ -525,7 +524,7 @@ Test(heap, lazy_init_on_first_call)
 	cr_assert_not_null(q);
 	gort_arena_info ai;
 	gort_inspect_arena(&ai);
-	cr_assert_gt(ai.arena_bytes, (size_t)1 << 30, "lazy init uses the default arena");
+	cr_assert_eq(ai.heap_limit, 0, "lazy init: no heap limit (GORT_HEAP_LIMIT unset)");
 	struct gort_memstats ms;
 	gort_memstats(&ms);
 	cr_assert_eq(ms.heap_objects, 2);
@@ -538,7 +537,8 @@ Test(heap, lazy_init_on_first_call)
 	gort_shutdown();
 	gt_init_recording(64 * MiB);
 	gort_inspect_arena(&ai);
-	cr_assert_lt(ai.arena_bytes, (size_t)1 << 30);
+	cr_assert_eq(ai.heap_limit, 64 * MiB);
+	cr_assert_eq(ai.arena_bytes, 64 * MiB);
 	gort_shutdown();
 }
 
@@ -590,18 +590,23 @@ Test(heap, arena_layout_and_hint)
 	gt_init_recording(64 * MiB);
 	gort_arena_info ai;
 	gort_inspect_arena(&ai);
-	cr_assert_eq(ai.arena_bytes, 64 * MiB);
-	cr_assert_eq(ai.spans_base, ai.reserved_base,
-		     "layout is [spans | guard | bitmap | guard | arena]");
+	cr_assert_eq(ai.arena_bytes, 64 * MiB, "the limit, when one is set");
+	cr_assert_eq(ai.narenas, 1);
+	cr_assert_eq(ai.heap_reserved, GORT_ARENA_BYTES, "one arena reserved at init");
+	/* The first arena's side tables: [spans | guard | bitmap | guard],
+	 * outside the heap's address space. */
+	cr_assert_eq(ai.spans_base % 4096, 0);
 	uintptr_t gap1 = ai.spans_base + ai.spans_bytes, gap2 = ai.bitmap_base + ai.bitmap_bytes;
+	cr_assert_eq(ai.spans_bytes, GORT_ARENA_BYTES / GORT_PAGE_SIZE * sizeof(void *));
+	cr_assert_eq(ai.bitmap_bytes, GORT_ARENA_BYTES / 16);
 	cr_assert_geq(ai.bitmap_base - gap1, 64 << 10, "no guard after the spans array");
-	cr_assert_geq(ai.arena_base - gap2, 64 << 10, "no guard after the bitmap");
-	cr_assert(unreadable(gap1) && unreadable(ai.bitmap_base - 1), "spans/bitmap guard readable");
-	cr_assert(unreadable(gap2) && unreadable(ai.arena_base - 1), "bitmap/arena guard readable");
-	cr_assert_eq(ai.reserved_base + ai.reserved_bytes, ai.arena_base + ai.arena_bytes);
-	cr_assert_geq(ai.spans_bytes, ai.arena_bytes / GORT_PAGE_SIZE * sizeof(void *));
-	cr_assert_geq(ai.bitmap_bytes, ai.arena_bytes / 16);
-	cr_assert_eq(ai.arena_base % GORT_PAGE_SIZE, 0);
+	cr_assert(unreadable(ai.bitmap_base - (64 << 10)) && unreadable(ai.bitmap_base - 1),
+		  "spans/bitmap guard readable");
+	cr_assert(ai.reserved_base + ai.reserved_bytes <= ai.arena_base ||
+			  ai.reserved_base >= ai.arena_base + GORT_ARENA_BYTES,
+		  "side tables inside the heap");
+	(void)gap2;
+	cr_assert_eq(ai.arena_base % GORT_ARENA_BYTES, 0, "arena not aligned to its size");
 	if (ai.at_hint)
 		cr_assert_eq(ai.arena_base, (uintptr_t)0xc000000000, "at_hint but arena at %#lx",
 			     (unsigned long)ai.arena_base);
@@ -617,6 +622,11 @@ Test(heap, arena_layout_and_hint)
 	cr_assert_geq((uintptr_t)p, ai.arena_base);
 	cr_assert_lt((uintptr_t)p, ai.arena_used);
 	cr_assert_leq(ai.arena_used, ai.arena_base + ai.arena_bytes);
+	gort_heap_arena_info hi[4];
+	cr_assert_eq(gort_inspect_arenas(hi, 4), 1);
+	cr_assert_eq(hi[0].base, ai.arena_base);
+	cr_assert_eq(hi[0].used, ai.arena_used);
+	cr_assert_eq(hi[0].spans_base, ai.spans_base);
 	gort_free(p);
 	gt_expect_clean();
 	gort_shutdown();

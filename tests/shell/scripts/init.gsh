@@ -36,7 +36,7 @@ init threads=
 init bogus=1
 init procs
 init procs=2 bogus
-echo "-- a size the runtime refuses (more than 64 TiB)"
+echo "-- an arena size is a limit on the heap, not a reservation: 64 TiB is taken"
 alloc 8 as y
 init arena=70368744177665
 vals
