@@ -785,11 +785,19 @@ SH_NOCOV static void sh_freed(const sh_obj *o)
 		return;
 	}
 	/* Not quarantined: a small slot of a span the cache does not own
-	 * waits in that span's FREED inbox (counted as freed already). */
-	SH_ASSERT(o->cls != 0 && (bits & 1u << GORT_PLANE_FREED),
+	 * waits in that span's FREED inbox (counted as freed already), unless
+	 * it was the span's last live object: then that free moved the span to
+	 * its central's empty list (swept: the slot's bits are clear) or back
+	 * to the heap, and no live object may share its page. */
+	uintptr_t page = o->p & ~(uintptr_t)(SH_PAGE - 1);
+	size_t i = sh_iv_lower(page);
+	int page_empty = !(i < S.nlive && S.iv[i].lo < page + SH_PAGE);
+	uint8_t live_bits = 1u << GORT_PLANE_ALLOC | 1u << GORT_PLANE_QUARANTINE;
+	SH_ASSERT(o->cls != 0 && ((bits & 1u << GORT_PLANE_FREED) ||
+				  (page_empty && (!found || !(bits & live_bits)))),
 		  "freed object %llu at %#lx (class %u) is neither quarantined nor in an "
-		  "inbox: bits %#x",
-		  (unsigned long long)o->id, (unsigned long)o->p, o->cls, bits);
+		  "inbox, nor the last of a span given back: bits %#x, in a span %d",
+		  (unsigned long long)o->id, (unsigned long)o->p, o->cls, bits, found);
 }
 
 /* Every held entry still has its QUARANTINE bit: the FIFOs are exactly the

@@ -68,7 +68,7 @@ typedef struct gort_arena_info {
 	uintptr_t arena_used; /* end of the committed part of the first range */
 	int at_hint;          /* 1 if the first arena landed at Go's hint address */
 	size_t heap_limit;    /* gort_config.arena_bytes or GORT_HEAP_LIMIT; 0 = none */
-	size_t heap_reserved; /* address space of every arena */
+	size_t heap_reserved; /* address space reserved: every arena, and room ahead */
 	size_t heap_committed; /* committed bytes of every range */
 	uint32_t narenas;
 	uint32_t nranges;
@@ -123,7 +123,7 @@ typedef struct gort_span_info {
 	uint8_t state;      /* enum gort_span_state */
 	uint8_t owner;      /* enum gort_span_owner */
 	uint8_t span_class; /* 0 = large; GORT_TINY_SPAN_CLASS = tiny blocks */
-	uint8_t released;   /* free run returned to the OS */
+	uint8_t released;   /* free run, every page returned to the OS */
 	uint32_t elemsize;
 	uint32_t nelems;
 	uint32_t nalloc;    /* slots with the ALLOC bit set */
@@ -132,6 +132,7 @@ typedef struct gort_span_info {
 	uint16_t guard_pages; /* its last pages are guard pages (paranoid) */
 	uint16_t nquarantined; /* slots with the QUARANTINE bit set */
 	size_t request;     /* large objects: the bytes asked for */
+	uint32_t released_pages; /* free run: pages returned to the OS */
 } gort_span_info;
 /* Every span and free run in address order. */
 GORT_API size_t gort_inspect_spans(gort_span_info *out, size_t max);
@@ -190,7 +191,8 @@ GORT_API size_t gort_inspect_centrals(gort_central_info *out, size_t max);
 typedef struct gort_run_info {
 	uintptr_t base;
 	uint32_t npages;
-	uint8_t released;
+	uint8_t released;        /* every page of it returned to the OS */
+	uint32_t released_pages; /* how many of its pages are */
 } gort_run_info;
 /* Free page runs in address order. */
 GORT_API size_t gort_inspect_free_runs(gort_run_info *out, size_t max);

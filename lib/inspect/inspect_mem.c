@@ -73,7 +73,7 @@ void gort_inspect_arena(gort_arena_info *out)
 	uintptr_t used = r ? r->used : ARENA.base;
 	size_t reserved = 0;
 	for (unsigned k = 0; k < ARENA.nranges; k++)
-		reserved += ARENA.range[k].end - ARENA.range[k].base;
+		reserved += ARENA.range[k].resv - ARENA.range[k].base;
 	uintptr_t bitmap = (uintptr_t)h->bitmap;
 	*out = (gort_arena_info){
 		.reserved_base = (uintptr_t)h,
@@ -122,7 +122,7 @@ size_t gort_inspect_arenas(gort_heap_arena_info *out, size_t max)
 static uint8_t page_state(const span_t *s)
 {
 	if (s->state == SPAN_FREE)
-		return s->released ? GORT_PAGE_RELEASED : GORT_PAGE_FREE;
+		return s->nreleased == s->npages ? GORT_PAGE_RELEASED : GORT_PAGE_FREE;
 	if (s->spanclass == LARGE_SPAN_CLASS)
 		return GORT_PAGE_LARGE;
 	return s->spanclass == TINY_SPAN_CLASS ? GORT_PAGE_TINY : GORT_PAGE_SMALL;
@@ -146,7 +146,11 @@ size_t gort_inspect_pages(uintptr_t addr, gort_page_info *out, size_t max)
 			if (page < from || page >= to || n >= max)
 				continue;
 			out[n++] = (gort_page_info){
-				.state = page_state(s),
+				.state = s->state == SPAN_FREE
+						 ? (gort_heap_released_bits(page, 1, BITS_COUNT)
+							    ? GORT_PAGE_RELEASED
+							    : GORT_PAGE_FREE)
+						 : page_state(s),
 				.span_class = s->spanclass,
 				.first = i == 0,
 				.span_index = (uint32_t)index,
@@ -170,7 +174,8 @@ static void fill_span(const span_t *s, gort_span_info *o)
 	o->state = s->state;
 	o->owner = s->owner;
 	o->span_class = s->spanclass;
-	o->released = s->released;
+	o->released = !inuse && s->nreleased == s->npages;
+	o->released_pages = inuse ? 0 : s->nreleased;
 	o->cache_id = inuse ? s->cache_id : -1;
 	o->elemsize = !inuse ? 0
 		      : s->spanclass == LARGE_SPAN_CLASS ? (uint32_t)span_bytes(s)
@@ -349,7 +354,8 @@ size_t gort_inspect_free_runs(gort_run_info *out, size_t max)
 		if (s->state != SPAN_FREE)
 			continue;
 		if (n < max)
-			out[n] = (gort_run_info){s->base, (uint32_t)s->npages, s->released};
+			out[n] = (gort_run_info){s->base, (uint32_t)s->npages,
+						 s->nreleased == s->npages, s->nreleased};
 		n++;
 	}
 	unlock_all();

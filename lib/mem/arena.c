@@ -148,7 +148,7 @@ static heap_range_t *range_insert(arena_t *a, uintptr_t base)
 		a->range[k] = a->range[k - 1];
 		k--;
 	}
-	a->range[k] = (heap_range_t){.base = base, .end = base, .used = base};
+	a->range[k] = (heap_range_t){.base = base, .end = base, .used = base, .resv = base};
 	a->nranges++;
 	return &a->range[k];
 }
@@ -180,16 +180,14 @@ static uintptr_t reserve_arenas(size_t n, uintptr_t at)
 	return base;
 }
 
-/* Add the n arenas reserved at base to range r (which ends at base). */
+/* Make the n reserved arenas at base (= r->end) arenas of range r. */
 static int range_extend(arena_t *a, heap_range_t *r, uintptr_t base, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
-		if (!arena_add(a, base + k * ARENA_BYTES)) {
-			/* The ones added stay (the index never shrinks); the
-			 * rest of the reservation goes back. */
-			gort_os_unmap((void *)(base + k * ARENA_BYTES), (n - k) * ARENA_BYTES);
+		/* On failure the ones added stay (the index never shrinks)
+		 * and the rest stays reserved ahead. */
+		if (!arena_add(a, base + k * ARENA_BYTES))
 			return -1;
-		}
 		r->end = base + (k + 1) * ARENA_BYTES;
 	}
 	return 0;
@@ -206,13 +204,18 @@ int gort_arena_init(arena_t *a, size_t limit)
 	a->limit = limit ? round_up(limit, (size_t)1 << 20) : 0;
 	a->try_hint = ARENA_TRY_HINT;
 	uintptr_t base = a->try_hint ? reserve_arenas(1, ARENA_HINT) : 0;
+	size_t ahead = 1;
 	a->at_hint = base != 0;
+	if (!base && (base = reserve_arenas(ARENA_RANGE_AHEAD, 0)) != 0)
+		ahead = ARENA_RANGE_AHEAD;
 	if (!base)
 		base = reserve_arenas(1, 0);
 	heap_range_t *r = base ? range_insert(a, base) : NULL;
+	if (r)
+		r->resv = base + ahead * ARENA_BYTES;
 	if (!r || range_extend(a, r, base, 1) != 0) {
 		if (base && !r)
-			gort_os_unmap((void *)base, ARENA_BYTES);
+			gort_os_unmap((void *)base, ahead * ARENA_BYTES);
 		gort_arena_destroy(a);
 		errno = ENOMEM;
 		return -1;
@@ -224,8 +227,10 @@ int gort_arena_init(arena_t *a, size_t limit)
 
 void gort_arena_destroy(arena_t *a)
 {
-	for (unsigned k = 0; k < a->nranges; k++)
-		gort_os_unmap((void *)a->range[k].base, a->range[k].end - a->range[k].base);
+	for (unsigned k = 0; k < a->nranges; k++) {
+		heap_range_t *r = &a->range[k];
+		gort_os_unmap((void *)r->base, r->resv - r->base);
+	}
 	for (heap_arena_t *h = a->all, *next; h; h = next) {
 		next = h->next;
 		gort_os_unmap(h, meta_bytes());
@@ -251,23 +256,33 @@ static heap_range_t *room_for(arena_t *a, size_t bytes)
 	if (room >= bytes)
 		return r;
 	size_t n = (bytes - room + ARENA_BYTES - 1) / ARENA_BYTES;
-	uintptr_t at = reserve_arenas(n, r->end);
-	if (at)
-		return range_extend(a, r, at, n) == 0 ? r : NULL;
-	/* The next address is taken: a new range, big enough on its own. */
+	/* Address space reserved ahead first, then the next arenas up. */
+	size_t ahead = (r->resv - r->end) / ARENA_BYTES;
+	if (ahead >= n)
+		return range_extend(a, r, r->end, n) == 0 ? r : NULL;
+	if (reserve_arenas(n - ahead, r->resv)) {
+		r->resv += (n - ahead) * ARENA_BYTES;
+		return range_extend(a, r, r->end, n) == 0 ? r : NULL;
+	}
+	/* The next address is taken: a new range, big enough on its own,
+	 * with room ahead so that it does not meet the same fate at once. */
 	n = (bytes + ARENA_BYTES - 1) / ARENA_BYTES;
-	at = reserve_arenas(n, 0);
+	ahead = n > ARENA_RANGE_AHEAD ? n : ARENA_RANGE_AHEAD;
+	uintptr_t at = reserve_arenas(ahead, 0);
+	if (!at && (at = reserve_arenas(n, 0)) != 0)
+		ahead = n;
 	if (!at)
 		return NULL;
 	heap_range_t *nr = range_insert(a, at);
 	if (!nr) {
-		gort_os_unmap((void *)at, n * ARENA_BYTES);
+		gort_os_unmap((void *)at, ahead * ARENA_BYTES);
 		return NULL;
 	}
 	/* range_insert may have moved the growing range within the array. */
 	for (unsigned k = 0; k < a->nranges; k++)
 		if (a->range[k].base == at)
 			nr = &a->range[k];
+	nr->resv = at + ahead * ARENA_BYTES;
 	if (range_extend(a, nr, at, n) != 0)
 		return NULL;
 	a->cur = nr;

@@ -8,8 +8,10 @@
  * its span hands it back here and takes another. Frees never take this lock
  * except once per full span: the first free into a span on the full list
  * (found by an atomic exchange of the span's full_flag) moves it to partial.
- * Spans emptied by frees go back to the heap when a cache returns them, when
- * the heap is about to grow, and on gort_release().
+ * A span emptied by frees goes back to the heap at once: by its cache when
+ * the cache returns it, and here by the free that took its last object
+ * (the watch, below), so the heap never has to sweep the centrals to grow;
+ * gort_release() and an allocation about to fail sweep them anyway.
  *
  * Invariants (gort_check verifies them):
  *  - a span with owner CENTRAL is on exactly the list its `list` field names;
@@ -50,19 +52,25 @@ static void list_remove(span_t **head, span_t *s)
 	s->next = s->prev = NULL;
 }
 
+static void take_if_empty(central_t *c, span_t *s);
+static void unfile_span(central_t *c, span_t *s);
+
 /* File a span the caches are done with, after sweeping its inbox. The full
  * flag is raised before the last count, and a remote free checks it after
  * its atomic OR (both sequentially consistent), so a free racing with filing
  * is either seen by the count or sees the flag: no span stays on the full
  * list with a slot freed behind its back. */
-static void file_span(central_t *c, span_t *s)
+static uint32_t file_span(central_t *c, span_t *s)
 {
 	s->owner = OWNER_CENTRAL;
 	st(&s->cache_id, -1);
+	/* The watch restarts before the count (see watch_arm). */
+	__atomic_store_n(&s->watch, 0, __ATOMIC_SEQ_CST);
 	gort_bitmap_sweep(s);
 	__atomic_store_n(&s->full_flag, 1, __ATOMIC_SEQ_CST);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (gort_bitmap_count_live(s) == s->nelems) {
+	uint32_t live = gort_bitmap_count_live(s);
+	if (live == s->nelems) {
 		s->list = LIST_FULL;
 		list_push(&c->full, s);
 		c->nfull++;
@@ -72,6 +80,64 @@ static void file_span(central_t *c, span_t *s)
 		list_push(&c->partial, s);
 		c->npartial++;
 	}
+	return live;
+}
+
+/* ------------------------------------------------------------ the watch */
+/*
+ * A span here empties when its last live object is freed, by some thread
+ * whose free is remote (no cache owns the span). Sweeping every partial
+ * span to find the empty ones costs as much as the heap is big, so each
+ * filed span is watched instead: s->watch holds the live count at filing
+ * (high half) and the frees counted since (low half). A remote free bumps
+ * the count after its FREED bit is set and, when the count reaches the
+ * target, hands the span to gort_central_note_empty, which checks under
+ * this lock and gives an empty span back to the heap at once.
+ *
+ * The count restarts (0) before the live objects are counted and the
+ * target is added after, so a free racing the filing is either in the
+ * live count or in the frees counted, or in both (then the target is
+ * reached one free early: the check under the lock finds the span not
+ * empty, and every later free sees count >= target and checks again, so
+ * the last one is never missed). A free that counts on a span that left
+ * this central meanwhile bumps a watch that restarts when it is filed
+ * again: at worst an extra check.
+ */
+static void watch_arm(central_t *c, span_t *s, uint32_t live)
+{
+	uint64_t old = __atomic_fetch_add(&s->watch, (uint64_t)live << 32, __ATOMIC_SEQ_CST);
+	if (live && (uint32_t)old >= live)
+		take_if_empty(c, s);
+}
+
+/* Under c's lock, s one of its spans: if s has no live object, it moves to
+ * the empty list. It keeps its bitmap there, so a late double free is still
+ * told from an invalid one, until the span is reused or given back. */
+static void take_if_empty(central_t *c, span_t *s)
+{
+	gort_bitmap_sweep(s); /* this lock makes us the owner */
+	if (s->list == LIST_EMPTY || gort_bitmap_count_live(s) != 0)
+		return;
+	unfile_span(c, s);
+	s->empty_since = gort_mem.threaded ? gort_os_nanotime() : 0;
+	s->list = LIST_EMPTY;
+	list_push(&c->empty, s);
+	c->nempty++;
+}
+
+void gort_central_note_empty(span_t *s)
+{
+	unsigned sc = ld(&s->spanclass);
+	if (sc == LARGE_SPAN_CLASS || sc >= NUM_SPAN_CLASSES)
+		return;
+	central_t *c = &C(sc);
+	gort_lock(&c->lock);
+	/* Still one of this central's spans? The struct may have been
+	 * recycled since the free counted. */
+	if (ld(&s->spanclass) == sc && ld(&s->owner) == OWNER_CENTRAL &&
+	    ld(&s->state) == SPAN_INUSE && s->list != LIST_NONE)
+		take_if_empty(c, s);
+	gort_unlock(&c->lock);
 }
 
 static void unfile_span(central_t *c, span_t *s)
@@ -80,6 +146,9 @@ static void unfile_span(central_t *c, span_t *s)
 		st(&s->full_flag, 0);
 		list_remove(&c->full, s);
 		c->nfull--;
+	} else if (s->list == LIST_EMPTY) {
+		list_remove(&c->empty, s);
+		c->nempty--;
 	} else {
 		list_remove(&c->partial, s);
 		c->npartial--;
@@ -89,6 +158,7 @@ static void unfile_span(central_t *c, span_t *s)
 
 static void hand_to_cache(central_t *c, span_t *s, int cache_id)
 {
+	__atomic_store_n(&s->watch, 0, __ATOMIC_SEQ_CST); /* no target: never fires */
 	s->owner = OWNER_CACHE;
 	st(&s->cache_id, cache_id);
 	s->alloc_cache = 0;
@@ -109,7 +179,15 @@ span_t *gort_central_cache_span(unsigned sc, int cache_id)
 			gort_unlock(&c->lock);
 			return s;
 		}
-		file_span(c, s); /* a partial span is never full; be safe anyway */
+		watch_arm(c, s, file_span(c, s));
+	}
+	if (c->empty) {
+		/* An emptied span of this class: no trip to the heap. */
+		span_t *s = c->empty;
+		unfile_span(c, s);
+		hand_to_cache(c, s, cache_id);
+		gort_unlock(&c->lock);
+		return s;
 	}
 	gort_unlock(&c->lock);
 
@@ -138,7 +216,7 @@ void gort_central_uncache_span(span_t *s)
 		gort_unlock(&c->lock);
 		gort_heap_free_span(s);
 	} else {
-		file_span(c, s);
+		watch_arm(c, s, file_span(c, s));
 		gort_unlock(&c->lock);
 	}
 }
@@ -180,6 +258,13 @@ static span_t *collect_empty(central_t *c)
 		}
 		s = next;
 	}
+	while (c->empty) {
+		span_t *e = c->empty;
+		unfile_span(c, e);
+		e->owner = OWNER_HEAP;
+		e->next = out;
+		out = e;
+	}
 	return out;
 }
 
@@ -201,12 +286,40 @@ size_t gort_central_reclaim_all(void)
 	return bytes;
 }
 
+size_t gort_central_release_empty(uint64_t emptied_before)
+{
+	size_t pages = 0;
+	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
+		central_t *c = &C(sc);
+		if (!ld(&c->nempty))
+			continue;
+		span_t *out = NULL;
+		gort_lock(&c->lock);
+		/* Oldest first: the list is in the order the spans emptied. */
+		while (c->empty && c->empty->empty_since <= emptied_before) {
+			span_t *e = c->empty;
+			unfile_span(c, e);
+			e->owner = OWNER_HEAP;
+			e->next = out;
+			out = e;
+		}
+		gort_unlock(&c->lock);
+		while (out) {
+			span_t *next = out->next;
+			pages += out->npages;
+			gort_heap_free_span(out);
+			out = next;
+		}
+	}
+	return pages;
+}
+
 void gort_central_init(void)
 {
 	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++) {
 		central_t *c = &C(sc);
-		c->partial = c->full = NULL;
-		c->npartial = c->nfull = c->ncached = 0;
+		c->partial = c->full = c->empty = NULL;
+		c->npartial = c->nfull = c->ncached = c->nempty = 0;
 		gort_lock_init(&c->lock);
 	}
 }

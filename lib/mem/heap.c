@@ -10,24 +10,26 @@
  *
  * Large objects (> 32 KiB) are spans of their own, straight from here.
  *
- * Memory goes back to the OS by madvise(MADV_DONTNEED) of free runs: on
- * demand (gort_release) and, when the runtime is used as a plain allocator
- * (not in deterministic step mode), by a scavenger that runs in the heap's
- * slow path at most once a second and releases runs idle for two seconds.
+ * Memory goes back to the OS by madvise(MADV_DONTNEED) of free pages
+ * (scavenge.c): on demand (gort_release) and, when the runtime is used as
+ * a plain allocator (not in deterministic step mode), by a background
+ * scavenger. Which pages are released is kept exactly, one bit per page in
+ * its arena, so a run may be partly released and merging runs loses
+ * nothing; how long pages have been free is kept per 16-page chunk, so a
+ * run that absorbs a fresh neighbour does not make its old pages young.
  *
  * Invariants (gort_check verifies them):
  *  - every page of [arena.base, arena.used) is in exactly one span or run;
  *  - no two free runs are adjacent;
  *  - a run of n pages is in bucket n (n < 128) or bucket 0;
- *  - pages_inuse + pages_free == committed pages; pages_released <= pages_free.
+ *  - pages_inuse + pages_free == committed pages;
+ *  - a page's released bit is set only in a free run; a run's nreleased is
+ *    the count of its bits; pages_released is their sum.
  */
 #include "mem/mem.h"
 
 #include <errno.h>
 #include <string.h>
-
-#define SCAVENGE_PERIOD_NS 1000000000ull
-#define SCAVENGE_IDLE_NS 2000000000ull
 
 #define H (gort_mem.heap)
 #define A (gort_mem.arena)
@@ -114,10 +116,12 @@ static void mark_run_ends(span_t *s)
 	st(arena_span_slot(s->base + span_bytes(s) - PAGE_SIZE), s);
 }
 
+/* A free run in a bucket: one the scavenger has taken out for a moment
+ * (list NONE) is neither merged nor allocated until it is back. */
 static span_t *free_run_at(uintptr_t page)
 {
 	span_t *t = arena_span_entry(page);
-	return t && t->state == SPAN_FREE ? t : NULL;
+	return t && t->state == SPAN_FREE && t->list == LIST_FREE ? t : NULL;
 }
 
 span_t *gort_heap_span_at(uintptr_t *p)
@@ -136,9 +140,50 @@ span_t *gort_heap_span_at(uintptr_t *p)
 	return s;
 }
 
+/* ------------------------------------------------------- page bits */
+
+/* Count the released bits of [base, base + npages pages), then set or clear
+ * them (op); the count before. Pages may lie in two or more arenas. */
+size_t gort_heap_released_bits(uintptr_t base, size_t npages, int op)
+{
+	size_t was = 0;
+	uintptr_t end = base + (npages << PAGE_SHIFT);
+	for (uintptr_t p = base; p < end;) {
+		heap_arena_t *h = gort_arena_of(p);
+		uintptr_t seg_end = h->base + ARENA_BYTES < end ? h->base + ARENA_BYTES : end;
+		size_t i = (p - h->base) >> PAGE_SHIFT, stop = (seg_end - h->base) >> PAGE_SHIFT;
+		while (i < stop) {
+			size_t lo = i % 64, n = stop - i < 64 - lo ? stop - i : 64 - lo;
+			uint64_t mask = (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << lo;
+			uint64_t *w = &h->released[i / 64];
+			was += popcount64(*w & mask);
+			if (op == BITS_SET)
+				*w |= mask;
+			else if (op == BITS_CLEAR)
+				*w &= ~mask;
+			i += n;
+		}
+		p = seg_end;
+	}
+	return was;
+}
+
+/* Pages of [base, +npages) became free now: their chunks start aging. */
+static void stamp_freed(uintptr_t base, size_t npages)
+{
+	if (!H.scavenge)
+		return;
+	uint64_t now = gort_os_nanotime();
+	uintptr_t end = base + (npages << PAGE_SHIFT);
+	for (uintptr_t p = base & ~(uintptr_t)(CHUNK_BYTES - 1); p < end; p += CHUNK_BYTES) {
+		heap_arena_t *h = gort_arena_of(p);
+		h->freed_at[(p - h->base) / CHUNK_BYTES] = now;
+	}
+}
+
 /* --------------------------------------------------------------- runs */
 
-static span_t *new_run(uintptr_t base, size_t npages, int released, int needzero)
+static span_t *new_run(uintptr_t base, size_t npages, size_t nreleased, int needzero)
 {
 	span_t *s = gort_fixalloc_alloc(&H.spanalloc);
 	if (!s)
@@ -147,7 +192,7 @@ static span_t *new_run(uintptr_t base, size_t npages, int released, int needzero
 	st(&s->npages, npages);
 	st(&s->state, SPAN_FREE);
 	st(&s->owner, OWNER_HEAP);
-	s->released = (uint8_t)released;
+	s->nreleased = (uint32_t)nreleased;
 	s->needzero = (uint8_t)needzero;
 	st(&s->cache_id, -1);
 	return s;
@@ -157,11 +202,7 @@ static span_t *new_run(uintptr_t base, size_t npages, int released, int needzero
 static void absorb(span_t *s, span_t *t)
 {
 	bucket_remove(t);
-	if (t->released != s->released) {
-		/* One released flag per run: the merged run counts as backed. */
-		H.pages_released -= t->released ? t->npages : s->npages;
-		s->released = 0;
-	}
+	s->nreleased += t->nreleased;
 	s->needzero |= t->needzero;
 	if (t->base < s->base)
 		st(&s->base, t->base);
@@ -170,7 +211,7 @@ static void absorb(span_t *s, span_t *t)
 }
 
 /* File s as a free run, merged with free neighbours. Heap lock held. */
-static void insert_free(span_t *s)
+void gort_heap_insert_free(span_t *s)
 {
 	span_t *left = free_run_at(s->base - PAGE_SIZE);
 	if (left)
@@ -178,21 +219,22 @@ static void insert_free(span_t *s)
 	span_t *right = free_run_at(s->base + span_bytes(s));
 	if (right)
 		absorb(s, right);
-	s->idle_since = gort_mem.threaded ? gort_os_nanotime() : 0;
 	mark_run_ends(s);
 	bucket_push(s);
 }
+#define insert_free gort_heap_insert_free
 
 /* Split the tail of free run s beyond npages into a run of its own. */
 static void split_tail(span_t *s, size_t npages)
 {
 	if (s->npages == npages)
 		return;
-	span_t *t = new_run(s->base + (npages << PAGE_SHIFT), s->npages - npages, s->released,
-			    s->needzero);
+	uintptr_t tail = s->base + (npages << PAGE_SHIFT);
+	size_t rel = gort_heap_released_bits(tail, s->npages - npages, BITS_COUNT);
+	span_t *t = new_run(tail, s->npages - npages, rel, s->needzero);
 	if (!t)
 		return; /* keep the slack inside s: wasteful, never wrong */
-	t->idle_since = s->idle_since;
+	s->nreleased -= (uint32_t)rel;
 	st(&s->npages, npages);
 	mark_run_ends(t);
 	bucket_push(t);
@@ -208,6 +250,7 @@ static int grow(size_t npages)
 	if (!s)
 		return -1;
 	H.pages_free += got;
+	stamp_freed(from, got);
 	insert_free(s);
 	return 0;
 }
@@ -237,20 +280,22 @@ static span_t *take_run(size_t npages, size_t align_pages)
 		/* The leading pages become a run of their own, filed as is:
 		 * its left neighbour cannot be free (runs are coalesced). */
 		size_t lead = (abase - s->base) >> PAGE_SHIFT;
-		span_t *l = new_run(s->base, lead, s->released, s->needzero);
+		size_t rel = gort_heap_released_bits(s->base, lead, BITS_COUNT);
+		span_t *l = new_run(s->base, lead, rel, s->needzero);
 		if (!l) {
 			bucket_push(s);
 			return NULL;
 		}
-		l->idle_since = s->idle_since;
+		s->nreleased -= (uint32_t)rel;
 		st(&s->base, abase);
 		st(&s->npages, s->npages - lead);
 		mark_run_ends(l);
 		bucket_push(l);
 	}
 	split_tail(s, npages);
-	if (s->released)
-		H.pages_released -= s->npages;
+	/* In use from here: its pages are backed again once touched. */
+	H.pages_released -= gort_heap_released_bits(s->base, s->npages, BITS_CLEAR);
+	s->nreleased = 0;
 	H.pages_free -= s->npages;
 	H.pages_inuse += s->npages;
 	return s;
@@ -281,22 +326,36 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, uns
 	}
 	npages += guard;
 	gort_lock(&H.lock);
+	/* Free runs first, then the spans that emptied (found on the
+	 * centrals' empty lists, never by a sweep), then new pages: growing
+	 * costs the same however big the heap is. */
+	size_t want = npages + (align_pages > 1 ? align_pages - 1 : 0);
 	span_t *s = take_run(npages, align_pages);
 	if (!s) {
-		/* Before growing, take back spans emptied by frees. */
+		/* Spans that emptied, from the centrals' empty lists. */
 		gort_unlock(&H.lock);
-		gort_central_reclaim_all();
+		size_t got = gort_central_release_empty(UINT64_MAX);
+		gort_lock(&H.lock);
+		if (got)
+			s = take_run(npages, align_pages);
+	}
+	if (!s && grow(want) == 0)
+		s = take_run(npages, align_pages);
+	if (!s) {
+		/* At the limit or out of address space: whatever the quarantines
+		 * and the centrals still hold goes back, and one more try. */
+		gort_unlock(&H.lock);
+		gort_mem_reclaim_for_retry();
 		gort_lock(&H.lock);
 		s = take_run(npages, align_pages);
+		if (!s && grow(want) == 0)
+			s = take_run(npages, align_pages);
 	}
-	if (!s && grow(npages + (align_pages > 1 ? align_pages - 1 : 0)) == 0)
-		s = take_run(npages, align_pages);
 	if (!s) {
 		gort_unlock(&H.lock);
 		errno = ENOMEM;
 		return NULL;
 	}
-	s->released = 0;
 	st(&s->owner, sc == LARGE_SPAN_CLASS ? OWNER_LARGE : OWNER_HEAP);
 	if (sc == TINY_SPAN_CLASS) {
 		s->tiny = gort_fixalloc_alloc(&H.tinyalloc);
@@ -316,25 +375,6 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, uns
 	gort_unlock(&H.lock);
 	prepare_hardened(s, sc);
 	return s;
-}
-
-static void maybe_scavenge(void)
-{
-	if (!H.scavenge)
-		return;
-	uint64_t now = gort_os_nanotime();
-	if (now - H.last_scavenge < SCAVENGE_PERIOD_NS)
-		return;
-	H.last_scavenge = now;
-	for (unsigned b = 0; b < HEAP_BUCKETS; b++)
-		for (span_t *s = H.free[b].first; s; s = s->next)
-			if (!s->released && now - s->idle_since >= SCAVENGE_IDLE_NS)
-				if (gort_os_release((void *)s->base, span_bytes(s)) == 0) {
-					s->released = 1;
-					s->needzero = 0;
-					H.pages_released += s->npages;
-					H.num_released++;
-				}
 }
 
 void gort_heap_count_large_free(const span_t *s)
@@ -383,32 +423,11 @@ void gort_heap_free_span(span_t *s)
 	st(&s->spanclass, 0);
 	st(&s->cache_id, -1);
 	s->needzero = !clean;
-	s->released = 0;
+	s->nreleased = 0;
+	stamp_freed(s->base, s->npages);
 	insert_free(s);
-	maybe_scavenge();
 	gort_unlock(&H.lock);
-}
-
-size_t gort_heap_release(uint64_t idle_before)
-{
-	size_t bytes = 0;
-	gort_lock(&H.lock);
-	for (unsigned b = 0; b < HEAP_BUCKETS; b++) {
-		for (span_t *s = H.free[b].first; s; s = s->next) {
-			if (s->released || s->idle_since > idle_before)
-				continue;
-			if (gort_os_release((void *)s->base, span_bytes(s)) != 0)
-				continue;
-			s->released = 1;
-			s->needzero = 0;
-			H.pages_released += s->npages;
-			bytes += span_bytes(s);
-		}
-	}
-	if (bytes)
-		H.num_released++;
-	gort_unlock(&H.lock);
-	return bytes;
+	gort_scavenger_start();
 }
 
 void gort_heap_init(int scavenge)
@@ -419,7 +438,6 @@ void gort_heap_init(int scavenge)
 	gort_fixalloc_init(&H.tinyalloc, (PAGE_SIZE / TINY_SIZE) * sizeof(uint64_t));
 	H.scavenge = scavenge;
 	H.rng = gort_hard->secret ^ 0x6865617070616765ull;
-	H.last_scavenge = scavenge ? gort_os_nanotime() : 0;
 }
 
 void gort_heap_destroy(void)

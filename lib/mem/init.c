@@ -162,6 +162,7 @@ void gort_mem_shutdown(void)
 		gort_unlock(&init_lock);
 		return;
 	}
+	gort_scavenger_stop(); /* it walks the heap: gone before the heap is */
 	st(&gort_mem.state, 0);
 	gort_tls_cache = NULL;
 	gort_quarantine_shutdown();

@@ -132,6 +132,8 @@ static bool check_tiny(check_ctx_t *x, const span_t *s)
 
 static bool check_inuse(check_ctx_t *x, const span_t *s)
 {
+	if (gort_heap_released_bits(s->base, s->npages, BITS_COUNT) != 0)
+		FAIL(x, s->base, "in-use span with pages marked released");
 	for (size_t i = 0; i < s->npages; i++)
 		if (arena_span_entry(s->base + (i << PAGE_SHIFT)) != s)
 			FAIL(x, s->base + (i << PAGE_SHIFT), "page of an in-use span not mapped to it");
@@ -165,6 +167,8 @@ static bool check_free_run(check_ctx_t *x, const span_t *s, const span_t *prev)
 		FAIL(x, s->base, "free run's last page not mapped to it");
 	if (s->list != LIST_FREE)
 		FAIL(x, s->base, "free run not on a heap bucket");
+	if (gort_heap_released_bits(s->base, s->npages, BITS_COUNT) != s->nreleased)
+		FAIL(x, s->base, "free run's released count disagrees with its page bits");
 	return true;
 }
 
@@ -186,7 +190,8 @@ static bool check_index(check_ctx_t *x)
 	for (unsigned k = 0; k < ARENA.nranges; k++) {
 		const heap_range_t *r = &ARENA.range[k];
 		if (r->base % ARENA_BYTES || r->end % ARENA_BYTES || r->used < r->base ||
-		    r->used > r->end || (k && r->base < ARENA.range[k - 1].end))
+		    r->used > r->end || r->resv % ARENA_BYTES || r->resv < r->end ||
+		    (k && r->base < ARENA.range[k - 1].end))
 			FAIL(x, r->base, "heap range misaligned, overlapping or over-committed");
 		committed += r->used - r->base;
 	}
@@ -214,7 +219,7 @@ static bool check_arena(check_ctx_t *x, size_t *inuse, size_t *free, size_t *rel
 			if (s->state == SPAN_INUSE)
 				*inuse += s->npages;
 			else
-				*free += s->npages, *released += s->released ? s->npages : 0;
+				*free += s->npages, *released += s->nreleased;
 			prev = s;
 		}
 	}
@@ -257,6 +262,8 @@ static bool check_list(check_ctx_t *x, unsigned sc, span_t *head, uint32_t n, in
 			FAIL(x, s->base, "span on the full list has a free slot or lost its flag");
 		if (list == LIST_PARTIAL && ld(&s->full_flag))
 			FAIL(x, s->base, "span on the partial list carries the full flag");
+		if (list == LIST_EMPTY && (gort_bitmap_count_live(s) != 0 || ld(&s->full_flag)))
+			FAIL(x, s->base, "span on the empty list has a live object or the full flag");
 		s = s->next;
 		if (++seen > n)
 			break;
@@ -271,7 +278,8 @@ static bool check_centrals(check_ctx_t *x)
 	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
 		central_t *c = &gort_mem.central[sc];
 		if (!check_list(x, sc, c->partial, c->npartial, LIST_PARTIAL) ||
-		    !check_list(x, sc, c->full, c->nfull, LIST_FULL))
+		    !check_list(x, sc, c->full, c->nfull, LIST_FULL) ||
+		    !check_list(x, sc, c->empty, c->nempty, LIST_EMPTY))
 			return false;
 	}
 	return true;
@@ -396,6 +404,7 @@ int gort_mem_check(void)
 		return 0;
 	check_ctx_t x = {0};
 	size_t inuse = 0, free = 0, released = 0;
+	gort_scavenge_lock();
 	gort_lock(&gort_mem.caches_lock);
 	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
 		gort_lock(&gort_mem.central[sc].lock);
@@ -409,6 +418,7 @@ int gort_mem_check(void)
 	for (unsigned sc = NUM_SPAN_CLASSES; sc-- > 0;)
 		gort_unlock(&gort_mem.central[sc].lock);
 	gort_unlock(&gort_mem.caches_lock);
+	gort_scavenge_unlock();
 	if (ok)
 		return 0;
 	gort_report(GORT_ERR_HEAP_CORRUPTION, "check", x.where, x.why);

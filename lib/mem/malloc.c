@@ -376,6 +376,7 @@ static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const ch
 		counter_inc(&c->slot_free[sc]);
 	if (unlikely(__atomic_load_n(full_flag, __ATOMIC_SEQ_CST)))
 		gort_central_note_free(s);
+	central_watch_free(s);
 }
 
 /* Slot idx of s, at p: ours if our cache owns the span (only we can make

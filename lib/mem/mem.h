@@ -61,7 +61,7 @@
 
 enum span_state { SPAN_FREE = 0, SPAN_INUSE = 1 };
 enum span_owner { OWNER_HEAP = 0, OWNER_CENTRAL = 1, OWNER_CACHE = 2, OWNER_LARGE = 3 };
-enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2, LIST_FREE = 3 };
+enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2, LIST_FREE = 3, LIST_EMPTY = 4 };
 
 /* Tiny block mask, one 64-bit word per 16-byte block:
  *  bits 0..15   a live object starts at that offset;
@@ -89,13 +89,13 @@ struct span {
 	uint8_t state;       /* enum span_state; atomic: free() reads it unlocked */
 	uint8_t owner;       /* enum span_owner */
 	uint8_t list;        /* enum span_list */
-	uint8_t released;    /* free run: its pages were returned to the OS */
 	uint8_t needzero;    /* its memory may hold old data */
 	uint8_t guard;       /* its last `guard` pages are guard pages (paranoid) */
 	uint16_t nquar;      /* its slots in the owning cache's quarantine rings */
 	uint32_t full_flag;  /* on the full list; the first free moves it (atomic) */
 	uint32_t hwm;        /* slots below it were handed out at least once (atomic) */
 	int32_t cache_id;    /* the cache holding it, -1 */
+	uint32_t nreleased;  /* free run: pages returned to the OS (their bits) */
 	uint64_t *bits;      /* its 4 planes in the bitmap region */
 	/* Cache-owner fields: only the thread owning the span's cache uses them. */
 	uint64_t alloc_cache; /* free slots of word cache_word not yet handed out */
@@ -103,7 +103,10 @@ struct span {
 	uint32_t next_word;  /* next bitmap word to load */
 	uint64_t *tiny;      /* tiny spans: one mask per 16-byte block */
 	size_t request;      /* large: bytes asked for */
-	uint64_t idle_since; /* free run: when it became free (ns) */
+	/* Central-owned small spans (central.c): live objects when filed
+	 * (high half) and frees counted since (low half); atomic. */
+	uint64_t watch;
+	uint64_t empty_since; /* on a central's empty list since (ns; 0 in step mode) */
 };
 
 /* Relaxed loads (plain moves): a racing double free may read a span that
@@ -194,18 +197,30 @@ static inline bool bitmap_clear(const span_t *s, unsigned plane, size_t i)
 #define ARENA_MIN_BYTES ((size_t)1 << 20)
 
 typedef struct heap_arena heap_arena_t;
+/* Free pages age per chunk of 16 pages (128 KiB). */
+#define CHUNK_BYTES ((size_t)128 << 10)
+#define ARENA_CHUNKS (ARENA_BYTES / CHUNK_BYTES)
 struct heap_arena {
 	uintptr_t base;     /* ARENA_BYTES of heap pages from here */
 	uintptr_t used;     /* committed up to here (atomic: free() reads it) */
 	span_t **spans;     /* ARENA_PAGES entries */
 	uint8_t *bitmap;    /* ARENA_BYTES / 16, plus ARENA_BITMAP_SLACK */
 	heap_arena_t *next; /* every arena, in address order */
+	/* Under the heap lock: free pages returned to the OS, one bit each,
+	 * and when a page of each chunk last became free (ns; 0 in step mode). */
+	uint64_t released[ARENA_PAGES / 64];
+	uint64_t freed_at[ARENA_CHUNKS];
 };
 
 typedef struct heap_range {
-	uintptr_t base, end; /* whole arenas: [base, end) reserved */
+	uintptr_t base, end; /* whole arenas: [base, end) in the index */
 	uintptr_t used;      /* [base, used) committed */
+	uintptr_t resv;      /* [end, resv) reserved ahead, not arenas yet */
 } heap_range_t;
+/* A range that cannot start at Go's hint reserves this many arenas of
+ * address space ahead (1 GiB), since the kernel fills the space above its
+ * mappings first: growing upward one arena at a time would fail there. */
+#define ARENA_RANGE_AHEAD 16
 
  /* The index's first level (arena.c): entries are set once, atomically, and
  * stay until shutdown. */
@@ -300,8 +315,7 @@ typedef struct heap {
 	size_t pages_inuse, pages_free, pages_released;
 	uint64_t large_allocs, large_frees, large_bytes_alloc, large_bytes_freed;
 	uint64_t num_released;
-	uint64_t last_scavenge;
-	int scavenge;         /* time-based release on (threaded use); off in step mode */
+	int scavenge;         /* the background scavenger (threaded use); off in step mode */
 	fixalloc_t spanalloc; /* span structures */
 	fixalloc_t tinyalloc; /* tiny masks: 512 x uint64_t per tiny span */
 	uint64_t rng;         /* span placement (paranoid), from the canary secret */
@@ -314,8 +328,28 @@ MEM_HIDDEN span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsig
 					unsigned guard);
 /* Give an in-use span's pages back; coalesces with free neighbours. */
 MEM_HIDDEN void gort_heap_free_span(span_t *s);
-/* Release every free run (or those idle since before `idle_before` ns). */
-MEM_HIDDEN size_t gort_heap_release(uint64_t idle_before);
+/* File s (state FREE, counted in pages_free) as a free run, merged with
+ * its free neighbours. Heap lock held. */
+MEM_HIDDEN void gort_heap_insert_free(span_t *s);
+/* The released bits of npages pages from base: counted, then left as they
+ * are, set or cleared. Returns how many were set before. Heap lock held. */
+enum { BITS_COUNT, BITS_SET, BITS_CLEAR };
+MEM_HIDDEN size_t gort_heap_released_bits(uintptr_t base, size_t npages, int op);
+
+/* scavenge.c. Release the free pages whose chunks have been idle since
+ * before idle_before ns (UINT64_MAX: every free page), at most `budget`
+ * bytes; the bytes released. No lock held on entry; no system call is
+ * made under the heap lock. */
+MEM_HIDDEN size_t gort_heap_scavenge(uint64_t idle_before, size_t budget);
+/* Threaded use: start the background scavenger once (in this process). */
+MEM_HIDDEN void gort_scavenger_start(void);
+MEM_HIDDEN void gort_scavenger_stop(void);
+/* gort_check: hold the scavenger off while the heap is looked at. */
+MEM_HIDDEN void gort_scavenge_lock(void);
+MEM_HIDDEN void gort_scavenge_unlock(void);
+/* An allocation is about to fail: give back what quarantines and centrals
+ * hold, so that only a heap really full says ENOMEM. No lock held. */
+MEM_HIDDEN void gort_mem_reclaim_for_retry(void);
 MEM_HIDDEN void gort_heap_init(int scavenge);
 /* The span or run starting at *p, advancing *p past it; NULL at the end of
  * the committed arena or at a page no span claims (corruption). Heap lock held. */
@@ -333,7 +367,8 @@ typedef struct central {
 	gort_lock_t lock;
 	span_t *partial; /* circular doubly-linked lists */
 	span_t *full;
-	uint32_t npartial, nfull, ncached;
+	span_t *empty;   /* no live object: the next to reuse or give back */
+	uint32_t npartial, nfull, ncached, nempty;
 } __attribute__((aligned(64))) central_t;
 
 /* A span of class sc with at least one free slot, owned by cache `cache_id`. */
@@ -342,8 +377,26 @@ MEM_HIDDEN span_t *gort_central_cache_span(unsigned sc, int cache_id);
 MEM_HIDDEN void gort_central_uncache_span(span_t *s);
 /* A free found s flagged full: move it to partial. */
 MEM_HIDDEN void gort_central_note_free(span_t *s);
+/* A remote free's count reached s's watch target: if s is a central span
+ * with no live object left, it moves to its class's empty list now. */
+MEM_HIDDEN void gort_central_note_empty(span_t *s);
+/* The remote free of one object of s (FREED bit set): count it on s's watch. */
+static inline void central_watch_free(span_t *s)
+{
+	/* After the FREED bit's OR (both sequentially consistent): a span
+	 * filed after this load had the bit swept into its live count. */
+	if (__atomic_load_n(&s->cache_id, __ATOMIC_SEQ_CST) != -1)
+		return;
+	uint64_t old = __atomic_fetch_add(&s->watch, 1, __ATOMIC_SEQ_CST);
+	uint32_t target = (uint32_t)(old >> 32);
+	if (unlikely(target && (uint32_t)old + 1 >= target))
+		gort_central_note_empty(s);
+}
 /* Give every span with no objects back to the heap; bytes returned. */
 MEM_HIDDEN size_t gort_central_reclaim_all(void);
+/* Give the spans of the empty lists that emptied before `emptied_before`
+ * (ns; UINT64_MAX: all) back to the heap; pages given. No lock held. */
+MEM_HIDDEN size_t gort_central_release_empty(uint64_t emptied_before);
 MEM_HIDDEN void gort_central_init(void);
 
 /* ----------------------------------------------------------------- cache */
@@ -460,6 +513,10 @@ MEM_HIDDEN void gort_quarantine_drain(cache_t *c);
 /* A large object freed: its pages become a guard range and it waits in the
  * large quarantine; false if it cannot (no quarantine, or the OS refused). */
 MEM_HIDDEN bool gort_quarantine_large(span_t *s);
+/* Every large span held goes back to the heap now. */
+MEM_HIDDEN void gort_quarantine_drain_large(void);
+#define LQUAR_MAX_BYTES ((size_t)256 << 20)
+#define LQUAR_MAX_OBJECT ((size_t)64 << 20)
 /* Objects and bytes held, for gort_memstats (caches registry lock held). */
 MEM_HIDDEN void gort_quarantine_stats(uint64_t *objects, uint64_t *bytes);
 /* Entries held by the rings and the large FIFO, each checked to carry its
@@ -487,6 +544,7 @@ typedef struct mem_runtime {
 	/* Freed large spans held inaccessible (quarantine.c), under heap.lock. */
 	span_t **lquar;
 	uint32_t lqhead, lqlen;
+	size_t lqbytes;
 } mem_runtime_t;
 
 /* The layer above reports its own memory into gort_memstats through this

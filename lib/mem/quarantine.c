@@ -23,7 +23,10 @@
  * Large objects: a freed large span keeps ALLOC and gets QUARANTINE too, its
  * pages become a guard range (dropped by the OS; any access faults), and it
  * waits in one global FIFO under the heap lock; when it falls out, the guard
- * goes and the pages return to the heap.
+ * goes and the pages return to the heap. The FIFO holds at most
+ * `quarantine` spans and LQUAR_MAX_BYTES of them, never one larger than
+ * LQUAR_MAX_OBJECT, and an allocation about to fail empties it first, so
+ * the quarantine never causes an out-of-memory.
  *
  * Invariants (gort_check, invariants.c): QUARANTINE is a subset of ALLOC and
  * disjoint from FREED; every ring entry has its bit and lies in a span its
@@ -136,28 +139,63 @@ static void release_large(span_t *s)
 	gort_heap_free_span(s);
 }
 
+/* The oldest held large span if the FIFO holds more than `most` spans or
+ * LQUAR_MAX_BYTES, taken out; NULL if not. Heap lock held. */
+static span_t *large_over(uint32_t most)
+{
+	if (!gort_mem.lqlen || (gort_mem.lqlen <= most && gort_mem.lqbytes <= LQUAR_MAX_BYTES))
+		return NULL;
+	span_t *s = gort_mem.lquar[gort_mem.lqhead];
+	gort_mem.lqhead = (gort_mem.lqhead + 1) % gort_hard->quarantine;
+	gort_mem.lqlen--;
+	gort_mem.lqbytes -= span_bytes(s);
+	return s;
+}
+
 bool gort_quarantine_large(span_t *s)
 {
 	uint32_t cap = gort_hard->quarantine;
-	if (!cap || !gort_mem.lquar)
+	/* Bounded in bytes as well as in objects: one huge buffer freed over
+	 * and over must not hold the heap's address space (or its limit). */
+	if (!cap || !gort_mem.lquar || span_bytes(s) > LQUAR_MAX_OBJECT)
 		return false;
 	if (gort_os_guard((void *)s->base, span_bytes(s)) != 0)
 		return false;
-	span_t *evict = NULL;
 	heap_t *h = &gort_mem.heap;
 	gort_lock(&h->lock);
-	if (gort_mem.lqlen < cap) {
-		gort_mem.lquar[(gort_mem.lqhead + gort_mem.lqlen) % cap] = s;
-		gort_mem.lqlen++;
-	} else {
-		evict = gort_mem.lquar[gort_mem.lqhead];
-		gort_mem.lquar[gort_mem.lqhead] = s;
-		gort_mem.lqhead = (gort_mem.lqhead + 1) % cap;
+	/* Full: make room for s first. */
+	if (gort_mem.lqlen == cap) {
+		span_t *evict = large_over(cap - 1);
+		gort_unlock(&h->lock);
+		release_large(evict);
+		gort_lock(&h->lock);
+	}
+	gort_mem.lquar[(gort_mem.lqhead + gort_mem.lqlen) % cap] = s;
+	gort_mem.lqlen++;
+	gort_mem.lqbytes += span_bytes(s);
+	for (span_t *evict; (evict = large_over(cap)) != NULL;) {
+		gort_unlock(&h->lock);
+		release_large(evict);
+		gort_lock(&h->lock);
 	}
 	gort_unlock(&h->lock);
-	if (evict)
-		release_large(evict);
 	return true;
+}
+
+void gort_quarantine_drain_large(void)
+{
+	heap_t *h = &gort_mem.heap;
+	gort_lock(&h->lock);
+	if (!gort_hard->quarantine) {
+		gort_unlock(&h->lock);
+		return;
+	}
+	for (span_t *evict; (evict = large_over(0)) != NULL;) {
+		gort_unlock(&h->lock);
+		release_large(evict);
+		gort_lock(&h->lock);
+	}
+	gort_unlock(&h->lock);
 }
 
 /* ----------------------------------------------------------- bookkeeping */
@@ -178,11 +216,8 @@ void gort_quarantine_stats(uint64_t *objects, uint64_t *bytes)
 	}
 	heap_t *h = &gort_mem.heap;
 	gort_lock(&h->lock);
-	uint32_t cap = gort_hard->quarantine;
-	for (uint32_t i = 0; i < gort_mem.lqlen; i++) {
-		n++;
-		b += span_bytes(gort_mem.lquar[(gort_mem.lqhead + i) % cap]);
-	}
+	n += gort_mem.lqlen;
+	b += gort_mem.lqbytes;
 	gort_unlock(&h->lock);
 	*objects = n;
 	*bytes = b;

@@ -111,5 +111,11 @@ size_t gort_release(void)
 	if (gort_mem_ensure_init() != 0)
 		return 0;
 	gort_flush_caches();
-	return gort_heap_release(UINT64_MAX);
+	return gort_heap_scavenge(UINT64_MAX, SIZE_MAX);
+}
+
+void gort_mem_reclaim_for_retry(void)
+{
+	gort_quarantine_drain_large();
+	gort_central_reclaim_all();
 }

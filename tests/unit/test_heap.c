@@ -354,8 +354,8 @@ static void expect_page_stats_consistent(void)
 	uint64_t idle = 0, released = 0;
 	for (size_t i = 0; i < nruns; i++) {
 		idle += (uint64_t)runs[i].npages * GORT_PAGE_SIZE;
-		if (runs[i].released)
-			released += (uint64_t)runs[i].npages * GORT_PAGE_SIZE;
+		released += (uint64_t)runs[i].released_pages * GORT_PAGE_SIZE;
+		cr_assert_eq(runs[i].released, runs[i].released_pages == runs[i].npages);
 	}
 	free(runs);
 	size_t nspans = gort_inspect_spans(NULL, 0);

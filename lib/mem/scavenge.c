@@ -1,0 +1,327 @@
+/*
+ * scavenge.c — free pages back to the OS: gort_release's pass over the
+ * whole heap, and the background scavenger.
+ *
+ * A pass works in batches: under the heap lock it takes up to BATCH free
+ * runs with pages to release out of their buckets (list NONE: no
+ * allocation takes them and no free merges into them meanwhile), drops the
+ * lock, madvises their eligible pages (and the side tables that describe
+ * only those pages), then under the lock again sets the pages' released
+ * bits and files the runs back, merging them with whatever was freed next
+ * to them in the meantime. So no system call is ever made under the heap
+ * lock, and a free on another thread never waits for an madvise.
+ *
+ * Eligible pages: not released yet, in a chunk (16 pages) where no page
+ * became free since idle_before. gort_release passes UINT64_MAX: all.
+ *
+ * The background scavenger, as Go's bgscavenge: a thread started the first
+ * time a threaded runtime gives a span back to the heap. Every tick it
+ * gives the spans that have sat on the centrals' empty lists for
+ * SCAVENGE_IDLE_NS back to the heap, then releases pages idle as long, in batches of at most
+ * SCAVENGE_BATCH_BYTES, and sleeps 99 times as long as each batch took, so
+ * it costs about 1 % of one CPU while there is work, and nothing while
+ * there is none (it sleeps a whole tick). Step mode never starts it: there,
+ * pages go back only on gort_release, so a stepped run repeats.
+ *
+ * Invariants:
+ *  - at most one pass runs at a time (scav_lock), and gort_check holds
+ *    scav_lock, so it never sees a run out of its bucket;
+ *  - a run out of its bucket is still FREE and still in the spans array.
+ */
+#include "mem/mem.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 32
+#define RUN_RANGES 4 /* page ranges released per run per batch */
+#define SCAVENGE_IDLE_NS 1000000000ull
+#define SCAVENGE_TICK_NS 100000000ull
+#define SCAVENGE_BATCH_BYTES ((size_t)16 << 20)
+#define SCAVENGE_DUTY 100 /* 1 % */
+
+#define H (gort_mem.heap)
+
+static gort_lock_t scav_lock = GORT_LOCK_INIT;
+
+void gort_scavenge_lock(void)
+{
+	gort_lock(&scav_lock);
+}
+
+void gort_scavenge_unlock(void)
+{
+	gort_unlock(&scav_lock);
+}
+
+/* ------------------------------------------------------------ eligibility */
+
+static bool chunk_idle(uintptr_t page, uint64_t idle_before)
+{
+	if (idle_before == UINT64_MAX)
+		return true;
+	heap_arena_t *h = gort_arena_of(page);
+	return h->freed_at[(page - h->base) / CHUNK_BYTES] <= idle_before;
+}
+
+static bool page_released(uintptr_t page)
+{
+	heap_arena_t *h = gort_arena_of(page);
+	size_t i = (page - h->base) >> PAGE_SHIFT;
+	return (h->released[i / 64] >> (i % 64)) & 1;
+}
+
+/* Whether run s has a page this pass may release. Heap lock held. */
+static bool has_eligible(const span_t *s, uint64_t idle_before)
+{
+	if (s->nreleased == s->npages)
+		return false;
+	uintptr_t end = s->base + span_bytes(s);
+	for (uintptr_t p = s->base; p < end;) {
+		uintptr_t chunk_end = (p & ~(uintptr_t)(CHUNK_BYTES - 1)) + CHUNK_BYTES;
+		if (chunk_end > end)
+			chunk_end = end;
+		if (chunk_idle(p, idle_before) &&
+		    gort_heap_released_bits(p, (chunk_end - p) >> PAGE_SHIFT, BITS_COUNT) <
+			    (chunk_end - p) >> PAGE_SHIFT)
+			return true;
+		p = chunk_end;
+	}
+	return false;
+}
+
+/* Up to BATCH runs with eligible pages, out of their buckets. */
+static unsigned take_batch(span_t **out, uint64_t idle_before)
+{
+	unsigned n = 0;
+	for (unsigned b = 0; b < HEAP_BUCKETS && n < BATCH; b++)
+		for (span_t *s = H.free[b].first, *next; s && n < BATCH; s = next) {
+			next = s->next;
+			if (!has_eligible(s, idle_before))
+				continue;
+			/* Out of the bucket: list NONE keeps it from being
+			 * allocated or merged until put back. */
+			unsigned bk = s->npages < HEAP_BUCKETS ? (unsigned)s->npages : 0;
+			span_list_t *l = &H.free[bk];
+			if (s->prev)
+				s->prev->next = s->next;
+			else
+				l->first = s->next;
+			if (s->next)
+				s->next->prev = s->prev;
+			s->next = s->prev = NULL;
+			if (--l->n == 0)
+				H.nonempty[bk / 64] &= ~((uint64_t)1 << (bk % 64));
+			st(&s->list, LIST_NONE);
+			out[n++] = s;
+		}
+	return n;
+}
+
+/* ----------------------------------------------------------- side tables */
+
+static uintptr_t page_round_up(uintptr_t x)
+{
+	uintptr_t ps = gort_os_page_size();
+	return (x + ps - 1) & ~(ps - 1);
+}
+
+static uintptr_t page_round_down(uintptr_t x)
+{
+	return x & ~(uintptr_t)(gort_os_page_size() - 1);
+}
+
+/* The bitmap bytes and spans entries that describe only the pages
+ * [from, to) of run s go back with them; the run's own first and last
+ * spans entries stay (they find the run). Within one arena at a time. */
+static void release_side_tables(const span_t *s, uintptr_t from, uintptr_t to)
+{
+	for (uintptr_t p = from; p < to;) {
+		heap_arena_t *h = gort_arena_of(p);
+		uintptr_t seg = h->base + ARENA_BYTES < to ? h->base + ARENA_BYTES : to;
+		uintptr_t b_lo = page_round_up((uintptr_t)h->bitmap + (p - h->base) / 16);
+		uintptr_t b_hi = page_round_down((uintptr_t)h->bitmap + (seg - h->base) / 16);
+		if (b_lo < b_hi)
+			(void)gort_os_release((void *)b_lo, b_hi - b_lo);
+		uintptr_t first = p > s->base ? p : s->base + PAGE_SIZE;
+		uintptr_t last = seg < s->base + span_bytes(s) - PAGE_SIZE
+					 ? seg
+					 : s->base + span_bytes(s) - PAGE_SIZE;
+		if (first < last) {
+			uintptr_t e_lo = page_round_up(
+				(uintptr_t)&h->spans[(first - h->base) >> PAGE_SHIFT]);
+			uintptr_t e_hi = page_round_down(
+				(uintptr_t)&h->spans[(last - h->base) >> PAGE_SHIFT]);
+			if (e_lo < e_hi)
+				(void)gort_os_release((void *)e_lo, e_hi - e_lo);
+		}
+		p = seg;
+	}
+}
+
+/* ------------------------------------------------------------------ pass */
+
+/* Release the eligible pages of s, which is out of its bucket, so no one
+ * else touches it: its fields and bits are read without the heap lock,
+ * and the bits are set later, under it. Returns pages released; *ranges
+ * records them for the bits. */
+typedef struct range {
+	uintptr_t base;
+	size_t npages;
+} range_t;
+
+static size_t release_run(const span_t *s, uint64_t idle_before, range_t *done, size_t *ndone,
+			  size_t max_ranges)
+{
+	size_t pages = 0;
+	uintptr_t end = s->base + span_bytes(s), from = 0;
+	for (uintptr_t p = s->base; p <= end && *ndone < max_ranges; p += PAGE_SIZE) {
+		bool want = p < end && !page_released(p) && chunk_idle(p, idle_before);
+		if (want && !from)
+			from = p;
+		if (want || !from)
+			continue;
+		if (gort_os_release((void *)from, p - from) == 0) {
+			release_side_tables(s, from, p);
+			done[(*ndone)++] = (range_t){from, (p - from) >> PAGE_SHIFT};
+			pages += (p - from) >> PAGE_SHIFT;
+		}
+		from = 0;
+	}
+	return pages;
+}
+
+/* Put the batch back, the released ranges' bits set. Heap lock held. */
+static void file_back(span_t **batch, unsigned n, const range_t *done, const size_t *first)
+{
+	for (unsigned i = 0; i < n; i++) {
+		span_t *s = batch[i];
+		for (size_t k = first[i]; k < first[i + 1]; k++) {
+			size_t was = gort_heap_released_bits(done[k].base, done[k].npages, BITS_SET);
+			s->nreleased += (uint32_t)(done[k].npages - was);
+			H.pages_released += done[k].npages - was;
+		}
+		if (s->nreleased == s->npages)
+			s->needzero = 0;
+		gort_heap_insert_free(s);
+	}
+}
+
+size_t gort_heap_scavenge(uint64_t idle_before, size_t budget)
+{
+	span_t *batch[BATCH];
+	range_t done[BATCH * RUN_RANGES];
+	size_t bytes = 0, first[BATCH + 1];
+	gort_lock(&scav_lock);
+	while (bytes < budget) {
+		gort_lock(&H.lock);
+		unsigned n = take_batch(batch, idle_before);
+		gort_unlock(&H.lock);
+		if (!n)
+			break;
+		size_t ndone = 0, got = 0;
+		for (unsigned i = 0; i < n; i++) {
+			first[i] = ndone;
+			got += release_run(batch[i], idle_before, done, &ndone, ndone + RUN_RANGES);
+		}
+		first[n] = ndone;
+		gort_lock(&H.lock);
+		file_back(batch, n, done, first);
+		gort_unlock(&H.lock);
+		if (!got)
+			break; /* the OS refused every madvise: try again next time */
+		bytes += got << PAGE_SHIFT;
+	}
+	if (bytes) {
+		gort_lock(&H.lock);
+		H.num_released++;
+		gort_unlock(&H.lock);
+	}
+	gort_unlock(&scav_lock);
+	return bytes;
+}
+
+/* ------------------------------------------------------------ the thread */
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	pid_t pid;     /* the process that started it (a fork's child has none) */
+	int running;   /* atomic */
+	int stop;
+} bg = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* Sleep ns unless told to stop; false when told. */
+static bool nap(uint64_t ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t t = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + ns;
+	ts.tv_sec = (time_t)(t / 1000000000ull);
+	ts.tv_nsec = (long)(t % 1000000000ull);
+	pthread_mutex_lock(&bg.mu);
+	while (!bg.stop && pthread_cond_timedwait(&bg.cv, &bg.mu, &ts) == 0)
+		;
+	bool go_on = !bg.stop;
+	pthread_mutex_unlock(&bg.mu);
+	return go_on;
+}
+
+static void *scavenger(void *arg)
+{
+	(void)arg;
+	uint64_t sleep_ns = SCAVENGE_TICK_NS;
+	while (nap(sleep_ns)) {
+		uint64_t start = gort_os_nanotime();
+		size_t got = 0;
+		if (start > SCAVENGE_IDLE_NS) {
+			/* Spans empty for a while go back to the heap first. */
+			gort_central_release_empty(start - SCAVENGE_IDLE_NS);
+			got = gort_heap_scavenge(start - SCAVENGE_IDLE_NS, SCAVENGE_BATCH_BYTES);
+		}
+		uint64_t took = gort_os_nanotime() - start;
+		/* Work 1 % of the time while there is work; a tick when idle. */
+		sleep_ns = got ? took * (SCAVENGE_DUTY - 1) : SCAVENGE_TICK_NS;
+		if (sleep_ns < SCAVENGE_TICK_NS / 10)
+			sleep_ns = SCAVENGE_TICK_NS / 10;
+	}
+	return NULL;
+}
+
+void gort_scavenger_start(void)
+{
+	if (!H.scavenge || (ld_acq(&bg.running) && ld(&bg.pid) == getpid()))
+		return;
+	pthread_mutex_lock(&bg.mu);
+	if (!(bg.running && bg.pid == getpid())) {
+		bg.stop = 0;
+		/* Set first: pthread_create may allocate, and come back here. */
+		st(&bg.pid, getpid());
+		st_rel(&bg.running, 1);
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, (size_t)64 << 10);
+		if (pthread_create(&bg.thread, &attr, scavenger, NULL) != 0)
+			st(&bg.running, 0), bg.pid = 0;
+		pthread_attr_destroy(&attr);
+	}
+	pthread_mutex_unlock(&bg.mu);
+}
+
+void gort_scavenger_stop(void)
+{
+	pthread_mutex_lock(&bg.mu);
+	bool ours = bg.running && bg.pid == getpid();
+	bg.stop = 1;
+	pthread_cond_broadcast(&bg.cv);
+	pthread_mutex_unlock(&bg.mu);
+	if (ours)
+		pthread_join(bg.thread, NULL);
+	pthread_mutex_lock(&bg.mu);
+	st(&bg.running, 0);
+	bg.pid = 0;
+	pthread_mutex_unlock(&bg.mu);
+}
