@@ -183,6 +183,7 @@ typedef struct gort_central_info {
 	uint32_t nfull;    /* spans believed full (may have slots freed since) */
 	uint32_t ncached;  /* spans of this class held by caches */
 	uint64_t nalloc;   /* slots allocated across all its spans */
+	uint32_t nempty;   /* spans with no live object, waiting for reuse or the heap */
 } gort_central_info;
 /* One row per span class, GORT_NUM_SPAN_CLASSES rows. */
 GORT_API size_t gort_inspect_centrals(gort_central_info *out, size_t max);

@@ -330,6 +330,7 @@ size_t gort_inspect_centrals(gort_central_info *out, size_t max)
 			.npartial = c->npartial,
 			.nfull = c->nfull,
 			.ncached = c->ncached,
+			.nempty = c->nempty,
 		};
 	}
 	FOR_EACH_SPAN(s)

@@ -242,6 +242,12 @@ static void split_tail(span_t *s, size_t npages)
 
 static int grow(size_t npages)
 {
+	/* A free run at the top of the growing range merges with the new
+	 * pages: only the difference is needed (it matters at the limit). */
+	const heap_range_t *r = A.cur;
+	span_t *top = r->used > r->base ? free_run_at(r->used - PAGE_SIZE) : NULL;
+	if (top && top->npages < npages)
+		npages -= top->npages;
 	size_t got;
 	uintptr_t from = gort_arena_grow(&A, npages, &got);
 	if (!from)
