@@ -378,8 +378,14 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, uns
 	gort_span_init_inuse(s, sc);
 	set_spans(s, s->base, s->npages);
 	st_rel(&s->state, SPAN_INUSE);
+	bool big = A.committed >= SCAVENGER_HEAP_BYTES;
 	gort_unlock(&H.lock);
 	prepare_hardened(s, sc);
+	/* Inside an allocation, no lock held: its own allocations (the
+	 * thread's) come before ours returns, never between a program's
+	 * free and its next call. */
+	if (big)
+		gort_scavenger_start();
 	return s;
 }
 
@@ -433,7 +439,6 @@ void gort_heap_free_span(span_t *s)
 	stamp_freed(s->base, s->npages);
 	insert_free(s);
 	gort_unlock(&H.lock);
-	gort_scavenger_start();
 }
 
 void gort_heap_init(int scavenge)

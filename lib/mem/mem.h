@@ -341,7 +341,10 @@ MEM_HIDDEN size_t gort_heap_released_bits(uintptr_t base, size_t npages, int op)
  * bytes; the bytes released. No lock held on entry; no system call is
  * made under the heap lock. */
 MEM_HIDDEN size_t gort_heap_scavenge(uint64_t idle_before, size_t budget);
-/* Threaded use: start the background scavenger once (in this process). */
+/* Threaded use: start the background scavenger once (in this process),
+ * when the heap first has SCAVENGER_HEAP_BYTES committed: a smaller heap has
+ * little to give back, and a program's start-up runs without a thread. */
+#define SCAVENGER_HEAP_BYTES ((size_t)8 << 20)
 MEM_HIDDEN void gort_scavenger_start(void);
 MEM_HIDDEN void gort_scavenger_stop(void);
 /* gort_check: hold the scavenger off while the heap is looked at. */

@@ -14,8 +14,9 @@
  * Eligible pages: not released yet, in a chunk (16 pages) where no page
  * became free since idle_before. gort_release passes UINT64_MAX: all.
  *
- * The background scavenger, as Go's bgscavenge: a thread started the first
- * time a threaded runtime gives a span back to the heap. Every tick it
+ * The background scavenger, as Go's bgscavenge: a thread started by the
+ * first allocation that finds a threaded runtime's heap at 8 MiB or more
+ * (a smaller one has little to give back). Every tick it
  * gives the spans that have sat on the centrals' empty lists for
  * SCAVENGE_IDLE_NS back to the heap, then releases pages idle as long, in batches of at most
  * SCAVENGE_BATCH_BYTES, and sleeps 99 times as long as each batch took, so
