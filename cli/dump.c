@@ -247,8 +247,8 @@ static int view_load(arena_view *v, uintptr_t start, size_t npages)
 		gort_inspect_pages(start, v->pages, npages);
 	v->released = 0;
 	for (size_t i = 0; i < v->nspans; i++)
-		if (v->spans[i].state != GORT_SPAN_INUSE && v->spans[i].released)
-			v->released += (uint64_t)v->spans[i].npages * GORT_PAGE_SIZE;
+		if (v->spans[i].state != GORT_SPAN_INUSE)
+			v->released += (uint64_t)v->spans[i].released_pages * GORT_PAGE_SIZE;
 	return 0;
 }
 
@@ -372,12 +372,21 @@ static void arena_bounds(sh_t *sh, const arena_view *v)
 {
 	char a1[ADDR_BUF], a2[ADDR_BUF], s1[32], s2[32], s3[32];
 	uint64_t committed = v->ai.arena_used - v->ai.arena_base;
-	out(sh, "reserved %s at %s; committed %s (%llu pages, up to %s); released %s\n",
-	    fmt_size(v->ai.arena_bytes, s1), fmt_addr(v->ai.arena_base, a1),
-	    fmt_size(committed, s2), (unsigned long long)(committed / GORT_PAGE_SIZE),
-	    fmt_addr(v->ai.arena_used, a2), fmt_size(v->released, s3));
+	char s4[32];
+	out(sh,
+	    "%u arena%s of 64 MiB at %s (%u range%s), limit %s; committed %s (%llu pages, up "
+	    "to %s); released %s\n",
+	    v->ai.narenas, v->ai.narenas == 1 ? "" : "s", fmt_addr(v->ai.arena_base, a1),
+	    v->ai.nranges, v->ai.nranges == 1 ? "" : "s",
+	    v->ai.heap_limit ? fmt_size(v->ai.heap_limit, s4) : "none", fmt_size(committed, s2),
+	    (unsigned long long)(committed / GORT_PAGE_SIZE), fmt_addr(v->ai.arena_used, a2),
+	    fmt_size(v->released, s3));
+	(void)s1;
 	js_uint(sh, "committed", committed);
-	js_uint(sh, "reserved", v->ai.arena_bytes);
+	js_uint(sh, "reserved", v->ai.heap_reserved);
+	js_uint(sh, "limit", v->ai.heap_limit);
+	js_uint(sh, "arenas", v->ai.narenas);
+	js_uint(sh, "ranges", v->ai.nranges);
 	js_uint(sh, "released", v->released);
 }
 
@@ -1018,14 +1027,20 @@ static int dump_heap(sh_t *sh, sh_args *a)
 	for (size_t i = 0; i < n; i++) {
 		uint64_t bytes = (uint64_t)runs[i].npages * GORT_PAGE_SIZE;
 		total += bytes;
-		released += runs[i].released ? bytes : 0;
+		released += (uint64_t)runs[i].released_pages * GORT_PAGE_SIZE;
+		char part[32];
+		snprintf(part, sizeof part, "%u pages", runs[i].released_pages);
 		out(sh, "%-14s %6u %10s  %s\n", fmt_addr(runs[i].base, abuf), runs[i].npages,
-		    fmt_size(bytes, sbuf), runs[i].released ? "yes" : "no");
+		    fmt_size(bytes, sbuf),
+		    runs[i].released	       ? "yes"
+		    : runs[i].released_pages ? part
+					     : "no");
 		js_object(sh, NULL);
 		js_addr(sh, "base", runs[i].base);
 		js_uint(sh, "pages", runs[i].npages);
 		js_uint(sh, "bytes", bytes);
 		js_bool(sh, "released", runs[i].released);
+		js_uint(sh, "released_pages", runs[i].released_pages);
 		js_object_end(sh);
 	}
 	js_array_end(sh);

@@ -107,8 +107,8 @@ static int map_load(svg_map *m)
 		m->nspans = room;
 	}
 	for (size_t i = 0; i < m->nspans; i++)
-		if (m->spans[i].state != GORT_SPAN_INUSE && m->spans[i].released)
-			m->released += (uint64_t)m->spans[i].npages * GORT_PAGE_SIZE;
+		if (m->spans[i].state != GORT_SPAN_INUSE)
+			m->released += (uint64_t)m->spans[i].released_pages * GORT_PAGE_SIZE;
 	return 0;
 }
 
@@ -292,9 +292,11 @@ static int svg_legend(FILE *f, const svg_map *m, int y)
 			"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"10\" fill=\"#ffffff\" "
 			"stroke=\"#5080c0\" stroke-width=\"0.5\"><title>released</title></rect>\n",
 			SVG_LEFT + used - (rel < used ? rel : used), y, rel < used ? rel : used);
-	snprintf(line, sizeof line, "reserved %s, committed %s (%zu pages), released %s",
-		 fmt_size(m->ai.arena_bytes, s1), fmt_size(committed, s2), m->npages,
-		 fmt_size(m->released, s3));
+	snprintf(line, sizeof line,
+		 "%u arena%s of 64 MiB, limit %s, committed %s (%zu pages), released %s",
+		 m->ai.narenas, m->ai.narenas == 1 ? "" : "s",
+		 m->ai.heap_limit ? fmt_size(m->ai.heap_limit, s1) : "none",
+		 fmt_size(committed, s2), m->npages, fmt_size(m->released, s3));
 	fprintf(f, "<text x=\"%d\" y=\"%d\">", SVG_LEFT, y + 24);
 	xml_text(f, line);
 	fprintf(f, "</text>\n");
