@@ -164,32 +164,43 @@ static void release_side_tables(const span_t *s, uintptr_t from, uintptr_t to)
 
 /* ------------------------------------------------------------------ pass */
 
-/* Release the eligible pages of s, which is out of its bucket, so no one
- * else touches it: its fields and bits are read without the heap lock,
- * and the bits are set later, under it. Returns pages released; *ranges
- * records them for the bits. */
 typedef struct range {
 	uintptr_t base;
 	size_t npages;
 } range_t;
 
-static size_t release_run(const span_t *s, uint64_t idle_before, range_t *done, size_t *ndone,
-			  size_t max_ranges)
+/* The eligible pages of run s as at most `max` ranges. Heap lock held:
+ * the bits and ages are the heap's; the run is then out of its bucket, so
+ * the ranges stay valid after the lock is dropped. */
+static size_t plan_run(const span_t *s, uint64_t idle_before, range_t *out, size_t max)
 {
-	size_t pages = 0;
+	size_t n = 0;
 	uintptr_t end = s->base + span_bytes(s), from = 0;
-	for (uintptr_t p = s->base; p <= end && *ndone < max_ranges; p += PAGE_SIZE) {
+	for (uintptr_t p = s->base; p <= end && n < max; p += PAGE_SIZE) {
 		bool want = p < end && !page_released(p) && chunk_idle(p, idle_before);
 		if (want && !from)
 			from = p;
 		if (want || !from)
 			continue;
-		if (gort_os_release((void *)from, p - from) == 0) {
-			release_side_tables(s, from, p);
-			done[(*ndone)++] = (range_t){from, (p - from) >> PAGE_SHIFT};
-			pages += (p - from) >> PAGE_SHIFT;
-		}
+		out[n++] = (range_t){from, (p - from) >> PAGE_SHIFT};
 		from = 0;
+	}
+	return n;
+}
+
+/* No lock: madvise the planned ranges of s; a range the OS refuses is
+ * dropped from the plan (npages 0). Pages released. */
+static size_t release_ranges(const span_t *s, range_t *r, size_t n)
+{
+	size_t pages = 0;
+	for (size_t k = 0; k < n; k++) {
+		uintptr_t to = r[k].base + (r[k].npages << PAGE_SHIFT);
+		if (gort_os_release((void *)r[k].base, to - r[k].base) != 0) {
+			r[k].npages = 0;
+			continue;
+		}
+		release_side_tables(s, r[k].base, to);
+		pages += r[k].npages;
 	}
 	return pages;
 }
@@ -213,23 +224,26 @@ static void file_back(span_t **batch, unsigned n, const range_t *done, const siz
 size_t gort_heap_scavenge(uint64_t idle_before, size_t budget)
 {
 	span_t *batch[BATCH];
-	range_t done[BATCH * RUN_RANGES];
+	range_t plan[BATCH * RUN_RANGES];
 	size_t bytes = 0, first[BATCH + 1];
 	gort_lock(&scav_lock);
 	while (bytes < budget) {
 		gort_lock(&H.lock);
 		unsigned n = take_batch(batch, idle_before);
+		size_t nplan = 0;
+		for (unsigned i = 0; i < n; i++) {
+			first[i] = nplan;
+			nplan += plan_run(batch[i], idle_before, plan + nplan, RUN_RANGES);
+		}
+		first[n] = nplan;
 		gort_unlock(&H.lock);
 		if (!n)
 			break;
-		size_t ndone = 0, got = 0;
-		for (unsigned i = 0; i < n; i++) {
-			first[i] = ndone;
-			got += release_run(batch[i], idle_before, done, &ndone, ndone + RUN_RANGES);
-		}
-		first[n] = ndone;
+		size_t got = 0;
+		for (unsigned i = 0; i < n; i++)
+			got += release_ranges(batch[i], plan + first[i], first[i + 1] - first[i]);
 		gort_lock(&H.lock);
-		file_back(batch, n, done, first);
+		file_back(batch, n, plan, first);
 		gort_unlock(&H.lock);
 		if (!got)
 			break; /* the OS refused every madvise: try again next time */
@@ -297,7 +311,7 @@ void gort_scavenger_start(void)
 	if (!H.scavenge || (ld_acq(&bg.running) && ld(&bg.pid) == getpid()))
 		return;
 	pthread_mutex_lock(&bg.mu);
-	if (!(bg.running && bg.pid == getpid())) {
+	if (!(ld(&bg.running) && ld(&bg.pid) == getpid())) {
 		bg.stop = 0;
 		/* Set first: pthread_create may allocate, and come back here. */
 		st(&bg.pid, getpid());
@@ -306,7 +320,7 @@ void gort_scavenger_start(void)
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, (size_t)64 << 10);
 		if (pthread_create(&bg.thread, &attr, scavenger, NULL) != 0)
-			st(&bg.running, 0), bg.pid = 0;
+			st(&bg.running, 0), st(&bg.pid, 0);
 		pthread_attr_destroy(&attr);
 	}
 	pthread_mutex_unlock(&bg.mu);
@@ -315,7 +329,7 @@ void gort_scavenger_start(void)
 void gort_scavenger_stop(void)
 {
 	pthread_mutex_lock(&bg.mu);
-	bool ours = bg.running && bg.pid == getpid();
+	bool ours = ld(&bg.running) && ld(&bg.pid) == getpid();
 	bg.stop = 1;
 	pthread_cond_broadcast(&bg.cv);
 	pthread_mutex_unlock(&bg.mu);
@@ -323,6 +337,6 @@ void gort_scavenger_stop(void)
 		pthread_join(bg.thread, NULL);
 	pthread_mutex_lock(&bg.mu);
 	st(&bg.running, 0);
-	bg.pid = 0;
+	st(&bg.pid, 0);
 	pthread_mutex_unlock(&bg.mu);
 }
