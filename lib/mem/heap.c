@@ -41,21 +41,33 @@ static unsigned bucket_of(size_t npages)
 	return npages < HEAP_BUCKETS ? (unsigned)npages : 0;
 }
 
+/* Runs with every page released go to the tail, all others to the head:
+ * allocation takes backed memory first (no refault), and a scavenger pass
+ * stops at the first run it has nothing to do for. */
 static void bucket_push(span_t *s)
 {
 	unsigned b = bucket_of(s->npages);
 	span_list_t *l = &H.free[b];
-	s->prev = NULL;
-	s->next = l->first;
-	if (l->first)
-		l->first->prev = s;
-	l->first = s;
+	if (s->nreleased == s->npages && l->last) {
+		s->next = NULL;
+		s->prev = l->last;
+		l->last->next = s;
+		l->last = s;
+	} else {
+		s->prev = NULL;
+		s->next = l->first;
+		if (l->first)
+			l->first->prev = s;
+		else
+			l->last = s;
+		l->first = s;
+	}
 	l->n++;
 	H.nonempty[b / 64] |= (uint64_t)1 << (b % 64);
 	st(&s->list, LIST_FREE);
 }
 
-static void bucket_remove(span_t *s)
+void gort_heap_bucket_remove(span_t *s)
 {
 	unsigned b = bucket_of(s->npages);
 	span_list_t *l = &H.free[b];
@@ -65,11 +77,14 @@ static void bucket_remove(span_t *s)
 		l->first = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	else
+		l->last = s->prev;
 	s->next = s->prev = NULL;
 	if (--l->n == 0)
 		H.nonempty[b / 64] &= ~((uint64_t)1 << (b % 64));
 	st(&s->list, LIST_NONE);
 }
+#define bucket_remove gort_heap_bucket_remove
 
 /* Best fit among the long runs: the shortest that fits, lowest address on ties. */
 static span_t *best_long_run(size_t npages)

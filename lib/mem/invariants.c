@@ -230,12 +230,20 @@ static bool check_buckets(check_ctx_t *x)
 {
 	for (unsigned b = 0; b < HEAP_BUCKETS; b++) {
 		uint32_t n = 0;
-		for (span_t *s = HEAP.free[b].first; s; s = s->next, n++) {
+		const span_t *last = NULL;
+		bool released_seen = false;
+		for (span_t *s = HEAP.free[b].first; s; last = s, s = s->next, n++) {
 			if (s->state != SPAN_FREE)
 				FAIL(x, s->base, "in-use span on a free bucket");
 			if ((s->npages < HEAP_BUCKETS ? s->npages : 0) != b)
 				FAIL(x, s->base, "free run in the wrong bucket");
+			bool released = s->nreleased == s->npages;
+			if (released_seen && !released)
+				FAIL(x, s->base, "free run with backed pages behind a released one");
+			released_seen |= released;
 		}
+		if (HEAP.free[b].last != last)
+			FAIL(x, b, "free bucket's last run is wrong");
 		if (n != HEAP.free[b].n)
 			FAIL(x, b, "free bucket count is wrong");
 		bool bit = (HEAP.nonempty[b / 64] >> (b % 64)) & 1;

@@ -304,7 +304,7 @@ MEM_HIDDEN void gort_fixalloc_destroy(fixalloc_t *f);
 
 /* ------------------------------------------------------------------ heap */
 typedef struct span_list_head {
-	span_t *first;
+	span_t *first, *last;
 	uint32_t n;
 } span_list_t;
 
@@ -328,6 +328,8 @@ MEM_HIDDEN span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsig
 					unsigned guard);
 /* Give an in-use span's pages back; coalesces with free neighbours. */
 MEM_HIDDEN void gort_heap_free_span(span_t *s);
+/* Take free run s out of its bucket (list NONE). Heap lock held. */
+MEM_HIDDEN void gort_heap_bucket_remove(span_t *s);
 /* File s (state FREE, counted in pages_free) as a free run, merged with
  * its free neighbours. Heap lock held. */
 MEM_HIDDEN void gort_heap_insert_free(span_t *s);

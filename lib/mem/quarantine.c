@@ -163,8 +163,9 @@ bool gort_quarantine_large(span_t *s)
 		return false;
 	heap_t *h = &gort_mem.heap;
 	gort_lock(&h->lock);
-	/* Full: make room for s first. */
-	if (gort_mem.lqlen == cap) {
+	/* Full: make room for s first. The lock is dropped to release the
+	 * evicted span, so another free may fill the room: look again. */
+	while (gort_mem.lqlen >= cap) {
 		span_t *evict = large_over(cap - 1);
 		gort_unlock(&h->lock);
 		release_large(evict);

@@ -77,8 +77,6 @@ static bool page_released(uintptr_t page)
 /* Whether run s has a page this pass may release. Heap lock held. */
 static bool has_eligible(const span_t *s, uint64_t idle_before)
 {
-	if (s->nreleased == s->npages)
-		return false;
 	uintptr_t end = s->base + span_bytes(s);
 	for (uintptr_t p = s->base; p < end;) {
 		uintptr_t chunk_end = (p & ~(uintptr_t)(CHUNK_BYTES - 1)) + CHUNK_BYTES;
@@ -93,29 +91,21 @@ static bool has_eligible(const span_t *s, uint64_t idle_before)
 	return false;
 }
 
-/* Up to BATCH runs with eligible pages, out of their buckets. */
+/* Up to BATCH runs with eligible pages, out of their buckets. A bucket's
+ * wholly released runs are its tail (heap.c): the walk stops there. */
 static unsigned take_batch(span_t **out, uint64_t idle_before)
 {
 	unsigned n = 0;
 	for (unsigned b = 0; b < HEAP_BUCKETS && n < BATCH; b++)
 		for (span_t *s = H.free[b].first, *next; s && n < BATCH; s = next) {
 			next = s->next;
+			if (s->nreleased == s->npages)
+				break;
 			if (!has_eligible(s, idle_before))
 				continue;
 			/* Out of the bucket: list NONE keeps it from being
 			 * allocated or merged until put back. */
-			unsigned bk = s->npages < HEAP_BUCKETS ? (unsigned)s->npages : 0;
-			span_list_t *l = &H.free[bk];
-			if (s->prev)
-				s->prev->next = s->next;
-			else
-				l->first = s->next;
-			if (s->next)
-				s->next->prev = s->prev;
-			s->next = s->prev = NULL;
-			if (--l->n == 0)
-				H.nonempty[bk / 64] &= ~((uint64_t)1 << (bk % 64));
-			st(&s->list, LIST_NONE);
+			gort_heap_bucket_remove(s);
 			out[n++] = s;
 		}
 	return n;
@@ -227,6 +217,13 @@ size_t gort_heap_scavenge(uint64_t idle_before, size_t budget)
 	range_t plan[BATCH * RUN_RANGES];
 	size_t bytes = 0, first[BATCH + 1];
 	gort_lock(&scav_lock);
+	/* One pass: at most what is free and backed now, so a pass ends even
+	 * while other threads keep freeing (and never starves them). */
+	gort_lock(&H.lock);
+	size_t backed = (H.pages_free - H.pages_released) << PAGE_SHIFT;
+	gort_unlock(&H.lock);
+	if (budget > backed)
+		budget = backed;
 	while (bytes < budget) {
 		gort_lock(&H.lock);
 		unsigned n = take_batch(batch, idle_before);

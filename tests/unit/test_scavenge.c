@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -170,4 +171,51 @@ Test(scavenge, the_large_quarantine_never_runs_the_heap_out, .timeout = 60)
 		gt_expect_clean();
 		fini();
 	}
+}
+
+/* Passes that release pages while other threads allocate and free around
+ * the runs they hold out of their buckets: merges, splits and reuse race
+ * the madvise, and the heap comes out whole (and clean under TSan). */
+static int churn_done;
+
+static void *churn(void *arg)
+{
+	uint64_t x = (uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
+	static __thread void *slot[64];
+	for (int i = 0; i < 20000; i++) {
+		unsigned k = (unsigned)(gt_xorshift(&x) % 64);
+		gort_free(slot[k]);
+		size_t n = gt_xorshift(&x) % 3 == 0 ? 40000 + gt_xorshift(&x) % 300000
+						     : 16 + gt_xorshift(&x) % 4000;
+		slot[k] = gort_malloc(n);
+		cr_assert_not_null(slot[k]);
+		((char *)slot[k])[0] = 1;
+	}
+	for (int k = 0; k < 64; k++)
+		gort_free(slot[k]);
+	return NULL;
+}
+
+static void *releaser(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&churn_done, __ATOMIC_ACQUIRE))
+		gort_heap_scavenge(UINT64_MAX, SIZE_MAX);
+	return NULL;
+}
+
+Test(scavenge, release_passes_race_allocation_and_free, .timeout = 60)
+{
+	init_with(1, GORT_HARDEN_DEFAULT, 0);
+	pthread_t t[3];
+	__atomic_store_n(&churn_done, 0, __ATOMIC_RELEASE);
+	pthread_create(&t[2], NULL, releaser, NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)(i + 1));
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	__atomic_store_n(&churn_done, 1, __ATOMIC_RELEASE);
+	pthread_join(t[2], NULL);
+	cr_assert_eq(gort_check(), 0);
+	gt_expect_clean();
 }
