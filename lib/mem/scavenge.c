@@ -20,8 +20,11 @@
  * gives the spans that have sat on the centrals' empty lists for
  * SCAVENGE_IDLE_NS back to the heap, then releases pages idle as long, in batches of at most
  * SCAVENGE_BATCH_BYTES, and sleeps 99 times as long as each batch took, so
- * it costs about 1 % of one CPU while there is work, and nothing while
- * there is none (it sleeps a whole tick). Step mode never starts it: there,
+ * it costs about 1 % of one CPU while there is work (10 % while more than
+ * 256 MiB wait), and nothing while there is none (it sleeps a whole tick). It keeps a cushion of free,
+ * backed memory (a tenth of the heap in use plus 8 MiB), as Go retains
+ * about 10 % over its heap goal, so a busy program does not refault
+ * what it is about to take again. Step mode never starts it: there,
  * pages go back only on gort_release, so a stepped run repeats.
  *
  * Invariants:
@@ -42,6 +45,11 @@
 #define SCAVENGE_TICK_NS 100000000ull
 #define SCAVENGE_BATCH_BYTES ((size_t)16 << 20)
 #define SCAVENGE_DUTY 100 /* 1 % */
+/* Over this much to release, 10 %: madvise drops about 4 GiB a second
+ * here, so at 1 % a program that freed 1.2 GiB would wait half a minute. */
+#define SCAVENGE_BACKLOG_BYTES ((size_t)256 << 20)
+#define SCAVENGE_DUTY_BACKLOG 10
+#define SCAVENGE_KEEP_BYTES ((size_t)8 << 20)
 
 #define H (gort_mem.heap)
 
@@ -162,12 +170,16 @@ typedef struct range {
 /* The eligible pages of run s as at most `max` ranges. Heap lock held:
  * the bits and ages are the heap's; the run is then out of its bucket, so
  * the ranges stay valid after the lock is dropped. */
-static size_t plan_run(const span_t *s, uint64_t idle_before, range_t *out, size_t max)
+static size_t plan_run(const span_t *s, uint64_t idle_before, range_t *out, size_t max,
+		       size_t *pages_left)
 {
 	size_t n = 0;
 	uintptr_t end = s->base + span_bytes(s), from = 0;
 	for (uintptr_t p = s->base; p <= end && n < max; p += PAGE_SIZE) {
-		bool want = p < end && !page_released(p) && chunk_idle(p, idle_before);
+		bool want = p < end && *pages_left && !page_released(p) &&
+			    chunk_idle(p, idle_before);
+		if (want)
+			--*pages_left;
 		if (want && !from)
 			from = p;
 		if (want || !from)
@@ -227,10 +239,11 @@ size_t gort_heap_scavenge(uint64_t idle_before, size_t budget)
 	while (bytes < budget) {
 		gort_lock(&H.lock);
 		unsigned n = take_batch(batch, idle_before);
-		size_t nplan = 0;
+		size_t nplan = 0, pages_left = (budget - bytes + PAGE_SIZE - 1) >> PAGE_SHIFT;
 		for (unsigned i = 0; i < n; i++) {
 			first[i] = nplan;
-			nplan += plan_run(batch[i], idle_before, plan + nplan, RUN_RANGES);
+			nplan += plan_run(batch[i], idle_before, plan + nplan, RUN_RANGES,
+					  &pages_left);
 		}
 		first[n] = nplan;
 		gort_unlock(&H.lock);
@@ -269,8 +282,10 @@ static struct {
 /* Sleep ns unless told to stop; false when told. */
 static bool nap(uint64_t ns)
 {
+	/* A statically initialised condition variable waits on the
+	 * realtime clock. */
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t t = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + ns;
 	ts.tv_sec = (time_t)(t / 1000000000ull);
 	ts.tv_nsec = (long)(t % 1000000000ull);
@@ -282,33 +297,69 @@ static bool nap(uint64_t ns)
 	return go_on;
 }
 
+/* How much free, backed memory the heap may keep: a tenth of what is in
+ * use plus 8 MiB, as Go retains about 10 % over its heap goal. Releasing
+ * less than everything idle spares a busy program the refaults of memory
+ * it will take again; a program that freed everything keeps 8 MiB. */
+static size_t scavenge_excess(void)
+{
+	gort_lock(&H.lock);
+	size_t backed = (H.pages_free - H.pages_released) << PAGE_SHIFT;
+	size_t keep = (H.pages_inuse << PAGE_SHIFT) / 10 + SCAVENGE_KEEP_BYTES;
+	gort_unlock(&H.lock);
+	return backed > keep ? backed - keep : 0;
+}
+
 static void *scavenger(void *arg)
 {
 	(void)arg;
 	uint64_t sleep_ns = SCAVENGE_TICK_NS;
+	size_t excess = 0;
 	while (nap(sleep_ns)) {
-		uint64_t start = gort_os_nanotime();
+		uint64_t now = gort_os_nanotime();
 		size_t got = 0;
-		if (start > SCAVENGE_IDLE_NS) {
+		uint64_t took = 0;
+		if (now > SCAVENGE_IDLE_NS) {
 			/* Spans empty for a while go back to the heap first. */
-			gort_central_release_empty(start - SCAVENGE_IDLE_NS);
-			got = gort_heap_scavenge(start - SCAVENGE_IDLE_NS, SCAVENGE_BATCH_BYTES);
+			gort_central_release_empty(now - SCAVENGE_IDLE_NS);
+			excess = scavenge_excess();
+			uint64_t start = gort_os_nanotime();
+			if (excess)
+				got = gort_heap_scavenge(now - SCAVENGE_IDLE_NS,
+							 excess < SCAVENGE_BATCH_BYTES
+								 ? excess
+								 : SCAVENGE_BATCH_BYTES);
+			took = gort_os_nanotime() - start;
 		}
-		uint64_t took = gort_os_nanotime() - start;
-		/* Work 1 % of the time while there is work; a tick when idle. */
-		sleep_ns = got ? took * (SCAVENGE_DUTY - 1) : SCAVENGE_TICK_NS;
+		/* Work 1 % of the time while there is work, 10 % while the
+		 * backlog is big; a tick when idle. */
+		unsigned duty = excess > SCAVENGE_BACKLOG_BYTES ? SCAVENGE_DUTY_BACKLOG
+								 : SCAVENGE_DUTY;
+		sleep_ns = got ? took * (duty - 1) : SCAVENGE_TICK_NS;
+		if (sleep_ns > SCAVENGE_TICK_NS)
+			sleep_ns = SCAVENGE_TICK_NS; /* a slow batch (a busy machine) */
 		if (sleep_ns < SCAVENGE_TICK_NS / 10)
 			sleep_ns = SCAVENGE_TICK_NS / 10;
 	}
 	return NULL;
 }
 
+/* A fork's child has no scavenger thread: it starts its own. */
+static void forked_child(void)
+{
+	st(&bg.running, 0);
+	st(&bg.pid, 0);
+}
+
 void gort_scavenger_start(void)
 {
-	if (!H.scavenge || (ld_acq(&bg.running) && ld(&bg.pid) == getpid()))
+	if (!H.scavenge || ld_acq(&bg.running))
 		return;
+	static int atfork_done;
+	if (!__atomic_exchange_n(&atfork_done, 1, __ATOMIC_ACQ_REL))
+		pthread_atfork(NULL, NULL, forked_child);
 	pthread_mutex_lock(&bg.mu);
-	if (!(ld(&bg.running) && ld(&bg.pid) == getpid())) {
+	if (!ld(&bg.running)) {
 		bg.stop = 0;
 		/* Set first: pthread_create may allocate, and come back here. */
 		st(&bg.pid, getpid());
