@@ -157,7 +157,7 @@ void *gort_cache_alloc_stray(cache_t *c, unsigned sc, unsigned bit)
 	return cache_alloc(c, sc);
 }
 
-static void *alloc_slow(cache_t *c, unsigned sc);
+static bool refill(cache_t *c, unsigned sc);
 
 /* A random free slot of the current word: rotate the word by a random
  * amount and take the lowest set bit of that. */
@@ -173,19 +173,24 @@ void *gort_cache_alloc_random(cache_t *c, unsigned sc)
 	return cache_take(c, sc, s, bit);
 }
 
-/* Strays noted on the way are reported once the cache is in order. */
+/* Strays noted on the way are reported once the cache is in order, and
+ * before a slot is taken: a handler that allocates may move c->alloc[sc] on
+ * to another span, and every caller reads the span of the slot it gets from
+ * c->alloc[sc] (as gort_cache_alloc_stray, the slot comes after the report). */
 void *gort_cache_alloc_slow(cache_t *c, unsigned sc)
 {
-	void *p = alloc_slow(c, sc);
+	bool ready = refill(c, sc);
 	gort_report_pending();
-	return p;
+	return ready ? cache_alloc(c, sc) : NULL;
 }
 
-static void *alloc_slow(cache_t *c, unsigned sc)
+/* Make c->alloc[sc] a span with a free slot in its alloc_cache; false if
+ * there is none to be had. */
+static bool refill(cache_t *c, unsigned sc)
 {
 	span_t *s = c->alloc[sc];
 	if (s != &gort_empty_span && refill_word(s))
-		return cache_alloc(c, sc);
+		return true;
 	if (s != &gort_empty_span) {
 		c->alloc[sc] = &gort_empty_span;
 		owned_push(c, sc, s);
@@ -194,7 +199,7 @@ static void *alloc_slow(cache_t *c, unsigned sc)
 	if (!s)
 		s = gort_central_cache_span(sc, c->id);
 	if (!s)
-		return NULL;
+		return false;
 	s->alloc_cache = 0;
 	s->cache_word = 0;
 	s->next_word = 0;
@@ -203,9 +208,9 @@ static void *alloc_slow(cache_t *c, unsigned sc)
 		/* both sources hand out only spans with a free slot */
 		gort_report(GORT_ERR_HEAP_CORRUPTION, "malloc", s->base,
 			    "a span with no free slot became current");
-		return NULL;
+		return false;
 	}
-	return cache_alloc(c, sc);
+	return true;
 }
 
 /* ------------------------------------------------------------------ tiny */

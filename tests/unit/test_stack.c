@@ -212,6 +212,15 @@ Test(stack, runaway_recursion_on_a_coroutine_hits_the_guard, .signal = SIGSEGV)
 	cr_assert_fail("the recursion came back");
 }
 
+/* The probe behind gort_stack_guard_regions_supported (lib/os/guard.c,
+ * page_faults) takes `n < 0 && e == EFAULT` after write(2) of one byte from
+ * the guarded page into a fresh, empty pipe as "the page faults". Mutating
+ * it to `n <= 0` changes nothing, so no test can tell the two apart: a
+ * write of one byte to a blocking pipe with room for it returns 1 or -1,
+ * never 0 (POSIX returns 0 only for a count of 0; Linux's pipe_write,
+ * qemu-user and Valgrind follow it), so n <= 0 holds exactly when n < 0
+ * does. Only a write(2) replaced by something that breaks that contract
+ * could separate them, which would test the replacement, not the probe. */
 Test(stack, guard_mechanism_in_use)
 {
 	gort_stack_pool p;
