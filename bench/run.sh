@@ -73,12 +73,12 @@ unset LD_PRELOAD MALLOC_CONF MIMALLOC_OPTIONS GORT_HARDEN
 if [[ $QUICK -eq 1 ]]; then
 	RUNS=${RUNS:-1}
 	WORKLOADS=("churn-t1:churn -t 1 -n 200000" "churn-t2:churn -t 2 -n 200000"
-		"mixed:mixed -n 50000" "large:large -n 5000" "huge-t1:huge -t 1 -n 1000"
-		"huge-t2:huge -t 2 -n 1000" "prodcons:prodcons -n 100000"
+		"mixed:mixed -n 50000" "large:large -n 5000" "huge-t1:huge -t 1 -n 500"
+		"huge-t2:huge -t 2 -n 500" "prodcons:prodcons -n 100000"
 		"larson:larson -t 2 -n 100000" "scratch:scratch -t 2 -n 1000000"
 		"growth-1M:growth -L 1M -n 200000" "growth-64M:growth -L 64M -n 200000")
-	CASES=("rss-after-free:rss-after-free -B 128M -p 0,0.1,0.2,0.5"
-		"frag-250K:fragmentation -n 250000 -m 128" "frag-500K:fragmentation -n 500000 -m 128"
+	CASES=("rss-after-free:rss-after-free -B 64M -p 0,0.1,0.2,0.5"
+		"frag-100K:fragmentation -n 100000 -m 64" "frag-200K:fragmentation -n 200000 -m 64"
 		"untouched-1G:untouched" "address-limit:address-limit")
 else
 	RUNS=${RUNS:-5}
@@ -302,7 +302,13 @@ fi
 # 0 or sig6) its distinct values joined by "/".
 aggregate() {
 	awk '
-	function fmt(x) { return x == int(x) ? sprintf("%d", x) : sprintf("%.2f", x) }
+	function fmt(x,   s) {
+		if (x == int(x))
+			return sprintf("%.0f", x)
+		s = sprintf("%.2f", x)
+		sub(/0$/, "", s)
+		return s
+	}
 	function med(k, n,   i, j, t, a) {
 		for (i = 1; i <= n; i++)
 			a[i] = V[k, i] + 0
