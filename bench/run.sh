@@ -302,13 +302,7 @@ fi
 # 0 or sig6) its distinct values joined by "/".
 aggregate() {
 	awk '
-	function fmt(x,   s) {
-		if (x == int(x))
-			return sprintf("%.0f", x)
-		s = sprintf("%.2f", x)
-		sub(/0$/, "", s)
-		return s
-	}
+	function fmt(x) { return x == int(x) ? sprintf("%.0f", x) : sprintf("%.2f", x) }
 	function med(k, n,   i, j, t, a) {
 		for (i = 1; i <= n; i++)
 			a[i] = V[k, i] + 0
@@ -404,7 +398,7 @@ mem_head() { # KIND FIRST-AGGREGATE
 		echo "# rss-after-free: resident MiB with everything live, then at each time after the last free"
 		IFS=, read -r -a at <<<"$(get "$2" at_s)"
 		printf '%-15s %-13s %9s' case peer live
-		printf ' %9s' "${at[@]/%/s}"
+		printf ' %8gs' "${at[@]}"
 		echo ;;
 	fragmentation)
 		echo "# fragmentation: ms of the 1 MiB mallocs after N 64-byte objects, every other one freed"
