@@ -351,7 +351,7 @@ static const struct {
 	{"churn", work_churn, 10000000, 1},   {"mixed", work_mixed, 2000000, 1},
 	{"large", work_large, 200000, 1},     {"prodcons", work_prodcons, 5000000, 2},
 	{"larson", work_larson, 5000000, 2},  {"scratch", work_scratch, 50000000, 2},
-	{"growth", work_growth, 5000000, 1},  {"huge", work_huge, 20000, 1},
+	{"growth", work_growth, 5000000, 1},  {"huge", work_huge, 10000, 1},
 };
 
 static void *run(void *arg)
