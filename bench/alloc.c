@@ -11,6 +11,8 @@
  *   churn      each thread: 1,000 slots; free a random slot, allocate 8-512 B
  *   mixed      the same with sizes 8 B-32 KiB, log-uniform
  *   large      64 slots per thread, sizes 32 KiB-1 MiB, log-uniform
+ *   huge       32 slots per thread, sizes 64 KiB-4 MiB, log-uniform (run with
+ *              -t 1 and -t 2: does large-object throughput scale?)
  *   prodcons   thread 0 allocates 8-512 B and passes blocks through a ring;
  *              thread 1 frees them (every free is a cross-thread free)
  *   larson     each thread churns 1,000 slots; one block in 8 is handed to
@@ -187,6 +189,11 @@ static void work_large(worker_t *w)
 	slot_churn(w, 64, 32768, 1 << 20, 1);
 }
 
+static void work_huge(worker_t *w)
+{
+	slot_churn(w, 32, 65536, 4 << 20, 1);
+}
+
 /* ------------------------------------------------------------- prodcons */
 
 #define RING 4096
@@ -344,7 +351,7 @@ static const struct {
 	{"churn", work_churn, 10000000, 1},   {"mixed", work_mixed, 2000000, 1},
 	{"large", work_large, 200000, 1},     {"prodcons", work_prodcons, 5000000, 2},
 	{"larson", work_larson, 5000000, 2},  {"scratch", work_scratch, 50000000, 2},
-	{"growth", work_growth, 5000000, 1},
+	{"growth", work_growth, 5000000, 1},  {"huge", work_huge, 10000, 1},
 };
 
 static void *run(void *arg)
@@ -377,7 +384,7 @@ static int parse_ull(const char *s, unsigned long long *out)
 static int usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s churn|mixed|large|prodcons|larson|scratch|growth "
+		"usage: %s churn|mixed|large|huge|prodcons|larson|scratch|growth "
 		"[-n OPS] [-t THREADS] [-L LIVE_BYTES] [-S SEED]\n",
 		prog);
 	return 2;
