@@ -233,8 +233,7 @@ static void reuse_until_report(const sh_obj *o, size_t at, const char *detail)
 		if (reported) {
 			expect_report("malloc over a slot written after free",
 				      GORT_ERR_USE_AFTER_FREE, o->p, "malloc", detail);
-			shadow.mallocs++; /* the slot was taken, repaired and freed */
-			shadow.frees++;
+			sh_count_reused_slot(o->cls); /* taken, repaired, freed */
 		}
 		sh_add((uintptr_t)p, n, &e, 1);
 		if (reported) {

@@ -50,6 +50,12 @@ static void on_error(const gort_error *e, void *ctx)
 	(void)ctx;
 	if (!R.armed)
 		sh_fail("unexpected report from %s: %s", e->op, e->message);
+	/* gort.h: the handler runs with no allocator lock held and may call
+	 * gort functions. gort_memstats takes the caches' and the heap's
+	 * locks: one still held by the reporting call would hang it here (a
+	 * timeout for the fuzzer). */
+	struct gort_memstats ms;
+	gort_memstats(&ms);
 	R.count++;
 	R.kind = e->kind;
 	R.address = e->address;

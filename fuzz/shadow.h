@@ -33,6 +33,36 @@
  * far below the 256 MiB arena; an allocation that would break the budget is
  * skipped.
  *
+ * What gort.h promises of the malloc family, and what checks it after
+ * every call it applies to:
+ *  - NULL and ENOMEM for impossible sizes and an overflowing calloc
+ *    (sh_expect_enomem), and for any other request only when no free run
+ *    nor the uncommitted arena could hold it (sh_expect_fair_oom); NULL and
+ *    EINVAL for an alignment that is not a power of two (op_impossible);
+ *  - usable size >= request, hardened exactly the request (sh_check_new,
+ *    op_usable);
+ *  - alignment: 8 bytes, Go's rules for a tiny object, aligned_alloc the
+ *    alignment asked (sh_check_new);
+ *  - calloc and GORT_ZERO memory reads zero (sh_add); GORT_NOSCAN under 16
+ *    bytes is a tiny object (light, without GORT_ZERO: sh_check_new);
+ *  - realloc keeps the contents up to the smaller size, and a failed one
+ *    leaves the object as it was (op_realloc, op_impossible);
+ *  - a reported misuse leaves the heap unchanged: free does nothing,
+ *    realloc and usable_size return 0; the handler may call gort and
+ *    longjmp out (misuse.h);
+ *  - gort_memstats is exact in step mode: the object, byte and page counts
+ *    against the model and the snapshots, the other fields against their
+ *    definitions (shadow_heap.c);
+ *  - gort_release releases every free run, returns the bytes newly
+ *    released, counts in num_released, and gives back the emptied spans
+ *    and the calling thread's quarantined small objects first
+ *    (sh_check_release).
+ * Not checked here: lazy init (the harnesses start the runtime first;
+ * tests/unit/test_heap.c has it); realloc(NULL, n) (no operation makes it
+ * without changing what the corpora's bytes mean; test_shadow.c has it);
+ * threaded mode's statistics; and that the pages of quarantined large
+ * objects are released (reading them faults, by design).
+ *
  * Any violation prints what broke, the input's last operations, and aborts.
  * With GORT_FUZZ_TRACE=1 in the environment every operation is printed as
  * it runs (fuzz/run_inputs FILE shows what an input does).
@@ -181,6 +211,8 @@ typedef struct sh_model {
 
 	struct gort_memstats base;			    /* at the start of the input */
 	uint64_t mallocs, frees, tiny_allocs, large_allocs; /* since then */
+	uint64_t mallocs_by_class[GORT_NUM_SIZE_CLASSES];   /* since then, tiny not counted */
+	uint64_t alloc_bytes; /* since then: slot bytes of non-tiny mallocs (total_alloc) */
 
 	/* Hardened mode (all zero in light). */
 	int preset;	     /* GORT_HARDEN_LIGHT, DEFAULT or PARANOID */
@@ -275,6 +307,7 @@ void sh_touch_all(void);
 sh_obj *sh_find_live(uintptr_t p);
 sh_obj *sh_add(uintptr_t p, size_t req, const sh_expect *e, int count);
 sh_obj sh_remove(size_t i, int count);
+void sh_count_reused_slot(unsigned cls);
 void sh_free_live(size_t i);
 void sh_freed(const sh_obj *o);
 void sh_flush(void);
@@ -300,6 +333,7 @@ void sh_expect_fair_oom(const char *what, size_t n, size_t align);
 void sh_gort_check(void);
 int sh_check_stats(void);
 int sh_pages_moved(const struct gort_memstats *ms);
+void sh_check_release(size_t released, const struct gort_memstats *before);
 size_t sh_load_spans(void);
 void sh_deep_check(void);
 void sh_expect_initial_shape(const char *when);

@@ -3,9 +3,11 @@
  * model.
  *
  * After every step: gort_memstats against the model (live objects,
- * cumulative mallocs and frees, tiny and large counts, live objects per
- * size class, quarantine totals, heap_alloc exact but for the one tiny
- * block a cache may hold open, the page counts adding up); and
+ * cumulative mallocs and frees, tiny and large counts, mallocs and live
+ * objects per size class, quarantine totals, heap_alloc exact but for the
+ * one tiny block a cache may hold open, total_alloc but for the tiny
+ * blocks opened) and against its own definitions (alloc, heap_objects,
+ * sys, the rows by size, the preset, the page counts adding up); and
  * gort_check_at() == 0 on the span of every object the step made, freed or
  * pushed out of a quarantine, or the whole gort_check() when the step did
  * more than that.
@@ -25,7 +27,8 @@
  *
  * Every SH_DEEP_EVERY steps and at the end of the input, the deep check:
  * the spans listing tiles the committed arena with no two free runs
- * adjacent; per span class, ALLOC minus FREED bits == the model's live
+ * adjacent, its pages those gort_memstats counts in use, idle and
+ * released; per span class, ALLOC minus FREED bits == the model's live
  * count (tiny: live blocks plus the caches' open block; hardened: plus the
  * held objects, each still marked QUARANTINE); the centrals' counts == the
  * spans'; and a rotating window of live objects has its bitmap bits, large
@@ -100,12 +103,18 @@ static void check_stats_objects(const struct gort_memstats *ms)
 	SH_ASSERT(ms->large_allocs == b->large_allocs + shadow.large_allocs,
 		  "large_allocs %llu, model %llu", (unsigned long long)ms->large_allocs,
 		  (unsigned long long)(b->large_allocs + shadow.large_allocs));
-	for (unsigned c = 0; c < GORT_NUM_SIZE_CLASSES; c++)
+	for (unsigned c = 0; c < GORT_NUM_SIZE_CLASSES; c++) {
 		SH_ASSERT(ms->by_size[c].mallocs - ms->by_size[c].frees ==
 				  shadow.live_by_class[c] + shadow.qlen[c],
 			  "class %u: %llu live by memstats, model %llu (+%u in quarantine)", c,
 			  (unsigned long long)(ms->by_size[c].mallocs - ms->by_size[c].frees),
 			  (unsigned long long)shadow.live_by_class[c], shadow.qlen[c]);
+		SH_ASSERT(ms->by_size[c].mallocs ==
+				  b->by_size[c].mallocs + shadow.mallocs_by_class[c],
+			  "class %u: %llu mallocs by memstats, model %llu", c,
+			  (unsigned long long)ms->by_size[c].mallocs,
+			  (unsigned long long)(b->by_size[c].mallocs + shadow.mallocs_by_class[c]));
+	}
 }
 
 /* Bytes and pages: tiny blocks count 16 bytes each, and a cache may hold
@@ -120,11 +129,59 @@ static void check_stats_bytes(const struct gort_memstats *ms)
 		  "heap_alloc %llu: slots of the model %llu + %zu live tiny blocks",
 		  (unsigned long long)ms->heap_alloc, (unsigned long long)slots,
 		  shadow.tiny_blocks);
+	/* total_alloc: the model's slots, plus 16 bytes per tiny block opened
+	 * (at least one per block holding live objects, at most one per tiny
+	 * object). */
+	uint64_t total = ms->total_alloc - shadow.base.total_alloc;
+	uint64_t blocks = (total - shadow.alloc_bytes) / GORT_TINY_SIZE;
+	SH_ASSERT(total >= shadow.alloc_bytes &&
+			  (total - shadow.alloc_bytes) % GORT_TINY_SIZE == 0 &&
+			  blocks >= shadow.tiny_blocks && blocks <= shadow.tiny_allocs,
+		  "total_alloc grew by %llu: model's slots %llu, %zu live tiny blocks, %llu tiny "
+		  "objects",
+		  (unsigned long long)total, (unsigned long long)shadow.alloc_bytes,
+		  shadow.tiny_blocks, (unsigned long long)shadow.tiny_allocs);
 	SH_ASSERT(ms->heap_inuse + ms->heap_idle == ms->heap_sys &&
 			  ms->heap_released <= ms->heap_idle,
 		  "pages: inuse %llu + idle %llu != sys %llu (released %llu)",
 		  (unsigned long long)ms->heap_inuse, (unsigned long long)ms->heap_idle,
 		  (unsigned long long)ms->heap_sys, (unsigned long long)ms->heap_released);
+}
+
+/* The fields' definitions (gort.h, Go's MemStats): alloc is heap_alloc,
+ * heap_objects mallocs - frees, sys the sum of the *_sys fields, the rows
+ * by size the classes' sizes and together with tiny_allocs every malloc,
+ * nothing in use beyond what was obtained, and the preset in force. */
+static void check_stats_fields(const struct gort_memstats *ms)
+{
+	SH_ASSERT(ms->alloc == ms->heap_alloc && ms->heap_objects == ms->mallocs - ms->frees &&
+			  ms->total_alloc >= ms->heap_alloc,
+		  "alloc %llu, heap_alloc %llu, total_alloc %llu; heap_objects %llu, mallocs %llu, "
+		  "frees %llu",
+		  (unsigned long long)ms->alloc, (unsigned long long)ms->heap_alloc,
+		  (unsigned long long)ms->total_alloc, (unsigned long long)ms->heap_objects,
+		  (unsigned long long)ms->mallocs, (unsigned long long)ms->frees);
+	uint64_t sys = ms->heap_sys + ms->gc_sys + ms->mspan_sys + ms->mcache_sys + ms->other_sys +
+		       ms->stack_sys;
+	SH_ASSERT(ms->sys == sys && ms->mspan_inuse <= ms->mspan_sys &&
+			  ms->mcache_inuse <= ms->mcache_sys && ms->stack_inuse <= ms->stack_sys,
+		  "sys %llu, its parts add up to %llu (mspan %llu of %llu, mcache %llu of %llu, "
+		  "stacks %llu of %llu)",
+		  (unsigned long long)ms->sys, (unsigned long long)sys,
+		  (unsigned long long)ms->mspan_inuse, (unsigned long long)ms->mspan_sys,
+		  (unsigned long long)ms->mcache_inuse, (unsigned long long)ms->mcache_sys,
+		  (unsigned long long)ms->stack_inuse, (unsigned long long)ms->stack_sys);
+	SH_ASSERT(ms->harden == shadow.preset, "memstats says preset %d, the runtime runs %d",
+		  ms->harden, shadow.preset);
+	uint64_t mallocs = ms->tiny_allocs;
+	for (unsigned c = 0; c < GORT_NUM_SIZE_CLASSES; c++) {
+		SH_ASSERT(ms->by_size[c].size == (c ? shadow.sc[c].size : 0),
+			  "by_size[%u].size %u, class size %u", c, ms->by_size[c].size,
+			  shadow.sc[c].size);
+		mallocs += ms->by_size[c].mallocs;
+	}
+	SH_ASSERT(mallocs == ms->mallocs, "mallocs %llu, by size and tiny %llu",
+		  (unsigned long long)ms->mallocs, (unsigned long long)mallocs);
 }
 
 /* gort_memstats against the model. Returns whether the heap's page counts
@@ -134,9 +191,43 @@ int sh_check_stats(void)
 {
 	struct gort_memstats ms;
 	gort_memstats(&ms);
+	check_stats_fields(&ms);
 	check_stats_objects(&ms);
 	check_stats_bytes(&ms);
 	return sh_pages_moved(&ms);
+}
+
+/* gort_release's promises: every free page run is released; it returns
+ * the bytes newly released (whole pages, enough for what heap_released
+ * grew by) and num_released counts it if there were any; and the spans
+ * emptied by frees went back to the heap first, with the calling thread's
+ * quarantined small objects: every span still in use holds a live object
+ * or a quarantined large one. */
+void sh_check_release(size_t released, const struct gort_memstats *before)
+{
+	struct gort_memstats ms;
+	gort_memstats(&ms);
+	SH_ASSERT(ms.heap_released == ms.heap_idle,
+		  "gort_release: %llu of %llu idle bytes released",
+		  (unsigned long long)ms.heap_released, (unsigned long long)ms.heap_idle);
+	SH_ASSERT(released % SH_PAGE == 0 && released <= ms.heap_released &&
+			  ms.heap_released <= before->heap_released + released &&
+			  (!released || ms.num_released > before->num_released),
+		  "gort_release() = %zu: heap_released %llu -> %llu, num_released %llu -> %llu",
+		  released, (unsigned long long)before->heap_released,
+		  (unsigned long long)ms.heap_released, (unsigned long long)before->num_released,
+		  (unsigned long long)ms.num_released);
+	size_t n = sh_load_spans();
+	for (size_t i = 0; i < n; i++) {
+		const gort_span_info *s = &shadow.spans[i];
+		if (s->state == GORT_SPAN_FREE)
+			continue;
+		SH_ASSERT(s->span_class == 0 ? sh_find_live(s->base) || sh_held_find(s->base)
+					     : s->nalloc > s->nfreed,
+			  "gort_release: span %#lx of class %u holds no object (%u allocated, %u "
+			  "freed)",
+			  (unsigned long)s->base, s->span_class, s->nalloc, s->nfreed);
+	}
 }
 
 /* Every span into shadow.spans (grown as needed); returns how many. */
@@ -153,10 +244,32 @@ size_t sh_load_spans(void)
 	}
 }
 
+/* Pages of the spans listing: in use, free, and free but released. */
+typedef struct {
+	uint64_t inuse, idle, released;
+} page_counts;
+
+/* The page counts of gort_memstats are those of the spans listing, and
+ * heap_sys the committed arenas. */
+static void check_page_counts(const page_counts *pc)
+{
+	struct gort_memstats ms;
+	gort_memstats(&ms);
+	uint64_t committed = shadow.arena.heap_committed;
+	SH_ASSERT(ms.heap_inuse == pc->inuse * SH_PAGE && ms.heap_idle == pc->idle * SH_PAGE &&
+			  ms.heap_released == pc->released * SH_PAGE && ms.heap_sys == committed,
+		  "memstats: inuse %llu idle %llu released %llu sys %llu; spans listing: %llu, "
+		  "%llu, %llu pages, %llu bytes committed",
+		  (unsigned long long)ms.heap_inuse, (unsigned long long)ms.heap_idle,
+		  (unsigned long long)ms.heap_released, (unsigned long long)ms.heap_sys,
+		  (unsigned long long)pc->inuse, (unsigned long long)pc->idle,
+		  (unsigned long long)pc->released, (unsigned long long)committed);
+}
+
 /* The spans listing tiles the committed arena, no two free runs adjacent,
  * as many free runs as the heap lists; live[] and alloc[] get the ALLOC
- * minus FREED and the ALLOC counts per span class. */
-static void check_span_tiling(uint64_t *live, uint64_t *alloc)
+ * minus FREED and the ALLOC counts per span class, *pc the pages. */
+static void check_span_tiling(uint64_t *live, uint64_t *alloc, page_counts *pc)
 {
 	size_t n = sh_load_spans();
 	uintptr_t at = shadow.arena.arena_base;
@@ -173,8 +286,11 @@ static void check_span_tiling(uint64_t *live, uint64_t *alloc)
 				  (unsigned long)s->base);
 			prev_free = 1;
 			nfree++;
+			pc->idle += s->npages;
+			pc->released += s->released_pages;
 			continue;
 		}
+		pc->inuse += s->npages;
 		prev_free = 0;
 		SH_ASSERT(s->span_class < GORT_NUM_SPAN_CLASSES && s->nfreed <= s->nalloc &&
 				  s->nalloc <= s->nelems,
@@ -224,7 +340,9 @@ void sh_deep_check(void)
 	sh_gort_check();
 	gort_inspect_arena(&shadow.arena);
 	uint64_t live[GORT_NUM_SPAN_CLASSES] = {0}, alloc[GORT_NUM_SPAN_CLASSES] = {0};
-	check_span_tiling(live, alloc);
+	page_counts pc = {0};
+	check_span_tiling(live, alloc, &pc);
+	check_page_counts(&pc);
 	/* Quarantined slots keep their ALLOC bits. */
 	for (unsigned c = 0; c < GORT_NUM_SIZE_CLASSES; c++)
 		SH_ASSERT(live[c] == shadow.live_by_class[c] + shadow.qlen[c],

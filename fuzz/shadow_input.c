@@ -27,6 +27,8 @@ void sh_begin_input(void)
 	shadow.slot_bytes = 0;
 	memset(shadow.live_by_class, 0, sizeof shadow.live_by_class);
 	shadow.mallocs = shadow.frees = shadow.tiny_allocs = shadow.large_allocs = 0;
+	memset(shadow.mallocs_by_class, 0, sizeof shadow.mallocs_by_class);
+	shadow.alloc_bytes = 0;
 	shadow.ngrave = shadow.grave_next = 0;
 	shadow.op_no = 0;
 	shadow.ntouched = 0;

@@ -128,6 +128,18 @@ static size_t slot_bytes(uintptr_t p, unsigned cls)
 	return (size_t)si.npages * SH_PAGE;
 }
 
+/* A new malloc, in the counts gort_memstats keeps. */
+static void count_malloc(const sh_obj *o)
+{
+	shadow.mallocs++;
+	shadow.tiny_allocs += o->tiny;
+	shadow.large_allocs += o->cls == 0;
+	if (!o->tiny) {
+		shadow.mallocs_by_class[o->cls]++;
+		shadow.alloc_bytes += o->slot;
+	}
+}
+
 /* A fresh object's memory: zeroed when the call promised it; hardened, a
  * small slot is zero whenever it is not live. */
 static void expect_zeroed(uintptr_t p, size_t req, const sh_expect *e, unsigned cls)
@@ -168,11 +180,8 @@ sh_obj *sh_add(uintptr_t p, size_t req, const sh_expect *e, int count)
 	shadow.live_by_class[o->cls]++;
 	if (!o->tiny)
 		shadow.slot_bytes += o->slot;
-	if (count) {
-		shadow.mallocs++;
-		shadow.tiny_allocs += o->tiny;
-		shadow.large_allocs += o->cls == 0;
-	}
+	if (count)
+		count_malloc(o);
 	sh_fill(o);
 	sh_touch(p);
 	return o;
@@ -191,6 +200,17 @@ sh_obj sh_remove(size_t i, int count)
 	if (count)
 		shadow.frees++;
 	return o;
+}
+
+/* Hardened: a malloc took a slot of class cls written after free, which
+ * it repaired and freed again before taking another: one more malloc and
+ * free of that class. */
+void sh_count_reused_slot(unsigned cls)
+{
+	shadow.mallocs++;
+	shadow.frees++;
+	shadow.mallocs_by_class[cls]++;
+	shadow.alloc_bytes += shadow.sc[cls].size;
 }
 
 /* gort_free of live[i], its pattern verified first. */
@@ -228,8 +248,11 @@ void sh_flush(void)
 /* gort_release: a flush, then the idle pages go back to the OS. */
 size_t sh_release(void)
 {
+	struct gort_memstats before;
+	gort_memstats(&before);
 	size_t released = gort_release();
 	sh_drain_rings();
 	sh_touch_all();
+	sh_check_release(released, &before);
 	return released;
 }
