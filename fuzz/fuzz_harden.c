@@ -203,9 +203,10 @@ static size_t free_slots(unsigned c)
 static void reuse_until_report(const sh_obj *o, size_t at, const char *detail)
 {
 	size_t n = shadow.sc[o->cls].size - SH_CANARY, k = free_slots(o->cls);
-	/* Only GORT_NOSCAN requests reach a class that breaks the ABI's
-	 * 16-byte alignment (Go's 24 bytes). */
-	int noscan = sh_abi_need(n, shadow.sc[o->cls].size, 0) != shadow.sc[o->cls].size;
+	/* Only GORT_NOSCAN requests reach a class whose slots do not all keep
+	 * the alignment gort.h promises malloc (Go's 24 bytes). */
+	sh_expect m = {.how = HOW_MALLOC};
+	int noscan = sh_hard_class(n, sh_promised_align(n, &m)) != o->cls;
 	sh_expect e = {.how = noscan ? HOW_ALLOC : HOW_MALLOC,
 		       .noscan = noscan,
 		       .foot = sh_footprint(n, 0, 0)};

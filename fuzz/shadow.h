@@ -41,8 +41,11 @@
  *    EINVAL for an alignment that is not a power of two (op_impossible);
  *  - usable size >= request, hardened exactly the request (sh_check_new,
  *    op_usable);
- *  - alignment: 8 bytes, Go's rules for a tiny object, aligned_alloc the
- *    alignment asked (sh_check_new);
+ *  - alignment: malloc, calloc, realloc and gort_alloc without GORT_NOSCAN
+ *    align 16 bytes and more to alignof(max_align_t), 8 and more to 8, in
+ *    every preset, and an object's class keeps that for all its slots;
+ *    GORT_NOSCAN keeps Go's rules; aligned_alloc gives the alignment asked
+ *    (sh_promised_align, sh_check_new);
  *  - calloc and GORT_ZERO memory reads zero (sh_add); GORT_NOSCAN under 16
  *    bytes is a tiny object (light, without GORT_ZERO: sh_check_new);
  *  - realloc keeps the contents up to the smaller size, and a failed one
@@ -296,9 +299,8 @@ void sh_check_held(void);
 
 size_t sh_round_page(size_t n);
 size_t sh_guard_pages(void);
-size_t sh_abi_need(size_t req, size_t need, int noscan);
-size_t sh_abi_align(size_t req, int noscan);
-unsigned sh_hard_class(size_t req, size_t align, int noscan);
+unsigned sh_light_class(size_t req, size_t align);
+unsigned sh_hard_class(size_t req, size_t align);
 size_t sh_hard_usable(size_t req, unsigned cls);
 size_t sh_footprint(size_t n, size_t align, int tiny);
 int sh_room_for(size_t foot);
@@ -323,6 +325,7 @@ void sh_end_input(void);
 
 /* ---------------------------------- shadow_object.c: one call's result */
 
+size_t sh_promised_align(size_t req, const sh_expect *e);
 void sh_check_new(uintptr_t p, size_t req, size_t usable, const sh_expect *e, gort_object_info *oi);
 void sh_check_object(const sh_obj *o);
 void sh_expect_enomem(void *p, const char *what, size_t n);

@@ -28,26 +28,14 @@ size_t sh_guard_pages(void)
 	return shadow.preset == GORT_HARDEN_PARANOID;
 }
 
-/* gort.h's alignment contract: a request of 16 bytes or more that is not
- * GORT_NOSCAN takes a slot of a multiple of 16 bytes (so never Go's 24-byte
- * class); `need` is what the request needs (with the canary, hardened). */
-size_t sh_abi_need(size_t req, size_t need, int noscan)
-{
-	return req >= 16 && !noscan ? (need + 15) & ~(size_t)15 : need;
-}
-
-/* The alignment gort.h promises an object of req bytes. */
-size_t sh_abi_align(size_t req, int noscan)
-{
-	return req >= 16 && !noscan ? 16 : req >= 8 ? 8 : 1;
-}
-
 /* Worst-case pages an allocation may pin: a whole span per small object.
- * Hardened, the request takes 8 bytes more (the canary). */
+ * Hardened, the request takes 8 bytes more (the canary); from 16 bytes on,
+ * a slot on GORT_MALLOC_ALIGN may take more still. */
 size_t sh_footprint(size_t n, size_t align, int tiny)
 {
-	size_t need = sh_abi_need(n, shadow.hard ? n + SH_CANARY : n, 0);
-	size_t guard = sh_guard_pages() * SH_PAGE;
+	size_t need = shadow.hard ? n + SH_CANARY : n, guard = sh_guard_pages() * SH_PAGE;
+	if (n >= 16)
+		need = (need + GORT_MALLOC_ALIGN - 1) & ~(size_t)(GORT_MALLOC_ALIGN - 1);
 	if (tiny)
 		return GORT_TINY_SIZE;
 	if (need <= GORT_MAX_SMALL_SIZE && align <= 8)
@@ -57,19 +45,33 @@ size_t sh_footprint(size_t n, size_t align, int tiny)
 	return sh_round_page(need ? need : 1) + (align > SH_PAGE ? align : 0) + guard;
 }
 
-/* Hardened: the class a request lands in (0: large), as malloc.c routes
- * it: the class of n + 8, or with an alignment above 8 the first class from
- * there whose size is a multiple of it; large beyond 32 KiB or a page's
- * alignment. */
-unsigned sh_hard_class(size_t req, size_t align, int noscan)
+/* The first class from c whose slots all sit on `align` (0: none): slots
+ * lie at multiples of their size from a page, so its size is a multiple. */
+static unsigned class_aligned(unsigned c, size_t align)
 {
-	size_t need = align > 8 ? req + SH_CANARY : sh_abi_need(req, req + SH_CANARY, noscan);
-	if (need > GORT_MAX_SMALL_SIZE || align > SH_PAGE)
-		return 0;
-	unsigned c = gort_size_to_class(need);
 	while (align > 8 && c < GORT_NUM_SIZE_CLASSES && shadow.sc[c].size % align != 0)
 		c++;
 	return c < GORT_NUM_SIZE_CLASSES ? c : 0;
+}
+
+/* Light: the class a request that must sit on `align` lands in (0: large):
+ * the first class from the request's own whose slots all do; large beyond
+ * 32 KiB or a page's alignment. */
+unsigned sh_light_class(size_t req, size_t align)
+{
+	if (req > GORT_MAX_SMALL_SIZE || align > SH_PAGE)
+		return 0;
+	return class_aligned(gort_size_to_class(req ? req : 1), align);
+}
+
+/* Hardened: the same from the class of n + 8 (the canary), as malloc.c
+ * routes it. */
+unsigned sh_hard_class(size_t req, size_t align)
+{
+	size_t need = req + SH_CANARY;
+	if (need > GORT_MAX_SMALL_SIZE || align > SH_PAGE)
+		return 0;
+	return class_aligned(gort_size_to_class(need), align);
 }
 
 /* Hardened: the request a large span records, so the usable size: an

@@ -5,13 +5,14 @@
  * deep check (sh_check_object).
  *
  * A new object: usable size >= request (hardened: exactly the request, and
- * p[n] reads 0, the canary's terminator); alignment (8 bytes, Go's tiny
- * rules, or the alignment asked for); in the snapshots, the start of a slot
+ * p[n] reads 0, the canary's terminator); the alignment gort.h promises
+ * (sh_promised_align); in the snapshots, the start of a slot on 8 bytes
  * with ALLOC set, FREED and QUARANTINE clear, POINTERS as the flags asked,
- * the class the request maps to with usable size the class size (light) or
- * a large span that records the request; never a slot the model holds in
- * quarantine. Zeroed memory (calloc, GORT_ZERO, hardened small objects) is
- * checked by sh_add, which then fills the object.
+ * the class the request maps to (sh_light_class, sh_hard_class) with usable
+ * size the class size (light) or a large span that records the request;
+ * never a slot the model holds in quarantine. Zeroed memory (calloc,
+ * GORT_ZERO, hardened small objects) is checked by sh_add, which then fills
+ * the object.
  *
  * A failed allocation: impossible sizes give NULL and ENOMEM; any other
  * NULL must come with ENOMEM and only when no free run nor the uncommitted
@@ -21,14 +22,69 @@
 
 #define BIT(plane) (1u << (plane))
 
+static const char *const how_name[] = {
+	[HOW_MALLOC] = "malloc",	 [HOW_CALLOC] = "calloc",    [HOW_REALLOC] = "realloc",
+	[HOW_ALIGNED] = "aligned_alloc", [HOW_ALLOC] = "gort_alloc",
+};
+
+/* Go's alignment of a tiny object: by its size, as mallocgc's tiny path. */
+static size_t tiny_align(size_t req)
+{
+	size_t r = req ? req : 1;
+	return (r & 7) == 0 ? 8 : (r & 3) == 0 ? 4 : (r & 1) == 0 ? 2 : 1;
+}
+
+_Static_assert(GORT_MALLOC_ALIGN % _Alignof(max_align_t) == 0,
+	       "gort.h promises alignof(max_align_t): GORT_MALLOC_ALIGN must keep it");
+
+/* The alignment gort.h promises for a request of req bytes made as e says:
+ * malloc, calloc, realloc and gort_alloc without GORT_NOSCAN align every
+ * request of 16 bytes or more to alignof(max_align_t) (GORT_MALLOC_ALIGN)
+ * and of 8 or more to 8, in every preset; GORT_NOSCAN keeps Go's rules (8
+ * from 8 bytes, a tiny object by its size); aligned_alloc gives the
+ * alignment asked. A realloc promises it whatever made the object. */
+size_t sh_promised_align(size_t req, const sh_expect *e)
+{
+	if (e->how == HOW_ALIGNED)
+		return e->align;
+	if (e->tiny)
+		return tiny_align(req);
+	if (req >= 16 && !(e->how == HOW_ALLOC && e->noscan))
+		return GORT_MALLOC_ALIGN;
+	return req >= 8 ? 8 : 1;
+}
+
+/* The alignment the object's class must keep its slots on: the promised
+ * one, where an aligned_alloc of 8 or less is a malloc (malloc.c). */
+static size_t slot_align(size_t req, const sh_expect *e)
+{
+	if (e->how == HOW_ALIGNED && e->align <= 8)
+		return sh_promised_align(req, &(sh_expect){.how = HOW_MALLOC});
+	return sh_promised_align(req, e);
+}
+
+/* A small object's class keeps the alignment gort.h promises for every
+ * slot, not only for this one: slots sit at multiples of their size from a
+ * page, so the size must be a multiple of the alignment. (The first slot of
+ * a span is aligned whatever the size: this catches the class before its
+ * second slot goes out.) */
+static void expect_slots_aligned(size_t req, const sh_expect *e, const gort_object_info *oi)
+{
+	size_t align = sh_promised_align(req, e);
+	SH_ASSERT(oi->span_class == 0 || oi->elemsize % align == 0,
+		  "%s(%zu) took a %zu-byte slot of class %u: not every slot of it is aligned to "
+		  "%zu bytes, as gort.h promises",
+		  how_name[e->how], req, oi->elemsize, oi->span_class, align);
+}
+
 /* Hardened: usable size exactly the request, the class of request + 8,
  * p[n] zero (the canary's terminator), and never a held slot. */
 static void check_new_hard(uintptr_t p, size_t req, size_t usable, const sh_expect *e,
 			   gort_object_info *oi)
 {
-	unsigned cls = sh_hard_class(req, e->align, e->noscan);
+	unsigned cls = sh_hard_class(req, slot_align(req, e));
 	size_t ureq = sh_hard_usable(req, cls);
-	SH_ASSERT(usable == ureq && p % 8 == 0 && (!e->align || p % e->align == 0),
+	SH_ASSERT(usable == ureq && p % 8 == 0,
 		  "object %#lx of %zu bytes (align %zu): usable %zu, want %zu", (unsigned long)p,
 		  req, e->align, usable, ureq);
 	SH_ASSERT(((const volatile uint8_t *)p)[ureq] == 0,
@@ -44,6 +100,7 @@ static void check_new_hard(uintptr_t p, size_t req, size_t usable, const sh_expe
 	SH_ASSERT((bits & BIT(GORT_PLANE_ALLOC)) &&
 			  !(bits & (BIT(GORT_PLANE_FREED) | BIT(GORT_PLANE_QUARANTINE))),
 		  "new object %#lx: bitmap bits %#x (want ALLOC only)", (unsigned long)p, bits);
+	expect_slots_aligned(req, e, oi);
 	SH_ASSERT(oi->span_class == cls, "request %zu (align %zu) landed in class %u, want %u", req,
 		  e->align, oi->span_class, cls);
 	if (cls != 0) {
@@ -61,8 +118,8 @@ static void check_new_hard(uintptr_t p, size_t req, size_t usable, const sh_expe
 		  (unsigned long)p, req, (unsigned long)si.base, si.request, si.owner);
 }
 
-/* Light, a tiny object: in a tiny block, live in its mask, at Go's
- * alignment for its size, and no usable byte past the block. */
+/* Light, a tiny object: in a tiny block, live in its mask, and no usable
+ * byte past the block. */
 static void check_new_tiny(uintptr_t p, size_t req, size_t usable, const gort_object_info *oi)
 {
 	unsigned off = (unsigned)(p & 15);
@@ -71,19 +128,13 @@ static void check_new_tiny(uintptr_t p, size_t req, size_t usable, const gort_ob
 		  oi->span_class);
 	SH_ASSERT((oi->tiny_live >> off) & 1, "tiny object %#lx: live mask %#x lacks it",
 		  (unsigned long)p, oi->tiny_live);
-	size_t r = req ? req : 1;
-	size_t need = (r & 7) == 0 ? 8 : (r & 3) == 0 ? 4 : (r & 1) == 0 ? 2 : 1;
-	SH_ASSERT(p % need == 0, "tiny object of %zu bytes at %#lx breaks Go's alignment %zu", req,
-		  (unsigned long)p, need);
 	SH_ASSERT(off + usable <= GORT_TINY_SIZE,
 		  "tiny object %#lx: usable size %zu reaches past its block", (unsigned long)p,
 		  usable);
 }
 
-/* Light, a small object: a slot of the class the request maps to (any
- * class whose slots sit on an alignment above 8), usable size the class
- * size, POINTERS as asked. */
-static void check_new_small(uintptr_t p, size_t req, size_t usable, const sh_expect *e,
+/* Light, a small object: usable size the class size, POINTERS as asked. */
+static void check_new_small(uintptr_t p, size_t usable, const sh_expect *e,
 			    const gort_object_info *oi)
 {
 	size_t cls_size = shadow.sc[oi->span_class].size;
@@ -93,19 +144,13 @@ static void check_new_small(uintptr_t p, size_t req, size_t usable, const sh_exp
 	SH_ASSERT(((oi->bits >> GORT_PLANE_POINTERS) & 1) == !e->noscan,
 		  "object %#lx allocated %s GORT_NOSCAN: POINTERS bit is %d", (unsigned long)p,
 		  e->noscan ? "with" : "without", (oi->bits >> GORT_PLANE_POINTERS) & 1);
-	if (!e->align || e->align <= 8)
-		SH_ASSERT(oi->span_class == gort_size_to_class(sh_abi_need(req, req, e->noscan)),
-			  "request %zu landed in class %u, want %u", req, oi->span_class,
-			  gort_size_to_class(sh_abi_need(req, req, e->noscan)));
 }
 
-/* Light, a large object: only past the small sizes (or an alignment above
- * 8), its span records the request, and a new one has the page-rounded
- * request as usable size (one resized in place keeps its span). */
+/* Light, a large object: its span records the request, and a new one has
+ * the page-rounded request as usable size (one resized in place keeps its
+ * span). */
 static void check_new_large(uintptr_t p, size_t req, size_t usable, const sh_expect *e)
 {
-	SH_ASSERT(req > GORT_MAX_SMALL_SIZE || e->align > 8, "request %zu became a large object",
-		  req);
 	if (!e->in_place)
 		SH_ASSERT(usable == sh_round_page(req ? req : 1),
 			  "large object %#lx of %zu bytes: usable %zu", (unsigned long)p, req,
@@ -117,8 +162,9 @@ static void check_new_large(uintptr_t p, size_t req, size_t usable, const sh_exp
 		  (unsigned long)p, req, (unsigned long)si.base, si.request, si.owner);
 }
 
-/* Light, any object but a tiny one: 8-byte aligned (and as asked), the
- * start of its slot, never marked quarantined. */
+/* Light, any object but a tiny one: 8-byte aligned, the start of its slot,
+ * never marked quarantined, in the class its request and alignment map to
+ * (0: large). */
 static void check_new_slot(uintptr_t p, size_t req, size_t usable, const sh_expect *e,
 			   const gort_object_info *oi)
 {
@@ -129,11 +175,12 @@ static void check_new_slot(uintptr_t p, size_t req, size_t usable, const sh_expe
 		  (unsigned long)p, (unsigned long)oi->base);
 	SH_ASSERT(!(oi->bits & BIT(GORT_PLANE_QUARANTINE)),
 		  "new object %#lx has its QUARANTINE bit", (unsigned long)p);
-	if (e->align)
-		SH_ASSERT(p % e->align == 0, "aligned_alloc(%zu, %zu) = %#lx is misaligned",
-			  e->align, req, (unsigned long)p);
-	if (oi->span_class != 0)
-		check_new_small(p, req, usable, e, oi);
+	expect_slots_aligned(req, e, oi);
+	unsigned cls = sh_light_class(req, slot_align(req, e));
+	SH_ASSERT(oi->span_class == cls, "%s(%zu) landed in class %u, want %u", how_name[e->how],
+		  req, oi->span_class, cls);
+	if (cls != 0)
+		check_new_small(p, usable, e, oi);
 	else
 		check_new_large(p, req, usable, e);
 }
@@ -144,12 +191,9 @@ void sh_check_new(uintptr_t p, size_t req, size_t usable, const sh_expect *e, go
 {
 	SH_ASSERT(usable >= req, "usable size %zu < request %zu at %#lx", usable, req,
 		  (unsigned long)p);
-	if (!e->tiny)
-		SH_ASSERT(
-			p % sh_abi_align(req, e->noscan) == 0,
-			"object %#lx of %zu bytes (noscan %d) breaks the %zu-byte alignment gort.h "
-			"promises",
-			(unsigned long)p, req, e->noscan, sh_abi_align(req, e->noscan));
+	size_t align = sh_promised_align(req, e);
+	SH_ASSERT(p % align == 0, "%s(%zu) = %#lx is not aligned to %zu bytes, as gort.h promises",
+		  how_name[e->how], req, (unsigned long)p, align);
 	if (shadow.hard) {
 		check_new_hard(p, req, usable, e, oi);
 		return;
