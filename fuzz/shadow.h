@@ -293,6 +293,7 @@ sh_held *sh_held_at(unsigned c, uint32_t k);
 const sh_held *sh_held_find(uintptr_t p);
 void sh_expect_held_or_inbox(const sh_obj *o);
 void sh_drain_rings(void);
+void sh_after_failed_alloc(void);
 void sh_check_held(void);
 
 /* ------------------------------------------- shadow_model.c: the objects */

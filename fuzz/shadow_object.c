@@ -16,7 +16,8 @@
  *
  * A failed allocation: impossible sizes give NULL and ENOMEM; any other
  * NULL must come with ENOMEM and only when no free run nor the uncommitted
- * arena could have held the span.
+ * arena could have held the span. Either may have emptied the large
+ * objects' quarantine on its way (sh_after_failed_alloc).
  */
 #include "shadow.h"
 
@@ -247,6 +248,7 @@ void sh_expect_enomem(void *p, const char *what, size_t n)
 {
 	SH_ASSERT(p == NULL && errno == ENOMEM, "%s(%#zx) = %p, errno %d: want NULL and ENOMEM",
 		  what, n, p, errno);
+	sh_after_failed_alloc();
 }
 
 /* A NULL from an allocation that should fit: errno must be ENOMEM, and no
@@ -274,4 +276,5 @@ void sh_expect_fair_oom(const char *what, size_t n, size_t align)
 		SH_ASSERT(runs[i].npages < pages,
 			  "%s(%zu, align %zu) failed with a free run of %u pages at %#lx", what, n,
 			  align, runs[i].npages, (unsigned long)runs[i].base);
+	sh_after_failed_alloc();
 }

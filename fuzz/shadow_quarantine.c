@@ -8,7 +8,8 @@
  * FIFO) or FREED (the inbox of a span the cache does not own, freed at once
  * for the statistics). The model evicts the oldest entry of a full ring
  * exactly as the library must; flush and release empty the small rings,
- * never the large FIFO, which only a new runtime empties.
+ * never the large FIFO, which only a new runtime or an allocation about
+ * to fail empties.
  *
  * Held objects count as objects, slot bytes and ALLOC bits, never as frees,
  * until they leave; their pages stay charged to the budget. A new object
@@ -67,6 +68,21 @@ static void push(unsigned c, const sh_obj *o)
 	shadow.nheld++;
 	shadow.held_bytes += o->slot;
 	shadow.foot += o->foot; /* its pages stay pinned while it is held */
+}
+
+/* An allocation about to fail empties the large FIFO first, so that the
+ * quarantine never causes an out-of-memory (lib/mem/quarantine.c): after
+ * one that failed, the library holds all of it or none of it. */
+void sh_after_failed_alloc(void)
+{
+	if (shadow.qlen[0] == 0)
+		return;
+	const sh_held *oldest = sh_held_at(0, 0);
+	gort_object_info oi = {0};
+	int held = gort_inspect_object((void *)oldest->p, &oi) == 0 && oi.base == oldest->p &&
+		   (oi.bits & BIT(GORT_PLANE_QUARANTINE));
+	while (!held && shadow.qlen[0])
+		pop(0);
 }
 
 /* Flush and release empty the small rings (never the large FIFO). */
