@@ -494,6 +494,20 @@ $(AFL_CLI_OBJS): AFL_CFLAGS += $(FUZZ_SHELL_HOOKS)
 $(AFL_CMPLOG_CLI_OBJS): AFL_CMPLOG_CFLAGS += $(FUZZ_SHELL_HOOKS)
 endif
 
+# fuzz_alloc, fuzz_misuse and fuzz_harden also link the heap's shadow model
+# (fuzz/shadow_*.c, described in fuzz/shadow.h), built in each tree as the
+# harnesses are.
+FUZZ_SHADOW_HARNESSES := fuzz_alloc fuzz_misuse fuzz_harden
+FUZZ_SHADOW_SRCS := $(sort $(wildcard fuzz/shadow_*.c))
+shadow_objs = $(patsubst %,$(1)/%.o,$(basename $(FUZZ_SHADOW_SRCS)))
+$(addprefix $(FUZZ_ROOT)/,$(FUZZ_SHADOW_HARNESSES)): $(call shadow_objs,$(FUZZ_ROOT)/obj)
+$(addprefix $(AFL_ROOT)/,$(FUZZ_SHADOW_HARNESSES)): $(call shadow_objs,$(AFL_ROOT)/obj)
+$(addsuffix .cmplog,$(addprefix $(AFL_ROOT)/,$(FUZZ_SHADOW_HARNESSES))): \
+	$(call shadow_objs,$(AFL_ROOT)/cmplog-obj)
+$(addprefix $(BUILD)/fuzz-replay/,$(FUZZ_SHADOW_HARNESSES)): $(call shadow_objs,$(BUILD)/obj)
+FUZZ_ALL_OBJS += $(foreach d,$(FUZZ_ROOT)/obj $(AFL_ROOT)/obj $(AFL_ROOT)/cmplog-obj $(BUILD)/obj, \
+	$(call shadow_objs,$(d)))
+
 $(BUILD)/obj/fuzz-shell/%.o: %.c $(FLAGS_STAMP)
 	$(call say,CC,$@)
 	@mkdir -p $(@D)

@@ -10,9 +10,12 @@
 #  - compiles the shell (cli/*.c but main.c and repl.c) for fuzz_shell, with
 #    its allocation calls renamed to that harness's hooks (the Makefile's
 #    FUZZ_SHELL_HOOKS; fuzz/fuzz_shell.c says why);
+#  - compiles the heap's shadow model (fuzz/shadow_*.c) for fuzz_alloc,
+#    fuzz_misuse and fuzz_harden (the Makefile's FUZZ_SHADOW_HARNESSES);
 #  - compiles each fuzz/fuzz_*.c harness with $CC $CFLAGS and links it with
 #    $CXX $CXXFLAGS ... $LIB_FUZZING_ENGINE (OSS-Fuzz wants $CXX as the linker
-#    even for C) into $OUT/<harness>, fuzz_shell with the shell's objects;
+#    even for C) into $OUT/<harness>, fuzz_shell with the shell's objects,
+#    the allocator harnesses with the shadow model's;
 #  - copies fuzz/<harness>.options and fuzz/<harness>.dict when present, and
 #    zips corpus/<harness>/ (regressions included) into
 #    $OUT/<harness>_seed_corpus.zip.
@@ -37,6 +40,14 @@ esac
 case " $CFLAGS " in
 *undefined* | *bool,array* | *shift*) flags+=(-DGORT_SAN_UNDEFINED=1) ;;
 esac
+# The observers the harnesses call after every step get no coverage
+# instrumentation, as in the Makefile's builds (fuzz/coverage-ignore.txt).
+case " $CFLAGS " in
+*fuzzer-no-link* | *sanitize-coverage*)
+	flags+=(-fsanitize-coverage-ignorelist=fuzz/coverage-ignore.txt)
+	;;
+esac
+export AFL_LLVM_DENYLIST=$PWD/fuzz/coverage-ignore.txt
 
 # The library: every .c under lib/ but lib/preload/, and the assembly of
 # this architecture only (files named *_<arch>.c/.S belong to that arch).
@@ -73,12 +84,23 @@ for src in cli/*.c; do
 	cli_objs+=("$obj")
 done
 
+shadow_objs=()
+for src in fuzz/shadow_*.c; do
+	obj=$WORK/obj/${src//\//_}.o
+	# shellcheck disable=SC2086
+	$CC $CFLAGS "${flags[@]}" -c "$src" -o "$obj"
+	shadow_objs+=("$obj")
+done
+
 for src in fuzz/fuzz_*.c; do
 	h=$(basename "$src" .c)
 	# shellcheck disable=SC2086
 	$CC $CFLAGS "${flags[@]}" -c "$src" -o "$WORK/$h.o"
 	extra=()
-	[[ $h == fuzz_shell ]] && extra=("${cli_objs[@]}")
+	case $h in
+	fuzz_shell) extra=("${cli_objs[@]}") ;;
+	fuzz_alloc | fuzz_misuse | fuzz_harden) extra=("${shadow_objs[@]}") ;;
+	esac
 	# shellcheck disable=SC2086
 	$CXX $CXXFLAGS "$WORK/$h.o" "${extra[@]}" "$WORK/libgort.a" $LIB_FUZZING_ENGINE -pthread \
 		-o "$OUT/$h"

@@ -1,6 +1,7 @@
 /*
  * fuzz_alloc.c — coverage-guided fuzzing of the malloc family against a
- * shadow model (fuzz/shadow.h has the model and every check).
+ * shadow model (fuzz/shadow.h and its shadow_*.c modules have the model,
+ * the decoder and every check).
  *
  * The input is a sequence of operations decoded FuzzedDataProvider-style
  * (fuzz/fdp.h): one tail byte picks the operation, further tail bytes its
@@ -49,11 +50,7 @@ FUZZ_API int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fdp_t d;
 	fdp_init(&d, data, size);
 	sh_begin_input();
-	while (fdp_remaining(&d) && S.op_no < SH_MAX_OPS) {
-		sh_pick_op(fdp_u8(&d))(&d);
-		sh_step_checks();
-		S.op_no++;
-	}
+	sh_run_ops(&d, 256, NULL, 0); /* every op byte picks one of the model's */
 	sh_end_input();
 	return 0;
 }

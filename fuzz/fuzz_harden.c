@@ -135,16 +135,16 @@ static void expect_still_live(const sh_obj *o)
 
 static void hz_overflow(fdp_t *d)
 {
-	size_t i = sh_pick(d, S.nlive);
+	size_t i = sh_pick(d, shadow.nlive);
 	size_t k = fdp_range(d, 0, SH_CANARY - 1);
 	uint8_t x = (uint8_t)fdp_range(d, 1, 255);
 	enum call call = pick_call(d);
 	int jump = fdp_bool(d);
 	size_t n = fdp_range(d, 0, 100);
 	int free_after = fdp_bool(d);
-	if (S.nlive == 0)
+	if (shadow.nlive == 0)
 		return;
-	sh_obj o = S.live[i];
+	sh_obj o = shadow.live[i];
 	size_t at = o.usable + k;
 	uint8_t old = ((volatile uint8_t *)o.p)[at];
 	poke(&o, at, old ^ x, "overflow");
@@ -157,7 +157,7 @@ static void hz_overflow(fdp_t *d)
 		  "object %llu: usable_size after the repair is not %zu", (unsigned long long)o.id,
 		  o.usable);
 	if (free_after)
-		sh_free_index(i);
+		sh_free_live(i);
 }
 
 /* ----------------------------------------------------- write after free */
@@ -182,7 +182,7 @@ static void expect_check_finds(const sh_obj *o)
 static int span_has_live(const gort_span_info *si)
 {
 	size_t i = sh_iv_lower(si->base);
-	return i < S.nlive && S.iv[i].lo < si->base + (uintptr_t)si->npages * SH_PAGE;
+	return i < shadow.nlive && shadow.iv[i].lo < si->base + (uintptr_t)si->npages * SH_PAGE;
 }
 
 /* Free slots of class c in every in-use span: after a flush, the most
@@ -191,7 +191,7 @@ static size_t free_slots(unsigned c)
 {
 	size_t n = sh_load_spans(), slots = 0;
 	for (size_t i = 0; i < n; i++) {
-		const gort_span_info *s = &S.spans[i];
+		const gort_span_info *s = &shadow.spans[i];
 		if (s->state != GORT_SPAN_FREE && s->span_class == c)
 			slots += s->nelems - s->nalloc + s->nfreed;
 	}
@@ -202,14 +202,15 @@ static size_t free_slots(unsigned c)
  * that meets the slot reports it. */
 static void reuse_until_report(const sh_obj *o, size_t at, const char *detail)
 {
-	size_t n = S.sc[o->cls].size - SH_CANARY, k = free_slots(o->cls);
-	/* Only GORT_NOSCAN requests reach a class that breaks the ABI's
-	 * 16-byte alignment (Go's 24 bytes). */
-	int noscan = sh_abi_need(n, S.sc[o->cls].size, 0) != S.sc[o->cls].size;
+	size_t n = shadow.sc[o->cls].size - SH_CANARY, k = free_slots(o->cls);
+	/* Only GORT_NOSCAN requests reach a class whose slots do not all keep
+	 * the alignment gort.h promises malloc (Go's 24 bytes). */
+	sh_expect m = {.how = HOW_MALLOC};
+	int noscan = sh_hard_class(n, sh_promised_align(n, &m)) != o->cls;
 	sh_expect e = {.how = noscan ? HOW_ALLOC : HOW_MALLOC,
 		       .noscan = noscan,
 		       .foot = sh_footprint(n, 0, 0)};
-	if (S.nlive + k > SH_MAX_LIVE || S.foot + k * e.foot > SH_FOOTPRINT_MAX) {
+	if (shadow.nlive + k > SH_MAX_LIVE || shadow.foot + k * e.foot > SH_FOOTPRINT_MAX) {
 		poke(o, at, 0, "repair (no budget to reuse)");
 		sh_gort_check();
 		return;
@@ -226,16 +227,14 @@ static void reuse_until_report(const sh_obj *o, size_t at, const char *detail)
 			 * keeps it. */
 			st->name = "malloc (use after free)";
 			sh_gsh("try alloc %zu%s  # use after free; the harness keeps o%llu", n,
-			       noscan ? " noscan" : "",
-			       (unsigned long long)S.next_id);
+			       noscan ? " noscan" : "", (unsigned long long)shadow.next_id);
 		}
 		sh_ret(st, (uintptr_t)p);
 		SH_ASSERT(p, "malloc(%zu) = NULL, errno %d, reusing class %u", n, errno, o->cls);
 		if (reported) {
 			expect_report("malloc over a slot written after free",
 				      GORT_ERR_USE_AFTER_FREE, o->p, "malloc", detail);
-			S.mallocs++; /* the slot was taken, repaired and freed */
-			S.frees++;
+			sh_count_reused_slot(o->cls); /* taken, repaired, freed */
 		}
 		sh_add((uintptr_t)p, n, &e, 1);
 		if (reported) {
@@ -260,9 +259,8 @@ static void flush_and_reuse(const sh_obj *o, const gort_span_info *si, size_t at
 	if (empty)
 		sh_gsh("try flush");
 	arm();
-	gort_flush_caches();
+	sh_flush();
 	disarm();
-	sh_drain_rings();
 	sh_ret(st, 0);
 	if (empty) {
 		expect_report("flush of a span written after free", GORT_ERR_USE_AFTER_FREE, o->p,
@@ -277,18 +275,18 @@ static void flush_and_reuse(const sh_obj *o, const gort_span_info *si, size_t at
 
 static void hz_write_after_free(fdp_t *d)
 {
-	size_t i = sh_pick(d, S.nlive);
+	size_t i = sh_pick(d, shadow.nlive);
 	uint16_t off = fdp_u16(d);
 	uint8_t x = (uint8_t)fdp_range(d, 1, 255);
 	int reuse = fdp_bool(d);
-	if (S.nlive == 0 || S.live[i].cls == 0)
+	if (shadow.nlive == 0 || shadow.live[i].cls == 0)
 		return; /* a freed large object's pages fault */
-	sh_obj o = S.live[i];
+	sh_obj o = shadow.live[i];
 	gort_span_info si;
 	SH_ASSERT(gort_inspect_span_of(o.p, &si) == 0, "object %llu has no span",
 		  (unsigned long long)o.id);
 	size_t at = off % o.slot;
-	sh_free_index(i);
+	sh_free_live(i);
 	poke(&o, at, x, "write after free");
 	expect_check_finds(&o);
 	if (reuse) {
@@ -303,13 +301,13 @@ static void hz_write_after_free(fdp_t *d)
 
 static void hz_double_free_held(fdp_t *d)
 {
-	mis_target t = decode_target(d, S.nheld);
+	mis_target t = decode_target(d, shadow.nheld);
 	size_t k = t.k;
-	if (S.nheld == 0)
+	if (shadow.nheld == 0)
 		return;
 	for (unsigned c = 0; c < GORT_NUM_SIZE_CLASSES; c++) {
-		if (k >= S.qlen[c]) {
-			k -= S.qlen[c];
+		if (k >= shadow.qlen[c]) {
+			k -= shadow.qlen[c];
 			continue;
 		}
 		uintptr_t p = sh_held_at(c, (uint32_t)k)->p;
@@ -325,7 +323,7 @@ enum {
 }; /* op bytes below: fuzz_alloc's operations; above: misuse */
 
 /* The hardened misuse twice: the others are fuzz_misuse's already. */
-static void (*const misuses[])(fdp_t *) = {
+static const sh_opfn misuses[] = {
 	mis_double_free_now, mis_double_free_later, mis_freed_span,	 mis_interior,
 	mis_foreign,	     mis_never_allocated,   hz_overflow,	 hz_write_after_free,
 	hz_double_free_held, hz_overflow,	    hz_write_after_free, hz_double_free_held,
@@ -349,7 +347,7 @@ FUZZ_API int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t seed = fdp_u8(&d);
 	sh_start(preset, quarantine, seed);
 	sh_begin_input();
-	misuse_run(&d, NORMAL_OPS, misuses, sizeof misuses / sizeof misuses[0]);
+	sh_run_ops(&d, NORMAL_OPS, misuses, sizeof misuses / sizeof misuses[0]);
 	sh_end_input();
 	return 0;
 }

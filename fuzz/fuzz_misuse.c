@@ -53,7 +53,7 @@ enum {
 	NORMAL_OPS = 216
 }; /* op bytes below: fuzz_alloc's operations; above: misuse */
 
-static void (*const misuses[])(fdp_t *) = {
+static const sh_opfn misuses[] = {
 	mis_double_free_now, mis_double_free_later, mis_freed_span,
 	mis_interior,	     mis_foreign,	    mis_never_allocated,
 };
@@ -72,7 +72,7 @@ FUZZ_API int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fdp_t d;
 	fdp_init(&d, data, size);
 	sh_begin_input();
-	misuse_run(&d, NORMAL_OPS, misuses, sizeof misuses / sizeof misuses[0]);
+	sh_run_ops(&d, NORMAL_OPS, misuses, sizeof misuses / sizeof misuses[0]);
 	sh_end_input();
 	return 0;
 }

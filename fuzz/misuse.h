@@ -11,7 +11,7 @@
  * fuzzers (it includes shadow.h); everything is static.
  *
  * A report outside an armed call is a failure (on_error). Hardened mode
- * (S.hard) narrows the oracle to the kinds docs/hardening.md promises: a
+ * (shadow.hard) narrows the oracle to the kinds docs/hardening.md promises: a
  * pointer the model holds in a quarantine is a double free whose detail
  * says "in quarantine", every other pointer's detail must not say so, and
  * realloc and usable_size of a freed object are never a use after free.
@@ -50,6 +50,12 @@ static void on_error(const gort_error *e, void *ctx)
 	(void)ctx;
 	if (!R.armed)
 		sh_fail("unexpected report from %s: %s", e->op, e->message);
+	/* gort.h: the handler runs with no allocator lock held and may call
+	 * gort functions. gort_memstats takes the caches' and the heap's
+	 * locks: one still held by the reporting call would hang it here (a
+	 * timeout for the fuzzer). */
+	struct gort_memstats ms;
+	gort_memstats(&ms);
 	R.count++;
 	R.kind = e->kind;
 	R.address = e->address;
@@ -188,7 +194,7 @@ static void misuse(enum call call, uintptr_t p, size_t n, unsigned kinds, int ju
 static unsigned oracle(uintptr_t p, enum call call)
 {
 	unsigned freed = K(GORT_ERR_DOUBLE_FREE) | K(GORT_ERR_INVALID_FREE);
-	if (call != CALL_FREE && !S.hard)
+	if (call != CALL_FREE && !shadow.hard)
 		freed |= K(GORT_ERR_USE_AFTER_FREE);
 	if (sh_find_live(p))
 		return 0;
@@ -231,7 +237,7 @@ static unsigned oracle(uintptr_t p, enum call call)
 	SH_ASSERT(!quarantined, "a quarantined slot at %#lx (class %u) the model does not hold",
 		  (unsigned long)p, si.span_class);
 	/* Hardened: freed into its span's inbox and not yet folded in. */
-	if (S.hard && (oi.bits & K(GORT_PLANE_FREED)))
+	if (shadow.hard && (oi.bits & K(GORT_PLANE_FREED)))
 		return K(GORT_ERR_DOUBLE_FREE);
 	return freed;
 }
@@ -261,21 +267,6 @@ static mis_target decode_target(fdp_t *d, size_t count)
 	return t;
 }
 
-/* An input's operations: op bytes below `normal` are fuzz_alloc's
- * (sh_pick_op), the others the harness's misuses. */
-static void misuse_run(fdp_t *d, unsigned normal, void (*const *misuses)(fdp_t *), size_t n)
-{
-	while (fdp_remaining(d) && S.op_no < SH_MAX_OPS) {
-		unsigned b = fdp_u8(d);
-		if (b < normal)
-			sh_pick_op(b * 256 / normal)(d);
-		else
-			misuses[(b - normal) % n](d);
-		sh_step_checks();
-		S.op_no++;
-	}
-}
-
 /* The harness's reporting: the recording handler, and GORT_FUZZ_STRICT. */
 static void misuse_setup(void)
 {
@@ -288,27 +279,27 @@ static void misuse_setup(void)
 
 static void mis_double_free_now(fdp_t *d)
 {
-	mis_target t = decode_target(d, S.nlive);
-	if (S.nlive == 0)
+	mis_target t = decode_target(d, shadow.nlive);
+	if (shadow.nlive == 0)
 		return;
-	sh_obj o = S.live[t.k];
-	sh_free_index(t.k);
+	sh_obj o = shadow.live[t.k];
+	sh_free_live(t.k);
 	/* Hardened, the object is in a quarantine or its span's inbox: a double
 	 * free and nothing else. */
 	unsigned kinds = K(GORT_ERR_DOUBLE_FREE);
-	if (o.cls == 0 && !S.hard)
+	if (o.cls == 0 && !shadow.hard)
 		kinds |= K(GORT_ERR_INVALID_FREE); /* the span went back with the object */
-	if (t.call != CALL_FREE && !S.hard)
+	if (t.call != CALL_FREE && !shadow.hard)
 		kinds |= K(GORT_ERR_USE_AFTER_FREE);
 	misuse(t.call, o.p, t.n, kinds, t.jump, "double free (immediate)");
 }
 
 static void mis_double_free_later(fdp_t *d)
 {
-	mis_target t = decode_target(d, S.ngrave);
-	if (S.ngrave == 0)
+	mis_target t = decode_target(d, shadow.ngrave);
+	if (shadow.ngrave == 0)
 		return;
-	uintptr_t p = S.grave[t.k].p;
+	uintptr_t p = shadow.grave[t.k].p;
 	unsigned kinds = oracle(p, t.call);
 	if (kinds)
 		misuse(t.call, p, t.n, kinds, t.jump, "double free (delayed)");
@@ -316,22 +307,21 @@ static void mis_double_free_later(fdp_t *d)
 
 static void mis_freed_span(fdp_t *d)
 {
-	mis_target t = decode_target(d, S.nlive);
+	mis_target t = decode_target(d, shadow.nlive);
 	/* Flushing gives emptied spans back to the heap; releasing them to the
 	 * OS too makes the rest of the input fault its pages in again. */
 	int release = fdp_range(d, 0, 3) == 0;
-	if (S.nlive == 0)
+	if (shadow.nlive == 0)
 		return;
-	sh_obj o = S.live[t.k];
-	sh_free_index(t.k);
+	sh_obj o = shadow.live[t.k];
+	sh_free_live(t.k);
 	sh_step *st = sh_op(release ? "gort_release" : "gort_flush_caches", 0, 0, 0);
 	if (release)
-		sh_ret(st, gort_release());
+		sh_ret(st, sh_release());
 	else {
-		gort_flush_caches();
+		sh_flush();
 		sh_ret(st, 0);
 	}
-	sh_drain_rings();
 	unsigned kinds = oracle(o.p, t.call);
 	if (kinds)
 		misuse(t.call, o.p, t.n, kinds, t.jump, "pointer into a freed span");
@@ -339,15 +329,15 @@ static void mis_freed_span(fdp_t *d)
 
 static void mis_interior(fdp_t *d)
 {
-	size_t i = sh_pick(d, S.nlive);
+	size_t i = sh_pick(d, shadow.nlive);
 	enum call call = pick_call(d);
 	int jump = fdp_bool(d);
 	uint32_t r = fdp_u32(d);
 	unsigned pick = (unsigned)fdp_range(d, 0, 5);
 	size_t n = fdp_range(d, 0, 100);
-	if (S.nlive == 0)
+	if (shadow.nlive == 0)
 		return;
-	const sh_obj *o = &S.live[i];
+	const sh_obj *o = &shadow.live[i];
 	size_t u = gort_usable_size((void *)o->p);
 	if (u < 2)
 		return;
@@ -406,8 +396,8 @@ static void mis_never_allocated(fdp_t *d)
 	uint32_t v = fdp_u32(d);
 	int in_tail = fdp_bool(d);
 	size_t n = fdp_range(d, 0, 100);
-	gort_inspect_arena(&S.arena);
-	const gort_arena_info *a = &S.arena;
+	gort_inspect_arena(&shadow.arena);
+	const gort_arena_info *a = &shadow.arena;
 	uintptr_t p = 0;
 	const char *what = "never-allocated arena address";
 	switch (kind) {
@@ -442,9 +432,9 @@ static void mis_never_allocated(fdp_t *d)
 	default: {
 		/* A span of a live object: its tail beyond the last slot, or a
 		 * slot that is not allocated. */
-		if (S.nlive == 0)
+		if (shadow.nlive == 0)
 			return;
-		const sh_obj *o = &S.live[i % S.nlive];
+		const sh_obj *o = &shadow.live[i % shadow.nlive];
 		gort_span_info si;
 		if (o->cls == 0 || gort_inspect_span_of(o->p, &si) != 0)
 			return;

@@ -4,7 +4,7 @@ fuzz_harden, fuzz_sched and fuzz_shell.
 
 Usage: fuzz/seeds.py [CORPUS_DIR]     (default: corpus/)
 
-Each seed is an operation list encoded the way fuzz/shadow.h,
+Each seed is an operation list encoded the way fuzz/shadow_decode.c,
 fuzz/fuzz_misuse.c and fuzz/fuzz_sched.c decode it (fuzz/fdp.h): integers
 from the tail of the file, the first one consumed being the last byte, a
 value in [lo, hi] taking as many bytes as hi - lo needs, most significant
@@ -33,7 +33,7 @@ import hashlib
 import os
 import sys
 
-# Op bytes of fuzz_alloc (shadow.h sh_ops: first byte of each range).
+# Op bytes of fuzz_alloc (shadow_decode.c sh_ops: first byte of each range).
 MALLOC, ALLOC_MANY, CALLOC, REALLOC, ALIGNED, ALLOC, FREE, FREE_MANY, RELEASE, FLUSH, STATS, \
     USABLE, IMPOSSIBLE = 0, 36, 40, 56, 84, 100, 140, 210, 218, 220, 226, 228, 240
 NOSCAN, ZERO = 1, 2

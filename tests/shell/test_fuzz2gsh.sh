@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_fuzz2gsh.sh — every corpus input of fuzz_alloc, fuzz_misuse and
 # fuzz_sched, turned into a gortsh script by fuzz/fuzz2gsh (the harness's own
-# conversion: GORT_FUZZ_GSH=1, see fuzz/shadow.h and fuzz/fuzz_sched.c),
+# conversion: GORT_FUZZ_GSH=1, see fuzz/shadow_gsh.c and fuzz/fuzz_sched.c),
 # leaves gortsh as the harness was at the end of the input, before its
 # final clean-up:
 #  - fuzz_alloc, fuzz_misuse: exactly the same spans (bases, pages, classes,
