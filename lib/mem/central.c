@@ -122,7 +122,7 @@ static void take_if_empty(central_t *c, span_t *s)
 	s->empty_since = gort_mem.threaded ? gort_os_nanotime() : 0;
 	s->list = LIST_EMPTY;
 	list_push(&c->empty, s);
-	c->nempty++;
+	st(&c->nempty, c->nempty + 1); /* read unlocked by release_empty */
 }
 
 void gort_central_note_empty(span_t *s)
@@ -148,7 +148,7 @@ static void unfile_span(central_t *c, span_t *s)
 		c->nfull--;
 	} else if (s->list == LIST_EMPTY) {
 		list_remove(&c->empty, s);
-		c->nempty--;
+		st(&c->nempty, c->nempty - 1);
 	} else {
 		list_remove(&c->partial, s);
 		c->npartial--;
