@@ -258,13 +258,6 @@ static span_t *collect_empty(central_t *c)
 		}
 		s = next;
 	}
-	while (c->empty) {
-		span_t *e = c->empty;
-		unfile_span(c, e);
-		e->owner = OWNER_HEAP;
-		e->next = out;
-		out = e;
-	}
 	return out;
 }
 
@@ -283,7 +276,8 @@ size_t gort_central_reclaim_all(void)
 			empty = next;
 		}
 	}
-	return bytes;
+	/* And the spans already on the empty lists. */
+	return bytes + (gort_central_release_empty(UINT64_MAX) << PAGE_SHIFT);
 }
 
 size_t gort_central_release_empty(uint64_t emptied_before)

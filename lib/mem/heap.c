@@ -84,7 +84,6 @@ void gort_heap_bucket_remove(span_t *s)
 		H.nonempty[b / 64] &= ~((uint64_t)1 << (b % 64));
 	st(&s->list, LIST_NONE);
 }
-#define bucket_remove gort_heap_bucket_remove
 
 /* Best fit among the long runs: the shortest that fits, lowest address on ties. */
 static span_t *best_long_run(size_t npages)
@@ -216,7 +215,7 @@ static span_t *new_run(uintptr_t base, size_t npages, size_t nreleased, int need
 /* Absorb the free neighbour t into s (t's struct is freed). */
 static void absorb(span_t *s, span_t *t)
 {
-	bucket_remove(t);
+	gort_heap_bucket_remove(t);
 	s->nreleased += t->nreleased;
 	s->needzero |= t->needzero;
 	if (t->base < s->base)
@@ -237,7 +236,6 @@ void gort_heap_insert_free(span_t *s)
 	mark_run_ends(s);
 	bucket_push(s);
 }
-#define insert_free gort_heap_insert_free
 
 /* Split the tail of free run s beyond npages into a run of its own. */
 static void split_tail(span_t *s, size_t npages)
@@ -272,7 +270,7 @@ static int grow(size_t npages)
 		return -1;
 	H.pages_free += got;
 	stamp_freed(from, got);
-	insert_free(s);
+	gort_heap_insert_free(s);
 	return 0;
 }
 
@@ -293,7 +291,7 @@ static span_t *take_run(size_t npages, size_t align_pages)
 	span_t *s = find_fit(want);
 	if (!s)
 		return NULL;
-	bucket_remove(s);
+	gort_heap_bucket_remove(s);
 	uintptr_t align = (uintptr_t)align_pages << PAGE_SHIFT;
 	uintptr_t start = placement(s, want);
 	uintptr_t abase = align_pages > 1 ? (start + align - 1) & ~(align - 1) : start;
@@ -383,7 +381,7 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, uns
 		if (!s->tiny) {
 			H.pages_inuse -= s->npages;
 			H.pages_free += s->npages;
-			insert_free(s);
+			gort_heap_insert_free(s);
 			gort_unlock(&H.lock);
 			errno = ENOMEM;
 			return NULL;
@@ -452,7 +450,7 @@ void gort_heap_free_span(span_t *s)
 	s->needzero = !clean;
 	s->nreleased = 0;
 	stamp_freed(s->base, s->npages);
-	insert_free(s);
+	gort_heap_insert_free(s);
 	gort_unlock(&H.lock);
 }
 

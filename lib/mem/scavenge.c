@@ -75,13 +75,6 @@ static bool chunk_idle(uintptr_t page, uint64_t idle_before)
 	return h->freed_at[(page - h->base) / CHUNK_BYTES] <= idle_before;
 }
 
-static bool page_released(uintptr_t page)
-{
-	heap_arena_t *h = gort_arena_of(page);
-	size_t i = (page - h->base) >> PAGE_SHIFT;
-	return (h->released[i / 64] >> (i % 64)) & 1;
-}
-
 /* Whether run s has a page this pass may release. Heap lock held. */
 static bool has_eligible(const span_t *s, uint64_t idle_before)
 {
@@ -176,7 +169,7 @@ static size_t plan_run(const span_t *s, uint64_t idle_before, range_t *out, size
 	size_t n = 0;
 	uintptr_t end = s->base + span_bytes(s), from = 0;
 	for (uintptr_t p = s->base; p <= end && n < max; p += PAGE_SIZE) {
-		bool want = p < end && *pages_left && !page_released(p) &&
+		bool want = p < end && *pages_left && !gort_heap_released_bits(p, 1, BITS_COUNT) &&
 			    chunk_idle(p, idle_before);
 		if (want)
 			--*pages_left;
