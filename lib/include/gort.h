@@ -46,7 +46,7 @@ typedef enum gort_harden {
 
 typedef struct gort_config {
 	unsigned procs;       /* number of Ps (GOMAXPROCS); 0 = online CPUs */
-	size_t arena_bytes;   /* arena reservation; 0 = default (64 GiB on 64-bit) */
+	size_t arena_bytes;   /* limit on the heap's committed bytes; 0 = none (or $GORT_HEAP_LIMIT) */
 	size_t stack_bytes;   /* usable stack per G; 0 = default */
 	uint64_t seed;        /* seed of every scheduling choice; 0 = a fixed default */
 	int threaded;         /* 0 = step mode (deterministic, caller's thread); 1 = one OS thread per M */
@@ -58,7 +58,7 @@ typedef struct gort_config {
 } gort_config;
 
 /* Initialise the runtime. NULL = defaults. 0, or -1 with errno (EBUSY if
- * already initialised, ENOMEM if the reservation fails, EINVAL for a bad
+ * already initialised, ENOMEM if the first arena cannot be reserved, EINVAL for a bad
  * config). gort_init may be called again after gort_shutdown. */
 GORT_API int gort_init(const gort_config *cfg);
 
