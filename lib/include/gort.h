@@ -2,7 +2,8 @@
  * gort.h — the public API of gort: Go's allocator and scheduler as a C library.
  *
  * Everything a program needs lives here: configuration, the malloc family,
- * statistics, the error reporter and (once the scheduler lands) goroutines.
+ * statistics, the error reporter, goroutines, and what goroutines wait on:
+ * channels, select, mutexes, wait groups and sleep.
  * Read-only views of the internals for tools are in gort_inspect.h.
  *
  * Contract, in the manner of Lua's API boundary:
@@ -18,6 +19,7 @@
 #ifndef GORT_H
 #define GORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -144,7 +146,12 @@ typedef enum gort_error_kind {
 	GORT_ERR_USE_AFTER_FREE,   /* write to a freed object seen at reuse */
 	GORT_ERR_HEAP_CORRUPTION,  /* an internal invariant does not hold */
 	GORT_ERR_STACK_OVERFLOW,
-	GORT_ERR_DEADLOCK,
+	GORT_ERR_DEADLOCK,         /* every G is blocked (the detail lists each with its wait reason) */
+	GORT_ERR_SEND_ON_CLOSED,   /* gort_chan_send or a select send on a closed channel */
+	GORT_ERR_CLOSE_OF_CLOSED,  /* gort_chan_close twice */
+	GORT_ERR_CLOSE_OF_NIL,     /* gort_chan_close(NULL) */
+	GORT_ERR_UNLOCK_OF_UNLOCKED, /* gort_mutex_unlock of a mutex nobody holds */
+	GORT_ERR_WAITGROUP_MISUSE, /* negative counter, Add racing Wait, reuse before Wait returned */
 } gort_error_kind;
 
 typedef struct gort_error {
@@ -200,9 +207,20 @@ GORT_API int64_t gort_go_p(unsigned p, gort_fn fn, void *arg);
 GORT_API void gort_yield(void);
 /* In a G: wait until gort_ready() names it. Outside a G: nothing. */
 GORT_API void gort_park(const char *reason);
+/* In a G: park it and, once it is off its stack and marked waiting, call
+ * unlock(arg) on the scheduler's side (Go's gopark with an unlock
+ * function). A waker that finds the G through state guarded by that lock
+ * can then gort_ready it: the call never fails and is never lost. unlock
+ * runs on another stack, perhaps another thread: it must not block, park
+ * or touch the G's stack frame. Outside a G: calls unlock(arg) and
+ * returns. NULL unlock: as gort_park. */
+GORT_API void gort_park_unlock(const char *reason, void (*unlock)(void *), void *arg);
 /* Make a parked G runnable (on the current P's runnext, or on the global
- * queue when called outside any G). 0, or -1 if that G is not parked (in
- * threaded mode also while it is still on its way to parking: retry). */
+ * queue when called outside any G). 0, or -1 if that G is not parked. In
+ * threaded mode a G parked with gort_park is "parked" only once it is off
+ * its stack, so a waker racing it may see -1 and must retry; a G parked
+ * with gort_park_unlock is parked before its unlock runs, so a waker that
+ * saw it under that lock never fails. */
 GORT_API int gort_ready(int64_t goid);
 /* The running G's id; 0 outside a G. */
 GORT_API int64_t gort_self(void);
@@ -236,6 +254,99 @@ GORT_API int gort_run(void);
  * park in between. Nothing in step mode or outside a G. */
 GORT_API void gort_syscall_enter(void);
 GORT_API void gort_syscall_exit(void);
+
+/* ------------------------------------------------- waiting: channels, sync */
+/*
+ * Go's channels, select, sync.Mutex, sync.WaitGroup and time.Sleep, with
+ * Go's semantics (docs/scheduler.md explains how they are built). In a G a
+ * call that must wait parks the G ("chan receive", "chan send", "select",
+ * "sync.Mutex.Lock", "sync.WaitGroup.Wait", "sleep": gort_inspect_gs shows
+ * the reason) and other Gs run meanwhile.
+ *
+ * Outside any G they work too. In threaded mode the calling thread blocks
+ * until a G or another thread lets it go, as on a condition variable (gort
+ * cannot know whether another thread will, so it reports no deadlock
+ * there: gort_run does, for the Gs). In step mode the call drives the
+ * scheduler (gort_step) until it can go on, so `main` can wait for its Gs
+ * as in Go; if no G can run and no timer is pending, that is a deadlock:
+ * GORT_ERR_DEADLOCK is reported, and if the handler returns the call gives
+ * up (-1 with errno EDEADLK where it returns an int; gort_mutex_lock returns
+ * without the lock, gort_wg_wait with the counter unchanged).
+ *
+ * Misuse goes through the error reporter: send on a closed channel, close
+ * of a closed or nil channel, unlock of an unlocked mutex, a negative wait
+ * group counter. When the handler returns the call does nothing more.
+ */
+typedef struct gort_chan gort_chan;
+
+/* A channel of elements of elem_size bytes (0 allowed: signals only) with
+ * room for cap of them (0: unbuffered, every send meets a receive). NULL
+ * with errno EINVAL (elem_size of 64 KiB or more, as Go) or ENOMEM. */
+GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap);
+/* Send *elem (elem_size bytes): waits for room or a receiver. 0; -1 with
+ * errno EPIPE on a closed channel (reported, even when the close came while
+ * waiting). A NULL channel blocks forever ("chan send (nil chan)"). */
+GORT_API int gort_chan_send(gort_chan *c, const void *elem);
+/* Receive into *elem (may be NULL to drop the value): waits for a value.
+ * 1 = a value; 0 = the channel is closed and drained (*elem zeroed). A NULL
+ * channel blocks forever ("chan receive (nil chan)"). */
+GORT_API int gort_chan_recv(gort_chan *c, void *elem);
+/* Never wait: 1 sent, 0 it would have to wait; -1 (EPIPE) closed, reported. */
+GORT_API int gort_chan_try_send(gort_chan *c, const void *elem);
+/* Never wait: 1 a value, 0 closed and drained (*elem zeroed), -1 it would wait. */
+GORT_API int gort_chan_try_recv(gort_chan *c, void *elem);
+/* Close: every waiting receiver gets 0 (zeroed), every waiting sender fails
+ * as a send on a closed channel; buffered values can still be received. */
+GORT_API void gort_chan_close(gort_chan *c);
+GORT_API size_t gort_chan_len(gort_chan *c); /* values buffered now */
+GORT_API size_t gort_chan_cap(gort_chan *c);
+/* Free a channel nobody waits on any more (its values are dropped). */
+GORT_API void gort_chan_free(gort_chan *c);
+
+enum { GORT_SEND = 1, GORT_RECV = 2 };
+typedef struct gort_select_case {
+	gort_chan *chan; /* NULL: the case is never ready (as a nil channel in Go) */
+	int dir;         /* GORT_SEND or GORT_RECV */
+	void *elem;      /* send: the value; receive: where it goes (may be NULL) */
+	bool ok;         /* receive: set to true for a value, false for closed */
+} gort_select_case;
+/* Go's select: one of the ready cases, chosen uniformly at random (the
+ * scheduler's seeded PRNG in step mode), is done and its index returned. If
+ * none is ready: with block, wait until one is ("select"; no cases at all
+ * waits forever, "select (no cases)"); without, -1 (Go's default). -1 with
+ * errno EINVAL for a bad case or n < 0, EPIPE for a send case on a closed
+ * channel (reported), EDEADLK as above. */
+GORT_API int gort_select(gort_select_case *cases, int n, bool block);
+
+/* Go's sync.Mutex: FIFO waiters, a woken waiter competes with newcomers,
+ * and past 1 ms of waiting the mutex hands itself to the first waiter
+ * (starvation mode). Not recursive; any G or thread may unlock it. */
+typedef struct gort_mutex {
+	int32_t state;
+	uint32_t sema;
+} gort_mutex;
+#define GORT_MUTEX_INIT {0, 0}
+GORT_API void gort_mutex_lock(gort_mutex *m);
+GORT_API int gort_mutex_trylock(gort_mutex *m); /* 1 locked, 0 not */
+GORT_API void gort_mutex_unlock(gort_mutex *m);
+
+/* Go's sync.WaitGroup; zero-initialised is ready to use. */
+typedef struct gort_waitgroup {
+	uint64_t state; /* counter << 32 | waiters */
+	uint32_t sema;
+} gort_waitgroup;
+GORT_API void gort_wg_add(gort_waitgroup *wg, long delta);
+GORT_API void gort_wg_done(gort_waitgroup *wg);
+GORT_API void gort_wg_wait(gort_waitgroup *wg);
+
+/* In a G: park until ns nanoseconds have passed ("sleep"); ns <= 0 returns
+ * at once. Step mode's clock is virtual: when every G waits and a timer is
+ * pending, time jumps to it, so a run is as repeatable as without sleeps.
+ * Outside a G: nanosleep. */
+GORT_API void gort_sleep(int64_t ns);
+/* Nanoseconds since init on the scheduler's clock: virtual in step mode,
+ * CLOCK_MONOTONIC in threaded mode. */
+GORT_API int64_t gort_now(void);
 
 #ifdef __cplusplus
 }

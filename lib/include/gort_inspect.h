@@ -223,6 +223,8 @@ typedef struct gort_g_info {
 	uint64_t nswitch;     /* times it was run */
 	uintptr_t stack_lo, stack_hi;
 	size_t stack_used;    /* bytes of stack in use when it last stopped */
+	uintptr_t waiton;     /* waiting in a channel operation: the channel (a
+			       * select: the first of its channels); 0 otherwise */
 } gort_g_info;
 /* Every G that is not dead, in creation order. */
 GORT_API size_t gort_inspect_gs(gort_g_info *out, size_t max);
@@ -242,6 +244,31 @@ typedef struct gort_sched_info {
 	uint64_t ngs;         /* Gs ever made (live and dead) */
 } gort_sched_info;
 GORT_API void gort_inspect_sched(gort_sched_info *out);
+
+/* A channel as Go's hchan shows it. Waiting parties are listed by goid in
+ * queue order (0: a thread outside any G); a select waiting on several
+ * channels is in each of their queues. Exact in step mode; in threaded
+ * mode a snapshot taken under the channel's lock. */
+enum { GORT_CHAN_WAITERS_MAX = 64 };
+typedef struct gort_chan_info {
+	size_t elemsize, cap, len;
+	size_t sendx, recvx;   /* ring indices: next slot to fill, next to take */
+	int closed;
+	uint32_t nrecvq, nsendq; /* waiting receivers and senders (all of them) */
+	int64_t recvq[GORT_CHAN_WAITERS_MAX], sendq[GORT_CHAN_WAITERS_MAX]; /* the first ones */
+	uint8_t recvq_select[GORT_CHAN_WAITERS_MAX], sendq_select[GORT_CHAN_WAITERS_MAX]; /* 1: in a select */
+} gort_chan_info;
+struct gort_chan;
+/* 0, or -1 with errno EINVAL for NULL or a pointer that is not a live channel. */
+GORT_API int gort_inspect_chan(struct gort_chan *c, gort_chan_info *out);
+/* Checks c's invariants (ring indices and count, wait queues' links, no
+ * waiters on a closed channel, ...): 0, or reports GORT_ERR_HEAP_CORRUPTION
+ * naming the broken one and returns -1. Exact when no G is in the middle of
+ * an operation on c (step mode between steps). */
+GORT_API int gort_check_chan(struct gort_chan *c);
+/* Copies buffered value i (0 = the next to be received) into out
+ * (elemsize bytes); 0, or -1 with errno EINVAL if there is no such value. */
+GORT_API int gort_inspect_chan_value(struct gort_chan *c, size_t i, void *out);
 
 /* Every M. Step mode has one, the caller's thread (id 0); threaded mode
  * one per OS thread started (exact only while gort_run is not running). */
@@ -268,8 +295,15 @@ enum gort_event_kind {
 	GORT_EV_RUN = 1,   /* a G ran on a P until it yielded, parked or exited */
 	GORT_EV_GO = 2,    /* a G was made (goid) by another (by, 0 outside any G) */
 	GORT_EV_READY = 3, /* a parked G was made runnable by another (by) */
+	GORT_EV_HANDOFF = 4, /* a value went straight from sender by to receiver goid
+			      * on channel obj, one of them waiting there (source:
+			      * GORT_HANDOFF_TO_WAITER or GORT_HANDOFF_FROM_WAITER) */
+	GORT_EV_CLOSE = 5,   /* channel obj was closed by by */
 };
 enum gort_event_source { GORT_SRC_RUNNEXT = 0, GORT_SRC_LOCAL, GORT_SRC_GLOBAL, GORT_SRC_STOLEN };
+/* HANDOFF's source: the receiver waited (a sender handed it the value), or
+ * the sender waited (a receiver took its value). */
+enum { GORT_HANDOFF_TO_WAITER = 0, GORT_HANDOFF_FROM_WAITER = 1 };
 enum gort_event_outcome { GORT_OUT_YIELDED = 0, GORT_OUT_PARKED, GORT_OUT_EXITED, GORT_OUT_SYSCALL };
 typedef struct gort_event {
 	uint64_t seq;       /* 1, 2, ... in the order recorded */
@@ -285,6 +319,7 @@ typedef struct gort_event {
 	uint64_t step;      /* step mode: scheduling decisions made before it */
 	uint64_t t_start;   /* threaded: ns since init (RUN: when the G started) */
 	uint64_t t_end;     /* threaded: ns since init when it ended; step mode: 0 */
+	uintptr_t obj;      /* HANDOFF, CLOSE: the channel */
 } gort_event;
 /* Copy events with seq > after, oldest first, into out (at most max);
  * returns how many were copied. */
@@ -295,7 +330,7 @@ GORT_API uint64_t gort_event_seq(void);
  * state. Step mode records always; the call only reports 1 there. */
 GORT_API int gort_event_log(int on);
 /* Names for printing: "runnext", "local", "global", "stolen"; "yielded",
- * "parked", "exited", "syscall"; "run", "go", "ready". */
+ * "parked", "exited", "syscall"; "run", "go", "ready", "handoff", "close". */
 GORT_API const char *gort_event_source_name(uint32_t source);
 GORT_API const char *gort_event_outcome_name(uint32_t outcome);
 GORT_API const char *gort_event_kind_name(uint32_t kind);

@@ -6,8 +6,10 @@
  * while we copy); the global queue is read under its lock. Nothing here
  * allocates from the gort heap.
  */
+#include "sched/chan.h"
 #include "sched/sched.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,6 +80,7 @@ size_t gort_inspect_gs(gort_g_info *out, size_t max)
 			o->stack_lo = (uintptr_t)g->stack.lo;
 			o->stack_hi = (uintptr_t)g->stack.hi;
 			o->stack_used = stack_used(g);
+			o->waiton = status == GORT_G_WAITING ? (uintptr_t)ld(&g->waiton) : 0;
 		}
 		n++;
 	}
@@ -169,4 +172,68 @@ size_t gort_inspect_ms(gort_m_info *out, size_t max)
 			.curg = S.curg ? S.curg->goid : 0,
 		};
 	return 1;
+}
+
+/* ------------------------------------------------------------ channels */
+
+static uint32_t list_waiters(const gort_waitq *q, int64_t *ids, uint8_t *sel)
+{
+	uint32_t n = 0;
+	for (const gort_sudog *sg = q->first; sg; sg = sg->next, n++) {
+		if (n < GORT_CHAN_WAITERS_MAX) {
+			ids[n] = sg->pk->g ? sg->pk->g->goid : 0;
+			sel[n] = sg->is_select;
+		}
+	}
+	return n;
+}
+
+static bool live_chan(struct gort_chan *c)
+{
+	if (c && S.ready && gort_usable_size(c) >= sizeof *c && ld(&c->magic) == CHAN_MAGIC)
+		return true;
+	errno = EINVAL;
+	return false;
+}
+
+int gort_inspect_chan(struct gort_chan *c, gort_chan_info *out)
+{
+	if (!live_chan(c))
+		return -1;
+	gort_lock(&c->lock);
+	out->elemsize = c->elemsize;
+	out->cap = c->dataqsiz;
+	out->len = c->qcount;
+	out->sendx = c->sendx;
+	out->recvx = c->recvx;
+	out->closed = (int)c->closed;
+	out->nrecvq = list_waiters(&c->recvq, out->recvq, out->recvq_select);
+	out->nsendq = list_waiters(&c->sendq, out->sendq, out->sendq_select);
+	gort_unlock(&c->lock);
+	return 0;
+}
+
+int gort_check_chan(struct gort_chan *c)
+{
+	if (!live_chan(c))
+		return -1;
+	const char *why = gort_chan_check(c);
+	if (!why)
+		return 0;
+	gort_report(GORT_ERR_HEAP_CORRUPTION, "check_chan", (uintptr_t)c, why);
+	return -1;
+}
+
+int gort_inspect_chan_value(struct gort_chan *c, size_t i, void *out)
+{
+	if (!live_chan(c))
+		return -1;
+	gort_lock(&c->lock);
+	bool ok = i < c->qcount;
+	if (ok && c->elemsize)
+		memcpy(out, c->buf + ((c->recvx + i) % c->dataqsiz) * c->elemsize, c->elemsize);
+	gort_unlock(&c->lock);
+	if (!ok)
+		errno = EINVAL;
+	return ok ? 0 : -1;
 }

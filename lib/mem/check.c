@@ -22,6 +22,11 @@ static const char *const kind_names[] = {
 	[GORT_ERR_HEAP_CORRUPTION] = "heap corruption",
 	[GORT_ERR_STACK_OVERFLOW] = "stack overflow",
 	[GORT_ERR_DEADLOCK] = "deadlock",
+	[GORT_ERR_SEND_ON_CLOSED] = "send on closed channel",
+	[GORT_ERR_CLOSE_OF_CLOSED] = "close of closed channel",
+	[GORT_ERR_CLOSE_OF_NIL] = "close of nil channel",
+	[GORT_ERR_UNLOCK_OF_UNLOCKED] = "unlock of unlocked mutex",
+	[GORT_ERR_WAITGROUP_MISUSE] = "WaitGroup misuse",
 };
 
 static struct {

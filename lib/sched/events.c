@@ -99,6 +99,6 @@ const char *gort_event_outcome_name(uint32_t outcome)
 
 const char *gort_event_kind_name(uint32_t kind)
 {
-	static const char *const names[] = {"?", "run", "go", "ready"};
+	static const char *const names[] = {"?", "run", "go", "ready", "handoff", "close"};
 	return name_of(names, sizeof names / sizeof *names, kind);
 }

@@ -29,8 +29,7 @@
 #endif
 
 /* Go's G statuses, with Go's numbers so that traces and schedtrace output
- * read the same. Go's 5 (_Gmoribund_unused), 7 (_Genqueue_unused),
- * 8 (_Gcopystack) and 9 (_Gpreempted) are not used by gort: its stacks do
+ * read the same. Go's 5 (_Gmoribund_unused), 8 (_Gcopystack) and 9 (_Gpreempted) are not used by gort: its stacks do
  * not move and preemption is cooperative. */
 enum gort_g_status {
 	GORT_G_IDLE = 0,     /* just allocated, not yet initialised */
@@ -39,6 +38,9 @@ enum gort_g_status {
 	GORT_G_SYSCALL = 3,  /* has an M, in a blocking call, no user code */
 	GORT_G_WAITING = 4,  /* parked; whoever parked it knows where it is */
 	GORT_G_DEAD = 6,     /* exited, or on a free list waiting to be reused */
+	/* Threaded mode, for an instant: gort_ready by goid has claimed a
+	 * WAITING G and looks whether it may ready it (Go's 7 is unused). */
+	GORT_G_CLAIMED = 7,
 };
 
 typedef struct gort_g gort_g;
@@ -57,6 +59,12 @@ struct gort_g {
 	uint32_t index;         /* its slot in the scheduler's table of all Gs */
 	uint64_t nswitch;       /* times it was switched to */
 	uint32_t mark;          /* scratch for the invariant checker */
+	/* Parked by a blocking primitive (wait.h), atomic: only that
+	 * primitive may ready it, not gort_ready by goid. */
+	uint32_t waitsync;
+	/* What it waits on while parked by one: a channel, mutex, ... (for
+	 * gort_inspect_gs), NULL otherwise. */
+	const void *waiton;
 	bool has_stack;         /* stack below is its own (kept while dead, for reuse) */
 	gort_stack stack;
 	gort_ctx ctx; /* saved registers while not running */

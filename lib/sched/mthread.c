@@ -42,10 +42,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "os/futex.h"
+#include "sched/wait.h"
 
 #define S (gort_sched)
 
@@ -57,6 +60,8 @@ struct gort_m {
 	gort_p *oldp;      /* the P held before a syscall */
 	gort_p *nextp;     /* handed over by startm */
 	int outcome;       /* how curg gave control back */
+	void (*unlockf)(void *); /* gort_park_unlock's, run on g0 once curg is parked */
+	void *unlockarg;
 	bool spinning;     /* counted in S.nmspinning */
 	uint32_t park;     /* futex word: 1 = woken */
 	uint64_t rng;      /* steal order */
@@ -81,7 +86,7 @@ __attribute__((noinline)) static gort_m *getm(void)
 #define LD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define ST_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
-static void fatal(const char *what)
+void gort_fatal(const char *what)
 {
 	fprintf(stderr, "gort: fatal: %s\n", what);
 	abort();
@@ -177,7 +182,7 @@ static void startm(gort_p *p, bool spinning)
 	}
 	m = gort_os_map(sizeof *m);
 	if (!m)
-		fatal("out of memory for an M");
+		gort_fatal("out of memory for an M");
 	m->id = (int32_t)S.mcount++;
 	m->alllink = S.allm;
 	S.allm = m;
@@ -186,7 +191,7 @@ static void startm(gort_p *p, bool spinning)
 	m->nextp = p;
 	gort_unlock(&S.lock);
 	if (pthread_create(&m->thread, NULL, mstart, m) != 0)
-		fatal("cannot start an M (pthread_create)");
+		gort_fatal("cannot start an M (pthread_create)");
 }
 
 /* Go's wakep: enqueue, fence, then this. */
@@ -250,6 +255,52 @@ static void resetspinning(gort_m *m)
 	wakep(); /* the last spinner found work: let another look for more */
 }
 
+/* An M with no P and no work, while timers are pending: if no other M
+ * does, it sleeps until the earliest (Go's M blocked in netpoll until
+ * pollUntil), then looks for a P to run them. true if it slept and woke
+ * for a timer; false if there is none or another M sleeps for it. While
+ * it sleeps this M is not idle, so gort_run sees no deadlock. */
+static bool timer_sleep(gort_m *m)
+{
+	(void)m;
+	int64_t next = gort_timers_next();
+	if (next == 0)
+		return false;
+	uint32_t zero = 0;
+	if (!__atomic_compare_exchange_n(&S.tsleeping, &zero, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return false;
+	for (;;) {
+		next = gort_timers_next();
+		int64_t now = gort_clock();
+		if (next == 0 || next <= now || LD_ACQ(&S.stopping))
+			break;
+		__atomic_store_n(&S.tsleep_until, next, __ATOMIC_RELEASE);
+		ST_REL(&S.twake, 0);
+		/* A timer added earlier than tsleep_until after this store
+		 * kicks twake; one added before it is in next already. */
+		if (gort_timers_next() != next)
+			continue;
+		gort_futex_wait_ns(&S.twake, 0, (uint64_t)(next - now));
+	}
+	__atomic_store_n(&S.tsleep_until, 0, __ATOMIC_RELEASE);
+	ST_REL(&S.tsleeping, 0);
+	return next != 0 && !LD_ACQ(&S.stopping);
+}
+
+void gort_mt_timer_added(int64_t when)
+{
+	if (!LD_ACQ(&S.tsleeping)) {
+		wakep(); /* nobody sleeps for timers: make sure an M looks */
+		return;
+	}
+	int64_t until = __atomic_load_n(&S.tsleep_until, __ATOMIC_ACQUIRE);
+	if (until == 0 || when < until) {
+		ST_REL(&S.twake, 1);
+		gort_futex_wake(&S.twake, 1);
+	}
+}
+
 /* Go's findRunnable for an M: blocks until there is a G to run (returned,
  * with m->p its P) or the runtime stops (NULL, m->p NULL). */
 static gort_g *findrunnable(gort_m *m, sched_step_info *info)
@@ -271,6 +322,8 @@ static gort_g *findrunnable(gort_m *m, sched_step_info *info)
 			return NULL;
 		}
 		*info = (sched_step_info){.p = p->id, .from = -1};
+		if (ld(&p->timers.timer0_when) != 0)
+			gort_timers_run(p, gort_clock()); /* Go's checkTimers */
 		gort_g *g = gort_find_local(p, info);
 		if (g)
 			return g;
@@ -284,6 +337,11 @@ static gort_g *findrunnable(gort_m *m, sched_step_info *info)
 			if (g)
 				return g;
 		}
+		/* Other Ps' due timers (Go looks at them while stealing): the
+		 * Gs they ready come to our runnext. */
+		int64_t next = gort_timers_next();
+		if (next != 0 && next <= gort_clock() && gort_timers_run_all(gort_clock()) > 0)
+			continue;
 		/* Nothing: give the P back, after a last look at the global
 		 * queue under the lock (exitsyscall files Gs there under it). */
 		gort_lock(&S.lock);
@@ -308,7 +366,7 @@ static gort_g *findrunnable(gort_m *m, sched_step_info *info)
 		/* wakep saw nmspinning != 0 and left the work to us, or it will
 		 * see 0 now: look once more after the fence. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (work_anywhere()) {
+		if (work_anywhere() || timer_sleep(m)) {
 			gort_lock(&S.lock);
 			gort_p *np = pidleget(NULL);
 			gort_unlock(&S.lock);
@@ -391,6 +449,12 @@ static void execute(gort_m *m, gort_g *g, const sched_step_info *info)
 		break;
 	case OUT_PARKED:
 		ST_REL(&g->status, GORT_G_WAITING);
+		if (m->unlockf) {
+			/* From here a waker may ready g: it is parked. */
+			void (*unlock)(void *) = m->unlockf;
+			m->unlockf = NULL;
+			unlock(m->unlockarg);
+		}
 		break;
 	case OUT_SYSCALL_NOP:
 		/* Left a syscall and found no P: a P if one came free since,
@@ -485,39 +549,109 @@ void gort_mt_yield(void)
 
 void gort_mt_park(const char *reason)
 {
+	gort_mt_park_unlock(reason, NULL, NULL);
+}
+
+void gort_mt_park_unlock(const char *reason, void (*unlock)(void *), void *arg)
+{
 	gort_m *m = getm();
-	if (!m || !m->curg)
+	if (!m || !m->curg) {
+		if (unlock)
+			unlock(arg);
 		return;
+	}
 	m->curg->waitreason = reason && *reason ? reason : "park";
+	m->unlockf = unlock;
+	m->unlockarg = arg;
 	gort_mt_enter_g0(OUT_PARKED);
+}
+
+bool gort_sched_can_spin(int iter, int max)
+{
+	if (!S.threaded || iter >= max)
+		return false;
+	if (S.ncpu <= 1 || S.nprocs <= ld(&S.npidle) + ld(&S.nmspinning) + 1)
+		return false;
+	gort_m *m = getm();
+	return m && m->p && gort_runq_empty(&m->p->runq);
+}
+
+gort_g *gort_mt_curg(void)
+{
+	gort_m *m = getm();
+	return m ? m->curg : NULL;
+}
+
+gort_p *gort_mt_curp(void)
+{
+	gort_m *m = getm();
+	return m ? m->p : NULL;
+}
+
+uint64_t gort_mt_rand(void)
+{
+	static __thread uint64_t outside; /* threads that are not Ms */
+	gort_m *m = getm();
+	if (m)
+		return gort_rand_step(&m->rng);
+	if (!outside)
+		outside = gort_os_nanotime() | 1;
+	return gort_rand_step(&outside);
+}
+
+/* g, claimed (status RUNNABLE), queued where Go's ready puts it: the
+ * runnext of the caller's P (an M's G, or its g0 running timers), else the
+ * global queue; then an idle P is woken for it. */
+static void ready_claimed(gort_g *g)
+{
+	int64_t goid = g->goid;
+	g->waitreason = "";
+	st(&g->waiton, NULL);
+	gort_m *m = getm();
+	gort_p *p = m ? m->p : NULL;
+	note_event(GORT_EV_READY, goid, p);
+	gort_ready_put(p, g);
+	wakep();
 }
 
 int gort_mt_ready(int64_t goid)
 {
 	gort_g *g = NULL;
 	/* Found and claimed under gflock, so the goid cannot change under us
-	 * (a dead G reused gets its new goid under the same lock). */
+	 * (a dead G reused gets its new goid under the same lock). Claimed
+	 * first, then asked whether a primitive parked it: its waitsync is
+	 * the current park's only once we hold the claim. Such a G is the
+	 * primitive's to wake, and goes back to WAITING. */
 	gort_lock(&S.gflock);
 	gort_g *found = gort_g_by_id_locked(goid);
 	uint32_t waiting = GORT_G_WAITING;
-	if (found && __atomic_compare_exchange_n(&found->status, &waiting, GORT_G_RUNNABLE, false,
-						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		g = found;
+	if (found && __atomic_compare_exchange_n(&found->status, &waiting, GORT_G_CLAIMED, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		if (LD_ACQ(&found->waitsync))
+			ST_REL(&found->status, GORT_G_WAITING);
+		else
+			g = found;
+	}
 	gort_unlock(&S.gflock);
 	if (!g)
 		return -1;
-	g->waitreason = "";
-	gort_m *m = getm();
-	note_event(GORT_EV_READY, goid, m && m->curg ? m->p : NULL);
-	if (m && m->curg && m->p) {
-		gort_runq_put(&m->p->runq, g, true, &S.glob); /* Go's ready: runnext */
-	} else {
-		gort_lock(&S.glob.lock);
-		gort_globrunq_put(&S.glob, g);
-		gort_unlock(&S.glob.lock);
-	}
-	wakep();
+	ST_REL(&g->status, GORT_G_RUNNABLE);
+	ready_claimed(g);
 	return 0;
+}
+
+void gort_mt_ready_g(gort_g *g)
+{
+	for (;;) {
+		uint32_t waiting = GORT_G_WAITING;
+		if (__atomic_compare_exchange_n(&g->status, &waiting, GORT_G_RUNNABLE, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			break;
+		if (waiting != GORT_G_CLAIMED) /* a gort_ready by goid looks at it: wait */
+			gort_fatal("ready of a G that is not parked");
+		sched_yield();
+	}
+	ready_claimed(g);
 }
 
 int64_t gort_mt_self(void)
@@ -609,7 +743,7 @@ static void sysmon_ensure(void)
 	gort_lock(&S.lock);
 	if (!S.sysmon_started && !ld(&S.stopping)) {
 		if (pthread_create(&S.sysmon, NULL, sysmon, NULL) != 0)
-			fatal("cannot start sysmon (pthread_create)");
+			gort_fatal("cannot start sysmon (pthread_create)");
 		ST_REL(&S.sysmon_started, 1);
 	}
 	gort_unlock(&S.lock);
@@ -683,12 +817,14 @@ int gort_mt_run(void)
 		parked += LD_ACQ(&S.allg[i]->status) == GORT_G_WAITING;
 	gort_unlock(&S.gflock);
 	if (parked > 0)
-		gort_report(GORT_ERR_DEADLOCK, "run", 0, "all goroutines are asleep - deadlock!");
+		gort_report_deadlock("run", 0);
 	return parked;
 }
 
 int gort_mt_init(void)
 {
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	S.ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
 	gort_lock_init(&S.lock);
 	for (uint32_t i = S.nprocs; i-- > 0;)
 		pidleput(&S.p[i]);
@@ -701,6 +837,8 @@ void gort_mt_shutdown(void)
 {
 	gort_lock(&S.lock);
 	ST_REL(&S.stopping, 1);
+	ST_REL(&S.twake, 1);
+	gort_futex_wake(&S.twake, 1);
 	for (gort_m *m = S.midle; m; m = m->schedlink) {
 		m->nextp = NULL;
 		ST_REL(&m->park, 1);

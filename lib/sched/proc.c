@@ -80,6 +80,17 @@ gort_g *gort_find_runnable(gort_p *p, sched_step_info *info)
 	return g ? g : gort_steal_work(p, info, NULL, false);
 }
 
+void gort_ready_put(gort_p *p, gort_g *g)
+{
+	if (p) {
+		gort_runq_put(&p->runq, g, true, &S.glob); /* Go's ready: runnext */
+		return;
+	}
+	gort_lock(&S.glob.lock);
+	gort_globrunq_put(&S.glob, g);
+	gort_unlock(&S.glob.lock);
+}
+
 void gort_check_stack(gort_g *g)
 {
 	if (gort_stack_canary_ok(&g->stack))
@@ -102,6 +113,14 @@ static void file_g(gort_p *p, gort_g *g, int outcome)
 		break;
 	case OUT_PARKED:
 		st(&g->status, GORT_G_WAITING);
+		if (S.unlockf) {
+			/* gort_park_unlock's: the G is parked, wakers may come. */
+			void (*unlock)(void *) = S.unlockf;
+			S.unlockf = NULL;
+			S.timerp = p;
+			unlock(S.unlockarg);
+			S.timerp = NULL;
+		}
 		break;
 	default:
 		gort_ctx_destroy(&g->ctx);

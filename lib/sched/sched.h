@@ -31,6 +31,7 @@
 #include "sched/runq.h"
 #include "sched/stack.h"
 #include "sched/steal_order.h"
+#include "sched/timer.h"
 
 #define SCHED_MAX_PROCS 256
 /* Go: a P's free-G list moves half to the global list past 64 (down to 32). */
@@ -57,6 +58,7 @@ typedef struct gort_p {
 	cache_t *mcache;
 	gort_g *gfree; /* dead Gs kept for reuse */
 	uint32_t ngfree;
+	gort_timers timers; /* its timer heap (timer.c) */
 } gort_p;
 
 /* Where the last step's G came from, and how it left: the event log's
@@ -110,6 +112,10 @@ typedef struct sched {
 	gort_g *curg;
 	gort_p *curp;
 	int outcome; /* how the running G gave control back */
+	void (*unlockf)(void *); /* gort_park_unlock's, run once the G is parked */
+	void *unlockarg;
+	gort_p *timerp; /* the P whose timers run now: it gets the Gs they ready */
+	int64_t vnow;   /* the virtual clock, ns */
 	uint64_t nsteps;
 	/* Protects the global free-G list, allg and goid assignment (Gs are
 	 * made and put back on every M in threaded mode). */
@@ -130,6 +136,13 @@ typedef struct sched {
 	uint32_t sysmon_started; /* atomic */
 	uint32_t sysmon_wake; /* futex word: 1 = stop */
 	pthread_t sysmon;
+	uint64_t t0;           /* threaded: the clock at init */
+	uint32_t ncpu;         /* threaded: online CPUs at init */
+	/* The one M that sleeps until the next timer (Go's blocked netpoller):
+	 * tsleeping says one does, until when, and twake is its futex word. */
+	uint32_t tsleeping;
+	int64_t tsleep_until;
+	uint32_t twake;
 } sched_t;
 
 SCHED_HIDDEN extern sched_t gort_sched;
@@ -143,6 +156,28 @@ static inline uint64_t gort_rand_step(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
+/* A pause in a spin loop, cheap for the sibling hyperthread. */
+static inline void gort_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+/* Go's sync_runtime_canSpin: may a G spinning for a mutex (iteration iter
+ * of at most max) expect it to be freed soon? Only in threaded mode, on
+ * more than one CPU, with other Ps busy and nothing else queued here. */
+SCHED_HIDDEN bool gort_sched_can_spin(int iter, int max);
+
+/* Prints `gort: fatal: what` and aborts: the scheduler cannot go on. */
+SCHED_HIDDEN void gort_fatal(const char *what) __attribute__((noreturn));
+/* A random number for a scheduling choice: step mode's seeded PRNG, or the
+ * calling M's own in threaded mode. */
+SCHED_HIDDEN uint64_t gort_sched_rand_any(void);
+SCHED_HIDDEN uint64_t gort_mt_rand(void);
+
 /* g.c */
 SCHED_HIDDEN gort_g *gort_g_new(gort_p *p, void (*fn)(void *), void *arg);
 SCHED_HIDDEN void gort_g_put_dead(gort_p *p, gort_g *g);
@@ -153,6 +188,11 @@ SCHED_HIDDEN gort_g *gort_g_by_id_locked(int64_t goid);
 SCHED_HIDDEN void gort_g_free_all(void);
 SCHED_HIDDEN void gort_g_entry(void *arg);
 
+/* The running G parked by a primitive is made runnable: on the current P's
+ * runnext (or the P running timers), else the global queue. It must be
+ * WAITING (the park-with-unlock protocol guarantees it). */
+SCHED_HIDDEN void gort_ready_g(gort_g *g);
+
 /* proc.c */
 SCHED_HIDDEN gort_g *gort_find_runnable(gort_p *p, sched_step_info *info);
 /* findRunnable's halves: the global tick, local and global queues; then the
@@ -162,6 +202,9 @@ SCHED_HIDDEN gort_g *gort_find_local(gort_p *p, sched_step_info *info);
 SCHED_HIDDEN gort_g *gort_steal_work(gort_p *p, sched_step_info *info, uint64_t *rng,
 				     bool threaded);
 SCHED_HIDDEN void gort_check_stack(gort_g *g);
+/* A readied G queued as Go's ready does: p's runnext, or the global queue
+ * when the waker holds no P (a thread outside any G). */
+SCHED_HIDDEN void gort_ready_put(gort_p *p, gort_g *g);
 /* Runs g on p until it gives control back; returns how (enum sched_outcome). */
 SCHED_HIDDEN int gort_execute(gort_p *p, gort_g *g, bool inherit);
 SCHED_HIDDEN void gort_enter_g0(int outcome);
@@ -173,6 +216,12 @@ SCHED_HIDDEN void gort_mt_enter_g0(int outcome);
 SCHED_HIDDEN int64_t gort_mt_go(gort_fn fn, void *arg);
 SCHED_HIDDEN void gort_mt_yield(void);
 SCHED_HIDDEN void gort_mt_park(const char *reason);
+SCHED_HIDDEN void gort_mt_park_unlock(const char *reason, void (*unlock)(void *), void *arg);
+SCHED_HIDDEN gort_g *gort_mt_curg(void);
+SCHED_HIDDEN void gort_mt_ready_g(gort_g *g);
+SCHED_HIDDEN gort_p *gort_mt_curp(void);
+/* A timer earlier than the one the timer sleeper waits for was added. */
+SCHED_HIDDEN void gort_mt_timer_added(int64_t when);
 SCHED_HIDDEN int gort_mt_ready(int64_t goid);
 SCHED_HIDDEN int64_t gort_mt_self(void);
 SCHED_HIDDEN int gort_mt_run(void);

@@ -1,12 +1,14 @@
 /*
  * sched_check.c — the scheduler's invariants, checked from scratch (the
  * second half of gort_check): every G in exactly one place with the status
- * that place requires, every run queue well formed, free lists dead, and
- * the goid index finding every G under its current goid.
+ * that place requires, every run queue well formed, free lists dead, the
+ * goid index finding every G under its current goid, every P's timer heap
+ * in order, and the semaphores' wait lists agreeing with their counts.
  * Exact whenever no G is being moved: in step mode between steps; in
  * threaded mode when every M is parked (after gort_run returns).
  */
 #include "sched/sched.h"
+#include "sched/sema.h"
 
 #define S (gort_sched)
 
@@ -97,5 +99,14 @@ const char *gort_sched_check_why(void)
 		if (status == GORT_G_RUNNING && g != S.curg)
 			return "a G is marked running but does not run";
 	}
-	return check_goid_index();
+	if ((why = check_goid_index()))
+		return why;
+	for (uint32_t i = 0; i < S.nprocs; i++) {
+		gort_lock(&S.p[i].timers.lock);
+		why = gort_timers_check(&S.p[i].timers, S.p[i].id);
+		gort_unlock(&S.p[i].timers.lock);
+		if (why)
+			return why;
+	}
+	return gort_sema_check();
 }

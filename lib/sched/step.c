@@ -31,6 +31,11 @@ uint64_t gort_sched_rand(void)
 	return gort_rand_step(&S.rng);
 }
 
+uint64_t gort_sched_rand_any(void)
+{
+	return S.threaded ? gort_mt_rand() : gort_sched_rand();
+}
+
 static unsigned default_procs(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -75,6 +80,8 @@ static void p_stop(unsigned i)
 	gort_unlock(&S.gflock);
 	gort_cache_retire(p->mcache);
 	p->mcache = NULL;
+	gort_timers_move(&S.p[0], p);
+	gort_timers_destroy(&p->timers);
 }
 
 static int init_ps(unsigned nprocs)
@@ -124,6 +131,7 @@ int gort_sched_init(const gort_config *cfg)
 	}
 	gort_ctx_for_thread(&S.g0);
 	S.threaded = gort_mem.threaded;
+	S.t0 = gort_os_nanotime();
 	gort_evlog_init(S.threaded);
 	if (S.threaded && gort_mt_init() != 0)
 		return -1;
@@ -140,9 +148,11 @@ void gort_sched_shutdown(void)
 	if (S.threaded)
 		gort_mt_shutdown();
 	gort_g_free_all();
-	for (unsigned i = 0; i < S.nprocs; i++)
+	for (unsigned i = 0; i < S.nprocs; i++) {
 		if (S.p[i].mcache)
 			gort_cache_retire(S.p[i].mcache);
+		gort_timers_destroy(&S.p[i].timers);
+	}
 	gort_os_unmap(S.p, S.p_bytes);
 	gort_stack_pool_destroy(&S.stacks);
 	gort_evlog_destroy();
@@ -237,6 +247,17 @@ void gort_park(const char *reason)
 	gort_enter_g0(OUT_PARKED);
 }
 
+/* Step mode: g, parked, made runnable on p's runnext (NULL: the global
+ * queue). */
+static void ready_on(gort_g *g, gort_p *p)
+{
+	g->waitreason = "";
+	st(&g->waiton, NULL);
+	st(&g->status, GORT_G_RUNNABLE);
+	gort_ready_put(p, g);
+	note_event(GORT_EV_READY, g, p);
+}
+
 int gort_ready(int64_t goid)
 {
 	if (!S.ready)
@@ -244,20 +265,21 @@ int gort_ready(int64_t goid)
 	if (S.threaded)
 		return gort_mt_ready(goid);
 	gort_g *g = gort_g_by_id(goid);
-	if (!g || ld(&g->status) != GORT_G_WAITING)
+	if (!g || ld(&g->status) != GORT_G_WAITING || ld(&g->waitsync))
 		return -1;
-	g->waitreason = "";
-	st(&g->status, GORT_G_RUNNABLE);
-	if (S.curp) {
-		gort_runq_put(&S.curp->runq, g, true, &S.glob); /* Go's ready: runnext */
-	} else {
-		/* Readied from outside any G: there is no current P. */
-		gort_lock(&S.glob.lock);
-		gort_globrunq_put(&S.glob, g);
-		gort_unlock(&S.glob.lock);
-	}
-	note_event(GORT_EV_READY, g, S.curp);
+	ready_on(g, S.curp);
 	return 0;
+}
+
+void gort_ready_g(gort_g *g)
+{
+	if (S.threaded) {
+		gort_mt_ready_g(g);
+		return;
+	}
+	if (ld(&g->status) != GORT_G_WAITING)
+		gort_fatal("ready of a G that is not parked");
+	ready_on(g, S.curp ? S.curp : S.timerp);
 }
 
 int64_t gort_self(void)
@@ -318,11 +340,38 @@ static int step_from(uint32_t first, uint32_t count)
 	return 0;
 }
 
+/* Step mode's timers: those due now run on their Ps; if no G can run,
+ * the virtual clock jumps to the next timer. The Gs they ready go to the
+ * runnext of the P whose heap held the timer. */
+static void run_timers_due(void)
+{
+	for (uint32_t i = 0; i < S.nprocs; i++) {
+		S.timerp = &S.p[i];
+		gort_timers_run(&S.p[i], S.vnow);
+	}
+	S.timerp = NULL;
+}
+
+static int step_from_timers(uint32_t first, uint32_t count)
+{
+	run_timers_due();
+	int rc = step_from(first, count);
+	if (rc != 0)
+		return rc;
+	int64_t next = gort_timers_next();
+	if (next == 0)
+		return 0;
+	if (next > S.vnow)
+		S.vnow = next;
+	run_timers_due();
+	return step_from(first, count);
+}
+
 int gort_step(void)
 {
 	if (can_step() != 0)
 		return -1;
-	return step_from((uint32_t)(gort_sched_rand() % S.nprocs), S.nprocs);
+	return step_from_timers((uint32_t)(gort_sched_rand() % S.nprocs), S.nprocs);
 }
 
 int gort_step_p(unsigned p)
@@ -333,7 +382,7 @@ int gort_step_p(unsigned p)
 		errno = EINVAL;
 		return -1;
 	}
-	return step_from(p, 1);
+	return step_from_timers(p, 1);
 }
 
 int gort_set_procs(unsigned n)

@@ -95,6 +95,19 @@ void gt_teardown(void)
 	gort_shutdown();
 }
 
+void gt_start(int threaded, unsigned procs)
+{
+	gort_config cfg = {.procs = procs, .arena_bytes = 256 * MiB, .threaded = threaded};
+	gt_init_config(&cfg);
+	gt_record_errors();
+}
+
+void gt_finish(void)
+{
+	gt_expect_clean();
+	gort_shutdown();
+}
+
 void gt_expect_clean(void)
 {
 	cr_assert_eq(gt_reports(), 0, "unexpected report: %s", gt_rec.message);

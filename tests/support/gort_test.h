@@ -72,6 +72,12 @@ void gt_init_recording(size_t arena_bytes);
 void gt_setup(void);
 void gt_teardown(void);
 
+/* A runtime for a scheduler test: step mode (threaded 0) or threaded, with
+ * procs Ps, a 256 MiB arena and the recording handler; gt_finish expects
+ * it clean (gt_expect_clean) and shuts it down. */
+void gt_start(int threaded, unsigned procs);
+void gt_finish(void);
+
 /* No report so far, and every invariant holds (gort_check()). */
 void gt_expect_clean(void);
 
