@@ -112,6 +112,7 @@ TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c) \
 	$(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c)))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 HEADERS := $(sort $(wildcard lib/include/*.h))
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))
@@ -127,6 +128,7 @@ GORTSH := $(if $(CLI_SRCS),$(BUILD)/gortsh)
 TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 # The misuse suite (tests/misuse/): one program built against the C library
 # (run under LD_PRELOAD) and against gort_* directly. -fno-builtin keeps the
 # compiler from reasoning about (and folding away) the calls it misuses.
@@ -135,7 +137,7 @@ MISUSE_CFLAGS = $(GORT_CPPFLAGS) $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra -We
 	-fno-builtin $(filter -fsanitize=%,$(GORT_CFLAGS)) $(CFLAGS)
 
 ALL_OBJS := $(LIB_OBJS) $(PRELOAD_OBJS) $(CLI_OBJS) $(TEST_SUPPORT_OBJS) \
-	$(call obj,$(TOOL_SRCS) $(TEST_SRCS) $(BENCH_SRCS))
+	$(call obj,$(TOOL_SRCS) $(TEST_SRCS) $(BENCH_SRCS) $(EXAMPLE_SRCS))
 
 # Naming every object as a prerequisite keeps those reached only through
 # pattern rules (tests, tools) from being deleted as intermediates.
@@ -171,7 +173,7 @@ lib: $(LIBA) $(LIBSO)
 tools: $(TOOLS)
 	@:
 
-test-bins: $(LIBA) $(TOOLS) $(TESTS) $(MISUSE) $(PRELOADSO)
+test-bins: $(LIBA) $(TOOLS) $(TESTS) $(MISUSE) $(PRELOADSO) $(EXAMPLES)
 	@:
 
 $(BUILD)/misuse/misuse_libc: tests/misuse/misuse.c $(FLAGS_STAMP)
@@ -225,6 +227,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJS) $(LIBA)
 	$(call say,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(LIBA) -lcriterion -lm
+
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIBA)
+	$(call say,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBA)
 	$(call say,LD,$@)

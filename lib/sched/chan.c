@@ -307,7 +307,8 @@ static int chanrecv(gort_chan *c, void *elem, bool block, const char *op)
 	if (!c) {
 		if (!block)
 			return RECV_WOULD_BLOCK;
-		return block_forever("chan receive (nil chan)", op) ? RECV_ERROR : RECV_ERROR;
+		block_forever("chan receive (nil chan)", op);
+		return RECV_ERROR;
 	}
 	if (!chan_valid(c, op))
 		return RECV_ERROR;

@@ -40,6 +40,7 @@ typedef struct selstate {
 	int norder;
 	gort_sudog *sg;      /* one per case */
 	gort_parker pk;
+	int fired;           /* the case that fired while waiting */
 } selstate;
 
 static gort_chan *chan_at(const selstate *s, int i)
@@ -215,6 +216,7 @@ static int wait_case(selstate *s)
 		gort_report_deadlock("select", 0);
 		return FAILED;
 	}
+	s->fired = fired;
 	gort_select_case *k = &s->cases[fired];
 	if (k->dir == GORT_RECV) {
 		k->ok = s->sg[fired].success;
@@ -251,7 +253,8 @@ static int select_cases(selstate *s, bool block)
 		return rc;
 	if (rc == CLOSED_WHILE_WAITING) {
 		errno = EPIPE;
-		gort_report(GORT_ERR_SEND_ON_CLOSED, "select", 0, "the channel was closed while waiting");
+		gort_report(GORT_ERR_SEND_ON_CLOSED, "select", (uintptr_t)s->cases[s->fired].chan,
+			    "the channel was closed while waiting");
 	}
 	return -1;
 }
