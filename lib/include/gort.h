@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -347,6 +349,37 @@ GORT_API void gort_sleep(int64_t ns);
 /* Nanoseconds since init on the scheduler's clock: virtual in step mode,
  * CLOCK_MONOTONIC in threaded mode. */
 GORT_API int64_t gort_now(void);
+
+/* ------------------------------------------------------------ file descriptors */
+/*
+ * Gs that do I/O without holding up their M (Go's netpoller, on epoll). In
+ * a G each call puts the fd in non-blocking mode, makes the system call, and
+ * on EAGAIN parks the G ("IO wait") until the fd is ready; other Gs run
+ * meanwhile. Outside any G they block the calling thread as the plain calls
+ * would. Step mode polls the fds without waiting when no G can run, so a
+ * step-mode program does not stall its other Gs on I/O either.
+ *
+ * Close an fd that Gs have waited on with gort_close: it wakes its waiters
+ * (-1, EBADF) and forgets the fd's registration before close(2). An fd
+ * closed with plain close and reused is registered again on its next wait.
+ */
+enum { GORT_READ = 1, GORT_WRITE = 2 };
+/* Waits until fd is ready for what events asks (GORT_READ, GORT_WRITE, or
+ * both; a hang-up or error counts as ready), or timeout_ns passes (< 0:
+ * no limit). 1 ready, 0 timed out, -1 with errno (EBADF: gort_close'd
+ * meanwhile; EBUSY: another G already waits on fd in that direction). */
+GORT_API int gort_wait_fd(int fd, int events, int64_t timeout_ns);
+/* read(2) that parks on EAGAIN: as read. */
+GORT_API ssize_t gort_read(int fd, void *buf, size_t n);
+/* write(2) of all n bytes, parking on EAGAIN: n, or fewer (the count so far)
+ * or -1 on an error, with errno. */
+GORT_API ssize_t gort_write(int fd, const void *buf, size_t n);
+/* accept4(2), the new fd non-blocking and close-on-exec, parking on EAGAIN. */
+GORT_API int gort_accept(int fd, struct sockaddr *sa, socklen_t *len);
+/* connect(2), parking until the connection is made or fails (errno). */
+GORT_API int gort_connect(int fd, const struct sockaddr *sa, socklen_t len);
+/* Wakes the fd's waiters (-1, EBADF), drops its registration, close(2). */
+GORT_API int gort_close(int fd);
 
 #ifdef __cplusplus
 }

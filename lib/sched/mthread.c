@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "os/futex.h"
+#include "sched/netpoll.h"
 #include "sched/wait.h"
 
 #define S (gort_sched)
@@ -255,50 +256,101 @@ static void resetspinning(gort_m *m)
 	wakep(); /* the last spinner found work: let another look for more */
 }
 
-/* An M with no P and no work, while timers are pending: if no other M
- * does, it sleeps until the earliest (Go's M blocked in netpoll until
- * pollUntil), then looks for a P to run them. true if it slept and woke
- * for a timer; false if there is none or another M sleeps for it. While
- * it sleeps this M is not idle, so gort_run sees no deadlock. */
-static bool timer_sleep(gort_m *m)
+/* What the idle sleeper waits for: the next timer (INT64_MAX: none, but
+ * Gs wait on fds), or 0 if there is nothing to wait for. */
+static int64_t sleep_target(void)
 {
-	(void)m;
 	int64_t next = gort_timers_next();
-	if (next == 0)
-		return false;
-	uint32_t zero = 0;
-	if (!__atomic_compare_exchange_n(&S.tsleeping, &zero, 1, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_RELAXED))
-		return false;
-	for (;;) {
-		next = gort_timers_next();
-		int64_t now = gort_clock();
-		if (next == 0 || next <= now || LD_ACQ(&S.stopping))
-			break;
-		__atomic_store_n(&S.tsleep_until, next, __ATOMIC_RELEASE);
+	if (next == 0 && gort_netpoll_waiters() > 0)
+		next = INT64_MAX;
+	return next;
+}
+
+/* One sleep until target: in epoll_wait when the netpoller is on (its
+ * events wake Gs, which go to the global queue: we hold no P), else on the
+ * futex. true if a G was woken by an fd. */
+static bool sleep_once(int64_t target, int64_t now)
+{
+	int64_t ns = target == INT64_MAX ? -1 : target - now;
+	if (gort_netpoll_active())
+		return gort_netpoll(ns) > 0;
+	gort_futex_wait_ns(&S.twake, 0, (uint64_t)ns);
+	return false;
+}
+
+/* The sleeper's loop: until a timer is due or an fd woke a G (true), or
+ * there is nothing left to wait for, or shutdown (false). */
+static bool sleep_until_work(void)
+{
+	while (!LD_ACQ(&S.stopping)) {
+		int64_t target = sleep_target(), now = gort_clock();
+		if (target == 0)
+			return false;
+		if (target <= now)
+			return true;
+		__atomic_store_n(&S.tsleep_until, target, __ATOMIC_RELEASE);
 		ST_REL(&S.twake, 0);
 		/* A timer added earlier than tsleep_until after this store
-		 * kicks twake; one added before it is in next already. */
-		if (gort_timers_next() != next)
+		 * breaks the sleep; one added before it is in target already. */
+		if (sleep_target() != target)
 			continue;
-		gort_futex_wait_ns(&S.twake, 0, (uint64_t)(next - now));
+		if (sleep_once(target, now))
+			return true;
 	}
-	__atomic_store_n(&S.tsleep_until, 0, __ATOMIC_RELEASE);
-	ST_REL(&S.tsleeping, 0);
-	return next != 0 && !LD_ACQ(&S.stopping);
+	return false;
+}
+
+/* An M with no P and no work while timers are pending or Gs wait on fds:
+ * if no other M does, it sleeps until the earliest timer or an fd event
+ * (Go's M blocked in netpoll until pollUntil), then looks for a P. true if
+ * it woke for work (a timer due, a G readied); false if there is nothing to
+ * wait for or another M sleeps for it. While it sleeps this M is not idle,
+ * so gort_run sees no deadlock. */
+static bool idle_sleep(void)
+{
+	for (;;) {
+		if (sleep_target() == 0)
+			return false;
+		uint32_t zero = 0;
+		if (!__atomic_compare_exchange_n(&S.tsleeping, &zero, 1, false, __ATOMIC_SEQ_CST,
+						 __ATOMIC_RELAXED))
+			return false; /* the sleeper will see what we saw */
+		bool work = sleep_until_work();
+		__atomic_store_n(&S.tsleep_until, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&S.tsleeping, 0, __ATOMIC_SEQ_CST);
+		if (work || LD_ACQ(&S.stopping))
+			return work && !LD_ACQ(&S.stopping);
+		/* We left because there was nothing to wait for. An M that
+		 * failed its CAS meanwhile left its timer or fd to us: the
+		 * fence pairs with the one before that CAS, so we see it. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+}
+
+void gort_mt_poller_break(void)
+{
+	ST_REL(&S.twake, 1);
+	gort_futex_wake(&S.twake, 1);
+	gort_netpoll_break();
+}
+
+void gort_mt_timer_deleted(int64_t when)
+{
+	if (__atomic_load_n(&S.tsleeping, __ATOMIC_SEQ_CST) &&
+	    when <= __atomic_load_n(&S.tsleep_until, __ATOMIC_ACQUIRE))
+		gort_mt_poller_break();
 }
 
 void gort_mt_timer_added(int64_t when)
 {
-	if (!LD_ACQ(&S.tsleeping)) {
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the timer is in its heap: then look */
+	if (!__atomic_load_n(&S.tsleeping, __ATOMIC_SEQ_CST)) {
 		wakep(); /* nobody sleeps for timers: make sure an M looks */
 		return;
 	}
 	int64_t until = __atomic_load_n(&S.tsleep_until, __ATOMIC_ACQUIRE);
-	if (until == 0 || when < until) {
-		ST_REL(&S.twake, 1);
-		gort_futex_wake(&S.twake, 1);
-	}
+	if (until == 0 || when < until)
+		gort_mt_poller_break();
 }
 
 /* Go's findRunnable for an M: blocks until there is a G to run (returned,
@@ -324,6 +376,8 @@ static gort_g *findrunnable(gort_m *m, sched_step_info *info)
 		*info = (sched_step_info){.p = p->id, .from = -1};
 		if (ld(&p->timers.timer0_when) != 0)
 			gort_timers_run(p, gort_clock()); /* Go's checkTimers */
+		if (gort_netpoll_waiters() && gort_netpoll_starving(gort_clock()))
+			gort_netpoll(0); /* busy Ms must not starve the fds */
 		gort_g *g = gort_find_local(p, info);
 		if (g)
 			return g;
@@ -342,6 +396,8 @@ static gort_g *findrunnable(gort_m *m, sched_step_info *info)
 		int64_t next = gort_timers_next();
 		if (next != 0 && next <= gort_clock() && gort_timers_run_all(gort_clock()) > 0)
 			continue;
+		if (gort_netpoll_waiters() && gort_netpoll(0) > 0)
+			continue; /* Gs ready on fds came to our runnext */
 		/* Nothing: give the P back, after a last look at the global
 		 * queue under the lock (exitsyscall files Gs there under it). */
 		gort_lock(&S.lock);
@@ -366,7 +422,8 @@ static gort_g *findrunnable(gort_m *m, sched_step_info *info)
 		/* wakep saw nmspinning != 0 and left the work to us, or it will
 		 * see 0 now: look once more after the fence. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (work_anywhere() || timer_sleep(m)) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* a waiter or timer we saw is published */
+		if (work_anywhere() || idle_sleep()) {
 			gort_lock(&S.lock);
 			gort_p *np = pidleget(NULL);
 			gort_unlock(&S.lock);
@@ -837,8 +894,7 @@ void gort_mt_shutdown(void)
 {
 	gort_lock(&S.lock);
 	ST_REL(&S.stopping, 1);
-	ST_REL(&S.twake, 1);
-	gort_futex_wake(&S.twake, 1);
+	gort_mt_poller_break();
 	for (gort_m *m = S.midle; m; m = m->schedlink) {
 		m->nextp = NULL;
 		ST_REL(&m->park, 1);

@@ -17,6 +17,7 @@
  * Invariants: a parker is woken at most once per wait; a sudog is on at
  * most one queue, and off queues its links are NULL.
  */
+#include "sched/netpoll.h"
 #include "sched/sched.h"
 #include "sched/wait.h"
 
@@ -58,12 +59,18 @@ void gort_parker_init(gort_parker *pk)
 	*pk = (gort_parker){.g = current_g()};
 }
 
-/* Step mode, outside any G: run Gs until one wakes us. */
+/* Step mode, outside any G: run Gs until one wakes us. When none can run
+ * and no timer is pending, only an fd can: wait for one. */
 static int step_until_woken(gort_parker *pk)
 {
-	while (!ld(&pk->wake))
-		if (gort_step() != 1)
+	while (!ld(&pk->wake)) {
+		int rc = gort_step();
+		if (rc == 1)
+			continue;
+		if (rc < 0 || gort_netpoll_waiters() == 0)
 			return -1;
+		gort_netpoll(-1);
+	}
 	return 0;
 }
 

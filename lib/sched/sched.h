@@ -222,6 +222,11 @@ SCHED_HIDDEN void gort_mt_ready_g(gort_g *g);
 SCHED_HIDDEN gort_p *gort_mt_curp(void);
 /* A timer earlier than the one the timer sleeper waits for was added. */
 SCHED_HIDDEN void gort_mt_timer_added(int64_t when);
+/* A timer was deleted: if the sleeper waits for it, it wakes to look again
+ * (gort_run would otherwise wait until that time). */
+SCHED_HIDDEN void gort_mt_timer_deleted(int64_t when);
+/* Wakes the M that sleeps for timers and fds, wherever it sleeps. */
+SCHED_HIDDEN void gort_mt_poller_break(void);
 SCHED_HIDDEN int gort_mt_ready(int64_t goid);
 SCHED_HIDDEN int64_t gort_mt_self(void);
 SCHED_HIDDEN int gort_mt_run(void);

@@ -15,6 +15,7 @@
  * Invariants: see sched.h; gort_sched_check_why() verifies them.
  */
 #define _GNU_SOURCE
+#include "sched/netpoll.h"
 #include "sched/sched.h"
 
 #include <errno.h>
@@ -156,6 +157,7 @@ void gort_sched_shutdown(void)
 	gort_os_unmap(S.p, S.p_bytes);
 	gort_stack_pool_destroy(&S.stacks);
 	gort_evlog_destroy();
+	gort_netpoll_shutdown();
 	gort_mem_stack_stats = NULL;
 	gort_mem_current_goid = NULL;
 	memset(&S, 0, sizeof S);
@@ -358,6 +360,8 @@ static int step_from_timers(uint32_t first, uint32_t count)
 	int rc = step_from(first, count);
 	if (rc != 0)
 		return rc;
+	if (gort_netpoll_waiters() && gort_netpoll(0) > 0)
+		return step_from(first, count); /* fds ready: their Gs first */
 	int64_t next = gort_timers_next();
 	if (next == 0)
 		return 0;

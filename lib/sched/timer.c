@@ -161,6 +161,8 @@ bool gort_timer_del(gort_timer *t)
 		if (t->pp == pp) {
 			heap_remove(ts, t->idx);
 			gort_unlock(&ts->lock);
+			if (S.threaded)
+				gort_mt_timer_deleted(t->when);
 			return true;
 		}
 		gort_unlock(&ts->lock); /* moved to another P meanwhile: follow it */
