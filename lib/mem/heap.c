@@ -281,7 +281,7 @@ static uintptr_t placement(const span_t *s, size_t want)
 	if (!gort_hard->randomize || s->npages <= want)
 		return s->base;
 	size_t room = s->npages - want < 64 ? s->npages - want : 64;
-	return s->base + ((uintptr_t)(harden_rand(&H.rng) % (room + 1)) << PAGE_SHIFT);
+	return s->base + ((uintptr_t)(gort_xorshift64(&H.rng) % (room + 1)) << PAGE_SHIFT);
 }
 
 /* Take npages (aligned to align_pages) out of the free runs. Heap lock held. */

@@ -31,6 +31,7 @@
 #include "mem/sizeclass.h"
 #include "os/lock.h"
 #include "os/os.h"
+#include "os/rand.h"
 
 #define MEM_HIDDEN __attribute__((visibility("hidden")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -565,6 +566,10 @@ MEM_HIDDEN extern mem_runtime_t gort_mem;
 MEM_HIDDEN int gort_mem_init(const gort_config *cfg);
 MEM_HIDDEN void gort_mem_shutdown(void);
 MEM_HIDDEN int gort_mem_ensure_init(void);
+/* Every allocator lock, taken in the lock order (init.c states it once):
+ * the whole allocator at rest, for gort_check, the snapshots and fork. */
+MEM_HIDDEN void gort_mem_lock_all(void);
+MEM_HIDDEN void gort_mem_unlock_all(void);
 
 /* The calling thread's cache, creating it on first use. NULL only if the
  * runtime cannot initialise. */
