@@ -454,10 +454,11 @@ static inline void counter_inc(uint64_t *c)
 }
 
 /* cache_take, which with pointers >= 0 also sets the slot's POINTERS bit to
- * it while the word is at hand (the owner's plane, like ALLOC). The stray
- * path hands out another slot: it leaves the bit to the caller. */
+ * it while the word is at hand (the owner's plane, like ALLOC), and says so
+ * in *marked. The stray path allocates again, maybe from another span, and
+ * leaves the bit to the caller: *marked stays false there. */
 static inline void *cache_take_marked(cache_t *c, unsigned sc, span_t *s, unsigned bit,
-				      int pointers)
+				      int pointers, bool *marked)
 {
 	size_t idx = (size_t)s->cache_word * 64 + bit;
 	uint64_t *alloc = &s->bits[s->cache_word];
@@ -473,6 +474,7 @@ static inline void *cache_take_marked(cache_t *c, unsigned sc, span_t *s, unsign
 		uint64_t *pw = alloc + (size_t)GORT_PLANE_POINTERS * s->nwords, old = ld(pw);
 		if (((old & mask) != 0) != (pointers != 0))
 			st(pw, old ^ mask);
+		*marked = true;
 	}
 	if (unlikely(idx >= ld(&s->hwm)))
 		st(&s->hwm, (uint32_t)idx + 1);
@@ -484,19 +486,21 @@ static inline void *cache_take_marked(cache_t *c, unsigned sc, span_t *s, unsign
  * of class sc (a bit of s->alloc_cache). */
 static inline void *cache_take(cache_t *c, unsigned sc, span_t *s, unsigned bit)
 {
-	return cache_take_marked(c, sc, s, bit, -1);
+	bool marked;
+	return cache_take_marked(c, sc, s, bit, -1, &marked);
 }
 
-/* The fast path: the lowest free slot of the cached span of class sc. */
+/* The fast path: the lowest free slot of the cached span of class sc.
+ * *marked: whether the slot's POINTERS bit was written (cache_take_marked);
+ * only known once the slot is taken, since the slot may not be this one. */
 static inline void *cache_alloc_marked(cache_t *c, unsigned sc, int pointers, bool *marked)
 {
 	span_t *s = c->alloc[sc];
 	uint64_t free = s->alloc_cache;
-	if (likely(free != 0)) {
-		*marked = pointers >= 0;
-		return cache_take_marked(c, sc, s, (unsigned)__builtin_ctzll(free), pointers);
-	}
 	*marked = false;
+	if (likely(free != 0))
+		return cache_take_marked(c, sc, s, (unsigned)__builtin_ctzll(free), pointers,
+					 marked);
 	return gort_cache_alloc_slow(c, sc);
 }
 
