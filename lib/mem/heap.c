@@ -391,6 +391,10 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, uns
 	gort_span_init_inuse(s, sc);
 	set_spans(s, s->base, s->npages);
 	st_rel(&s->state, SPAN_INUSE);
+	if (sc == LARGE_SPAN_CLASS) {
+		H.large_allocs++;
+		H.large_bytes_alloc += span_bytes(s);
+	}
 	bool big = A.committed >= SCAVENGER_HEAP_BYTES;
 	gort_unlock(&H.lock);
 	prepare_hardened(s, sc);
@@ -400,14 +404,6 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, uns
 	if (big)
 		gort_scavenger_start();
 	return s;
-}
-
-void gort_heap_count_large_free(const span_t *s)
-{
-	gort_lock(&H.lock);
-	H.large_frees++;
-	H.large_bytes_freed += span_bytes(s);
-	gort_unlock(&H.lock);
 }
 
 /* zero_check: a small span comes back with every slot free, so all of it
@@ -436,6 +432,10 @@ void gort_heap_free_span(span_t *s)
 		s->guard = 0;
 	}
 	gort_lock(&H.lock);
+	if (ld(&s->spanclass) == LARGE_SPAN_CLASS) {
+		H.large_frees++;
+		H.large_bytes_freed += span_bytes(s);
+	}
 	st(&s->state, SPAN_FREE);
 	if (s->tiny) {
 		gort_fixalloc_free(&H.tinyalloc, s->tiny);

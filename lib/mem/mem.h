@@ -327,7 +327,9 @@ typedef struct heap {
  * when the arena is exhausted. */
 MEM_HIDDEN span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc,
 					unsigned guard);
-/* Give an in-use span's pages back; coalesces with free neighbours. */
+/* Give an in-use span's pages back; coalesces with free neighbours. A large
+ * object's free is counted in the same locked section, as its allocation
+ * is in gort_heap_alloc_span's: one trip to the heap lock each. */
 MEM_HIDDEN void gort_heap_free_span(span_t *s);
 /* Take free run s out of its bucket (list NONE). Heap lock held. */
 MEM_HIDDEN void gort_heap_bucket_remove(span_t *s);
@@ -365,8 +367,6 @@ MEM_HIDDEN span_t *gort_heap_span_at(uintptr_t *p);
 	for (uintptr_t p_ = gort_mem.arena.range[0].base, *pp_ = &p_; pp_; pp_ = NULL)     \
 		for (span_t *s; (s = gort_heap_span_at(&p_)) != NULL;)
 MEM_HIDDEN void gort_heap_destroy(void);
-/* A large object's free, in the heap's statistics. */
-MEM_HIDDEN void gort_heap_count_large_free(const span_t *s);
 
 /* --------------------------------------------------------------- central */
 typedef struct central {
