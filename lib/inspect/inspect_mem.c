@@ -1,8 +1,8 @@
 /*
  * inspect_mem.c — read-only snapshots of the allocator for gort_inspect.h.
  *
- * Each function takes the locks of what it copies (caches registry, then
- * centrals, then heap — the allocator's lock order) so the copy is
+ * Each snapshot takes every allocator lock (gort_mem_lock_all: no scavenger
+ * pass under way, so every free run is in its bucket) so the copy is
  * consistent, and writes only into the caller's buffers: inspecting never
  * allocates from the heap it shows.
  */
@@ -16,22 +16,6 @@
 static int ready(void)
 {
 	return ld_acq(&gort_mem.state) == 2;
-}
-
-static void lock_all(void)
-{
-	gort_lock(&gort_mem.caches_lock);
-	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
-		gort_lock(&gort_mem.central[sc].lock);
-	gort_lock(&HEAP.lock);
-}
-
-static void unlock_all(void)
-{
-	gort_unlock(&HEAP.lock);
-	for (unsigned sc = NUM_SPAN_CLASSES; sc-- > 0;)
-		gort_unlock(&gort_mem.central[sc].lock);
-	gort_unlock(&gort_mem.caches_lock);
 }
 
 /* ---------------------------------------------------------- size classes */
@@ -132,7 +116,7 @@ size_t gort_inspect_pages(uintptr_t addr, gort_page_info *out, size_t max)
 {
 	if (!ready())
 		return 0;
-	lock_all();
+	gort_mem_lock_all();
 	/* Within the range holding addr (the first one if addr is below it). */
 	uintptr_t from = addr < ARENA.base ? ARENA.base : addr & ~(uintptr_t)(PAGE_SIZE - 1);
 	const heap_range_t *r = gort_arena_range_of(&ARENA, from);
@@ -158,7 +142,7 @@ size_t gort_inspect_pages(uintptr_t addr, gort_page_info *out, size_t max)
 		}
 		index++;
 	}
-	unlock_all();
+	gort_mem_unlock_all();
 	return total;
 }
 
@@ -192,7 +176,7 @@ size_t gort_inspect_spans(gort_span_info *out, size_t max)
 {
 	if (!ready())
 		return 0;
-	lock_all();
+	gort_mem_lock_all();
 	size_t n = 0;
 	FOR_EACH_SPAN(s)
 	{
@@ -200,7 +184,7 @@ size_t gort_inspect_spans(gort_span_info *out, size_t max)
 			fill_span(s, &out[n]);
 		n++;
 	}
-	unlock_all();
+	gort_mem_unlock_all();
 	return n;
 }
 
@@ -208,11 +192,11 @@ int gort_inspect_span_of(uintptr_t addr, gort_span_info *out)
 {
 	if (!ready())
 		return -1;
-	lock_all();
+	gort_mem_lock_all();
 	span_t *s = gort_span_lookup(addr);
 	if (s)
 		fill_span(s, out);
-	unlock_all();
+	gort_mem_unlock_all();
 	return s ? 0 : -1;
 }
 
@@ -220,14 +204,14 @@ size_t gort_inspect_bitmap(uintptr_t addr, uint64_t *words, size_t max_words)
 {
 	if (!ready())
 		return 0;
-	lock_all();
+	gort_mem_lock_all();
 	span_t *s = gort_span_lookup(addr);
 	size_t nw = s ? s->nwords : 0;
 	if (s && max_words >= (size_t)GORT_BITMAP_PLANES * nw)
 		for (unsigned p = 0; p < GORT_BITMAP_PLANES; p++)
 			for (size_t w = 0; w < nw; w++)
 				words[p * nw + w] = ld(&span_plane(s, p)[w]);
-	unlock_all();
+	gort_mem_unlock_all();
 	return nw;
 }
 
@@ -235,7 +219,7 @@ size_t gort_inspect_tiny(uintptr_t addr, uint16_t *live, size_t max)
 {
 	if (!ready())
 		return 0;
-	lock_all();
+	gort_mem_lock_all();
 	span_t *s = gort_span_lookup(addr);
 	size_t n = 0;
 	if (s && s->spanclass == TINY_SPAN_CLASS) {
@@ -245,7 +229,7 @@ size_t gort_inspect_tiny(uintptr_t addr, uint16_t *live, size_t max)
 					  ? (uint16_t)(ld(&s->tiny[i]) & TINY_LIVE_MASK)
 					  : 0;
 	}
-	unlock_all();
+	gort_mem_unlock_all();
 	return n;
 }
 
@@ -290,7 +274,7 @@ size_t gort_inspect_caches(gort_cache_info *out, size_t max)
 {
 	if (!ready())
 		return 0;
-	lock_all();
+	gort_mem_lock_all();
 	size_t n = 0;
 	for (cache_t *c = gort_mem.all_caches; c; c = c->next_all) {
 		if (!ld(&c->in_use))
@@ -312,7 +296,7 @@ size_t gort_inspect_caches(gort_cache_info *out, size_t max)
 		}
 		n++;
 	}
-	unlock_all();
+	gort_mem_unlock_all();
 	return n;
 }
 
@@ -322,7 +306,7 @@ size_t gort_inspect_centrals(gort_central_info *out, size_t max)
 {
 	if (!ready())
 		return 0;
-	lock_all();
+	gort_mem_lock_all();
 	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES && sc < max; sc++) {
 		central_t *c = &gort_mem.central[sc];
 		out[sc] = (gort_central_info){
@@ -338,7 +322,7 @@ size_t gort_inspect_centrals(gort_central_info *out, size_t max)
 		if (s->state == SPAN_INUSE && s->spanclass < max)
 			out[s->spanclass].nalloc += gort_bitmap_count(s, GORT_PLANE_ALLOC);
 	}
-	unlock_all();
+	gort_mem_unlock_all();
 	return NUM_SPAN_CLASSES;
 }
 
@@ -348,7 +332,7 @@ size_t gort_inspect_free_runs(gort_run_info *out, size_t max)
 {
 	if (!ready())
 		return 0;
-	lock_all();
+	gort_mem_lock_all();
 	size_t n = 0;
 	FOR_EACH_SPAN(s)
 	{
@@ -359,6 +343,6 @@ size_t gort_inspect_free_runs(gort_run_info *out, size_t max)
 						 s->nreleased == s->npages, s->nreleased};
 		n++;
 	}
-	unlock_all();
+	gort_mem_unlock_all();
 	return n;
 }

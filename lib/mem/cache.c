@@ -55,7 +55,7 @@ cache_t *gort_cache_new(int kind)
 	}
 	c->tiny = 0;
 	c->tiny_offset = 0;
-	c->rng = gort_hard->secret ^ ((uint64_t)(c->id + 1) * 0x9e3779b97f4a7c15ull);
+	c->rng = gort_hard->secret ^ ((uint64_t)(c->id + 1) * GORT_RAND_GAMMA);
 	c->kind = kind;
 	c->gen = gort_mem.gen;
 	c->next_idle = NULL;
@@ -167,7 +167,7 @@ void *gort_cache_alloc_random(cache_t *c, unsigned sc)
 	uint64_t free = s->alloc_cache;
 	if (free == 0)
 		return gort_cache_alloc_slow(c, sc);
-	unsigned r = (unsigned)(harden_rand(&c->rng) & 63);
+	unsigned r = (unsigned)(gort_xorshift64(&c->rng) & 63);
 	uint64_t rot = r ? (free >> r) | (free << (64 - r)) : free;
 	unsigned bit = ((unsigned)__builtin_ctzll(rot) + r) & 63;
 	return cache_take(c, sc, s, bit);

@@ -58,22 +58,13 @@ int gort_harden_preset(void)
 	return preset_from_env();
 }
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static uint64_t make_secret(const gort_config *cfg)
 {
 	if (!cfg->threaded)
-		return mix64((cfg->seed ? cfg->seed : 0x676f7274ull) ^ 0x63616e617279ull);
+		return gort_mix64((cfg->seed ? cfg->seed : 0x676f7274ull) ^ 0x63616e617279ull);
 	uint64_t r = gort_os_random64();
 	if (!r)
-		r = mix64(gort_os_nanotime() ^ (uintptr_t)&r);
+		r = gort_mix64(gort_os_nanotime() ^ (uintptr_t)&r);
 	return r;
 }
 
@@ -128,7 +119,7 @@ void gort_harden_shutdown(void)
 
 static uint64_t slot_mac(uintptr_t slot, uint64_t tag)
 {
-	return mix64(gort_hard->secret ^ slot ^ (tag << 48) ^ (tag >> 16));
+	return gort_mix64(gort_hard->secret ^ slot ^ (tag << 48) ^ (tag >> 16));
 }
 
 static uint64_t trailer_of(uint64_t mac, size_t slack)

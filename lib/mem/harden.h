@@ -65,18 +65,6 @@ typedef struct harden {
 
 MEM_HIDDEN extern const harden_t *gort_hard;
 
-/* xorshift64 for paranoid's random choices: cheap, and seeded from the
- * secret, hence from the seed in step mode, so a stepped run repeats. */
-static inline uint64_t harden_rand(uint64_t *state)
-{
-	uint64_t x = *state ? *state : 0x2545f4914f6cdd1dull;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*state = x;
-	return x;
-}
-
 /* Settle the preset for an init (harden.c); 0, or -1 with errno EINVAL. */
 MEM_HIDDEN int gort_harden_init(const gort_config *cfg);
 MEM_HIDDEN void gort_harden_shutdown(void);

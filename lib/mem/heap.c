@@ -281,7 +281,7 @@ static uintptr_t placement(const span_t *s, size_t want)
 	if (!gort_hard->randomize || s->npages <= want)
 		return s->base;
 	size_t room = s->npages - want < 64 ? s->npages - want : 64;
-	return s->base + ((uintptr_t)(harden_rand(&H.rng) % (room + 1)) << PAGE_SHIFT);
+	return s->base + ((uintptr_t)(gort_xorshift64(&H.rng) % (room + 1)) << PAGE_SHIFT);
 }
 
 /* Take npages (aligned to align_pages) out of the free runs. Heap lock held. */
@@ -391,6 +391,10 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, uns
 	gort_span_init_inuse(s, sc);
 	set_spans(s, s->base, s->npages);
 	st_rel(&s->state, SPAN_INUSE);
+	if (sc == LARGE_SPAN_CLASS) {
+		H.large_allocs++;
+		H.large_bytes_alloc += span_bytes(s);
+	}
 	bool big = A.committed >= SCAVENGER_HEAP_BYTES;
 	gort_unlock(&H.lock);
 	prepare_hardened(s, sc);
@@ -400,14 +404,6 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, uns
 	if (big)
 		gort_scavenger_start();
 	return s;
-}
-
-void gort_heap_count_large_free(const span_t *s)
-{
-	gort_lock(&H.lock);
-	H.large_frees++;
-	H.large_bytes_freed += span_bytes(s);
-	gort_unlock(&H.lock);
 }
 
 /* zero_check: a small span comes back with every slot free, so all of it
@@ -436,6 +432,10 @@ void gort_heap_free_span(span_t *s)
 		s->guard = 0;
 	}
 	gort_lock(&H.lock);
+	if (ld(&s->spanclass) == LARGE_SPAN_CLASS) {
+		H.large_frees++;
+		H.large_bytes_freed += span_bytes(s);
+	}
 	st(&s->state, SPAN_FREE);
 	if (s->tiny) {
 		gort_fixalloc_free(&H.tinyalloc, s->tiny);

@@ -7,10 +7,20 @@
  * that may allocate while it holds its init lock, so it is safe as the
  * process's malloc from the dynamic loader's first call on.
  *
- * Fork: pthread_atfork takes every allocator lock in the documented order
- * (caches registry, centrals ascending, heap) before fork() and releases them
- * in both processes after, so the child never inherits a lock held by a
- * thread that does not exist there.
+ * The lock order, for every path that holds more than one allocator lock:
+ *
+ *     init lock -> scavenger pass -> caches registry -> mcentral (ascending
+ *     class) -> mheap
+ *
+ * (fixalloc, the arenas and the large quarantine live under the heap lock.)
+ * gort_mem_lock_all takes all but the init lock in that order, for whatever
+ * must see the whole allocator at rest: gort_check, the inspection
+ * snapshots, and fork.
+ *
+ * Fork: pthread_atfork takes the init lock and every allocator lock before
+ * fork() and releases them in both processes after, so the child never
+ * inherits a lock held by a thread that does not exist there, nor a
+ * scavenger pass's runs out of their buckets.
  *
  * Invariants: state moves 0 -> 2 under init_lock and back to 0 only in
  * gort_mem_shutdown; gen changes at every init, which invalidates every
@@ -44,26 +54,36 @@ static void thread_exit(void *arg)
 		gort_cache_retire(c);
 }
 
-static void fork_prepare(void)
+void gort_mem_lock_all(void)
 {
-	gort_lock(&init_lock);
-	fork_locked = ld(&gort_mem.state) == 2;
-	if (!fork_locked)
-		return;
+	gort_scavenge_lock();
 	gort_lock(&gort_mem.caches_lock);
 	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
 		gort_lock(&gort_mem.central[sc].lock);
 	gort_lock(&gort_mem.heap.lock);
 }
 
+void gort_mem_unlock_all(void)
+{
+	gort_unlock(&gort_mem.heap.lock);
+	for (unsigned sc = NUM_SPAN_CLASSES; sc-- > 0;)
+		gort_unlock(&gort_mem.central[sc].lock);
+	gort_unlock(&gort_mem.caches_lock);
+	gort_scavenge_unlock();
+}
+
+static void fork_prepare(void)
+{
+	gort_lock(&init_lock);
+	fork_locked = ld(&gort_mem.state) == 2;
+	if (fork_locked)
+		gort_mem_lock_all();
+}
+
 static void fork_release(void)
 {
-	if (fork_locked) {
-		gort_unlock(&gort_mem.heap.lock);
-		for (unsigned sc = NUM_SPAN_CLASSES; sc-- > 0;)
-			gort_unlock(&gort_mem.central[sc].lock);
-		gort_unlock(&gort_mem.caches_lock);
-	}
+	if (fork_locked)
+		gort_mem_unlock_all();
 	gort_unlock(&init_lock);
 }
 

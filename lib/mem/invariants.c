@@ -412,21 +412,13 @@ int gort_mem_check(void)
 		return 0;
 	check_ctx_t x = {0};
 	size_t inuse = 0, free = 0, released = 0;
-	gort_scavenge_lock();
-	gort_lock(&gort_mem.caches_lock);
-	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++)
-		gort_lock(&gort_mem.central[sc].lock);
-	gort_lock(&HEAP.lock);
+	gort_mem_lock_all();
 	bool ok = check_arena(&x, &inuse, &free, &released) && check_buckets(&x) &&
 		  check_centrals(&x) && check_caches(&x) && check_quarantine(&x);
 	if (ok && (inuse != HEAP.pages_inuse || free != HEAP.pages_free ||
 		   released != HEAP.pages_released))
 		ok = false, x.why = "heap page counters disagree with the arena", x.where = 0;
-	gort_unlock(&HEAP.lock);
-	for (unsigned sc = NUM_SPAN_CLASSES; sc-- > 0;)
-		gort_unlock(&gort_mem.central[sc].lock);
-	gort_unlock(&gort_mem.caches_lock);
-	gort_scavenge_unlock();
+	gort_mem_unlock_all();
 	if (ok)
 		return 0;
 	gort_report(GORT_ERR_HEAP_CORRUPTION, "check", x.where, x.why);

@@ -39,11 +39,6 @@ static void *alloc_large(size_t size, size_t align, bool zero)
 	bitmap_set(s, GORT_PLANE_ALLOC, 0);
 	bitmap_set(s, GORT_PLANE_POINTERS, 0);
 	st(&s->hwm, 1);
-	heap_t *heap = &gort_mem.heap;
-	gort_lock(&heap->lock);
-	heap->large_allocs++;
-	heap->large_bytes_alloc += span_bytes(s);
-	gort_unlock(&heap->lock);
 	if (zero && needzero)
 		memset((void *)ld(&s->base), 0, size);
 	if (h->canary)
@@ -123,7 +118,6 @@ static void free_large(span_t *s, const char *op)
 			    gort_detail_span(buf, sizeof buf, s, NULL));
 		return;
 	}
-	gort_heap_count_large_free(s);
 	gort_heap_free_span(s);
 }
 

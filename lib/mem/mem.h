@@ -31,6 +31,7 @@
 #include "mem/sizeclass.h"
 #include "os/lock.h"
 #include "os/os.h"
+#include "os/rand.h"
 
 #define MEM_HIDDEN __attribute__((visibility("hidden")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -326,7 +327,9 @@ typedef struct heap {
  * when the arena is exhausted. */
 MEM_HIDDEN span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc,
 					unsigned guard);
-/* Give an in-use span's pages back; coalesces with free neighbours. */
+/* Give an in-use span's pages back; coalesces with free neighbours. A large
+ * object's free is counted in the same locked section, as its allocation
+ * is in gort_heap_alloc_span's: one trip to the heap lock each. */
 MEM_HIDDEN void gort_heap_free_span(span_t *s);
 /* Take free run s out of its bucket (list NONE). Heap lock held. */
 MEM_HIDDEN void gort_heap_bucket_remove(span_t *s);
@@ -364,8 +367,6 @@ MEM_HIDDEN span_t *gort_heap_span_at(uintptr_t *p);
 	for (uintptr_t p_ = gort_mem.arena.range[0].base, *pp_ = &p_; pp_; pp_ = NULL)     \
 		for (span_t *s; (s = gort_heap_span_at(&p_)) != NULL;)
 MEM_HIDDEN void gort_heap_destroy(void);
-/* A large object's free, in the heap's statistics. */
-MEM_HIDDEN void gort_heap_count_large_free(const span_t *s);
 
 /* --------------------------------------------------------------- central */
 typedef struct central {
@@ -453,10 +454,11 @@ static inline void counter_inc(uint64_t *c)
 }
 
 /* cache_take, which with pointers >= 0 also sets the slot's POINTERS bit to
- * it while the word is at hand (the owner's plane, like ALLOC). The stray
- * path hands out another slot: it leaves the bit to the caller. */
+ * it while the word is at hand (the owner's plane, like ALLOC), and says so
+ * in *marked. The stray path allocates again, maybe from another span, and
+ * leaves the bit to the caller: *marked stays false there. */
 static inline void *cache_take_marked(cache_t *c, unsigned sc, span_t *s, unsigned bit,
-				      int pointers)
+				      int pointers, bool *marked)
 {
 	size_t idx = (size_t)s->cache_word * 64 + bit;
 	uint64_t *alloc = &s->bits[s->cache_word];
@@ -472,6 +474,7 @@ static inline void *cache_take_marked(cache_t *c, unsigned sc, span_t *s, unsign
 		uint64_t *pw = alloc + (size_t)GORT_PLANE_POINTERS * s->nwords, old = ld(pw);
 		if (((old & mask) != 0) != (pointers != 0))
 			st(pw, old ^ mask);
+		*marked = true;
 	}
 	if (unlikely(idx >= ld(&s->hwm)))
 		st(&s->hwm, (uint32_t)idx + 1);
@@ -483,19 +486,21 @@ static inline void *cache_take_marked(cache_t *c, unsigned sc, span_t *s, unsign
  * of class sc (a bit of s->alloc_cache). */
 static inline void *cache_take(cache_t *c, unsigned sc, span_t *s, unsigned bit)
 {
-	return cache_take_marked(c, sc, s, bit, -1);
+	bool marked;
+	return cache_take_marked(c, sc, s, bit, -1, &marked);
 }
 
-/* The fast path: the lowest free slot of the cached span of class sc. */
+/* The fast path: the lowest free slot of the cached span of class sc.
+ * *marked: whether the slot's POINTERS bit was written (cache_take_marked);
+ * only known once the slot is taken, since the slot may not be this one. */
 static inline void *cache_alloc_marked(cache_t *c, unsigned sc, int pointers, bool *marked)
 {
 	span_t *s = c->alloc[sc];
 	uint64_t free = s->alloc_cache;
-	if (likely(free != 0)) {
-		*marked = pointers >= 0;
-		return cache_take_marked(c, sc, s, (unsigned)__builtin_ctzll(free), pointers);
-	}
 	*marked = false;
+	if (likely(free != 0))
+		return cache_take_marked(c, sc, s, (unsigned)__builtin_ctzll(free), pointers,
+					 marked);
 	return gort_cache_alloc_slow(c, sc);
 }
 
@@ -565,6 +570,10 @@ MEM_HIDDEN extern mem_runtime_t gort_mem;
 MEM_HIDDEN int gort_mem_init(const gort_config *cfg);
 MEM_HIDDEN void gort_mem_shutdown(void);
 MEM_HIDDEN int gort_mem_ensure_init(void);
+/* Every allocator lock, taken in the lock order (init.c states it once):
+ * the whole allocator at rest, for gort_check, the snapshots and fork. */
+MEM_HIDDEN void gort_mem_lock_all(void);
+MEM_HIDDEN void gort_mem_unlock_all(void);
 
 /* The calling thread's cache, creating it on first use. NULL only if the
  * runtime cannot initialise. */

@@ -23,10 +23,14 @@
  * Large objects: a freed large span keeps ALLOC and gets QUARANTINE too, its
  * pages become a guard range (dropped by the OS; any access faults), and it
  * waits in one global FIFO under the heap lock; when it falls out, the guard
- * goes and the pages return to the heap. The FIFO holds at most
- * `quarantine` spans and LQUAR_MAX_BYTES of them, never one larger than
- * LQUAR_MAX_OBJECT, and an allocation about to fail empties it first, so
- * the quarantine never causes an out-of-memory.
+ * goes and the pages return to the heap. No system call is made under the
+ * lock: the guard goes on before a span joins the FIFO, and the spans a free
+ * pushes out leave it together, under the lock, and lose their guards after
+ * it is dropped (in between, a span is out of the FIFO with its QUARANTINE
+ * bit still set: gort_check is exact at rest, as everywhere). The FIFO
+ * holds at most `quarantine` spans and LQUAR_MAX_BYTES of them, never one
+ * larger than LQUAR_MAX_OBJECT, and an allocation about to fail empties it
+ * first, so the quarantine never causes an out-of-memory.
  *
  * Invariants (gort_check, invariants.c): QUARANTINE is a subset of ALLOC and
  * disjoint from FREED; every ring entry has its bit and lies in a span its
@@ -129,27 +133,37 @@ void gort_quarantine_drain(cache_t *c)
 
 /* ---------------------------------------------------------------- large */
 
-static void release_large(span_t *s)
+/* Spans leave the FIFO under the heap lock, chained through next, and are
+ * released after it is dropped: the guards come off without the lock (a
+ * system call each), then each span goes back to the heap in one locked
+ * section that also counts its free. */
+static void release_large(span_t *chain)
 {
-	gort_os_unguard((void *)s->base, span_bytes(s));
-	s->guard = 0; /* the whole span, its guard page included, is plain again */
-	bitmap_clear(s, GORT_PLANE_QUARANTINE, 0);
-	bitmap_clear(s, GORT_PLANE_ALLOC, 0);
-	gort_heap_count_large_free(s);
-	gort_heap_free_span(s);
+	while (chain) {
+		span_t *s = chain;
+		chain = s->next;
+		s->next = NULL;
+		gort_os_unguard((void *)s->base, span_bytes(s));
+		s->guard = 0; /* the whole span, its guard page included, is plain again */
+		bitmap_clear(s, GORT_PLANE_QUARANTINE, 0);
+		bitmap_clear(s, GORT_PLANE_ALLOC, 0);
+		gort_heap_free_span(s);
+	}
 }
 
-/* The oldest held large span if the FIFO holds more than `most` spans or
- * LQUAR_MAX_BYTES, taken out; NULL if not. Heap lock held. */
-static span_t *large_over(uint32_t most)
+/* Take the oldest held spans out while the FIFO holds more than `most`
+ * spans or LQUAR_MAX_BYTES, onto *chain. Heap lock held. */
+static void large_over(uint32_t most, span_t **chain)
 {
-	if (!gort_mem.lqlen || (gort_mem.lqlen <= most && gort_mem.lqbytes <= LQUAR_MAX_BYTES))
-		return NULL;
-	span_t *s = gort_mem.lquar[gort_mem.lqhead];
-	gort_mem.lqhead = (gort_mem.lqhead + 1) % gort_hard->quarantine;
-	gort_mem.lqlen--;
-	gort_mem.lqbytes -= span_bytes(s);
-	return s;
+	while (gort_mem.lqlen &&
+	       (gort_mem.lqlen > most || gort_mem.lqbytes > LQUAR_MAX_BYTES)) {
+		span_t *s = gort_mem.lquar[gort_mem.lqhead];
+		gort_mem.lqhead = (gort_mem.lqhead + 1) % gort_hard->quarantine;
+		gort_mem.lqlen--;
+		gort_mem.lqbytes -= span_bytes(s);
+		s->next = *chain;
+		*chain = s;
+	}
 }
 
 bool gort_quarantine_large(span_t *s)
@@ -162,41 +176,27 @@ bool gort_quarantine_large(span_t *s)
 	if (gort_os_guard((void *)s->base, span_bytes(s)) != 0)
 		return false;
 	heap_t *h = &gort_mem.heap;
+	span_t *out = NULL;
 	gort_lock(&h->lock);
-	/* Full: make room for s first. The lock is dropped to release the
-	 * evicted span, so another free may fill the room: look again. */
-	while (gort_mem.lqlen >= cap) {
-		span_t *evict = large_over(cap - 1);
-		gort_unlock(&h->lock);
-		release_large(evict);
-		gort_lock(&h->lock);
-	}
+	large_over(cap - 1, &out); /* room for s */
 	gort_mem.lquar[(gort_mem.lqhead + gort_mem.lqlen) % cap] = s;
 	gort_mem.lqlen++;
 	gort_mem.lqbytes += span_bytes(s);
-	for (span_t *evict; (evict = large_over(cap)) != NULL;) {
-		gort_unlock(&h->lock);
-		release_large(evict);
-		gort_lock(&h->lock);
-	}
+	large_over(cap, &out);
 	gort_unlock(&h->lock);
+	release_large(out);
 	return true;
 }
 
 void gort_quarantine_drain_large(void)
 {
 	heap_t *h = &gort_mem.heap;
+	span_t *out = NULL;
 	gort_lock(&h->lock);
-	if (!gort_hard->quarantine) {
-		gort_unlock(&h->lock);
-		return;
-	}
-	for (span_t *evict; (evict = large_over(0)) != NULL;) {
-		gort_unlock(&h->lock);
-		release_large(evict);
-		gort_lock(&h->lock);
-	}
+	if (gort_hard->quarantine)
+		large_over(0, &out);
 	gort_unlock(&h->lock);
+	release_large(out);
 }
 
 /* ----------------------------------------------------------- bookkeeping */

@@ -147,13 +147,10 @@ typedef struct sched {
 
 SCHED_HIDDEN extern sched_t gort_sched;
 
-/* One step of splitmix64 over *state. */
+/* One step of splitmix64 over *state (os/rand.h). */
 static inline uint64_t gort_rand_step(uint64_t *state)
 {
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return gort_splitmix64(state);
 }
 
 /* A pause in a spin loop, cheap for the sibling hyperthread. */

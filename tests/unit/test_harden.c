@@ -687,6 +687,54 @@ Test(harden, the_large_quarantine_is_a_fifo)
 	gt_expect_clean();
 }
 
+/* The byte bound can push several objects out with one free: they leave
+ * the FIFO together, oldest first, each counted freed once, their pages
+ * usable again, and everything else held as it was. */
+Test(harden, one_large_free_can_push_several_objects_out_by_bytes)
+{
+	gort_config cfg = {.arena_bytes = 1024 * MiB, .harden = GORT_HARDEN_DEFAULT,
+			   .quarantine = 64};
+	gt_init_config(&cfg);
+	gt_record_errors();
+	enum { SMALL = 4, BIG = 4 };
+	void *small[SMALL], *big[BIG];
+	for (int i = 0; i < SMALL; i++)
+		small[i] = gort_malloc(1 * MiB);
+	for (int i = 0; i < BIG; i++)
+		big[i] = gort_malloc(62 * MiB);
+	void *last = gort_malloc(64 * MiB - 8192); /* a span of exactly 64 MiB */
+	for (int i = 0; i < SMALL; i++)
+		gort_free(small[i]);
+	for (int i = 0; i < BIG; i++)
+		gort_free(big[i]); /* 4 x 1 MiB + 4 x 62 MiB and their canary pages: < 256 MiB */
+	struct gort_memstats ms;
+	gort_memstats(&ms);
+	cr_assert_eq(ms.quarantine_objects, SMALL + BIG);
+	uint64_t frees = ms.by_size[0].frees;
+
+	gort_free(last); /* over 256 MiB: every small one and the first big one go */
+	gort_memstats(&ms);
+	cr_assert_eq(ms.quarantine_objects, BIG, "held %llu",
+		     (unsigned long long)ms.quarantine_objects);
+	cr_assert_leq(ms.quarantine_bytes, 256 * MiB);
+	cr_assert_eq(ms.by_size[0].frees, frees + SMALL + 1, "each evicted object counted once");
+	cr_assert_eq(ms.large_allocs - ms.by_size[0].frees, BIG, "held objects count as live");
+	gort_object_info o;
+	for (int i = 0; i < SMALL; i++)
+		cr_assert_neq(gort_inspect_object(small[i], &o), 0, "small %d still held", i);
+	cr_assert_neq(gort_inspect_object(big[0], &o), 0, "the oldest big one still held");
+	for (int i = 1; i < BIG; i++)
+		cr_assert_eq(gort_inspect_object(big[i], &o), 0, "big %d left too early", i);
+	cr_assert_eq(gort_inspect_object(last, &o), 0);
+	gt_expect_clean();
+	/* The evicted pages are plain heap again: writable, and reused. */
+	char *again = gort_malloc(1 * MiB);
+	cr_assert_not_null(again);
+	memset(again, 1, 1 * MiB);
+	gort_free(again);
+	gt_expect_clean();
+}
+
 /* ------------------------------------------------------------ alignment */
 
 static void assert_abi_aligned(const void *p, size_t n, const char *what, int preset)

@@ -231,3 +231,48 @@ Test(stray, aligned_alloc_books_its_object_in_its_own_span_when_the_refill_handl
 {
 	report_inside_refill(alloc_aligned);
 }
+
+/* ------------------------------------- a late free met on the fast path */
+
+/* The fast path meets the late free on the lowest slot of the word it
+ * refilled earlier: the stray path clears the FREED bit, reports, and
+ * allocates again (the same slot, free all along). That slot last held an
+ * object with pointers; the new one is NOSCAN, so its POINTERS bit must be
+ * cleared as for any other allocation: the stray path leaves the bit to the
+ * caller, and the caller must know it was not written. */
+Test(stray, a_slot_handed_out_past_a_late_free_gets_its_own_pointers_bit)
+{
+	enum { SIZE = 128 }; /* a one-page span of 64 slots: one bitmap word */
+	gort_sizeclass_info ci[GORT_NUM_SIZE_CLASSES];
+	gort_inspect_sizeclasses(ci, GORT_NUM_SIZE_CLASSES);
+	cr_assert_eq(ci[gort_size_to_class(SIZE)].nelems, 64);
+
+	void *p[64];
+	for (int i = 0; i < 64; i++)
+		p[i] = gort_malloc(SIZE); /* with pointers: every POINTERS bit set */
+	for (int i = 1; i <= 2; i++)
+		gort_free(p[i]); /* the owner's frees: ALLOC cleared, POINTERS kept */
+	/* The span is used up: the refill folds the frees in and takes slot 1,
+	 * leaving slot 2 in the cache's word. */
+	void *first = gort_malloc(SIZE);
+	cr_assert_eq(first, p[1], "the refill did not go back to the span");
+	late_remote_free(p[2]);
+
+	void *q = gort_alloc(SIZE, GORT_NOSCAN);
+	cr_assert_eq(gt_reports(), 1, "the late free must be reported once (got %d)", gt_reports());
+	cr_assert_eq(gt_rec.address, (uintptr_t)p[2]);
+	cr_assert_eq(q, p[2], "the stray path did not take the slot it cleared");
+	cr_assert_not(has_pointers(q), "a NOSCAN object kept the POINTERS bit of the slot's "
+				       "last object");
+	cr_assert(has_pointers(first));
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
+
+	gort_free(first);
+	gort_free(q);
+	for (int i = 3; i < 64; i++)
+		gort_free(p[i]);
+	gort_free(p[0]);
+	gort_flush_caches();
+	cr_assert_eq(gt_reports(), 1, "%s", gt_rec.message);
+	cr_assert_eq(gort_check(), 0, "%s", gt_rec.message);
+}
