@@ -21,6 +21,26 @@
  * step the harness replays that log into the model, which checks each
  * result.
  *
+ * A waiting body (its header byte's high nibble is 1; fuzz/seeds.py
+ * wact) reads each action byte from another table: send, receive, close
+ * on one of four channels (capacities 0, 1, 2, 4; values unique to the
+ * input), two shapes of select (with or without a default, a case on a nil
+ * channel, a send and a receive on the same channel), lock, unlock (also
+ * of a mutex nobody holds) and trylock of two mutexes, add, done and wait
+ * on one WaitGroup, sleep (0 to 10 ms), yield, spawn, exit, park. A call
+ * that blocks leaves its entry pending in the log of the run it began in;
+ * the run it returns in starts with a W_RESUME entry holding its result
+ * (F.stepgen tells the body). fuzz/wait_model.h predicts every one: which
+ * call waits, who it wakes (HANDOFF, CLOSE and READY events one for one),
+ * the value each receive gets, what close does to each waiter, the mutex
+ * word and its semaphore line, the WaitGroup, each P's timer heap and the
+ * virtual clock's jumps, the reports (send on closed, close of closed,
+ * unlock of unlocked, WaitGroup misuse, deadlock); select's choice comes
+ * from the PRNG, so the harness checks the case taken was ready and keeps
+ * fairness counts. A G that holds a mutex when it leaves its body unlocks
+ * it. Every checkpoint also compares each channel with gort_inspect_chan
+ * and gort_inspect_chan_value and runs gort_check_chan.
+ *
  * Operations: spawn (gort_go outside any G: P 0's runnext), spawn onto a P
  * (gort_go_p, also onto a P that does not exist), spawn 2..64 at once (runs
  * a ring past 256), step (gort_step), step a P (gort_step_p, also one that
@@ -28,7 +48,10 @@
  * is not parked, or a bogus goid), reseed (gort_reseed), set the number of
  * Ps (1..8; 0 and 257: EINVAL), run to idle (at most 64 steps; when idle,
  * gort_run must return the number of parked Gs without a step), and the
- * calls that do nothing outside a G (gort_yield, gort_park, gort_self == 0).
+ * calls that do nothing outside a G (gort_yield, gort_park, gort_self == 0),
+ * and the waiting calls from outside any G (close, try_send, try_recv, a
+ * WaitGroup add or done, and, only when no G can run and no timer is
+ * pending, a blocking receive or wait that must report the deadlock).
  *
  * Every step's RUN event is checked against the model (sm_take: where the
  * G may come from, by Go's rules; which P looked first and the steal order
@@ -46,6 +69,11 @@
  * Determinism: every FZ_TWICE_EVERY-th input (the first one included, so a
  * lone reproducer gets it) runs twice, and the two event logs (goids taken
  * relative to the input's first) must hash the same.
+ *
+ * An input that ends with Gs waiting in primitives or asleep drains
+ * loosely (fz_drain_loose): channels closed, the WaitGroup zeroed, mutexes
+ * unlocked for their waiting holders, then gort_run until no G is live;
+ * every object must end idle.
  *
  * Reset between inputs: the runtime is initialised once (step mode, 4 Ps,
  * 64 MiB arena, 16 KiB stacks). Each input ends by draining: every parked
@@ -254,6 +282,7 @@ static struct fz_state {
 	int loose;	  /* a loose drain: the reports of a clean-up are expected */
 	uint32_t rep[16]; /* reports of waiting misuse not yet checked, in order */
 	unsigned nrep, rep_used;
+	char repmsg[160]; /* the message of the first report not yet checked */
 	gort_mutex mu[WM_MUTEXES];
 	gort_waitgroup wg;
 } F;
@@ -450,8 +479,10 @@ static int fz_do_wait(fz_g *g, uint8_t byte)
 	int yields = 0;
 	switch (act) {
 	case W_SEND:
-		l->val = F.nextval++;
-		l->rc = gort_chan_send(W.chan[ch], &l->val);
+		/* On the G's stack: a waiting sender's value is read by the
+		 * receiver that takes it, after this log has been reused. */
+		v = l->val = F.nextval++;
+		l->rc = gort_chan_send(W.chan[ch], &v);
 		break;
 	case W_RECV:
 		l->rc = gort_chan_recv(W.chan[ch], &v);
@@ -589,8 +620,11 @@ static void on_error(const gort_error *e, void *ctx)
 	case GORT_ERR_WAITGROUP_MISUSE:
 		if (F.loose && e->kind == GORT_ERR_SEND_ON_CLOSED)
 			return; /* the drain closes channels senders wait on */
-		if (F.nrep < sizeof F.rep / sizeof F.rep[0])
+		if (F.nrep < sizeof F.rep / sizeof F.rep[0]) {
+			if (F.nrep == F.rep_used) /* the first one not yet checked */
+				snprintf(F.repmsg, sizeof F.repmsg, "%s", e->message);
 			F.rep[F.nrep++] = e->kind;
+		}
 		return;
 	default: sm_fail("unexpected report from %s: %s", e->op, e->message);
 	}
@@ -604,12 +638,15 @@ SM_NOCOV static void fz_expect_report(uint32_t kind, const char *what)
 		  F.rep_used < F.nrep ? "kind " : "none ",
 		  F.rep_used < F.nrep ? F.rep[F.rep_used] : 0);
 	F.rep_used++;
+	if (F.rep_used < F.nrep)
+		F.repmsg[0] = 0; /* named only for the first report */
 }
 
 SM_NOCOV static void fz_reports_done(void)
 {
-	SM_ASSERT(F.rep_used == F.nrep, "%u reports the model does not expect (the first: kind %u)",
-		  F.nrep - F.rep_used, F.rep[F.rep_used]);
+	SM_ASSERT(F.rep_used == F.nrep,
+		  "%u reports the model does not expect (the first: kind %u, \"%s\")",
+		  F.nrep - F.rep_used, F.rep[F.rep_used], F.repmsg);
 	F.nrep = F.rep_used = 0;
 }
 
@@ -1496,12 +1533,16 @@ SM_NOCOV static uint32_t fz_replay_wait(unsigned k, uint16_t g, const fz_log *l)
 		if (wg_add(l->act == W_WG_DONE ? -1 : 1 + (l->arg & 3), (int32_t)k, self) != WG_OK)
 			fz_expect_report(GORT_ERR_WAITGROUP_MISUSE, "wg_add");
 		return 0;
-	case W_WG_WAIT:
-		if (fz_returned(l, wg_wait(g), "wg wait")) {
+	case W_WG_WAIT: {
+		int r = wg_wait(g);
+		if (fz_returned(l, r != 0, "wg wait")) {
 			fz_block(g, WK_WG, 0);
 			return GORT_OUT_PARKED + 1;
 		}
+		if (r == 2)
+			fz_expect_report(GORT_ERR_WAITGROUP_MISUSE, "wg wait, reused");
 		return 0;
+	}
 	case W_SLEEP: return fz_replay_sleep(k, g, l);
 	case W_YIELD: return GORT_OUT_YIELDED + 1;
 	case W_PARK: return GORT_OUT_PARKED + 1;
