@@ -280,7 +280,8 @@ static struct fz_state {
 	uint64_t stepgen; /* steps begun: a body sees whether a call parked */
 	int64_t nextval;  /* the next value a body sends */
 	int loose;	  /* a loose drain: the reports of a clean-up are expected */
-	uint32_t rep[16]; /* reports of waiting misuse not yet checked, in order */
+	uint32_t rep[64]; /* reports of waiting misuse not yet checked, in order (a run makes
+			   * at most FZ_LOG_MAX) */
 	unsigned nrep, rep_used;
 	char repmsg[160]; /* the message of the first report not yet checked */
 	gort_mutex mu[WM_MUTEXES];
@@ -1350,16 +1351,15 @@ SM_NOCOV static void fz_sel_taken(unsigned k, uint16_t g, const fz_log *l, const
 {
 	int64_t self = sm_goid(g);
 	SM_ASSERT(l->done, "g%lld: a select with %d ready cases waited", (long long)self, nready);
-	if (l->rc < 0) {
-		int closed_send = 0;
-		for (int i = 0; i < n; i++)
-			closed_send |= ready[i] && c[i].dir == GORT_SEND && W.c[c[i].chan].closed;
-		SM_ASSERT(closed_send, "g%lld: select = %lld with %d ready cases", (long long)self,
+	int i = (int)l->rc;
+	if (l->rc < 0) { /* the one send case, on a closed channel: it fails */
+		for (int j = 0; j < n; j++)
+			if (ready[j] && c[j].dir == GORT_SEND && W.c[c[j].chan].closed)
+				i = j;
+		SM_ASSERT(i >= 0, "g%lld: select = %lld with %d ready cases", (long long)self,
 			  (long long)l->rc, nready);
 		fz_expect_report(GORT_ERR_SEND_ON_CLOSED, "select");
-		return;
 	}
-	int i = (int)l->rc;
 	SM_ASSERT(i < n && ready[i], "g%lld: select took case %d, which is not ready",
 		  (long long)self, i);
 	if (nready >= 2) {
@@ -1368,6 +1368,8 @@ SM_NOCOV static void fz_sel_taken(unsigned k, uint16_t g, const fz_log *l, const
 			rank += ready[j];
 		W.fair[nready - 2][rank]++;
 	}
+	if (l->rc < 0)
+		return;
 	if (c[i].dir == GORT_SEND) {
 		SM_ASSERT(!W.c[c[i].chan].closed, "g%lld: select sent on closed c%d",
 			  (long long)self, c[i].chan);
