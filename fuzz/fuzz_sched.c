@@ -21,6 +21,26 @@
  * step the harness replays that log into the model, which checks each
  * result.
  *
+ * A waiting body (its header byte's high nibble is 1; fuzz/seeds.py
+ * wact) reads each action byte from another table: send, receive, close
+ * on one of four channels (capacities 0, 1, 2, 4; values unique to the
+ * input), two shapes of select (with or without a default, a case on a nil
+ * channel, a send and a receive on the same channel), lock, unlock (also
+ * of a mutex nobody holds) and trylock of two mutexes, add, done and wait
+ * on one WaitGroup, sleep (0 to 10 ms), yield, spawn, exit, park. A call
+ * that blocks leaves its entry pending in the log of the run it began in;
+ * the run it returns in starts with a W_RESUME entry holding its result
+ * (F.stepgen tells the body). fuzz/wait_model.h predicts every one: which
+ * call waits, who it wakes (HANDOFF, CLOSE and READY events one for one),
+ * the value each receive gets, what close does to each waiter, the mutex
+ * word and its semaphore line, the WaitGroup, each P's timer heap and the
+ * virtual clock's jumps, the reports (send on closed, close of closed,
+ * unlock of unlocked, WaitGroup misuse, deadlock); select's choice comes
+ * from the PRNG, so the harness checks the case taken was ready and keeps
+ * fairness counts. A G that holds a mutex when it leaves its body unlocks
+ * it. Every checkpoint also compares each channel with gort_inspect_chan
+ * and gort_inspect_chan_value and runs gort_check_chan.
+ *
  * Operations: spawn (gort_go outside any G: P 0's runnext), spawn onto a P
  * (gort_go_p, also onto a P that does not exist), spawn 2..64 at once (runs
  * a ring past 256), step (gort_step), step a P (gort_step_p, also one that
@@ -28,7 +48,10 @@
  * is not parked, or a bogus goid), reseed (gort_reseed), set the number of
  * Ps (1..8; 0 and 257: EINVAL), run to idle (at most 64 steps; when idle,
  * gort_run must return the number of parked Gs without a step), and the
- * calls that do nothing outside a G (gort_yield, gort_park, gort_self == 0).
+ * calls that do nothing outside a G (gort_yield, gort_park, gort_self == 0),
+ * and the waiting calls from outside any G (close, try_send, try_recv, a
+ * WaitGroup add or done, and, only when no G can run and no timer is
+ * pending, a blocking receive or wait that must report the deadlock).
  *
  * Every step's RUN event is checked against the model (sm_take: where the
  * G may come from, by Go's rules; which P looked first and the steal order
@@ -46,6 +69,11 @@
  * Determinism: every FZ_TWICE_EVERY-th input (the first one included, so a
  * lone reproducer gets it) runs twice, and the two event logs (goids taken
  * relative to the input's first) must hash the same.
+ *
+ * An input that ends with Gs waiting in primitives or asleep drains
+ * loosely (fz_drain_loose): channels closed, the WaitGroup zeroed, mutexes
+ * unlocked for their waiting holders, then gort_run until no G is live;
+ * every object must end idle.
  *
  * Reset between inputs: the runtime is initialised once (step mode, 4 Ps,
  * 64 MiB arena, 16 KiB stacks). Each input ends by draining: every parked
@@ -106,6 +134,7 @@
 #include <stdint.h>
 
 #include "sched_model.h"
+#include "wait_model.h"
 
 #include "fdp.h"
 
@@ -158,7 +187,37 @@ enum fz_act {
 	/* log entries only */
 	A_FORCED_YIELD,
 	A_SKIP,
+	/* a waiting body's actions (fz_prog.wait): W_FIRST + the low nibble */
+	W_FIRST = 32,
+	W_SEND = W_FIRST,
+	W_RECV,
+	W_SELECT,
+	W_SELECT2,
+	W_CLOSE,
+	W_LOCK,
+	W_UNLOCK,
+	W_TRYLOCK,
+	W_WG_ADD,
+	W_WG_DONE,
+	W_WG_WAIT,
+	W_SLEEP,
+	W_YIELD,
+	W_SPAWN,
+	W_EXIT,
+	W_PARK,
+	/* log entries only: a blocking call returned in a later run than it
+	 * began (its entry is in that run's log, this one in this run's) */
+	W_RESUME,
 };
+
+static const char *const fz_wact_name[] = {
+	"send",	   "recv",    "select", "select2", "close", "lock", "unlock", "trylock",
+	"wg_add",  "wg_done", "wg_wait", "sleep",  "yield", "spawn", "exit",  "park",
+	"resume",
+};
+
+/* W_SLEEP's argument: milliseconds (gortsh's `sleep MS`). */
+static const uint8_t fz_sleep_ms[16] = {0, 1, 1, 1, 2, 2, 3, 5, 1, 1, 2, 4, 8, 1, 2, 10};
 
 static const char *const fz_act_name[] = {
 	"yield", "yield", "park",  "ready", "spawn", "spawn_on", "alloc", "free",	  "exit",
@@ -167,6 +226,7 @@ static const char *const fz_act_name[] = {
 
 typedef struct fz_prog {
 	uint8_t len, loop;
+	uint8_t wait; /* its actions are W_FIRST + nibble (header's high nibble 1) */
 	uint8_t act[FZ_BODY_LEN];
 } fz_prog;
 
@@ -180,6 +240,12 @@ typedef struct fz_log {
 	int64_t target; /* ready: the goid asked for; nest: which call */
 	int64_t rc;
 	int err;
+	/* waiting actions */
+	uint8_t done; /* the call returned in this run (else it blocked, or yielded) */
+	uint8_t ok;   /* select: the receive case's ok */
+	int64_t val;  /* send: the value; recv, select: the value received */
+	int64_t offer; /* select: the value its send case offers */
+	int64_t now;  /* gort_now() when the call returned */
 } fz_log;
 
 /* The harness's side of a G: its body's state and its objects. */
@@ -190,6 +256,7 @@ typedef struct fz_g {
 	uint8_t bad;  /* a pattern did not hold */
 	void *obj[FZ_OBJS];
 	uint32_t objn[FZ_OBJS];
+	uint8_t held; /* the mutexes it holds (bit i: m_i) */
 } fz_g;
 
 static struct fz_state {
@@ -210,6 +277,15 @@ static struct fz_state {
 	unsigned gs_every, check_every;
 	unsigned long nchecks;
 	gort_event ev[FZ_EV_MAX];
+	uint64_t stepgen; /* steps begun: a body sees whether a call parked */
+	int64_t nextval;  /* the next value a body sends */
+	int loose;	  /* a loose drain: the reports of a clean-up are expected */
+	uint32_t rep[64]; /* reports of waiting misuse not yet checked, in order (a run makes
+			   * at most FZ_LOG_MAX) */
+	unsigned nrep, rep_used;
+	char repmsg[160]; /* the message of the first report not yet checked */
+	gort_mutex mu[WM_MUTEXES];
+	gort_waitgroup wg;
 } F;
 
 static const uint32_t fz_sizes[16] = {1,  8,  16,   24,	  100, 500, 1024, 3000,
@@ -353,6 +429,143 @@ static int fz_do(fz_g *g, uint8_t byte)
 	}
 }
 
+/* The cases of W_SELECT (receive on c[a], send on c[a+1], with arg & 4 a
+ * receive on c[a+2]) and W_SELECT2 (send and receive on c[a], with arg & 4
+ * a receive on a nil channel); arg & 8: with a default. Returns how many. */
+static int fz_sel_cases(uint8_t act, uint8_t arg, int64_t val, wm_selcase *out)
+{
+	int a = arg & 3, n = 0;
+	if (act == W_SELECT) {
+		out[n++] = (wm_selcase){(int8_t)a, GORT_RECV, 0};
+		out[n++] = (wm_selcase){(int8_t)((a + 1) & 3), GORT_SEND, val};
+		if (arg & 4)
+			out[n++] = (wm_selcase){(int8_t)((a + 2) & 3), GORT_RECV, 0};
+	} else {
+		out[n++] = (wm_selcase){(int8_t)a, GORT_SEND, val};
+		out[n++] = (wm_selcase){(int8_t)a, GORT_RECV, 0};
+		if (arg & 4)
+			out[n++] = (wm_selcase){-1, GORT_RECV, 0};
+	}
+	return n;
+}
+
+static void fz_select(fz_log *l, uint8_t act, uint8_t arg)
+{
+	wm_selcase wc[WM_SEL_MAX];
+	gort_select_case k[WM_SEL_MAX];
+	int64_t in[WM_SEL_MAX] = {0}, out[WM_SEL_MAX] = {0};
+	int n = fz_sel_cases(act, arg, l->offer, wc);
+	for (int i = 0; i < n; i++) {
+		in[i] = wc[i].val;
+		k[i] = (gort_select_case){.chan = wc[i].chan >= 0 ? W.chan[wc[i].chan] : NULL,
+					  .dir = wc[i].dir,
+					  .elem = wc[i].dir == GORT_SEND ? &in[i] : &out[i]};
+	}
+	l->rc = gort_select(k, n, !(arg & 8));
+	if (l->rc >= 0 && l->rc < n && k[l->rc].dir == GORT_RECV) {
+		l->val = out[l->rc];
+		l->ok = k[l->rc].ok;
+	}
+}
+
+/* A waiting body's action; returns as fz_do. A call that blocks records
+ * its result in a W_RESUME entry of the run it returns in. */
+static int fz_do_wait(fz_g *g, uint8_t byte)
+{
+	uint8_t act = (uint8_t)(W_FIRST + (byte & 15)), arg = byte >> 4;
+	int ch = arg & 3, mi = arg & 1;
+	fz_log *l = fz_rec(g, act, arg);
+	uint64_t gen = F.stepgen;
+	int64_t v = 0;
+	int yields = 0;
+	switch (act) {
+	case W_SEND:
+		/* On the G's stack: a waiting sender's value is read by the
+		 * receiver that takes it, after this log has been reused. */
+		v = l->val = F.nextval++;
+		l->rc = gort_chan_send(W.chan[ch], &v);
+		break;
+	case W_RECV:
+		l->rc = gort_chan_recv(W.chan[ch], &v);
+		l->val = v;
+		break;
+	case W_SELECT:
+	case W_SELECT2:
+		l->offer = F.nextval++;
+		fz_select(l, act, arg);
+		break;
+	case W_CLOSE: gort_chan_close(W.chan[ch]); break;
+	case W_LOCK:
+		if (g->held & (1u << mi)) { /* not recursive: the body skips it */
+			l->act = A_SKIP;
+			return 0;
+		}
+		gort_mutex_lock(&F.mu[mi]);
+		g->held |= (uint8_t)(1u << mi);
+		break;
+	case W_UNLOCK:
+		/* Its own lock; or with arg & 8 one that nobody holds (reported). */
+		if (!(g->held & (1u << mi)) && !((arg & 8) && W.m[mi].holder < 0)) {
+			l->act = A_SKIP;
+			return 0;
+		}
+		g->held &= (uint8_t)~(1u << mi);
+		gort_mutex_unlock(&F.mu[mi]);
+		break;
+	case W_TRYLOCK:
+		if (g->held & (1u << mi)) {
+			l->act = A_SKIP;
+			return 0;
+		}
+		l->rc = gort_mutex_trylock(&F.mu[mi]);
+		if (l->rc == 1)
+			g->held |= (uint8_t)(1u << mi);
+		break;
+	case W_WG_ADD: gort_wg_add(&F.wg, 1 + (arg & 3)); break;
+	case W_WG_DONE: gort_wg_done(&F.wg); break;
+	case W_WG_WAIT: gort_wg_wait(&F.wg); break;
+	case W_SLEEP: gort_sleep((int64_t)fz_sleep_ms[arg] * 1000000); break;
+	case W_YIELD: gort_yield(); return 1;
+	case W_SPAWN: fz_spawn(l, 0, 0, arg % F.nbodies); return 0;
+	case W_EXIT: F.nlog--; return 2;
+	default: gort_park(SM_WAITREASON); return 1;
+	}
+	if (gen != F.stepgen && F.draining)
+		return 0; /* woken by the drain: the body stops here */
+	if (gen != F.stepgen) { /* it parked (or yielded) and runs again now */
+		int64_t rc = l->rc, val = l->val;
+		uint8_t ok = l->ok;
+		l = fz_rec(g, W_RESUME, act);
+		l->rc = rc;
+		l->val = val;
+		l->ok = ok;
+		yields = 1;
+	}
+	l->done = 1;
+	l->now = gort_now();
+	return yields;
+}
+
+/* A G leaving its body unlocks what it holds (Go would leave it locked;
+ * here every lock is the harness's to release). */
+static void fz_unlock_held(fz_g *g)
+{
+	for (int mi = 0; mi < WM_MUTEXES; mi++) {
+		if (!(g->held & (1u << mi)))
+			continue;
+		fz_log *l = F.draining ? NULL : fz_rec(g, W_UNLOCK, (uint8_t)mi);
+		uint64_t gen = F.stepgen;
+		g->held &= (uint8_t)~(1u << mi);
+		gort_mutex_unlock(&F.mu[mi]);
+		if (!l)
+			continue;
+		if (gen != F.stepgen)
+			l = fz_rec(g, W_RESUME, W_UNLOCK);
+		l->done = 1;
+		l->now = gort_now();
+	}
+}
+
 static void fz_body(void *arg)
 {
 	fz_g *g = arg;
@@ -378,12 +591,14 @@ static void fz_body(void *arg)
 			continue;
 		}
 		g->acts++;
-		int r = fz_do(g, b->act[g->pc++]);
+		uint8_t byte = b->act[g->pc++];
+		int r = b->wait ? fz_do_wait(g, byte) : fz_do(g, byte);
 		if (r == 2)
 			break;
 		if (r == 1)
 			g->acts = 0;
 	}
+	fz_unlock_held(g);
 	for (unsigned i = 0; i < FZ_OBJS; i++)
 		fz_drop(g, i);
 	if (F.dance_left < 0 && !F.draining)
@@ -392,10 +607,48 @@ static void fz_body(void *arg)
 
 /* -------------------------------------------------------------- helpers */
 
+/* Reports of waiting misuse (and deadlock) are recorded, as they may come
+ * from a G's stack, and checked against the model after the step or the
+ * operation (fz_reports_done); any other report fails at once. */
 static void on_error(const gort_error *e, void *ctx)
 {
 	(void)ctx;
-	sm_fail("unexpected report from %s: %s", e->op, e->message);
+	switch (e->kind) {
+	case GORT_ERR_DEADLOCK:
+	case GORT_ERR_SEND_ON_CLOSED:
+	case GORT_ERR_CLOSE_OF_CLOSED:
+	case GORT_ERR_UNLOCK_OF_UNLOCKED:
+	case GORT_ERR_WAITGROUP_MISUSE:
+		if (F.loose && e->kind == GORT_ERR_SEND_ON_CLOSED)
+			return; /* the drain closes channels senders wait on */
+		if (F.nrep < sizeof F.rep / sizeof F.rep[0]) {
+			if (F.nrep == F.rep_used) /* the first one not yet checked */
+				snprintf(F.repmsg, sizeof F.repmsg, "%s", e->message);
+			F.rep[F.nrep++] = e->kind;
+		}
+		return;
+	default: sm_fail("unexpected report from %s: %s", e->op, e->message);
+	}
+}
+
+/* The model expects report kind now. */
+SM_NOCOV static void fz_expect_report(uint32_t kind, const char *what)
+{
+	SM_ASSERT(F.rep_used < F.nrep && F.rep[F.rep_used] == kind,
+		  "%s: the model expects a report of kind %u, the runtime made %s%u", what, kind,
+		  F.rep_used < F.nrep ? "kind " : "none ",
+		  F.rep_used < F.nrep ? F.rep[F.rep_used] : 0);
+	F.rep_used++;
+	if (F.rep_used < F.nrep)
+		F.repmsg[0] = 0; /* named only for the first report */
+}
+
+SM_NOCOV static void fz_reports_done(void)
+{
+	SM_ASSERT(F.rep_used == F.nrep,
+		  "%u reports the model does not expect (the first: kind %u, \"%s\")",
+		  F.nrep - F.rep_used, F.rep[F.rep_used], F.repmsg);
+	F.nrep = F.rep_used = 0;
 }
 
 SM_NOCOV static uint64_t fz_mix(uint64_t h, uint64_t v)
@@ -469,6 +722,7 @@ SM_NOCOV static void fz_check(void)
 	F.nchecks++;
 	sm_check((F.nchecks % F.gs_every == 0 ? SM_CK_GS : 0) |
 		 (F.nchecks % F.check_every == 0 ? SM_CK_CHECK : 0));
+	wm_check();
 }
 
 /* After an operation that ran no G: the GO/READY events it made. */
@@ -476,6 +730,7 @@ SM_NOCOV static void fz_after_op(void)
 {
 	size_t n = fz_events();
 	sm_match_events(F.ev, n);
+	fz_reports_done();
 	fz_check();
 }
 
@@ -496,6 +751,9 @@ typedef struct fz_text {
 
 static struct fz_gsh {
 	int on;			/* GORT_FUZZ_GSH is set */
+	int in_run;		/* converting a G's run (its calls go in its func) */
+	int waits;		/* the input used the channels, mutexes, WaitGroup or sleeps */
+	char inexact[96];	/* the first call gortsh has no command for, "" if none */
 	int active;		/* this run of an input is being converted */
 	unsigned long runs;	/* inputs run so far (only the first is converted) */
 	uint32_t reset_yields;	/* the last reset's G: its yields (setup's, for the first) */
@@ -569,6 +827,25 @@ SM_PRINTF(1, 2) SM_NOCOV static void fz_gsh_line(const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	fz_tx(&Z.cur, "%s\n", line);
+}
+
+/* A call gortsh has no command for: a comment line where it happens, and
+ * the script is marked inexact (the first such call named) so that
+ * tests/shell/test_fuzz2gsh.sh does not hold it to the harness's state. */
+SM_PRINTF(1, 2) SM_NOCOV static void fz_gsh_inexact(const char *fmt, ...)
+{
+	if (!Z.active)
+		return;
+	char what[sizeof Z.inexact];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (!Z.inexact[0])
+		memcpy(Z.inexact, what, sizeof what);
+	Z.waits = 1;
+	if (!Z.in_run)
+		fz_gsh_line("# %s (no gortsh command)", what);
 }
 
 /* gort_step (p < 0) or gort_step_p(p) returned rc: steps that ran merge
@@ -732,8 +1009,66 @@ SM_NOCOV static void fz_gsh_spawn_in(const fz_log *l)
 		fz_gsh_do("spawn { }");
 }
 
+/* A select's body step: `select { recv c0; send c1 5; default }` (a case
+ * on a nil channel has no channel to name; it draws nothing from the PRNG
+ * either). */
+SM_NOCOV static void fz_gsh_select(const fz_log *l)
+{
+	wm_selcase c[WM_SEL_MAX];
+	int n = fz_sel_cases(l->act, l->arg, l->offer, c);
+	char buf[128];
+	int k = snprintf(buf, sizeof buf, "select {");
+	for (int i = 0; i < n; i++) {
+		if (c[i].chan < 0)
+			continue;
+		if (c[i].dir == GORT_SEND)
+			k += snprintf(buf + k, sizeof buf - (size_t)k, " send c%d %lld;", c[i].chan,
+				      (long long)c[i].val);
+		else
+			k += snprintf(buf + k, sizeof buf - (size_t)k, " recv c%d;", c[i].chan);
+	}
+	if (l->arg & 8)
+		k += snprintf(buf + k, sizeof buf - (size_t)k, " default;");
+	buf[k - 1] = ' ';
+	fz_gsh_do("%s}", buf);
+}
+
+/* A waiting body's action as gortsh's body step (chan, sync and sleep
+ * steps); a call that returns in a later run (W_RESUME) has its step in
+ * the run it began in. */
+SM_NOCOV static void fz_gsh_wait_act(uint16_t g, const fz_log *l)
+{
+	Z.waits = 1;
+	int ch = l->arg & 3, mi = l->arg & 1;
+	switch (l->act) {
+	case W_SEND: fz_gsh_do("send c%d %lld", ch, (long long)l->val); break;
+	case W_RECV: fz_gsh_do("recv c%d", ch); break;
+	case W_SELECT:
+	case W_SELECT2: fz_gsh_select(l); break;
+	case W_CLOSE: fz_gsh_do("close c%d", ch); break;
+	case W_LOCK: fz_gsh_do("lock m%d", mi); break;
+	case W_UNLOCK: fz_gsh_do("unlock m%d", mi); break;
+	case W_TRYLOCK:
+		fz_gsh_inexact("trylock m%d", mi);
+		fz_gsh_note("trylock m%d: %lld", mi, (long long)l->rc);
+		break;
+	case W_WG_ADD: fz_gsh_do("wg add %d", 1 + (l->arg & 3)); break;
+	case W_WG_DONE: fz_gsh_do("wg done"); break;
+	case W_WG_WAIT: fz_gsh_do("wg wait"); break;
+	case W_SLEEP: fz_gsh_do("sleep %u", fz_sleep_ms[l->arg]); break;
+	case W_YIELD: fz_gsh_do("yield"); break;
+	case W_PARK: fz_gsh_do("park %s", SM_WAITREASON); break;
+	case W_SPAWN: fz_gsh_spawn_in(l); break;
+	default: (void)g; break; /* W_RESUME */
+	}
+}
+
 SM_NOCOV static void fz_gsh_act(uint16_t g, const fz_log *l)
 {
+	if (l->act >= W_FIRST) {
+		fz_gsh_wait_act(g, l);
+		return;
+	}
 	switch (l->act) {
 	case A_YIELD:
 	case A_YIELD2:
@@ -771,8 +1106,10 @@ SM_NOCOV static void fz_gsh_run_line(uint16_t g, const char *comment)
 {
 	Z.run.n = Z.notes.n = 0;
 	Z.note_n = 0;
+	Z.in_run = 1;
 	for (unsigned i = 0; i < F.nlog; i++)
 		fz_gsh_act(g, &F.log[i]);
+	Z.in_run = 0;
 	fz_gsh_flush_note();
 	fz_tx(&Z.body[g], "\t%-32.*s # %s", (int)Z.run.n, Z.run.s ? Z.run.s : "", comment);
 	if (Z.notes.n)
@@ -802,6 +1139,8 @@ SM_NOCOV static void fz_gsh_begin(void)
 	if (!Z.active)
 		return;
 	Z.step_n = 0;
+	Z.waits = 0;
+	Z.inexact[0] = 0;
 	memset(Z.obj, 0, sizeof Z.obj);
 	memset(Z.nobj, 0, sizeof Z.nobj);
 }
@@ -825,6 +1164,14 @@ SM_NOCOV static void fz_gsh_prelude(void)
 	else
 		printf("spawn on p0 { }\nstep on p0\n");
 	printf("procs %d\nreseed %#llx\n", FZ_PROCS, FZ_SEED);
+	if (Z.inexact[0])
+		printf("# inexact: gortsh has no command for %s (and what follows may differ)\n",
+		       Z.inexact);
+	if (Z.waits) {
+		printf("# the harness's channels, made at the start of every input\n");
+		for (int i = 0; i < WM_CHANS; i++)
+			printf("chan c%d %zu\n", i, wm_caps[i]);
+	}
 	printf("# the input\nreseed %#llx\n", FZ_SEED);
 }
 
@@ -891,8 +1238,9 @@ SM_NOCOV static void fz_gsh_state(void)
 	printf(" global_len=%u", M.glob.n);
 	for (uint32_t i = 0; i < M.ng; i++)
 		if (M.st[i] == SM_RUNNABLE || M.st[i] == SM_PARKED)
-			printf(" g%lld=%s", (long long)sm_goid((int32_t)i),
-			       M.st[i] == SM_PARKED ? "waiting/" SM_WAITREASON : "runnable");
+			printf(" g%lld=%s%s", (long long)sm_goid((int32_t)i),
+			       M.st[i] == SM_PARKED ? "waiting/" : "runnable",
+			       M.st[i] == SM_PARKED ? M.reason[i] : "");
 	printf("\n");
 }
 
@@ -948,24 +1296,360 @@ SM_NOCOV static void fz_gsh_fail(void)
 
 /* ------------------------------------------------------------ stepping */
 
-/* Replay the body's log of one run on P k into the model, checking each
- * result; returns the outcome the log ends with. */
-SM_NOCOV static uint32_t fz_replay(unsigned k, uint16_t ran)
+/* ---- waiting actions, replayed */
+
+/* The result of a blocking call that returned: what the entry says. */
+SM_NOCOV static void fz_want_rc(const fz_log *l, int64_t rc, int64_t val, const char *what)
 {
-	SM_ASSERT(!F.log_overflow, "body log overflow");
+	SM_ASSERT(l->rc == rc && l->val == val,
+		  "g%lld: %s returned %lld (value %lld), the model says %lld (value %lld)",
+		  (long long)sm_goid(l->g), what, (long long)l->rc, (long long)l->val,
+		  (long long)rc, (long long)val);
+	SM_ASSERT(l->now == W.vnow, "g%lld: gort_now() = %lld in a G, the model's clock %lld",
+		  (long long)sm_goid(l->g), (long long)l->now, (long long)W.vnow);
+}
+
+SM_NOCOV static const char *fz_reason(uint8_t kind)
+{
+	switch (kind) {
+	case WK_SEND: return "chan send";
+	case WK_RECV: return "chan receive";
+	case WK_SELECT: return "select";
+	case WK_MUTEX: return "sync.Mutex.Lock";
+	case WK_WG: return "sync.WaitGroup.Wait";
+	default: return "sleep";
+	}
+}
+
+/* G g parks in a primitive (kind, on object obj). */
+SM_NOCOV static void fz_block(uint16_t g, uint8_t kind, int obj)
+{
+	wm_gs *w = &W.g[g];
+	w->kind = kind;
+	w->obj = (uint8_t)obj;
+	w->woken = 0;
+	W.nblocked++;
+}
+
+/* Which of a select's cases are ready now; how many. */
+SM_NOCOV static int fz_sel_ready(const wm_selcase *c, int n, uint8_t *ready)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		ready[i] = c[i].chan >= 0 &&
+			   (c[i].dir == GORT_RECV ? wc_recv_ready(c[i].chan) : wc_send_ready(c[i].chan));
+		k += ready[i];
+	}
+	return k;
+}
+
+/* A select that found cases ready: the one the runtime took must be one
+ * (a send case on a closed channel fails, reported), and does what the
+ * model says. */
+SM_NOCOV static void fz_sel_taken(unsigned k, uint16_t g, const fz_log *l, const wm_selcase *c,
+				  int n, const uint8_t *ready, int nready)
+{
+	int64_t self = sm_goid(g);
+	SM_ASSERT(l->done, "g%lld: a select with %d ready cases waited", (long long)self, nready);
+	int i = (int)l->rc;
+	if (l->rc < 0) { /* the one send case, on a closed channel: it fails */
+		for (int j = 0; j < n; j++)
+			if (ready[j] && c[j].dir == GORT_SEND && W.c[c[j].chan].closed)
+				i = j;
+		SM_ASSERT(i >= 0, "g%lld: select = %lld with %d ready cases", (long long)self,
+			  (long long)l->rc, nready);
+		fz_expect_report(GORT_ERR_SEND_ON_CLOSED, "select");
+	}
+	SM_ASSERT(i < n && ready[i], "g%lld: select took case %d, which is not ready",
+		  (long long)self, i);
+	if (nready >= 2) {
+		int rank = 0;
+		for (int j = 0; j < i; j++)
+			rank += ready[j];
+		W.fair[nready - 2][rank]++;
+	}
+	if (l->rc < 0)
+		return;
+	if (c[i].dir == GORT_SEND) {
+		SM_ASSERT(!W.c[c[i].chan].closed, "g%lld: select sent on closed c%d",
+			  (long long)self, c[i].chan);
+		wc_send(c[i].chan, c[i].val, (int32_t)k, self);
+		return;
+	}
+	int64_t v = 0;
+	int r = wc_recv(c[i].chan, &v, (int32_t)k, self);
+	SM_ASSERT(l->val == v && l->ok == (r == 1),
+		  "g%lld: select received %lld (ok %d) from c%d, the model says %lld (ok %d)",
+		  (long long)self, (long long)l->val, l->ok, c[i].chan, (long long)v, r == 1);
+}
+
+/* A select: 0 done, 1 it parked. */
+SM_NOCOV static int fz_replay_select(unsigned k, uint16_t g, const fz_log *l)
+{
+	wm_gs *w = &W.g[g];
+	w->nsel = (uint8_t)fz_sel_cases(l->act, l->arg, l->offer, w->sel);
+	uint8_t ready[WM_SEL_MAX];
+	int nready = fz_sel_ready(w->sel, w->nsel, ready);
+	if (nready) {
+		fz_sel_taken(k, g, l, w->sel, w->nsel, ready, nready);
+		return 0;
+	}
+	if (l->arg & 8) {
+		SM_ASSERT(l->done && l->rc == -1, "g%lld: select with default and nothing ready = %lld",
+			  (long long)sm_goid(g), (long long)l->rc);
+		return 0;
+	}
+	SM_ASSERT(!l->done, "g%lld: a select with nothing ready returned %lld",
+		  (long long)sm_goid(g), (long long)l->rc);
+	w->fired = -1;
+	for (int i = 0; i < w->nsel; i++)
+		if (w->sel[i].chan >= 0)
+			wq_push(w->sel[i].dir == GORT_SEND ? &W.c[w->sel[i].chan].sendq
+							   : &W.c[w->sel[i].chan].recvq,
+				g, i, w->sel[i].val);
+	fz_block(g, WK_SELECT, 0);
+	return 1;
+}
+
+/* A mutex or WaitGroup call returned (r = 1) or parked (0), as the model
+ * says. Returns 1 if it parked. */
+SM_NOCOV static int fz_returned(const fz_log *l, int r, const char *what)
+{
+	SM_ASSERT(l->done == (r == 1), "g%lld: %s %s, the model says it %s",
+		  (long long)sm_goid(l->g), what, l->done ? "returned" : "did not return",
+		  r == 1 ? "returns" : "waits");
+	return r != 1;
+}
+
+SM_NOCOV static uint32_t fz_replay_send(unsigned k, uint16_t g, const fz_log *l, int ch)
+{
+	int64_t self = sm_goid(g);
+	int r = wc_send(ch, l->val, (int32_t)k, self);
+	if (r == 0) {
+		SM_ASSERT(!l->done, "g%lld: a send on full c%d returned", (long long)self, ch);
+		wq_push(&W.c[ch].sendq, g, -1, l->val);
+		fz_block(g, WK_SEND, ch);
+		return GORT_OUT_PARKED + 1;
+	}
+	SM_ASSERT(l->done, "g%lld: a send on c%d waited, the model says it goes", (long long)self,
+		  ch);
+	if (r < 0)
+		fz_expect_report(GORT_ERR_SEND_ON_CLOSED, "send");
+	fz_want_rc(l, r < 0 ? -1 : 0, l->val, "send");
+	return 0;
+}
+
+SM_NOCOV static uint32_t fz_replay_recv(unsigned k, uint16_t g, const fz_log *l, int ch)
+{
+	int64_t self = sm_goid(g), v = 0;
+	int r = wc_recv(ch, &v, (int32_t)k, self);
+	if (r < 0) {
+		SM_ASSERT(!l->done, "g%lld: a receive on empty c%d returned %lld", (long long)self,
+			  ch, (long long)l->rc);
+		wq_push(&W.c[ch].recvq, g, -1, 0);
+		fz_block(g, WK_RECV, ch);
+		return GORT_OUT_PARKED + 1;
+	}
+	SM_ASSERT(l->done, "g%lld: a receive on c%d waited, the model says it goes",
+		  (long long)self, ch);
+	fz_want_rc(l, r, v, "recv");
+	return 0;
+}
+
+SM_NOCOV static uint32_t fz_replay_mutex(unsigned k, uint16_t g, const fz_log *l, int mi)
+{
+	int64_t self = sm_goid(g);
+	wm_mutex *m = &W.m[mi];
+	int r;
+	switch (l->act) {
+	case W_LOCK:
+		if (fz_returned(l, wx_lock(mi, g), "mutex lock")) {
+			fz_block(g, WK_MUTEX, mi);
+			return GORT_OUT_PARKED + 1;
+		}
+		SM_ASSERT(m->holder < 0, "g%lld locked m%d, which g%lld holds", (long long)self, mi,
+			  (long long)sm_goid(m->holder));
+		m->holder = g;
+		return 0;
+	case W_TRYLOCK:
+		r = wx_trylock(mi);
+		SM_ASSERT(l->rc == r, "g%lld: trylock(m%d) = %lld, the model says %d",
+			  (long long)self, mi, (long long)l->rc, r);
+		if (r) {
+			SM_ASSERT(m->holder < 0, "g%lld trylocked m%d, which g%lld holds",
+				  (long long)self, mi, (long long)sm_goid(m->holder));
+			m->holder = g;
+		}
+		return 0;
+	default: /* W_UNLOCK */
+		if (m->holder == g)
+			m->holder = -1;
+		r = wx_unlock(mi, (int32_t)k, self);
+		if (r < 0)
+			fz_expect_report(GORT_ERR_UNLOCK_OF_UNLOCKED, "unlock");
+		SM_ASSERT(l->done == (r != 1), "g%lld: unlock(m%d) %s, the model says it %s",
+			  (long long)self, mi, l->done ? "returned" : "yielded",
+			  r == 1 ? "hands the lock over and yields" : "returns");
+		if (r != 1)
+			return 0;
+		W.g[g].kind = WK_HANDED;
+		return GORT_OUT_YIELDED + 1;
+	}
+}
+
+SM_NOCOV static uint32_t fz_replay_sleep(unsigned k, uint16_t g, const fz_log *l)
+{
+	int64_t self = sm_goid(g);
+	if (!fz_sleep_ms[l->arg]) {
+		SM_ASSERT(l->done, "g%lld: sleep(0) parked", (long long)self);
+		return 0;
+	}
+	SM_ASSERT(!l->done, "g%lld: sleep(%u ms) returned at once", (long long)self,
+		  fz_sleep_ms[l->arg]);
+	/* Go: the timer goes on the heap of the P the G slept on. */
+	wt_push(k, W.vnow + (int64_t)fz_sleep_ms[l->arg] * 1000000, g);
+	fz_block(g, WK_SLEEP, 0);
+	return GORT_OUT_PARKED + 1;
+}
+
+/* One entry of a waiting body's log; returns 0 to go on, else the outcome
+ * + 1 the run must end with. */
+SM_NOCOV static uint32_t fz_replay_wait(unsigned k, uint16_t g, const fz_log *l)
+{
+	int64_t self = sm_goid(g);
+	int ch = l->arg & 3;
+	switch (l->act) {
+	case W_SEND: return fz_replay_send(k, g, l, ch);
+	case W_RECV: return fz_replay_recv(k, g, l, ch);
+	case W_SELECT:
+	case W_SELECT2: return fz_replay_select(k, g, l) ? GORT_OUT_PARKED + 1 : 0;
+	case W_CLOSE:
+		if (wc_close(ch, (int32_t)k, self) < 0)
+			fz_expect_report(GORT_ERR_CLOSE_OF_CLOSED, "close");
+		return 0;
+	case W_LOCK:
+	case W_TRYLOCK:
+	case W_UNLOCK: return fz_replay_mutex(k, g, l, l->arg & 1);
+	case W_WG_ADD:
+	case W_WG_DONE:
+		if (wg_add(l->act == W_WG_DONE ? -1 : 1 + (l->arg & 3), (int32_t)k, self) != WG_OK)
+			fz_expect_report(GORT_ERR_WAITGROUP_MISUSE, "wg_add");
+		return 0;
+	case W_WG_WAIT: {
+		int r = wg_wait(g);
+		if (fz_returned(l, r != 0, "wg wait")) {
+			fz_block(g, WK_WG, 0);
+			return GORT_OUT_PARKED + 1;
+		}
+		if (r == 2)
+			fz_expect_report(GORT_ERR_WAITGROUP_MISUSE, "wg wait, reused");
+		return 0;
+	}
+	case W_SLEEP: return fz_replay_sleep(k, g, l);
+	case W_YIELD: return GORT_OUT_YIELDED + 1;
+	case W_PARK: return GORT_OUT_PARKED + 1;
+	default: sm_fail("g%lld: a resume in the middle of a run", (long long)self);
+	}
+	return 0;
+}
+
+/* A woken select's result: the case that fired. */
+SM_NOCOV static void fz_resume_select(uint16_t g, const fz_log *l)
+{
+	wm_gs *w = &W.g[g];
+	int64_t self = sm_goid(g);
+	int f = w->fired;
+	SM_ASSERT(f >= 0, "g%lld: a select woke with no case fired", (long long)self);
+	wq_drop_g(g);
+	w->fired = -1;
+	if (w->sel[f].dir == GORT_SEND && !w->success) {
+		fz_expect_report(GORT_ERR_SEND_ON_CLOSED, "select, woken by close");
+		fz_want_rc(l, -1, l->val, "select");
+	} else if (w->sel[f].dir == GORT_SEND) {
+		fz_want_rc(l, f, l->val, "select");
+	} else {
+		fz_want_rc(l, f, w->success ? w->got : 0, "select");
+		SM_ASSERT(l->ok == w->success, "g%lld: select's ok %d, the model says %d",
+			  (long long)self, l->ok, w->success);
+	}
+}
+
+/* G g, which waited in a primitive (or yielded in an unlock), runs again:
+ * first what its call does when it resumes. Returns 1 if the call returns
+ * now (the run's first entry must be its W_RESUME), 0 if it parks again
+ * (the run must be empty and park). */
+SM_NOCOV static int fz_resume(uint16_t g)
+{
+	wm_gs *w = &W.g[g];
+	const fz_log *l = F.nlog ? &F.log[0] : NULL;
+	int64_t self = sm_goid(g);
+	uint8_t kind = w->kind;
+	if ((kind == WK_MUTEX && !wx_resume(w->obj, g)) ||
+	    (kind == WK_WG && !ws_resume(&W.wg_sema, g))) {
+		SM_ASSERT(F.nlog == 0, "g%lld: its %s returned, the model says it waits again",
+			  (long long)self, fz_reason(kind));
+		w->woken = 0;
+		W.nblocked++;
+		return 0;
+	}
+	SM_ASSERT(l && l->act == W_RESUME, "g%lld ran after waiting (%s) without returning",
+		  (long long)self, kind == WK_HANDED ? "unlock" : fz_reason(kind));
+	w->kind = WK_NONE;
+	w->woken = 0;
+	switch (kind) {
+	case WK_SEND:
+		if (!w->success)
+			fz_expect_report(GORT_ERR_SEND_ON_CLOSED, "send, woken by close");
+		fz_want_rc(l, w->success ? 0 : -1, l->val, "send");
+		break;
+	case WK_RECV: fz_want_rc(l, w->success, w->success ? w->got : 0, "recv"); break;
+	case WK_SELECT: fz_resume_select(g, l); break;
+	case WK_MUTEX:
+		SM_ASSERT(W.m[w->obj].holder < 0, "g%lld locked m%d, which g%lld holds",
+			  (long long)self, w->obj, (long long)sm_goid(W.m[w->obj].holder));
+		W.m[w->obj].holder = g;
+		fz_want_rc(l, l->rc, l->val, "lock");
+		break;
+	case WK_WG:
+		if (W.wg_counter || W.wg_waiters)
+			fz_expect_report(GORT_ERR_WAITGROUP_MISUSE, "wg wait, reused");
+		fz_want_rc(l, l->rc, l->val, "wg wait");
+		break;
+	default: fz_want_rc(l, l->rc, l->val, kind == WK_SLEEP ? "sleep" : "unlock"); break;
+	}
+	return 1;
+}
+
+/* Replay the classic entries of a body's log of one run on P k (from entry
+ * `from` on) into the model, checking each result; returns the outcome the
+ * log ends with. */
+SM_NOCOV static uint32_t fz_replay_plain(unsigned k, uint16_t ran, unsigned from)
+{
 	SM_ASSERT(F.nlog > 0, "g%lld ran and did nothing", (long long)sm_goid(ran));
 	int64_t self = sm_goid(ran);
 	fz_g *g = &F.g[ran];
 	SM_ASSERT(!g->bad, "g%lld: an object's pattern was damaged before its free",
 		  (long long)self);
-	for (unsigned i = 0; i < F.nlog; i++) {
+	for (unsigned i = from; i < F.nlog; i++) {
 		const fz_log *l = &F.log[i];
 		SM_ASSERT(l->g == ran, "the log of g%lld holds an action of g%lld", (long long)self,
 			  (long long)sm_goid(l->g));
 		int last = i + 1 == F.nlog;
 		if (M.trace)
-			fprintf(stderr, "      g%lld: %s %u -> %lld\n", (long long)self,
-				fz_act_name[l->act], l->arg, (long long)l->rc);
+			fprintf(stderr, "      g%lld: %s %u -> %lld (value %lld)%s\n", (long long)self,
+				l->act >= W_FIRST ? fz_wact_name[l->act - W_FIRST]
+						  : fz_act_name[l->act],
+				l->arg, (long long)l->rc, (long long)l->val,
+				l->act >= W_FIRST && !l->done ? ", waits" : "");
+		if (l->act >= W_FIRST && l->act != W_SPAWN) {
+			uint32_t out = fz_replay_wait(k, ran, l);
+			if (out) {
+				SM_ASSERT(last, "g%lld went on after its %s", (long long)self,
+					  fz_wact_name[l->act - W_FIRST]);
+				return out - 1;
+			}
+			continue;
+		}
 		switch (l->act) {
 		case A_YIELD:
 		case A_YIELD2:
@@ -993,7 +1677,8 @@ SM_NOCOV static uint32_t fz_replay(unsigned k, uint16_t ran)
 		}
 		case A_SPAWN:
 		case A_SPAWN2:
-		case A_SPAWN_ON: {
+		case A_SPAWN_ON:
+		case W_SPAWN: {
 			unsigned p = l->p >= 0 ? (unsigned)l->p : k;
 			if (l->p >= 0 && (unsigned)l->p >= M.nprocs) {
 				SM_ASSERT(l->rc == -1 && l->err == EINVAL,
@@ -1046,11 +1731,26 @@ SM_NOCOV static uint32_t fz_replay(unsigned k, uint16_t ran)
 	return 0;
 }
 
+/* Replay the body's log of one run on P k into the model, checking each
+ * result; returns the outcome the log ends with. */
+SM_NOCOV static uint32_t fz_replay(unsigned k, uint16_t ran)
+{
+	SM_ASSERT(!F.log_overflow, "body log overflow");
+	unsigned from = 0;
+	if (W.g[ran].kind != WK_NONE) {
+		if (!fz_resume(ran))
+			return GORT_OUT_PARKED;
+		from = 1;
+	}
+	return fz_replay_plain(k, ran, from);
+}
+
 /* One step: gort_step (p < 0) or gort_step_p(p). Returns its result. */
 SM_NOCOV static int fz_step(int p)
 {
 	F.nlog = 0;
 	F.log_overflow = 0;
+	F.stepgen++;
 	errno = 0;
 	int rc = p < 0 ? gort_step() : gort_step_p((unsigned)p);
 	int err = errno;
@@ -1063,10 +1763,17 @@ SM_NOCOV static int fz_step(int p)
 		return rc;
 	}
 	int can = p < 0 ? M.nrunnable > 0 : sm_p_can_run((unsigned)p);
+	if (!can && wt_next()) { /* nothing can run: the clock jumps to the next timer */
+		if (wt_next() > W.vnow)
+			W.vnow = wt_next();
+		wt_fire_due();
+		can = p < 0 ? M.nrunnable > 0 : sm_p_can_run((unsigned)p);
+	}
 	SM_ASSERT(rc == can, "gort_step%s(%d) = %d (errno %d), the model says %d",
 		  p < 0 ? "" : "_p", p, rc, err, can);
 	if (rc != 1) {
 		SM_ASSERT(n == 0 && F.nlog == 0, "a step that ran nothing made %zu events", n);
+		fz_reports_done();
 		return rc;
 	}
 	SM_ASSERT(n >= 1 && F.ev[n - 1].kind == GORT_EV_RUN, "a step made no RUN event");
@@ -1080,6 +1787,11 @@ SM_NOCOV static int fz_step(int p)
 		  (long long)run->goid, gort_event_outcome_name(run->outcome),
 		  gort_event_outcome_name(outcome));
 	sm_outcome((unsigned)run->p, g, outcome);
+	if (outcome == GORT_OUT_PARKED && W.g[g].kind != WK_NONE) {
+		M.reason[g] = fz_reason(W.g[g].kind);
+		M.prim[g] = 1;
+	}
+	fz_reports_done();
 	fz_gsh_ran(run, g);
 	F.steps++;
 	return rc;
@@ -1260,6 +1972,8 @@ SM_NOCOV static void op_set_procs(fdp_t *d)
 			  err);
 	} else {
 		SM_ASSERT(rc == 0, "gort_set_procs(%u) = %d (errno %d)", n, rc, err);
+		for (unsigned p = M.nprocs; p-- > n;)
+			wt_move(p);
 		sm_set_procs(n);
 	}
 	fz_after_op();
@@ -1278,6 +1992,83 @@ SM_NOCOV static void op_outside(fdp_t *d)
 	fz_after_op();
 }
 
+/* Deadlock, exactly when the model says so: no G runnable, no timer. A
+ * receive that must wait (or a wait on a non-zero counter) from outside
+ * then makes one gort_step, which finds nothing, and reports. */
+SM_NOCOV static int64_t fz_deadlock_probe(int ch)
+{
+	if (M.nrunnable || wt_next())
+		return 0; /* it would run the Gs: the harness steps them itself */
+	int use_wg = wc_recv_ready(ch);
+	if (use_wg && W.wg_counter == 0)
+		return 0;
+	errno = 0;
+	int rc = 0;
+	if (use_wg)
+		gort_wg_wait(&F.wg);
+	else
+		rc = gort_chan_recv(W.chan[ch], NULL);
+	int err = errno;
+	fz_gsh_line("try step                 # %s outside any G: deadlock",
+		    use_wg ? "wg wait" : "recv");
+	fz_expect_report(GORT_ERR_DEADLOCK, "deadlock probe");
+	SM_ASSERT(use_wg || (rc == -1 && err == EDEADLK),
+		  "gort_chan_recv(c%d) outside at a deadlock = %d (errno %d)", ch, rc, err);
+	return 1;
+}
+
+/* The blocking primitives from outside any G (wakes go to the global
+ * queue, by nobody): close, try_send, try_recv, a WaitGroup add or done,
+ * and, when no G can run and no timer is pending, a blocking receive or
+ * wait, which must report the deadlock after one step that finds nothing. */
+SM_NOCOV static int64_t fz_wait_outside(unsigned sub, int ch)
+{
+	int64_t v = 0, got = 0;
+	int r;
+	switch (sub) {
+	case 0:
+		fz_gsh_inexact("close c%d", ch);
+		gort_chan_close(W.chan[ch]);
+		if (wc_close(ch, -1, 0) < 0)
+			fz_expect_report(GORT_ERR_CLOSE_OF_CLOSED, "close outside");
+		return 0;
+	case 2:
+		fz_gsh_inexact("try_recv c%d", ch);
+		r = wc_recv(ch, &v, -1, 0);
+		SM_ASSERT(gort_chan_try_recv(W.chan[ch], &got) == r && got == v,
+			  "gort_chan_try_recv(c%d) outside: %lld, the model says %d (%lld)", ch,
+			  (long long)got, r, (long long)v);
+		return r;
+	case 3: return fz_deadlock_probe(ch);
+	case 4:
+	case 5:
+		fz_gsh_inexact("wg %s", sub == 4 ? "add 1" : "done");
+		gort_wg_add(&F.wg, sub == 4 ? 1 : -1);
+		if (wg_add(sub == 4 ? 1 : -1, -1, 0) != WG_OK)
+			fz_expect_report(GORT_ERR_WAITGROUP_MISUSE, "wg_add outside");
+		return 0;
+	default:
+		v = F.nextval++;
+		fz_gsh_inexact("try_send c%d %lld", ch, (long long)v);
+		int rc = gort_chan_try_send(W.chan[ch], &v);
+		r = wc_send(ch, v, -1, 0);
+		if (r < 0)
+			fz_expect_report(GORT_ERR_SEND_ON_CLOSED, "try_send outside");
+		SM_ASSERT(rc == r, "gort_chan_try_send(c%d) outside = %d, the model says %d", ch,
+			  rc, r);
+		return r;
+	}
+}
+
+SM_NOCOV static void op_wait(fdp_t *d)
+{
+	unsigned b = fdp_u8(d), sub = b & 7;
+	int ch = (int)(b >> 3) & 3;
+	sm_opinfo *o = sm_op("wait_outside", sub, ch, 0);
+	sm_ret(o, fz_wait_outside(sub, ch));
+	fz_after_op();
+}
+
 /* One tail byte picks the operation: steps are the most common. */
 static const struct {
 	uint8_t upto;
@@ -1285,7 +2076,7 @@ static const struct {
 } fz_ops[] = {
 	{40, op_spawn},	     {60, op_spawn_on}, {68, op_spawn_many}, {140, op_step},
 	{175, op_step_p},    {190, op_steps},	{215, op_ready},     {222, op_reseed},
-	{234, op_set_procs}, {246, op_run},	{255, op_outside},
+	{234, op_set_procs}, {246, op_run},	{251, op_outside},   {255, op_wait},
 };
 
 SM_NOCOV static fz_op_fn fz_pick_op(uint8_t b)
@@ -1306,9 +2097,66 @@ SM_NOCOV static void fz_decode_bodies(fdp_t *d)
 		uint8_t h = fdp_u8(d);
 		b->len = (uint8_t)(1 + (h & 7));
 		b->loop = (h >> 3) & 1;
+		b->wait = (h >> 4) == 1;
 		for (unsigned k = 0; k < b->len; k++)
 			b->act[k] = fdp_u8(d);
 	}
+}
+
+/* The clean-up of an input that left Gs waiting in primitives or asleep:
+ * every channel closed, the WaitGroup's counter brought to zero, the
+ * mutexes of waiting Gs unlocked for them, parked Gs readied, then
+ * gort_run, until no G is live. The queues are not followed step by step
+ * (the model does not know a G's drain path); at the end every G must be
+ * gone and every object idle, and the model takes the runtime's state
+ * over at the next input as always. */
+SM_NOCOV static void fz_drain_loose(void)
+{
+	F.loose = 1;
+	sm_opinfo *o = sm_op("drain_loose", M.nparked, M.nrunnable, W.nblocked);
+	size_t n = 0;
+	for (int round = 0; round < 16; round++) {
+		for (int i = 0; i < WM_CHANS; i++)
+			if (!W.c[i].closed) {
+				gort_chan_close(W.chan[i]);
+				W.c[i].closed = 1;
+			}
+		int32_t v = (int32_t)(__atomic_load_n(&F.wg.state, __ATOMIC_RELAXED) >> 32);
+		if (v > 0)
+			gort_wg_add(&F.wg, -v);
+		n = gort_inspect_gs(M.gs, SM_GS_MAX);
+		for (size_t i = 0; i < n; i++) {
+			int32_t g = sm_index(M.gs[i].goid);
+			if (g < 0 || M.gs[i].status != 4)
+				continue;
+			gort_ready(M.gs[i].goid); /* a plain park; -1 for the others */
+			for (int mi = 0; mi < WM_MUTEXES; mi++)
+				if (F.g[g].held & (1u << mi)) {
+					F.g[g].held &= (uint8_t)~(1u << mi);
+					gort_mutex_unlock(&F.mu[mi]);
+				}
+		}
+		gort_run();
+		if ((n = gort_inspect_gs(M.gs, SM_GS_MAX)) == 0)
+			break;
+	}
+	SM_ASSERT(n == 0, "drain: %zu Gs still live after 16 rounds", n);
+	for (int mi = 0; mi < WM_MUTEXES; mi++)
+		SM_ASSERT(F.mu[mi].state == 0, "drain: m%d's state is %#x", mi, F.mu[mi].state);
+	SM_ASSERT(F.wg.state == 0, "drain: the WaitGroup's state is %#llx",
+		  (unsigned long long)F.wg.state);
+	for (int i = 0; i < WM_CHANS; i++)
+		SM_ASSERT(gort_check_chan(W.chan[i]) == 0, "drain: gort_check_chan(c%d)", i);
+	for (uint32_t i = 0; i < M.ng; i++)
+		M.st[i] = SM_DEAD;
+	M.nrunnable = M.nparked = 0;
+	M.nwant = 0;
+	F.nrep = F.rep_used = 0;
+	F.seq = gort_event_seq();
+	SM_ASSERT(gort_check() == 0, "drain: gort_check failed");
+	sm_ret(o, 0);
+	F.loose = 0;
+	F.draining = 0;
 }
 
 /* Every G exits: parked ones are readied from outside, and each G, when it
@@ -1319,6 +2167,13 @@ SM_NOCOV static void fz_decode_bodies(fdp_t *d)
 SM_NOCOV static void fz_drain(void)
 {
 	F.draining = 1;
+	int timers = 0;
+	for (unsigned p = 0; p < M.nprocs; p++)
+		timers |= W.timers[p].n > 0;
+	if (W.nblocked || timers) {
+		fz_drain_loose();
+		return;
+	}
 	sm_opinfo *o = sm_op("drain", M.nparked, M.nrunnable, 0);
 	while (M.nparked) {
 		int64_t goid = sm_goid(M.parked[0]);
@@ -1396,6 +2251,9 @@ SM_NOCOV static uint64_t fz_run_input(const uint8_t *data, size_t size)
 	F.steps = 0;
 	F.made = 0;
 	sm_begin();
+	wm_begin();
+	F.nextval = 1;
+	F.nrep = F.rep_used = 0;
 	fz_gsh_begin();
 	fz_decode_bodies(&d);
 	while (fdp_remaining(&d) && M.op_no < FZ_MAX_OPS) {
@@ -1405,7 +2263,14 @@ SM_NOCOV static uint64_t fz_run_input(const uint8_t *data, size_t size)
 		M.op_no++;
 	}
 	fz_gsh_end();
+	wm_check_fair();
 	fz_drain();
+	for (int mi = 0; mi < WM_MUTEXES; mi++)
+		SM_ASSERT(F.mu[mi].state == 0, "after the drain: m%d's state is %#x", mi,
+			  F.mu[mi].state);
+	wm_end();
+	for (uint32_t i = 0; i < M.ng; i++)
+		F.g[i].held = 0;
 	uint64_t h = F.hash;
 	fz_reset();
 	return h;
@@ -1434,6 +2299,8 @@ SM_NOCOV static void setup(void)
 		abort();
 	}
 	gort_set_error_handler(on_error, NULL);
+	W.mu = F.mu;
+	W.wg = &F.wg;
 	gort_sched_info si;
 	gort_inspect_sched(&si);
 	if (si.ngs != 0) {

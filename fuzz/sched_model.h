@@ -143,6 +143,8 @@ static struct sm_state {
 	uint8_t st[SM_G_MAX];
 	uint16_t parked[SM_G_MAX]; /* parked Gs, in no particular order */
 	uint16_t parked_at[SM_G_MAX];
+	const char *reason[SM_G_MAX]; /* a parked G's wait reason */
+	uint8_t prim[SM_G_MAX];	      /* parked in a blocking primitive: gort_ready refuses it */
 	uint32_t nparked, nrunnable;
 
 	gort_event want[SM_WANT_MAX]; /* GO/READY events expected, in order */
@@ -377,6 +379,8 @@ SM_NOCOV static uint16_t sm_go(unsigned p, int64_t by, uint64_t step)
 SM_NOCOV static void sm_park(uint16_t g)
 {
 	M.st[g] = SM_PARKED;
+	M.reason[g] = SM_WAITREASON;
+	M.prim[g] = 0;
 	M.parked_at[g] = (uint16_t)M.nparked;
 	M.parked[M.nparked++] = g;
 }
@@ -393,6 +397,7 @@ SM_NOCOV static void sm_unpark(uint16_t g)
 SM_NOCOV static void sm_ready(uint16_t g, int32_t p, int64_t by, uint64_t step)
 {
 	sm_unpark(g);
+	M.prim[g] = 0;
 	M.st[g] = SM_RUNNABLE;
 	M.nrunnable++;
 	if (p < 0)
@@ -406,7 +411,7 @@ SM_NOCOV static void sm_ready(uint16_t g, int32_t p, int64_t by, uint64_t step)
 SM_NOCOV static int sm_ready_ok(int64_t goid)
 {
 	int32_t g = sm_index(goid);
-	return g >= 0 && M.st[g] == SM_PARKED;
+	return g >= 0 && M.st[g] == SM_PARKED && !M.prim[g];
 }
 
 /* Can P k find a G (its queues, the global queue, or a steal)? */
@@ -603,20 +608,23 @@ SM_NOCOV static void sm_begin(void)
 /* ------------------------------------------------------------- checking */
 
 /* Events since seq `after` that are not RUN: compared with the expected ones
- * (consumed). */
+ * (consumed). HANDOFF and CLOSE events also by side and channel. */
 SM_NOCOV static void sm_match_events(const gort_event *ev, size_t n)
 {
 	SM_ASSERT(n == M.nwant, "%zu GO/READY events, the model expects %u", n, M.nwant);
 	for (size_t i = 0; i < n; i++) {
 		const gort_event *e = &ev[i], *w = &M.want[i];
 		SM_ASSERT(e->kind == w->kind && e->p == w->p && e->goid == w->goid &&
-				  e->by == w->by && e->from == -1 && e->step == w->step,
-			  "event %llu: %s g%lld on P%d by g%lld at step %llu (from %d), the model "
-			  "expects %s g%lld on P%d by g%lld at step %llu",
+				  e->by == w->by && e->from == -1 && e->step == w->step &&
+				  e->source == w->source && e->obj == w->obj,
+			  "event %llu: %s g%lld on P%d by g%lld at step %llu (from %d, side %u, "
+			  "obj %#lx), the model expects %s g%lld on P%d by g%lld at step %llu "
+			  "(side %u, obj %#lx)",
 			  (unsigned long long)e->seq, gort_event_kind_name(e->kind),
 			  (long long)e->goid, e->p, (long long)e->by, (unsigned long long)e->step,
-			  e->from, gort_event_kind_name(w->kind), (long long)w->goid, w->p,
-			  (long long)w->by, (unsigned long long)w->step);
+			  e->from, e->source, (unsigned long)e->obj, gort_event_kind_name(w->kind),
+			  (long long)w->goid, w->p, (long long)w->by, (unsigned long long)w->step,
+			  w->source, (unsigned long)w->obj);
 	}
 	M.nwant = 0;
 }
@@ -720,9 +728,10 @@ SM_NOCOV static void sm_check(int what)
 					  (long long)gi->goid, gi->status);
 			else if (M.st[g] == SM_PARKED)
 				SM_ASSERT(gi->status == 4 &&
-						  strcmp(gi->waitreason, SM_WAITREASON) == 0,
-					  "parked g%lld has status %u (%s)", (long long)gi->goid,
-					  gi->status, gi->waitreason);
+						  strcmp(gi->waitreason, M.reason[g]) == 0,
+					  "parked g%lld has status %u (%s), the model says 4 (%s)",
+					  (long long)gi->goid, gi->status, gi->waitreason,
+					  M.reason[g]);
 			else
 				sm_fail("g%lld has status %u, the model says it is %s",
 					(long long)gi->goid, gi->status,

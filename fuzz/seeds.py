@@ -753,11 +753,32 @@ def shell_seeds(root="."):
 # ------------------------------------------------------------ fuzz_sched
 # Op bytes of fuzz_sched (fuzz_sched.c fz_ops: first byte of each range).
 SCHED_OPS = dict(spawn=0, spawn_on=41, spawn_many=61, step=69, step_p=141, steps=176, ready=191,
-                 reseed=216, set_procs=223, run=235, outside=247)
+                 reseed=216, set_procs=223, run=235, outside=247, wait_outside=252)
 # Body actions (fuzz_sched.c enum fz_act): the low nibble of an action byte.
 ACTS = dict(yield_=0, park=2, ready=3, spawn=4, spawn_on=5, alloc=6, free=7, exit=8, nest=9,
             alloc_tiny=14, self_=15)
 SCHED_PROCS_MAX = 8
+# A waiting body's actions (fuzz_sched.c W_*, a body whose header's high
+# nibble is 1): the low nibble of an action byte.
+WACTS = dict(send=0, recv=1, select=2, select2=3, close=4, lock=5, unlock=6, trylock=7,
+             wg_add=8, wg_done=9, wg_wait=10, sleep=11, yield_=12, spawn=13, exit=14, park=15)
+# sleep's argument: an index into fuzz_sched.c fz_sleep_ms
+SLEEP_MS = [0, 1, 1, 1, 2, 2, 3, 5, 1, 1, 2, 4, 8, 1, 2, 10]
+
+
+def wact(name, arg=0):
+    """One waiting body's action byte. send, recv, close: channel arg & 3
+    (c0 unbuffered, c1 cap 1, c2 cap 2, c3 cap 4); select: receive on c[a],
+    send on c[a+1], with arg & 4 receive on c[a+2]; select2: send and receive
+    on c[a], with arg & 4 a nil channel; arg & 8: a default; lock, unlock,
+    trylock: mutex arg & 1 (unlock with arg & 8 of a mutex nobody holds:
+    reported); wg_add: 1 + (arg & 3); sleep: SLEEP_MS[arg]; spawn: the
+    child's body."""
+    return WACTS[name] | (arg << 4)
+
+
+class Wait(list):
+    """A waiting body's actions (the header's high nibble 1)."""
 
 
 def act(name, arg=0):
@@ -781,7 +802,8 @@ class SchedEnc:
         self.range(1, 8, self.nbodies)
         for acts, loop in bodies:
             assert 1 <= len(acts) <= 8
-            self.range(0, 255, (len(acts) - 1) | (8 if loop else 0))
+            self.range(0, 255, (len(acts) - 1) | (8 if loop else 0) |
+                       (0x10 if isinstance(acts, Wait) else 0))
             for a in acts:
                 self.range(0, 255, a)
 
@@ -843,6 +865,13 @@ class SchedEnc:
 
     def outside(self):
         self.op("outside")
+
+    def wait_outside(self, sub, ch=0):
+        """sub: 0 close, 1 or 6 or 7 try_send, 2 try_recv, 3 a deadlock probe
+        (only when nothing can run and no timer is pending), 4 wg add 1,
+        5 wg done; on channel ch."""
+        self.op("wait_outside")
+        self.range(0, 255, sub | (ch << 3))
 
     def data(self):
         return bytes(reversed(self.tail))
@@ -946,6 +975,71 @@ def sched_seeds():
     e.reseed(0xdeadbeef)
     e.run()
     seeds.append(("reseed", e))
+
+    # Waiting bodies (channels, select, mutexes, the WaitGroup, sleeps).
+    e = SchedEnc([(Wait([wact("send", 0), wact("send", 1), wact("send", 3), wact("exit")]), False),
+                  (Wait([wact("recv", 0), wact("recv", 1), wact("recv", 3), wact("recv", 0)]),
+                   False)])
+    e.spawn(1)
+    e.spawn(0)
+    e.spawn(1)
+    e.run()
+    e.wait_outside(0, 0)  # close c0: the receiver waiting there wakes with zero
+    e.run()
+    seeds.append(("channels: hand-off, buffers, close wakes a receiver", e))
+
+    e = SchedEnc([(Wait([wact("select", 0), wact("select", 4), wact("select2", 1),
+                         wact("select", 8), wact("yield_")]), True),
+                  (Wait([wact("send", 0), wact("recv", 1), wact("send", 2), wact("recv", 3)]),
+                   True)])
+    e.spawn(0)
+    e.spawn(1)
+    e.spawn(0)
+    for _ in range(6):
+        e.steps(16)
+    e.wait_outside(1, 2)
+    e.wait_outside(2, 3)
+    e.wait_outside(0, 1)
+    e.run()
+    seeds.append(("select: ready cases, waiting, default, same channel twice", e))
+
+    e = SchedEnc([(Wait([wact("lock", 0), wact("sleep", 4), wact("unlock", 0), wact("yield_")]),
+                   True),
+                  (Wait([wact("lock", 0), wact("yield_"), wact("unlock", 0), wact("trylock", 1),
+                         wact("unlock", 1), wact("unlock", 8)]), True)])
+    for _ in range(3):
+        e.spawn(0)
+        e.spawn(1)
+    for _ in range(8):
+        e.steps(16)
+    e.set_procs(2)
+    e.run()
+    seeds.append(("mutex: waiters, a 2 ms holder (starvation), trylock, unlock of unlocked", e))
+
+    e = SchedEnc([(Wait([wact("wg_add", 2), wact("spawn", 1), wact("spawn", 1),
+                         wact("spawn", 1), wact("wg_wait"), wact("wg_done"), wact("exit")]),
+                   False),
+                  (Wait([wact("sleep", 7), wact("wg_done"), wact("sleep", 0), wact("exit")]),
+                   False)])
+    e.spawn(0)
+    e.spawn(0)
+    e.run()
+    e.wait_outside(3, 0)  # nothing runnable, no timer: the probe reports the deadlock
+    e.wait_outside(4)
+    e.wait_outside(5)
+    e.wait_outside(5)  # a negative counter: reported
+    e.run()
+    seeds.append(("WaitGroup, sleeps, deadlock probe, negative counter", e))
+
+    e = SchedEnc([(Wait([wact("send", 1), wact("send", 1), wact("close", 1), wact("send", 1),
+                         wact("close", 1), wact("exit")]), False),
+                  (Wait([wact("recv", 1), wact("recv", 1), wact("recv", 1), wact("recv", 1),
+                         wact("exit")]), False)])
+    e.spawn(0)
+    e.step(3)
+    e.spawn(1)
+    e.run()
+    seeds.append(("close: buffered values drain, send on closed, double close", e))
     return seeds
 
 

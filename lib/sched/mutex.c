@@ -94,7 +94,9 @@ static void take_handed_lock(gort_mutex *m, int32_t old, bool starving)
 static void lock_slow(gort_mutex *m)
 {
 	int64_t wait_start = 0;
-	bool starving = false, awoke = false;
+	/* Not wait_start != 0: step mode's clock starts at 0, and a waiter
+	 * whose wait began then must still requeue first (Go's queueLifo). */
+	bool waited = false, starving = false, awoke = false;
 	int iter = 0;
 	int32_t old = load_state(m);
 	for (;;) {
@@ -116,9 +118,11 @@ static void lock_slow(gort_mutex *m)
 			continue; /* old reloaded by the failed CAS */
 		if (!(old & (MUTEX_LOCKED | MUTEX_STARVING)))
 			return; /* took it */
-		bool again = wait_start != 0;
-		if (!wait_start)
+		bool again = waited;
+		if (!waited) {
+			waited = true;
 			wait_start = gort_clock();
+		}
 		if (gort_semacquire(&m->sema, again, "sync.Mutex.Lock", m) != 0) {
 			__atomic_sub_fetch(&m->state, MUTEX_WAITER, __ATOMIC_ACQ_REL);
 			return; /* deadlock reported; returns without the lock */

@@ -126,9 +126,13 @@ static void heap_remove(gort_timers *ts, uint32_t i)
 
 /* ------------------------------------------------------------ timers */
 
+/* The P a new timer goes on: the running G's, or, in step mode, the P
+ * that is filing a parking G (gort_sleep arms its timer in the park's
+ * unlock, which runs after the G left S.curp: Go's resetForSleep adds it
+ * to the sleeping G's P); P 0 outside any. */
 static gort_p *current_p(void)
 {
-	gort_p *p = S.threaded ? gort_mt_curp() : S.curp;
+	gort_p *p = S.threaded ? gort_mt_curp() : S.curp ? S.curp : S.timerp;
 	return p ? p : &S.p[0];
 }
 
