@@ -624,6 +624,8 @@ static void say_send(run *r, const xfer *x)
 	if (r->waited) /* the receiver that woke it took the value, or moved it into the ring */
 		say(r, "send %s %lld: %s while waiting", x->c->label, (long long)x->v,
 		    cap == 0 ? "taken" : "moved into the buffer");
+	else if (cap == 0) /* a receiver took it (threaded mode logs no hand-off) */
+		say(r, "send %s %lld", x->c->label, (long long)x->v);
 	else
 		say(r, "send %s %lld: buffered (%zu/%zu)", x->c->label, (long long)x->v, len, cap);
 }
@@ -661,7 +663,7 @@ static void say_recv(run *r, const sync_op *o, const xfer *x)
 		    (long long)x->v, as, (long long)d.took_from);
 	else if (x->rc == 0)
 		say(r, "recv %s → 0%s: closed%s", x->c->label, as, r->waited ? " while waiting" : "");
-	else if (r->waited) /* the sender's line said the hand-off */
+	else if (r->waited || cap == 0) /* the sender's line said the hand-off */
 		say(r, "recv %s → %lld%s", x->c->label, (long long)x->v, as);
 	else
 		say(r, "recv %s → %lld%s: from the buffer (%zu/%zu left)", x->c->label,
