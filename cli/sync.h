@@ -18,7 +18,11 @@
 
 /* ------------------------------------------------------------ objects */
 
-enum sync_kind { SYNC_CHAN = 1, SYNC_MUTEX, SYNC_WG };
+enum sync_kind {
+	SYNC_CHAN = 1,
+	SYNC_MUTEX,
+	SYNC_WG
+};
 
 /* One named object. Labels are unique: a name made again (a body that makes
  * `chan out` in a loop) gets out.2, out.3, ... Objects never move. */
@@ -26,8 +30,8 @@ typedef struct sync_obj {
 	int kind;
 	char label[SH_NAME_MAX + 8];
 	union {
-		gort_chan *chan;      /* on the gort heap, as Go's */
-		gort_mutex *mutex;    /* libc memory: not the session's objects */
+		gort_chan *chan;   /* on the gort heap, as Go's */
+		gort_mutex *mutex; /* libc memory: not the session's objects */
 		gort_waitgroup *wg;
 	} u;
 } sync_obj;
@@ -48,11 +52,14 @@ void sync_clear(void);
 /* ------------------------------------------------------------ variables */
 
 /* A G's variables (goid 0: the prompt) hold numbers or channels. */
-enum { VAR_INT = 1, VAR_CHAN };
+enum {
+	VAR_INT = 1,
+	VAR_CHAN
+};
 typedef struct sync_var {
 	int kind;
-	int64_t v;           /* VAR_INT: the number */
-	sync_obj *chan;      /* VAR_CHAN: the channel */
+	int64_t v;	/* VAR_INT: the number */
+	sync_obj *chan; /* VAR_CHAN: the channel */
 } sync_var;
 
 bool var_get(int64_t goid, const char *name, sync_var *out);

@@ -96,7 +96,8 @@ sync_obj *sync_named(int kind, const char *name, bool *clash)
 		o = NULL;
 	} else if (!o) {
 		/* Zeroed is GORT_MUTEX_INIT and a ready wait group. */
-		void *p = calloc(1, kind == SYNC_MUTEX ? sizeof(gort_mutex) : sizeof(gort_waitgroup));
+		void *p =
+			calloc(1, kind == SYNC_MUTEX ? sizeof(gort_mutex) : sizeof(gort_waitgroup));
 		o = p ? add_locked(kind, name, p) : NULL;
 		if (!o)
 			free(p);
@@ -115,7 +116,7 @@ sync_obj *sync_by_label(const char *label)
 
 uintptr_t sync_addr(const sync_obj *o)
 {
-	return o->kind == SYNC_CHAN	 ? (uintptr_t)o->u.chan
+	return o->kind == SYNC_CHAN    ? (uintptr_t)o->u.chan
 	       : o->kind == SYNC_MUTEX ? (uintptr_t)o->u.mutex
 				       : (uintptr_t)o->u.wg;
 }

@@ -28,13 +28,27 @@
 #include <string.h>
 
 #define LINES_MAX 4
-#define PROMPT_STEPS_MAX 10000  /* as `run` */
+#define PROMPT_STEPS_MAX 10000 /* as `run` */
 #define SLEEP_MS_MAX 60000ull
 #define CASES_MAX 16
 #define WOKE_MAX 8
 
-enum sop_kind { SOP_CHAN = 1, SOP_SEND, SOP_RECV, SOP_CLOSE, SOP_SELECT, SOP_DEFAULT, SOP_LOCK,
-		SOP_UNLOCK, SOP_WG_ADD, SOP_WG_DONE, SOP_WG_WAIT, SOP_SLEEP, SOP_LET, SOP_IF };
+enum sop_kind {
+	SOP_CHAN = 1,
+	SOP_SEND,
+	SOP_RECV,
+	SOP_CLOSE,
+	SOP_SELECT,
+	SOP_DEFAULT,
+	SOP_LOCK,
+	SOP_UNLOCK,
+	SOP_WG_ADD,
+	SOP_WG_DONE,
+	SOP_WG_WAIT,
+	SOP_SLEEP,
+	SOP_LET,
+	SOP_IF
+};
 
 /* A number, or a variable holding one. */
 typedef struct operand {
@@ -53,12 +67,12 @@ struct sync_op {
 	int kind;
 	char obj[SH_NAME_MAX]; /* the channel, mutex or wait group */
 	char as[SH_NAME_MAX];  /* recv as X, let X, chan X: "" if none */
-	expr e;                /* send's value, let's and if's expression, wg add's delta */
-	uint64_t n;            /* chan's capacity, sleep's milliseconds */
-	sync_op *cases;        /* select */
+	expr e;		       /* send's value, let's and if's expression, wg add's delta */
+	uint64_t n;	       /* chan's capacity, sleep's milliseconds */
+	sync_op *cases;	       /* select */
 	int ncases;
 	bool has_default;
-	sh_prog *sub;          /* if */
+	sh_prog *sub; /* if */
 };
 
 const char *const sync_body_words =
@@ -100,7 +114,8 @@ static bool parse_operand(const char *s, operand *o)
 
 static bool is_binop(const char *s)
 {
-	static const char *const ops[] = {"+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", NULL};
+	static const char *const ops[] = {
+		"+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", NULL};
 	for (int i = 0; ops[i]; i++)
 		if (strcmp(s, ops[i]) == 0)
 			return true;
@@ -194,11 +209,13 @@ static int compile_wg(sh_args *a, sync_op *o, char *err, size_t n)
 {
 	int i = 1;
 	snprintf(o->obj, sizeof o->obj, "wg");
-	if (i < a->argc && strcmp(a->argv[i].text, "add") != 0 && strcmp(a->argv[i].text, "done") != 0 &&
-	    strcmp(a->argv[i].text, "wait") != 0 && name_arg(a, i, o->obj))
+	if (i < a->argc && strcmp(a->argv[i].text, "add") != 0 &&
+	    strcmp(a->argv[i].text, "done") != 0 && strcmp(a->argv[i].text, "wait") != 0 &&
+	    name_arg(a, i, o->obj))
 		i++;
 	const char *w = i < a->argc ? a->argv[i].text : "";
-	if (strcmp(w, "add") == 0 && a->argc == i + 2 && parse_operand(a->argv[i + 1].text, &o->e.a))
+	if (strcmp(w, "add") == 0 && a->argc == i + 2 &&
+	    parse_operand(a->argv[i + 1].text, &o->e.a))
 		o->kind = SOP_WG_ADD;
 	else if (strcmp(w, "done") == 0 && a->argc == i + 1)
 		o->kind = SOP_WG_DONE;
@@ -214,7 +231,8 @@ static int compile_let(sh_args *a, sync_op *o, char *err, size_t n)
 	o->kind = SOP_LET;
 	if (a->argc < 4 || !name_arg(a, 1, o->as) || strcmp(a->argv[2].text, "=") != 0 ||
 	    !parse_expr(a, 3, a->argc, &o->e))
-		return cerr(err, n, "let: expected let NAME = A [OP B] (OP: + - * / %% == != < <= > >=)");
+		return cerr(err, n,
+			    "let: expected let NAME = A [OP B] (OP: + - * / %% == != < <= > >=)");
 	return 1;
 }
 
@@ -223,7 +241,8 @@ static int compile_if(sh_t *sh, sh_args *a, sync_op *o, char *err, size_t n)
 	o->kind = SOP_IF;
 	if (a->argc < 3 || a->argv[a->argc - 1].kind != TOK_BLOCK ||
 	    !parse_expr(a, 1, a->argc - 1, &o->e))
-		return cerr(err, n, "if: expected if A [OP B] { ... } (runs when the value is not 0)");
+		return cerr(err, n,
+			    "if: expected if A [OP B] { ... } (runs when the value is not 0)");
 	const char *perr = NULL;
 	o->sub = prog_compile(sh, a->argv[a->argc - 1].text, &perr);
 	return o->sub ? 1 : cerr(err, n, "%s", perr);
@@ -251,7 +270,9 @@ static int compile_one(sh_t *sh, sh_args *a, sync_op *o, char *err, size_t n)
 	}
 	if (strcmp(w, "close") == 0 || strcmp(w, "lock") == 0 || strcmp(w, "unlock") == 0) {
 		o->kind = w[0] == 'c' ? SOP_CLOSE : w[0] == 'l' ? SOP_LOCK : SOP_UNLOCK;
-		return a->argc == 2 && name_arg(a, 1, o->obj) ? 1 : cerr(err, n, "%s: expected a name", w);
+		return a->argc == 2 && name_arg(a, 1, o->obj)
+			       ? 1
+			       : cerr(err, n, "%s: expected a name", w);
 	}
 	if (strcmp(w, "select") == 0) {
 		o->kind = SOP_SELECT;
@@ -262,7 +283,8 @@ static int compile_one(sh_t *sh, sh_args *a, sync_op *o, char *err, size_t n)
 	if (strcmp(w, "sleep") == 0) {
 		o->kind = SOP_SLEEP;
 		if (a->argc != 2 || !parse_u64(a->argv[1].text, &o->n) || o->n > SLEEP_MS_MAX)
-			return cerr(err, n, "sleep: expected milliseconds (at most %llu)", SLEEP_MS_MAX);
+			return cerr(err, n, "sleep: expected milliseconds (at most %llu)",
+				    SLEEP_MS_MAX);
 		return 1;
 	}
 	if (strcmp(w, "let") == 0)
@@ -302,11 +324,11 @@ void sync_op_free(sync_op *op)
 /* One step being run: its lines, and what it found out. */
 typedef struct run {
 	sh_t *sh;
-	int64_t self;       /* the G, 0 at the prompt */
+	int64_t self; /* the G, 0 at the prompt */
 	bool prompt;
-	bool waited;        /* it had to wait */
-	bool failed;        /* an error line was said */
-	uint64_t mark;      /* events before the last attempt */
+	bool waited;   /* it had to wait */
+	bool failed;   /* an error line was said */
+	uint64_t mark; /* events before the last attempt */
 	unsigned n;
 	char lines[LINES_MAX][200];
 } run;
@@ -397,8 +419,8 @@ static bool capture_end(capture *c, const char *what)
 
 /* What this party did, from the events since r->mark. */
 typedef struct did {
-	int64_t handed_to;    /* HANDOFF to a waiting receiver */
-	int64_t took_from;    /* HANDOFF from a waiting sender */
+	int64_t handed_to; /* HANDOFF to a waiting receiver */
+	int64_t took_from; /* HANDOFF from a waiting sender */
 	bool closed;
 	int64_t woke[WOKE_MAX];
 	unsigned nwoke, more;
@@ -446,7 +468,8 @@ static const char *woke_list(const did *d, char *buf, size_t n)
 	size_t k = 0;
 	buf[0] = '\0';
 	for (unsigned i = 0; i < d->nwoke && k < n; i++)
-		k += (size_t)snprintf(buf + k, n - k, "%s g%lld", i ? "" : ", woke", (long long)d->woke[i]);
+		k += (size_t)snprintf(buf + k, n - k, "%s g%lld", i ? "" : ", woke",
+				      (long long)d->woke[i]);
 	if (d->more && k < n)
 		snprintf(buf + k, n - k, " and %u more", d->more);
 	return buf;
@@ -568,8 +591,10 @@ static int proceed(run *r, const sync_op *o, void *st, attempt_fn try, attempt_f
 		if ((rc = try(r, o, st)) != 0)
 			return rc;
 		if (s == 0) {
-			sh_error(r->sh, "%s: all goroutines are asleep - deadlock! (nothing can run to "
-					"let the prompt go on)", what);
+			sh_error(r->sh,
+				 "%s: all goroutines are asleep - deadlock! (nothing can run to "
+				 "let the prompt go on)",
+				 what);
 			return -1;
 		}
 	}
@@ -603,8 +628,8 @@ static int send_block(run *r, const sync_op *o, void *st)
 	(void)o;
 	if (gort_chan_send(x->c->u.chan, &x->v) == 0)
 		return 1;
-	fail_line(r, "send %s %lld: %s was closed while this G waited", x->c->label, (long long)x->v,
-		  x->c->label);
+	fail_line(r, "send %s %lld: %s was closed while this G waited", x->c->label,
+		  (long long)x->v, x->c->label);
 	return -1;
 }
 
@@ -659,10 +684,11 @@ static void say_recv(run *r, const sync_op *o, const xfer *x)
 		say(r, "%stook %lld from g%lld directly%s", subj(r, sb), (long long)x->v,
 		    (long long)d.took_from, as);
 	else if (d.took_from)
-		say(r, "recv %s → %lld%s: from the buffer; g%lld's value moved in behind", x->c->label,
-		    (long long)x->v, as, (long long)d.took_from);
+		say(r, "recv %s → %lld%s: from the buffer; g%lld's value moved in behind",
+		    x->c->label, (long long)x->v, as, (long long)d.took_from);
 	else if (x->rc == 0)
-		say(r, "recv %s → 0%s: closed%s", x->c->label, as, r->waited ? " while waiting" : "");
+		say(r, "recv %s → 0%s: closed%s", x->c->label, as,
+		    r->waited ? " while waiting" : "");
 	else if (r->waited || cap == 0) /* the sender's line said the hand-off */
 		say(r, "recv %s → %lld%s", x->c->label, (long long)x->v, as);
 	else
@@ -740,13 +766,15 @@ static int select_block(run *r, const sync_op *o, void *st)
 	char on[WOKE_MAX * SH_NAME_MAX] = "";
 	size_t k = 0;
 	for (int i = 0; i < o->ncases && k < sizeof on; i++)
-		k += (size_t)snprintf(on + k, sizeof on - k, "%s%s", i ? " " : "", s->objs[i]->label);
+		k += (size_t)snprintf(on + k, sizeof on - k, "%s%s", i ? " " : "",
+				      s->objs[i]->label);
 	var_waiting(r->self, on);
 	s->chosen = gort_select(s->cases, o->ncases, true);
 	var_waiting(r->self, "");
 	if (s->chosen >= 0)
 		return 1;
-	fail_line(r, "select: %s", errno == EPIPE ? "a channel it sent on was closed" : strerror(errno));
+	fail_line(r, "select: %s",
+		  errno == EPIPE ? "a channel it sent on was closed" : strerror(errno));
 	return -1;
 }
 
@@ -826,7 +854,8 @@ static void run_waker(run *r, const sync_op *o, sync_obj *x, const char *what)
 	if (o->kind == SOP_WG_ADD)
 		snprintf(label, sizeof label, "%s %lld", what, (long long)delta);
 	else
-		snprintf(label, sizeof label, "%s%s", what ? what : "unlock ", what ? "" : x->label);
+		snprintf(label, sizeof label, "%s%s", what ? what : "unlock ",
+			 what ? "" : x->label);
 	what = label;
 	r->mark = gort_event_seq();
 	capture c;
@@ -842,7 +871,8 @@ static void run_waker(run *r, const sync_op *o, sync_obj *x, const char *what)
 	scan(r, &d);
 	if (o->kind != SOP_UNLOCK)
 		snprintf(cb, sizeof cb, " (counter %lld)",
-			 (long long)(int32_t)(__atomic_load_n(&x->u.wg->state, __ATOMIC_RELAXED) >> 32));
+			 (long long)(int32_t)(__atomic_load_n(&x->u.wg->state, __ATOMIC_RELAXED) >>
+					      32));
 	say(r, "%s%s%s", what, cb, woke_list(&d, wb, sizeof wb));
 }
 
@@ -867,7 +897,9 @@ static void run_wg(run *r, const sync_op *o)
 	char what[64];
 	bool deflt = strcmp(o->obj, "wg") == 0;
 	snprintf(what, sizeof what, "wg%s%s %s", deflt ? "" : " ", deflt ? "" : w->label,
-		 o->kind == SOP_WG_ADD ? "add" : o->kind == SOP_WG_DONE ? "done" : "wait");
+		 o->kind == SOP_WG_ADD	  ? "add"
+		 : o->kind == SOP_WG_DONE ? "done"
+					  : "wait");
 	if (o->kind != SOP_WG_WAIT)
 		run_waker(r, o, w, what);
 	else if (proceed(r, o, w, wg_try, wg_block, what) == 1)
@@ -877,8 +909,9 @@ static void run_wg(run *r, const sync_op *o)
 static void run_sleep(run *r, const sync_op *o)
 {
 	if (r->prompt && !r->sh->cfg.threaded) {
-		sh_error(r->sh, "sleep: the prompt is not a goroutine, and step mode's clock moves "
-				"only while Gs sleep (spawn { sleep %llu }, then run)",
+		sh_error(r->sh,
+			 "sleep: the prompt is not a goroutine, and step mode's clock moves "
+			 "only while Gs sleep (spawn { sleep %llu }, then run)",
 			 (unsigned long long)o->n);
 		return;
 	}
