@@ -17,6 +17,7 @@
  * and a chain of Gs that spawn one another needs no nesting of braces).
  */
 #include "shell.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -39,7 +40,7 @@
 #define SYSCALL_MS_COST 1000000ull
 
 enum op_kind { OP_ALLOC, OP_FREE, OP_YIELD, OP_PARK, OP_READY, OP_SPAWN, OP_WORK, OP_REPEAT,
-	       OP_EXIT, OP_SYSCALL };
+	       OP_EXIT, OP_SYSCALL, OP_SYNC };
 
 typedef struct op {
 	int kind;
@@ -51,6 +52,7 @@ typedef struct op {
 	char reason[32];    /* park */
 	sh_prog *sub;       /* spawn, repeat */
 	bool borrowed;      /* sub is a func's program, not this op's */
+	sync_op *sync;      /* OP_SYNC: channels, mutexes, ... (sync_ops.c) */
 } op;
 
 struct sh_prog {
@@ -69,7 +71,7 @@ struct sh_func {
 typedef struct compiler {
 	sh_t *sh;
 	sh_prog *prog;
-	char err[160];
+	char err[256];
 } compiler;
 
 static int fail(compiler *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -106,7 +108,7 @@ static int compile_block(compiler *c, op *o, const sh_tok *t, const char *what)
 {
 	if (t->kind != TOK_BLOCK)
 		return fail(c, "%s: expected { ... }", what);
-	char err[160];
+	char err[256];
 	o->sub = compile(c->sh, t->text, err, sizeof err);
 	return o->sub ? 0 : fail(c, "%s", err);
 }
@@ -211,9 +213,14 @@ static int compile_step(void *ctx, sh_args *a)
 			return fail(c, "repeat: expected N { ... }");
 		return compile_block(c, o, &a->argv[2], "repeat");
 	}
+	int rc = sync_compile(c->sh, a, &o->sync, c->err, sizeof c->err);
+	if (rc != 0) {
+		o->kind = OP_SYNC;
+		return rc > 0 ? 0 : -1;
+	}
 	return fail(c, "unknown body step '%s' (alloc, free, yield, park, ready, spawn, work, "
-		       "syscall, repeat, exit)",
-		    w);
+		       "syscall, repeat, exit, %s)",
+		    w, sync_body_words);
 }
 
 static sh_prog *compile(sh_t *sh, const char *text, char *err, size_t errn)
@@ -234,7 +241,7 @@ static sh_prog *compile(sh_t *sh, const char *text, char *err, size_t errn)
 
 sh_prog *prog_compile(sh_t *sh, const char *text, const char **err)
 {
-	static char msg[200];
+	static char msg[300];
 	sh_prog *p = compile(sh, text, msg, sizeof msg);
 	if (!p)
 		*err = msg;
@@ -248,6 +255,8 @@ void prog_free(sh_prog *p)
 	for (size_t i = 0; i < p->nops; i++)
 		if (!p->ops[i].borrowed)
 			prog_free(p->ops[i].sub);
+	for (size_t i = 0; i < p->nops; i++)
+		sync_op_free(p->ops[i].sync);
 	free(p->ops);
 	free(p);
 }
@@ -413,7 +422,11 @@ static void run_spawn(sh_t *sh, const op *o)
 	if (o->p >= 0)
 		snprintf(on, sizeof on, " on p%d", o->p);
 	errno = 0;
+	vars_lock(); /* the new G starts with this one's variables */
 	int64_t g = o->p >= 0 ? gort_go_p((unsigned)o->p, g_body, o->sub) : gort_go(g_body, o->sub);
+	if (g > 0)
+		vars_fork(gort_self(), g);
+	vars_unlock();
 	if (g > 0)
 		actions_add(sh, "%sspawn g%lld%s", who(wb), (long long)g, on);
 	else if (errno != EINVAL)
@@ -461,6 +474,16 @@ static void exec_op(sh_t *sh, const op *o)
 	}
 }
 
+/* A waiting step (sync_ops.c): the block its `if` chose, or NULL. Not
+ * inlined: it must not grow exec_prog's frame, which every G carries. */
+static __attribute__((noinline)) const sh_prog *run_sync(sh_t *sh, const op *o)
+{
+	const sh_prog *then = NULL;
+	if (sync_exec(sh, o->sync, &then))
+		slice_used = 0; /* it waited: the CPU was given up */
+	return then;
+}
+
 /* Runs a body without recursion: nested repeats are frames of a small
  * array, so a G's stack use does not grow with the nesting (a G may have
  * as little as 16 KiB). */
@@ -492,7 +515,13 @@ static void exec_prog(sh_t *sh, const sh_prog *prog)
 			return;
 		if (o->kind == OP_YIELD || o->kind == OP_PARK)
 			slice_used = 0;
-		if (o->kind != OP_REPEAT) {
+		if (o->kind == OP_SYNC) {
+			const sh_prog *then = run_sync(sh, o);
+			if (then && top + 1 < (int)(sizeof st / sizeof *st))
+				st[++top] = (struct frame){then, 0, 0};
+			else if (then)
+				actions_add(sh, "error: if nested too deeply");
+		} else if (o->kind != OP_REPEAT) {
 			exec_op(sh, o);
 		} else if (o->n > 0 && top + 1 < (int)(sizeof st / sizeof *st)) {
 			st[++top] = (struct frame){o->sub, 0, o->n - 1};
@@ -508,18 +537,27 @@ static void g_body(void *arg)
 {
 	slice_used = 0; /* a new G starts a new slice */
 	exec_prog(sh_current, arg);
+	vars_drop(gort_self());
 }
 
 int64_t prog_spawn(sh_t *sh, sh_prog *prog)
 {
 	(void)sh;
-	return gort_go(g_body, prog);
+	vars_lock(); /* a G spawned at the prompt starts with the prompt's variables */
+	int64_t g = gort_go(g_body, prog);
+	vars_fork(0, g);
+	vars_unlock();
+	return g;
 }
 
 int64_t prog_spawn_on(sh_t *sh, sh_prog *prog, unsigned p)
 {
 	(void)sh;
-	return gort_go_p(p, g_body, prog);
+	vars_lock();
+	int64_t g = gort_go_p(p, g_body, prog);
+	vars_fork(0, g);
+	vars_unlock();
+	return g;
 }
 
 /* --------------------------------------------------------------- funcs */

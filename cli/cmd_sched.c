@@ -10,6 +10,7 @@
  * exact; the action log is empty between commands.
  */
 #include "shell.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -185,8 +186,14 @@ static void print_step(sh_t *sh, const gort_event *e)
 	print_actions(sh, acts);
 	int c = e->outcome == GORT_OUT_EXITED ? SH_C_DIM : e->outcome == GORT_OUT_PARKED ? SH_C_YELLOW
 											 : SH_C_GREEN;
-	out(sh, "%s%s%s\n", col(sh, c), gort_event_outcome_name(e->outcome), col(sh, SH_C_RESET));
+	char on[128] = "";
+	if (e->outcome == GORT_OUT_PARKED)
+		sync_parked_on(e->goid, on, sizeof on); /* "chan receive c" */
+	out(sh, "%s%s%s%s%s\n", col(sh, c), gort_event_outcome_name(e->outcome), on[0] ? " on " : "",
+	    on, col(sh, SH_C_RESET));
 	js_str(sh, "outcome", gort_event_outcome_name(e->outcome));
+	if (on[0])
+		js_str(sh, "on", on);
 	js_end(sh);
 }
 
@@ -440,24 +447,34 @@ int cmd_gs(sh_t *sh, sh_args *a)
 	if (!gs)
 		return sh_error(sh, "gs: out of memory");
 	n = gort_inspect_gs(gs, n);
+	size_t wait_width = 12; /* wider when a G waits on a named object */
+	for (size_t i = 0; i < n; i++) {
+		char wb[128];
+		size_t w = strlen(sync_wait_text(&gs[i], wb, sizeof wb));
+		wait_width = w > wait_width ? w : wait_width;
+	}
 	js_begin(sh, "gs");
 	js_array(sh, "gs");
 	if (n)
-		out(sh, "%-6s %-9s %-12s %-4s %8s %6s\n", "G", "STATUS", "WAIT", "P", "STACK", "RUNS");
+		out(sh, "%-6s %-9s %-*s %-4s %8s %6s\n", "G", "STATUS", (int)wait_width, "WAIT", "P",
+		    "STACK", "RUNS");
 	else
 		out(sh, "no goroutines\n");
 	for (size_t i = 0; i < n; i++) {
 		const gort_g_info *g = &gs[i];
-		char pb[16] = "-";
+		char pb[16] = "-", wb[128];
 		if (g->p >= 0)
 			snprintf(pb, sizeof pb, "p%d", g->p);
-		out(sh, "g%-5lld %-9s %-12s %-4s %8zu %6llu\n", (long long)g->goid, g_status(g->status),
-		    g->waitreason[0] ? g->waitreason : "-", pb, g->stack_used,
+		const char *wait = sync_wait_text(g, wb, sizeof wb); /* with what it waits on */
+		out(sh, "g%-5lld %-9s %-*s %-4s %8zu %6llu\n", (long long)g->goid, g_status(g->status),
+		    (int)wait_width, wait[0] ? wait : "-", pb, g->stack_used,
 		    (unsigned long long)g->nswitch);
 		js_object(sh, NULL);
 		js_int(sh, "g", g->goid);
 		js_str(sh, "status", g_status(g->status));
 		js_str(sh, "wait", g->waitreason);
+		if (strcmp(wait, g->waitreason) != 0)
+			js_str(sh, "on", wait + strlen(g->waitreason) + 1);
 		js_int(sh, "p", g->p);
 		js_uint(sh, "stack_used", g->stack_used);
 		js_uint(sh, "runs", g->nswitch);
@@ -592,4 +609,9 @@ int cmd_scheddetail(sh_t *sh, sh_args *a)
 {
 	(void)a;
 	return schedtrace(sh, "scheddetail", 1);
+}
+
+int sh_step_once(sh_t *sh)
+{
+	return one_step(sh, false, 0);
 }

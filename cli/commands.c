@@ -7,11 +7,12 @@
  * completion and dispatch can never disagree.
  */
 #include "shell.h"
+#include "sync.h"
 
 #include <string.h>
 
 static const char *const dump_subs[] = {"arena",    "spans", "span",	    "bitmap", "mcache",
-					"mcentral", "heap",  "sizeclasses", "runq",   NULL};
+					"mcentral", "heap",  "sizeclasses", "runq",   "chan", NULL};
 static const char *const set_subs[] = {"color", "json", "echo", "on", "off", NULL};
 static const char *const init_subs[] = {"procs=",	   "arena=",	       "stack=",
 					"seed=",	   "threads=on",       "threads=off",
@@ -22,7 +23,12 @@ static const char *const trace_subs[] = {"start", "stop", NULL};
 static const char *const export_subs[] = {"svg", NULL};
 static const char *const spawn_subs[] = {"on",	   "alloc", "free",    "yield", "park",
 					 "ready",  "spawn", "work",    "syscall",
-					 "repeat", "exit",  NULL};
+					 "repeat", "exit",  "chan",    "send",  "recv",
+					 "close",  "select", "lock",   "unlock", "wg",
+					 "sleep",  "let",   "if",      "as",    NULL};
+static const char *const wg_subs[] = {"add", "done", "wait", NULL};
+static const char *const recv_subs[] = {"as", NULL};
+static const char *const select_subs[] = {"recv", "send", "default", "as", NULL};
 
 const sh_cmd sh_commands[] = {
 	{"init",
@@ -77,8 +83,10 @@ const sh_cmd sh_commands[] = {
 	{"spawn", "spawn [on pN] { BODY } | FUNC", "start a goroutine running BODY",
 	 "BODY is ';'-separated steps run on the G's own stack: alloc SIZE [noscan] [as NAME], "
 	 "free NAME, yield, park [REASON], ready gN, spawn [on pN] { ... } | FUNC, work N, "
-	 "syscall MS, repeat N { ... }, exit. The new G goes to the runnext slot of P 0 (or "
-	 "pN). FUNC names a body given by func.",
+	 "syscall MS, repeat N { ... }, exit; and the waiting steps chan, send, recv, close, "
+	 "select, lock, unlock, wg, sleep, with let and if A [OP B] { ... } (help of each). The "
+	 "new G goes to the runnext slot of P 0 (or pN) with a copy of the spawner's variables. "
+	 "FUNC names a body given by func.",
 	 "spawn { alloc 100 as x; yield; free x }", spawn_subs, cmd_spawn},
 	{"func", "func NAME { BODY }", "name a goroutine body, for spawn NAME",
 	 "Compile BODY (the steps of spawn) and bind it to NAME: spawn NAME at the prompt or in "
@@ -108,8 +116,59 @@ const sh_cmd sh_commands[] = {
 	{"ready", "ready gN", "make a parked goroutine runnable",
 	 "Put a parked G on the global queue (from the shell there is no current P).", "ready g2",
 	 NULL, cmd_ready},
+	{"chan", "chan NAME [CAP]", "make a channel of int64 values",
+	 "Make a channel with room for CAP values (0, the default: unbuffered, every send meets a "
+	 "receive) and bind NAME to it. In a body, NAME is the G's own: a G it spawns gets a copy, "
+	 "so Gs made in a loop each keep their channel; made again, the channel is shown as "
+	 "NAME.2, NAME.3, ... (dump chan, gs).",
+	 "chan c 2", NULL, cmd_sync_op},
+	{"send", "send CHAN VALUE", "send a number on a channel",
+	 "Hand VALUE (a number or a variable) to a waiting receiver directly, or put it in the "
+	 "buffer; if neither can be done, wait. In a body the G parks (chan send); at the prompt, "
+	 "which is not a G, the scheduler steps (each step printed) until the send can go on, or "
+	 "reports a deadlock.",
+	 "send c 7", NULL, cmd_sync_op},
+	{"recv", "recv CHAN [as NAME]", "receive a number from a channel",
+	 "Take the next value: from the buffer, or straight from a waiting sender; if there is "
+	 "none, wait (as send). A closed, drained channel gives 0. as NAME binds the value to a "
+	 "variable of the G (the prompt's, at the prompt).",
+	 "recv c as x", recv_subs, cmd_sync_op},
+	{"close", "close CHAN", "close a channel, waking every waiter",
+	 "Every waiting receiver gets 0, every waiting sender fails (send on closed channel); "
+	 "values in the buffer can still be received. Closing twice is misuse.",
+	 "close c", NULL, cmd_sync_op},
+	{"select", "select { recv CHAN [as NAME]; send CHAN VALUE; default }",
+	 "do one of several channel operations",
+	 "Go's select: one of the cases that can go on, chosen at random (the scheduler's seeded "
+	 "PRNG), is done. If none can: with default, nothing; without, wait for one (a body's G "
+	 "parks on select; the prompt steps as for send).",
+	 "select { recv a as x; send b 1; default }", select_subs, cmd_sync_op},
+	{"lock", "lock MUTEX", "lock a mutex (made on first use)",
+	 "Go's sync.Mutex, named: the first lock or unlock of a name makes it. A G that finds it "
+	 "locked parks (sync.Mutex.Lock); the prompt steps until it is free.",
+	 "lock m", NULL, cmd_sync_op},
+	{"unlock", "unlock MUTEX", "unlock a mutex, waking a waiter",
+	 "Unlocking an unlocked mutex is misuse. Any G (or the prompt) may unlock.", "unlock m",
+	 NULL, cmd_sync_op},
+	{"wg", "wg [NAME] add N | done | wait", "Go's sync.WaitGroup",
+	 "A wait group called NAME (default wg), made on first use: add N adds to its counter, "
+	 "done subtracts 1 (a negative counter is misuse), wait waits until it is 0 (a G parks on "
+	 "sync.WaitGroup.Wait; the prompt steps).",
+	 "wg add 2", wg_subs, cmd_sync_op},
+	{"sleep", "sleep MS", "a goroutine sleeps (a body step)",
+	 "In a body: park for MS milliseconds (at most 60000) on the P's timer heap. Step mode's "
+	 "clock is virtual: when every G waits, it jumps to the next timer. The prompt refuses it "
+	 "in step mode (its clock moves only while Gs sleep); threaded mode sleeps the thread.",
+	 "spawn { sleep 10 }", NULL, cmd_sync_op},
+	{"let", "let NAME = A [OP B]", "set a variable to a number",
+	 "A and B are numbers or variables; OP is + - * / % or a comparison (== != < <= > >=, "
+	 "giving 1 or 0). Variables belong to a G (or the prompt) and are copied into the Gs it "
+	 "spawns. let NAME = CHAN copies a channel variable. A body may also say "
+	 "if A [OP B] { ... }: the block runs when the value is not 0.",
+	 "let n = 6 * 7", NULL, cmd_sync_op},
 	{"gs", "gs", "list the goroutines",
-	 "Every live G: id, status, wait reason, the P it last ran on, stack in use, runs.", "gs",
+	 "Every live G: id, status, wait reason (with the channel, mutex or wait group it waits "
+	 "on, by name), the P it last ran on, stack in use, runs.", "gs",
 	 NULL, cmd_gs},
 	{"ps", "ps", "list the Ps",
 	 "Every P: runnext, its local run queue in order, schedtick, free Gs, its mcache.", "ps",
@@ -122,12 +181,13 @@ const sh_cmd sh_commands[] = {
 	{"scheddetail", "scheddetail", "Go's GODEBUG=scheddetail=1 lines",
 	 "The schedtrace line plus one line per P and per G.", "scheddetail", NULL,
 	 cmd_scheddetail},
-	{"dump", "dump arena|spans|span|bitmap|mcache|mcentral|heap|sizeclasses|runq ...",
+	{"dump", "dump arena|spans|span|bitmap|mcache|mcentral|heap|sizeclasses|runq|chan ...",
 	 "show the allocator's and scheduler's structures",
 	 "dump arena [ADDRESS [LENGTH]]: one cell per page; dump spans [class=K]; dump span "
 	 "ADDRESS; dump bitmap ADDRESS|$K: the span's slots and their 4 bits; dump mcache [pN]; "
 	 "dump mcentral [CLASS]; dump heap: free page runs; dump sizeclasses; dump runq "
-	 "[pN|global].",
+	 "[pN|global]; dump chan NAME: the channel as Go's hchan (its ring slot by slot, sendx, "
+	 "recvx, the waiting receivers and senders).",
 	 "dump bitmap $1", dump_subs, cmd_dump},
 	{"export", "export svg FILE", "write the arena map as an SVG picture",
 	 "Spans coloured and labelled, with a legend.", "export svg arena.svg", export_subs,

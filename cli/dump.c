@@ -17,6 +17,7 @@
  *    ends the command with one sh_error.
  */
 #include "shell.h"
+#include "sync.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -1173,10 +1174,10 @@ static const struct {
 	{"span", dump_span},	 {"bitmap", dump_bitmap},
 	{"mcache", dump_mcache}, {"mcentral", dump_mcentral},
 	{"heap", dump_heap},	 {"sizeclasses", dump_sizeclasses},
-	{"runq", dump_runq},
+	{"runq", dump_runq},	 {"chan", dump_chan},
 };
 
-#define DUMP_SUBS "arena, spans, span, bitmap, mcache, mcentral, heap, sizeclasses, runq"
+#define DUMP_SUBS "arena, spans, span, bitmap, mcache, mcentral, heap, sizeclasses, runq, chan"
 
 int cmd_dump(sh_t *sh, sh_args *a)
 {

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "shell.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ void sh_session_end(sh_t *sh)
 	trace_close(sh);
 	quiesce(sh);
 	gort_shutdown();
+	sync_clear();
 	progs_clear(sh);
 	vals_clear(sh);
 	actions_take(sh, NULL, 0);

@@ -97,4 +97,33 @@ stats
 flush
 dump bitmap $2
 check
+echo "== 15. Channels: an unbuffered hand-off, a buffer filling up, close waking every receiver"
+init harden=light arena=4M procs=1 seed=1
+chan c
+spawn { recv c as x }
+step
+echo "   g1 found no sender on the unbuffered channel c, so it parked; it waits in c's recvq:"
+dump chan c
+send c 7
+echo "   The send found g1 waiting: it handed 7 to g1 directly (no buffer in between) and woke it."
+step
+chan b 2
+send b 1
+send b 2
+echo "   b holds 2 values, its capacity. The next sender finds no room and parks on chan send b:"
+spawn { send b 3 }
+step
+dump chan b
+recv b
+echo "   The receive took 1 from the head and moved g2's 3 into the slot it freed, then woke g2:"
+dump chan b
+step
+chan done
+spawn { recv done }
+spawn { recv done }
+step 2
+gs
+echo "   Two receivers wait on done. close wakes both, and each receives 0:"
+close done
+run
 echo "== End of the tour. Try it yourself: build/gortsh, then help."

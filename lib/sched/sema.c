@@ -25,6 +25,8 @@
 #include "sched/sema.h"
 #include "sched/wait.h"
 
+#include <string.h>
+
 #define S (gort_sched)
 
 #define SEMA_ROOTS 251
@@ -146,6 +148,11 @@ void gort_semrelease(uint32_t *addr, bool handoff)
 	gort_parker_wake(sg->pk);
 	if (handed)
 		gort_yield(); /* let the waiter run now (it is in our runnext) */
+}
+
+void gort_sema_reset(void)
+{
+	memset(semtable, 0, sizeof semtable); /* as it starts: unlocked, empty */
 }
 
 const char *gort_sema_check(void)

@@ -23,5 +23,8 @@ SCHED_HIDDEN int gort_semacquire(uint32_t *addr, bool lifo, const char *reason,
  * goes to that waiter directly and the caller yields to it. */
 SCHED_HIDDEN void gort_semrelease(uint32_t *addr, bool handoff);
 SCHED_HIDDEN const char *gort_sema_check(void);
+/* Shutdown: forget every waiter. The table outlives the runtime, but the
+ * Gs parked in it (and the sudogs on their stacks) do not. */
+SCHED_HIDDEN void gort_sema_reset(void);
 
 #endif /* GORT_SCHED_SEMA_H */

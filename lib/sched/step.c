@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include "sched/netpoll.h"
 #include "sched/sched.h"
+#include "sched/sema.h"
 
 #include <errno.h>
 #include <string.h>
@@ -149,6 +150,7 @@ void gort_sched_shutdown(void)
 	if (S.threaded)
 		gort_mt_shutdown();
 	gort_g_free_all();
+	gort_sema_reset();
 	for (unsigned i = 0; i < S.nprocs; i++) {
 		if (S.p[i].mcache)
 			gort_cache_retire(S.p[i].mcache);

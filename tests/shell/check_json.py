@@ -18,7 +18,8 @@
 How objects pair with commands: one object per command (its result or its
 error), except that step and run also print one object per scheduling
 decision (with "outcome") before their own (`step N` prints its own only if
-it stopped before N decisions); source prints the objects of its file and
+it stopped before N decisions), and so may send, recv, select, lock and wg
+at the prompt, which step until they can go on; source prints the objects of its file and
 one of its own only when it fails to open or nest. A line that does not split (an unbalanced brace, a stray quote, too
 many words) prints one error that belongs to no command: those are counted
 and must be as many as in the text run.
@@ -63,6 +64,11 @@ def step_count(words):
         except ValueError:
             return 1
     return 1
+
+
+# Commands that, at the prompt, may step the scheduler (one step object per
+# step) before their own object.
+WAITING = ("send", "recv", "select", "lock", "wg")
 
 
 def pair(commands, objs):
@@ -111,6 +117,9 @@ def pair(commands, objs):
             if o is not None and not ("error" in o or (o.get("cmd") == verb and not is_event(o))):
                 problem(f"command `{cmd}`: expected its summary or an error, got {o}")
             continue
+        if verb in WAITING:  # at the prompt they step until they can go on
+            while (o := peek()) is not None and is_event(o):
+                i += 1
         o = take(cmd, "its result")
         if o is not None and is_event(o):
             problem(f"command `{cmd}`: got a step object {o}")
@@ -126,6 +135,8 @@ def text_step(o):
     if "from" in o:
         line += f" from p{o['from']}"
     line += ": " + "".join(d + "; " for d in o["did"]) + o["outcome"]
+    if "on" in o:
+        line += " on " + o["on"]
     return line
 
 

@@ -121,7 +121,7 @@ gsh "FILE:LINE: a block across lines is reported at its first line" --keep-going
 expect "FILE:LINE: a block across lines is reported at its first line" 1 \
 	"line 1
 g1 runnable on p0 (runnext)
-lines.gsh:7: error: spawn: unknown body step 'nope' (alloc, free, yield, park, ready, spawn, work, syscall, repeat, exit)
+lines.gsh:7: error: spawn: unknown body step 'nope' (alloc, free, yield, park, ready, spawn, work, syscall, repeat, exit, chan, send, recv, close, select, lock, unlock, wg, sleep, let, if)
 line 12
 lines.gsh:13: error: unknown command 'frob' (try help)"
 printf 'echo in sub\n\nfrob\n' >sub.gsh

@@ -6,6 +6,8 @@
 #
 # Checks:
 #  - the tour (examples/tour.gsh) run twice with --seed 5: identical output;
+#  - the prime sieve (examples/sieve.gsh: channels, a dozen Gs handing values
+#    down a chain) run twice: identical output;
 #  - the scheduler workout (scripts/sched_many.gsh: 6 Ps, ~40 Gs, stealing,
 #    parks, the global queue) run twice with --seed 11, traced (trace start
 #    right after its init): identical output, identical trace file, and an
@@ -40,6 +42,15 @@ same() {
 		fail_file "$1" "differ: $2 $3" "$TMP/diff" 30
 	fi
 }
+
+# The sieve: every hand-off and wake-up in the same order.
+session "$TMP/sieve1" "$ROOT/examples/sieve.gsh"
+session "$TMP/sieve2" "$ROOT/examples/sieve.gsh"
+if grep -q '^exit 0$' "$TMP/sieve1/out"; then
+	same "sieve: same output" "$TMP/sieve1/out" "$TMP/sieve2/out"
+else
+	fail_file "sieve: same output" "the sieve failed:" "$TMP/sieve1/out"
+fi
 
 # The tour.
 session "$TMP/tour1" --seed 5 "$ROOT/examples/tour.gsh"

@@ -5,7 +5,7 @@
 # Usage: tests/shell/test_json.sh [BUILD_DIR]        (default: build)
 #
 # Checks:
-#  - every script of tests/shell/scripts/ and the tour, run with --json
+#  - every script of tests/shell/scripts/ and the examples (the tour, the sieve), run with --json
 #    --keep-going: each stdout line is one JSON object with "cmd" or "error",
 #    the objects pair one to one with the commands run (counted from an
 #    --echo run of the same session; the pairing rules are in check_json.py)
@@ -51,7 +51,7 @@ workdir() {
 	rm -rf -- "$w"
 	mkdir -p "$w/examples"
 	cp -R "$HERE/scripts/." "$w/"
-	cp "$ROOT/examples/tour.gsh" "$w/examples/"
+	cp "$ROOT"/examples/*.gsh "$w/examples/"
 	echo "$w"
 }
 
@@ -76,10 +76,10 @@ session_check() {
 }
 
 shopt -s nullglob
-for f in "$HERE"/scripts/*.gsh "$ROOT/examples/tour.gsh"; do
+for f in "$HERE"/scripts/*.gsh "$ROOT"/examples/*.gsh; do
 	name=$(basename "$f" .gsh)
 	rel=${f#"$HERE/scripts/"}
-	[[ "$rel" == "$f" ]] && rel=examples/tour.gsh
+	[[ "$rel" == "$f" ]] && rel=examples/$name.gsh
 	if grep -qE '(^|;)[[:space:]]*set[[:space:]]+(json|echo)' "$f"; then
 		continue
 	fi

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test_scripts.sh — golden tests of gortsh: every tests/shell/scripts/NAME.gsh
-# and the guided tour (examples/tour.gsh) run as a batch, and what they
+# and the examples (examples/*.gsh: the guided tour, the prime sieve) run as a batch, and what they
 # print — stdout and stderr in one stream, in order, then a last line
 # `exit N` with the exit status — must equal tests/shell/expected/NAME.out
-# (tour.out for the tour) byte for byte.
+# (tour.out for the tour, sieve.out for the sieve) byte for byte.
 #
 # Usage: tests/shell/test_scripts.sh [BUILD_DIR]        (default: build)
 #        UPDATE=1 tests/shell/test_scripts.sh build     (rewrite the expected files)
@@ -34,7 +34,7 @@ run_one() {
 	local name=$1 file=$2 out=$3 work=$TMP/work-$1 args rc
 	mkdir -p "$work/examples"
 	cp -R "$SCRIPTS/." "$work/"
-	cp "$ROOT/examples/tour.gsh" "$work/examples/"
+	cp "$ROOT"/examples/*.gsh "$work/examples/"
 	args=$(script_args "$work/$file")
 	# shellcheck disable=SC2086 # ARGS are words by design
 	(cd "$work" && run_gortsh $args "$file") </dev/null >"$out" 2>&1
@@ -78,12 +78,13 @@ for f in "${scripts[@]}"; do
 	compare "$name" "$name.gsh"
 done
 compare tour examples/tour.gsh
+compare sieve examples/sieve.gsh
 
 # Expected files whose script is gone.
 stale=()
 for f in "$EXPECTED"/*.out; do
 	name=$(basename "$f" .out)
-	[[ "$name" == tour || -f "$SCRIPTS/$name.gsh" ]] || stale+=("$f")
+	[[ "$name" == tour || "$name" == sieve || -f "$SCRIPTS/$name.gsh" ]] || stale+=("$f")
 done
 if [[ ${#stale[@]} -eq 0 ]]; then
 	ok "every expected output has its script"

@@ -144,6 +144,27 @@ Test(sync, trylock_and_unlock_of_an_unlocked_mutex)
 	gt_finish();
 }
 
+/* A G parked on a mutex when the runtime shuts down leaves nothing in the
+ * semaphore table for the next runtime to trip over. */
+static gort_mutex held = GORT_MUTEX_INIT;
+static void blocked_locker(void *arg)
+{
+	(void)arg;
+	gort_mutex_lock(&held);
+}
+
+Test(sync, shutdown_forgets_the_waiters_of_a_semaphore)
+{
+	gt_start(0, 1);
+	held = (gort_mutex)GORT_MUTEX_INIT;
+	gort_mutex_lock(&held);
+	gort_go(blocked_locker, NULL);
+	cr_assert_eq(gort_run(), 1, "the locker parks on the held mutex");
+	gort_shutdown();
+	gt_start(0, 1);
+	gt_finish(); /* gort_check walks the semaphore table */
+}
+
 /* Starvation: a holder that sleeps 2 ms with the lock and relocks at once
  * would win every time against a woken waiter (it is running); once the
  * waiter has waited over 1 ms the mutex hands the lock to it instead. */
