@@ -546,7 +546,7 @@ static sync_obj *named(run *r, int kind, const char *name)
 	return o;
 }
 
-static void bind(run *r, const char *name, int64_t v)
+static void bind_var(run *r, const char *name, int64_t v)
 {
 	sync_var x = {.kind = VAR_INT, .v = v};
 	if (name[0] && var_set(r->self, name, &x) != 0)
@@ -719,7 +719,7 @@ static void run_recv(run *r, const sync_op *o)
 	if (proceed(r, o, &x, recv_try, recv_block, what) != 1)
 		return;
 	say_recv(r, o, &x);
-	bind(r, o->as, x.v);
+	bind_var(r, o->as, x.v);
 }
 
 static void run_close(run *r, const sync_op *o)
@@ -816,7 +816,7 @@ static void run_select(run *r, const sync_op *o)
 		say_send(r, &x);
 	} else {
 		say_recv(r, c, &x);
-		bind(r, c->as, x.v);
+		bind_var(r, c->as, x.v);
 	}
 }
 
@@ -958,7 +958,7 @@ static void run_let(run *r, const sync_op *o)
 	}
 	int64_t v;
 	if (eval(r, &o->e, &v)) {
-		bind(r, o->as, v);
+		bind_var(r, o->as, v);
 		say(r, "let %s = %lld", o->as, (long long)v);
 	}
 }
