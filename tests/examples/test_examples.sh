@@ -35,3 +35,77 @@ threaded=$("$sieve" -t 100)
 [[ "$threaded" == "$expected" ]] && ok "sieve: threaded mode prints the first 100 primes" ||
 	not_ok "sieve: threaded mode printed $(echo "$threaded" | head -3 | tr '\n' ' ')..."
 "$sieve" 0 2>/dev/null && not_ok "sieve: N=0 accepted" || ok "sieve: N=0 refused"
+
+# serve NAME MODE N — starts examples/NAME (MODE: "" or -t) for N
+# connections; sets port and pid.
+serve() {
+	local out=$build/test-logs/example-$1.out
+	mkdir -p "$build/test-logs"
+	"$build/examples/$1" $2 -n "$3" >"$out" 2>&1 &
+	pid=$!
+	port=
+	for _ in $(seq 50); do
+		port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$out")
+		[[ -n $port ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# finished PID — the server exits by itself once its N connections end.
+finished() {
+	for _ in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || { wait "$1"; return $?; }
+		sleep 0.1
+	done
+	kill "$1"
+	return 1
+}
+
+echo_client() {
+	local reply
+	exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 1
+	printf 'line %s\n' "$1" >&$fd
+	read -r -t 5 reply <&$fd
+	exec {fd}>&-
+	[[ $reply == "line $1" ]]
+}
+
+http_get() {
+	local fd
+	exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 1
+	printf 'GET %s HTTP/1.0\r\n\r\n' "$1" >&$fd
+	timeout 5 cat <&$fd
+	exec {fd}>&-
+}
+
+for mode in "" -t; do
+	label=${mode:+threaded}
+	label=${label:-step}
+	clients=40
+	if serve echo "$mode" $clients; then
+		fails=0
+		for i in $(seq $clients); do echo_client "$i" & done
+		for job in $(jobs -p); do [[ $job == "$pid" ]] && continue; wait "$job" || fails=$((fails + 1)); done
+		finished "$pid" && ((fails == 0)) && ok "echo ($label): $clients concurrent clients echoed, server done" ||
+			not_ok "echo ($label): $fails of $clients clients failed, or the server did not finish"
+	else
+		not_ok "echo ($label): did not start"
+	fi
+	if serve httpd "$mode" 12; then
+		results=$build/test-logs/example-httpd-$label.replies
+		: >"$results"
+		for i in $(seq 4); do http_get "/sleep?ms=300" >>"$results" & done
+		for i in $(seq 7); do http_get / >>"$results" & done
+		http_get /nope >>"$results" &
+		for job in $(jobs -p); do [[ $job == "$pid" ]] && continue; wait "$job"; done
+		hello=$(grep -c '^hello from goroutine [0-9]*$' "$results")
+		slept=$(grep -c '^slept 300 ms in goroutine [0-9]*$' "$results")
+		missing=$(grep -c '^HTTP/1.0 404 Not Found' "$results")
+		finished "$pid" && ((hello == 7 && slept == 4 && missing == 1)) &&
+			ok "httpd ($label): 7 greetings, 4 sleepers, 1 not found, server done" ||
+			not_ok "httpd ($label): $hello greetings, $slept sleepers, $missing not found"
+	else
+		not_ok "httpd ($label): did not start"
+	fi
+done
