@@ -341,7 +341,7 @@ static void run_alloc(sh_t *sh, const op *o)
 		actions_add(sh, "%serror: alloc %llu: out of memory", who(wb), (unsigned long long)o->n);
 		return;
 	}
-	size_t k = val_add(sh, (uintptr_t)p, (size_t)o->n, o->name);
+	size_t k = val_add_owned(sh, (uintptr_t)p, (size_t)o->n, o->name, gort_self());
 	gort_object_info oi;
 	char cls[48] = "";
 	if (gort_inspect_object(p, &oi) == 0)
@@ -353,7 +353,10 @@ static void run_alloc(sh_t *sh, const op *o)
 static void run_free(sh_t *sh, const op *o)
 {
 	char wb[32];
-	sh_value *v = val_by_name(sh, o->name);
+	/* The G's own name first, as a Go local shadows a global. */
+	sh_value *v = val_lookup(sh, gort_self(), o->name);
+	if (!v)
+		v = val_lookup(sh, 0, o->name);
 	if (!v) {
 		actions_add(sh, "%serror: free %s: no such name", who(wb), o->name);
 		return;

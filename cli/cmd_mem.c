@@ -222,8 +222,14 @@ int cmd_calloc(sh_t *sh, sh_args *a)
 
 static int bad_ref(sh_t *sh, const char *cmd, const char *ref)
 {
+	int64_t g[2];
 	if (ref[0] == '$')
 		return sh_error(sh, "%s: no value %s", cmd, ref);
+	if (valid_name(ref) && val_owners(sh, ref, g, 2) > 1)
+		return sh_error(sh,
+				"%s: several goroutines bound '%s' (g%lld.%s, g%lld.%s, ...: vals "
+				"lists them)",
+				cmd, ref, (long long)g[0], ref, (long long)g[1], ref);
 	return sh_error(sh, "%s: '%s' is not a value, a name or an address", cmd, ref);
 }
 

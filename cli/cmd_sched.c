@@ -234,20 +234,21 @@ static int body_failures(sh_t *sh, const char *cmd)
 			n, n == 1 ? "" : "s");
 }
 
-/* One step; 1 ran, 0 nothing to run, -1 error reported. */
-static int one_step(sh_t *sh, bool on, unsigned p)
+/* One step of cmd (step or run, which errors name); 1 ran, 0 nothing to
+ * run, -1 error reported. */
+static int one_step(sh_t *sh, const char *cmd, bool on, unsigned p)
 {
 	uint64_t mark = gort_event_seq();
 	int rc = on ? gort_step_p(p) : gort_step();
 	if (rc < 0)
-		return sh_error(sh, "step: %s", strerror(errno));
+		return sh_error(sh, "%s: %s", cmd, strerror(errno));
 	if (rc == 0)
 		return 0;
 	gort_event e;
 	if (last_run_event(mark, &e))
 		print_step(sh, &e);
 	trace_events(sh);
-	if (sh_gort_error(sh) || body_failures(sh, "step") != 0)
+	if (sh_gort_error(sh) || body_failures(sh, cmd) != 0)
 		return -1;
 	return 1;
 }
@@ -287,7 +288,7 @@ int cmd_step(sh_t *sh, sh_args *a)
 	if (threaded(sh))
 		return sh_error(sh, "step: threaded mode has no single steps (use run)");
 	for (uint64_t k = 0; k < n; k++) {
-		int rc = one_step(sh, on, p);
+		int rc = one_step(sh, "step", on, p);
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
@@ -339,7 +340,7 @@ int cmd_run(sh_t *sh, sh_args *a)
 	if (threaded(sh))
 		return run_threaded(sh);
 	for (uint64_t k = 0; k < max; k++) {
-		int rc = one_step(sh, false, 0);
+		int rc = one_step(sh, "run", false, 0);
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
@@ -432,6 +433,29 @@ static const char *g_status(uint32_t s)
 	}
 }
 
+/* The names G goid bound in its body ("w,buf"; "-" if none), into buf,
+ * or with json as the array "names". */
+static const char *g_names(sh_t *sh, int64_t goid, char *buf, size_t n, bool json)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	if (json)
+		js_array(sh, "names");
+	for (size_t i = 1; i < sh->nvals; i++) {
+		const sh_value *v = val_get(sh, i);
+		if (!v || v->owner != goid || !v->name[0])
+			continue;
+		if (json)
+			js_str(sh, NULL, v->name);
+		int k = snprintf(buf + len, n - len, "%s%s", len ? "," : "", v->name);
+		if (k > 0 && (size_t)k < n - len)
+			len += (size_t)k;
+	}
+	if (json)
+		js_array_end(sh);
+	return len ? buf : "-";
+}
+
 int cmd_gs(sh_t *sh, sh_args *a)
 {
 	(void)a;
@@ -443,7 +467,8 @@ int cmd_gs(sh_t *sh, sh_args *a)
 	js_begin(sh, "gs");
 	js_array(sh, "gs");
 	if (n)
-		out(sh, "%-6s %-9s %-12s %-4s %8s %6s\n", "G", "STATUS", "WAIT", "P", "STACK", "RUNS");
+		out(sh, "%-6s %-9s %-12s %-4s %8s %6s  %s\n", "G", "STATUS", "WAIT", "P", "STACK", "RUNS",
+		    "NAMES");
 	else
 		out(sh, "no goroutines\n");
 	for (size_t i = 0; i < n; i++) {
@@ -451,9 +476,11 @@ int cmd_gs(sh_t *sh, sh_args *a)
 		char pb[16] = "-";
 		if (g->p >= 0)
 			snprintf(pb, sizeof pb, "p%d", g->p);
-		out(sh, "g%-5lld %-9s %-12s %-4s %8zu %6llu\n", (long long)g->goid, g_status(g->status),
-		    g->waitreason[0] ? g->waitreason : "-", pb, g->stack_used,
-		    (unsigned long long)g->nswitch);
+		char nb[128];
+		const char *names = g_names(sh, g->goid, nb, sizeof nb, false);
+		out(sh, "g%-5lld %-9s %-12s %-4s %8zu %6llu  %s\n", (long long)g->goid,
+		    g_status(g->status), g->waitreason[0] ? g->waitreason : "-", pb, g->stack_used,
+		    (unsigned long long)g->nswitch, names);
 		js_object(sh, NULL);
 		js_int(sh, "g", g->goid);
 		js_str(sh, "status", g_status(g->status));
@@ -461,6 +488,7 @@ int cmd_gs(sh_t *sh, sh_args *a)
 		js_int(sh, "p", g->p);
 		js_uint(sh, "stack_used", g->stack_used);
 		js_uint(sh, "runs", g->nswitch);
+		g_names(sh, g->goid, nb, sizeof nb, true);
 		js_object_end(sh);
 	}
 	js_array_end(sh);

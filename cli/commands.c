@@ -73,7 +73,8 @@ const sh_cmd sh_commands[] = {
 	{"stats", "stats", "memory statistics (Go's MemStats names)",
 	 "Print gort_memstats with Go's runtime.MemStats field names.", "stats", NULL, cmd_stats},
 	{"vals", "vals", "list the values $1, $2, ... and their names",
-	 "Every object the session allocated, live or freed.", "vals", NULL, cmd_vals},
+	 "Every object the session allocated, live or freed; a name a goroutine's body bound "
+	 "is that G's own, written gN.NAME (free g1.w).", "vals", NULL, cmd_vals},
 	{"spawn", "spawn [on pN] { BODY } | FUNC", "start a goroutine running BODY",
 	 "BODY is ';'-separated steps run on the G's own stack: alloc SIZE [noscan] [as NAME], "
 	 "free NAME, yield, park [REASON], ready gN, spawn [on pN] { ... } | FUNC, work N, "
@@ -109,7 +110,8 @@ const sh_cmd sh_commands[] = {
 	 "Put a parked G on the global queue (from the shell there is no current P).", "ready g2",
 	 NULL, cmd_ready},
 	{"gs", "gs", "list the goroutines",
-	 "Every live G: id, status, wait reason, the P it last ran on, stack in use, runs.", "gs",
+	 "Every live G: id, status, wait reason, the P it last ran on, stack in use, runs, "
+	 "the names its body bound.", "gs",
 	 NULL, cmd_gs},
 	{"ps", "ps", "list the Ps",
 	 "Every P: runnext, its local run queue in order, schedtick, free Gs, its mcache.", "ps",

@@ -80,6 +80,7 @@ typedef struct sh_value {
 	size_t size;        /* requested */
 	bool live;          /* not freed through the shell */
 	char name[SH_NAME_MAX]; /* "" if unnamed */
+	int64_t owner;      /* the G whose body bound it (0: the shell): its name is that G's */
 } sh_value;
 
 /* ------------------------------------------------------------ state */
@@ -209,13 +210,24 @@ bool parse_p(sh_t *sh, const char *s, unsigned *p);
 const sh_tok *parse_spawn(const sh_args *a, const char **p_word);
 bool parse_g(const char *s, int64_t *g);
 
-/* A new value; returns its number K ($K), 0 if there is no room. */
+/* A new value; returns its number K ($K), 0 if there is no room. The
+ * shell's (owner 0); val_add_owned for a G body's, whose name is that G's
+ * own, as a Go local is: binding it moves only that G's name. */
 size_t val_add(sh_t *sh, uintptr_t addr, size_t size, const char *name);
+size_t val_add_owned(sh_t *sh, uintptr_t addr, size_t size, const char *name, int64_t owner);
 /* $K, NULL if it does not exist. */
 sh_value *val_get(sh_t *sh, uint64_t k);
 /* Forget every value (init). */
 void vals_clear(sh_t *sh);
+/* NAME as the prompt sees it: the shell's own NAME, else `gN.NAME`, else
+ * the NAME of the one G that bound it (NULL if none or several). */
 sh_value *val_by_name(sh_t *sh, const char *name);
+/* NAME exactly as owner bound it (a body's lookup: its own, then 0's). */
+sh_value *val_lookup(sh_t *sh, int64_t owner, const char *name);
+/* The Gs (up to max) that bound NAME, newest first; how many there are. */
+size_t val_owners(sh_t *sh, const char *name, int64_t *owners, size_t max);
+/* "w" for the shell's, "g1.w" for a G's: how vals and errors write it. */
+const char *val_label(const sh_value *v, char *buf, size_t n);
 /* The newest live value at addr, NULL if none. */
 sh_value *val_by_addr(sh_t *sh, uintptr_t addr);
 /* Names must start with a letter and be [A-Za-z0-9_]. */
