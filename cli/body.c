@@ -487,6 +487,10 @@ static void exec_prog(sh_t *sh, const sh_prog *prog)
 			}
 			continue;
 		}
+		/* Ctrl-C during a threaded run: the G ends here, so gort_run
+		 * returns. Step mode stops between steps instead. */
+		if (sh_interrupted && sh->cfg.threaded)
+			return;
 		const op *o = &f->p->ops[f->i++];
 		uint64_t cost = o->kind == OP_WORK	  ? o->n + 1
 				: o->kind == OP_SYSCALL ? o->n * SYSCALL_MS_COST + STEP_COST

@@ -267,6 +267,18 @@ static void nothing_left(sh_t *sh, const char *cmd, unsigned steps)
 	js_end(sh);
 }
 
+/* Ctrl-C stopped cmd after steps steps: not an error, the Gs wait. */
+static void interrupted(sh_t *sh, const char *cmd, uint64_t steps)
+{
+	out(sh, "%s: interrupted (Ctrl-C) after %llu step%s; Gs are still runnable\n", cmd,
+	    (unsigned long long)steps, steps == 1 ? "" : "s");
+	js_begin(sh, cmd);
+	js_uint(sh, "steps", steps);
+	js_bool(sh, "idle", false);
+	js_bool(sh, "interrupted", true);
+	js_end(sh);
+}
+
 int cmd_step(sh_t *sh, sh_args *a)
 {
 	uint64_t n = 1;
@@ -288,6 +300,10 @@ int cmd_step(sh_t *sh, sh_args *a)
 	if (threaded(sh))
 		return sh_error(sh, "step: threaded mode has no single steps (use run)");
 	for (uint64_t k = 0; k < n; k++) {
+		if (sh_interrupted) {
+			interrupted(sh, "step", k);
+			break;
+		}
 		int rc = one_step(sh, "step", on, p);
 		if (rc < 0)
 			return -1;
@@ -323,8 +339,13 @@ static int run_threaded(sh_t *sh)
 	js_array_end(sh);
 	uint64_t events = gort_event_seq() - mark;
 	trace_events(sh);
-	out(sh, "run: every M is idle; %d G%s parked\n", parked, parked == 1 ? "" : "s");
+	bool stopped = sh_interrupted;
+	out(sh, "run: %severy M is idle; %d G%s parked\n",
+	    stopped ? "interrupted (Ctrl-C): the Gs' bodies stopped at their next step; " : "",
+	    parked, parked == 1 ? "" : "s");
 	js_int(sh, "parked", parked);
+	if (stopped)
+		js_bool(sh, "interrupted", true);
 	js_uint(sh, "events", events);
 	js_end(sh);
 	return body_failures(sh, "run");
@@ -340,6 +361,10 @@ int cmd_run(sh_t *sh, sh_args *a)
 	if (threaded(sh))
 		return run_threaded(sh);
 	for (uint64_t k = 0; k < max; k++) {
+		if (sh_interrupted) {
+			interrupted(sh, "run", k);
+			return 0;
+		}
 		int rc = one_step(sh, "run", false, 0);
 		if (rc < 0)
 			return -1;

@@ -5,15 +5,27 @@
  * is open, and TAB completion: the first word from the command table; then
  * that command's sub-commands and keywords, $N values and names.
  *
- * Invariants: errors never end the session here; only quit/exit/Ctrl-D do.
+ * Ctrl-C is the shell's, as in bash or python: at the prompt it abandons
+ * the line (or the open block), during `run` or `step N` it stops them at
+ * the next step boundary (session.c's sh_interrupted, which the commands
+ * poll). So lines are read through readline's callback interface: a
+ * signal wakes the select() it waits in, which a blocking readline() would
+ * restart instead.
+ *
+ * Invariants: errors never end the session here; only quit/exit/Ctrl-D on
+ * an empty `gortsh>` line do (Ctrl-D at `...>` abandons the block).
  */
 #define _GNU_SOURCE
 #include "repl.h"
 
+#include <errno.h>
 #include <readline/history.h>
 #include <readline/readline.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
+#include <unistd.h>
 
 #define HISTORY_MAX 1000
 
@@ -104,7 +116,87 @@ static char **complete(const char *text, int start, int end)
 	return rl_completion_matches(text, next_match);
 }
 
+/* ------------------------------------------------------ reading a line */
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	sh_interrupted = 1;
+}
+
+/* Our handler, not readline's (which would end the process); no
+ * SA_RESTART, so the select() below returns. */
+static void catch_sigint(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	rl_catch_signals = 0;
+}
+
+enum { READ_LINE, READ_EOF, READ_INTERRUPT };
+
+static char *read_got;
+static bool read_done;
+
+static void on_line(char *line)
+{
+	read_got = line;
+	read_done = true;
+	rl_callback_handler_remove();
+}
+
+/* Ctrl-C while typing: readline forgets the line and gives the terminal
+ * back, as after its own signal handling. */
+static int read_interrupted(void)
+{
+	rl_free_line_state();
+	rl_callback_sigcleanup();
+	rl_cleanup_after_signal();
+	rl_callback_handler_remove();
+	fputs("^C\n", stdout);
+	fflush(stdout);
+	return READ_INTERRUPT;
+}
+
+/* One line into *line (readline's malloc'd string): READ_LINE, READ_EOF
+ * (Ctrl-D on an empty line, or the end of input) or READ_INTERRUPT. */
+static int read_line(const char *prompt, char **line)
+{
+	read_got = NULL;
+	read_done = false;
+	sh_interrupted = 0; /* an earlier Ctrl-C has done its work */
+	rl_callback_handler_install(prompt, on_line);
+	int fd = rl_instream ? fileno(rl_instream) : STDIN_FILENO;
+	while (!read_done) {
+		fd_set fds;
+		FD_ZERO(&fds);
+		FD_SET(fd, &fds);
+		int r = select(fd + 1, &fds, NULL, NULL, NULL);
+		if (sh_interrupted)
+			return read_interrupted();
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rl_callback_handler_remove();
+			return READ_EOF;
+		}
+		rl_callback_read_char();
+	}
+	*line = read_got;
+	return read_got ? READ_LINE : READ_EOF;
+}
+
 /* --------------------------------------------------------------- loop */
+
+/* Ctrl-D at `...>`: the block is dropped, the session goes on. */
+static void abandon_block(int depth)
+{
+	printf("\n(Ctrl-D: the open block was abandoned, %d brace%s unclosed)\n", depth,
+	       depth == 1 ? "" : "s");
+}
 
 int repl_run(sh_t *sh)
 {
@@ -119,10 +211,19 @@ int repl_run(sh_t *sh)
 	char *pending = NULL;
 	size_t plen = 0;
 	int depth = 0;
+	catch_sigint();
 	while (!sh->quit) {
-		char *line = readline(plen ? "...> " : "gortsh> ");
-		if (!line)
+		char *line = NULL;
+		int r = read_line(plen ? "...> " : "gortsh> ", &line);
+		if (r == READ_EOF && !plen)
 			break;
+		if (r != READ_LINE) { /* Ctrl-C, or Ctrl-D inside a block */
+			if (r == READ_EOF)
+				abandon_block(depth);
+			plen = 0;
+			depth = 0;
+			continue;
+		}
 		if (*line)
 			add_history(line);
 		size_t n = strlen(line);

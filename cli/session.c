@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 sh_t *sh_current;
+volatile sig_atomic_t sh_interrupted;
 
 /* ------------------------------------------------------------- runtime */
 
@@ -85,7 +86,7 @@ static void echo_command(sh_t *sh, const sh_args *a)
 static int run_command(void *ctx, sh_args *a)
 {
 	sh_t *sh = ctx;
-	if (sh->quit)
+	if (sh->quit || sh_interrupted)
 		return -1;
 	if (sh->echo)
 		echo_command(sh, a);
@@ -142,7 +143,7 @@ static int run_stream(sh_t *sh, FILE *f)
 	size_t cap = 0, plen = 0;
 	unsigned first_line = 0;
 	int rc = 0, depth = 0;
-	for (unsigned lineno = 1; !sh->quit; lineno++) {
+	for (unsigned lineno = 1; !sh->quit && !sh_interrupted; lineno++) {
 		errno = 0;
 		ssize_t n = getline(&line, &cap, f);
 		if (n < 0) {
@@ -172,7 +173,7 @@ static int run_stream(sh_t *sh, FILE *f)
 				break;
 		}
 	}
-	if (plen && !sh->quit && (rc == 0 || sh->keep_going)) {
+	if (plen && !sh->quit && !sh_interrupted && (rc == 0 || sh->keep_going)) {
 		/* End of input inside a block: running it reports the brace. */
 		sh->line = first_line;
 		if (sh_run_line(sh, pending) != 0)

@@ -20,6 +20,7 @@
 #ifndef GORTSH_SHELL_H
 #define GORTSH_SHELL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -130,6 +131,11 @@ typedef struct sh {
 } sh_t;
 
 extern sh_t *sh_current; /* the one session: gort's handler and G bodies reach it */
+/* Set by Ctrl-C at the prompt (repl.c), cleared at the next prompt: `run`
+ * and `step N` stop at the next step boundary, threaded Gs' bodies at
+ * their next step, a line's remaining commands and a source'd file's
+ * remaining lines do not run. */
+extern volatile sig_atomic_t sh_interrupted;
 
 /* Start or restart the runtime with sh->cfg; drops values, names, bodies. */
 int sh_runtime_init(sh_t *sh);
