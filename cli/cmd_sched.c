@@ -25,15 +25,58 @@ static bool threaded(const sh_t *sh)
 
 /* --------------------------------------------------------------- spawn */
 
-static int64_t runnext_of(unsigned p)
+/* P p's queues before a spawn, to say afterwards where its runnext went. */
+typedef struct spawn_before {
+	int64_t runnext;          /* kicked out by the new G; 0 if it was empty */
+	uint32_t nrunq;
+	int64_t head[GORT_RUNQ_CAP / 2]; /* the ring's first half, head first */
+	uint32_t global;          /* Gs on the global queue */
+} spawn_before;
+
+static void snapshot_p(unsigned p, spawn_before *b)
 {
+	memset(b, 0, sizeof *b);
 	gort_p_info *ps = calloc(p + 1, sizeof *ps); /* Ps 0..p: ~2 KiB each */
-	if (!ps)
-		return 0;
-	size_t n = gort_inspect_ps(ps, p + 1);
-	int64_t g = p < n ? ps[p].runnext : 0;
+	if (ps && gort_inspect_ps(ps, p + 1) > p) {
+		b->runnext = ps[p].runnext;
+		b->nrunq = ps[p].nrunq;
+		memcpy(b->head, ps[p].runq, sizeof b->head);
+	}
 	free(ps);
-	return g;
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	b->global = si.runqueue;
+}
+
+/* What runqput did with the G the new one kicked out of runnext: the tail
+ * of the ring, or, the ring being full, runqputslow: the ring's first
+ * half and the kicked G to the global queue. */
+static void say_kicked(sh_t *sh, unsigned p, const spawn_before *b)
+{
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	uint32_t moved = si.runqueue > b->global ? si.runqueue - b->global : 0;
+	js_int(sh, "kicked", b->runnext);
+	if (!b->runnext)
+		return;
+	if (moved == 0) {
+		out(sh, "; g%lld moved to the tail of p%u's queue", (long long)b->runnext, p);
+		js_str(sh, "kicked_to", "local");
+		return;
+	}
+	uint32_t half = moved - 1; /* the ring's Gs that went with it */
+	js_str(sh, "kicked_to", "global");
+	js_array(sh, "moved");
+	for (uint32_t k = 0; k < half && k < GORT_RUNQ_CAP / 2; k++)
+		js_int(sh, NULL, b->head[k]);
+	js_array_end(sh);
+	if (half && half <= GORT_RUNQ_CAP / 2)
+		out(sh, "; p%u's queue was full (%u Gs): g%lld..g%lld, its first half, and g%lld moved "
+			"to the global queue",
+		    p, b->nrunq, (long long)b->head[0], (long long)b->head[half - 1],
+		    (long long)b->runnext);
+	else
+		out(sh, "; g%lld moved to the global queue", (long long)b->runnext);
 }
 
 static sh_prog *keep_prog(sh_t *sh, sh_prog *prog)
@@ -91,7 +134,9 @@ int cmd_spawn(sh_t *sh, sh_args *a)
 	if (!prog)
 		return -1;
 	bool step = !threaded(sh);
-	int64_t kicked = step ? runnext_of(p) : 0;
+	spawn_before before;
+	if (step)
+		snapshot_p(p, &before);
 	int64_t g = on ? prog_spawn_on(sh, prog, p) : prog_spawn(sh, prog);
 	if (g < 0)
 		return sh_error(sh, "spawn: %s", strerror(errno));
@@ -99,12 +144,10 @@ int cmd_spawn(sh_t *sh, sh_args *a)
 	js_int(sh, "g", g);
 	if (step) {
 		out(sh, "g%lld runnable on p%u (runnext)", (long long)g, p);
-		if (kicked)
-			out(sh, "; g%lld moved to the tail of p%u's queue", (long long)kicked, p);
-		out(sh, "\n");
 		js_uint(sh, "p", p);
 		js_str(sh, "queue", "runnext");
-		js_int(sh, "kicked", kicked);
+		say_kicked(sh, p, &before);
+		out(sh, "\n");
 	} else {
 		out(sh, "g%lld runnable (global queue; the Ms run it now)\n", (long long)g);
 		js_str(sh, "queue", "global");
