@@ -258,12 +258,21 @@ static pthread_mutex_t actions_lock = PTHREAD_MUTEX_INITIALIZER;
 
 unsigned sh_body_errors;
 
+/* Lines kept per step or run: text summarises (the first SH_ACTIONS_MAX,
+ * errors a little more, since they are what the user looks for); JSON,
+ * read by programs, keeps every line up to a bound on memory. */
+static unsigned lines_cap(const sh_t *sh, bool error)
+{
+	if (sh->json)
+		return SH_ACTIONS_JSON_MAX;
+	return SH_ACTIONS_MAX + (error ? SH_ACTIONS_MAX / 4 : 0);
+}
+
 void actions_add(sh_t *sh, const char *fmt, ...)
 {
 	/* Past every cap, count without formatting: a body in a loop may
 	 * call this millions of times in one step. */
-	if (__atomic_load_n(&sh->action_lines, __ATOMIC_RELAXED) >=
-	    SH_ACTIONS_MAX + SH_ACTIONS_MAX / 4) {
+	if (__atomic_load_n(&sh->action_lines, __ATOMIC_RELAXED) >= lines_cap(sh, true)) {
 		pthread_mutex_lock(&actions_lock);
 		sh->actions_dropped++;
 		pthread_mutex_unlock(&actions_lock);
@@ -278,9 +287,7 @@ void actions_add(sh_t *sh, const char *fmt, ...)
 		return;
 	size_t len = strlen(line);
 	pthread_mutex_lock(&actions_lock);
-	/* Errors get a little extra room: they are what the user looks for. */
-	unsigned cap = SH_ACTIONS_MAX + (strstr(line, "error:") ? SH_ACTIONS_MAX / 4 : 0);
-	if (sh->action_lines >= cap) {
+	if (sh->action_lines >= lines_cap(sh, strstr(line, "error:") != NULL)) {
 		sh->actions_dropped++;
 		pthread_mutex_unlock(&actions_lock);
 		return;
@@ -290,6 +297,7 @@ void actions_add(sh_t *sh, const char *fmt, ...)
 		size_t cap = (sh->capactions + len + 2) * 2;
 		char *b = realloc(sh->actions, cap);
 		if (!b) {
+			sh->actions_dropped++;
 			pthread_mutex_unlock(&actions_lock);
 			return;
 		}
@@ -303,23 +311,23 @@ void actions_add(sh_t *sh, const char *fmt, ...)
 	pthread_mutex_unlock(&actions_lock);
 }
 
-void actions_take(sh_t *sh, char *buf, size_t n)
+char *actions_take(sh_t *sh, uint64_t *dropped)
 {
 	pthread_mutex_lock(&actions_lock);
-	if (buf && n) {
-		size_t k = sh->nactions < n - 1 ? sh->nactions : n - 1;
-		memcpy(buf, sh->actions ? sh->actions : "", k);
-		buf[k] = '\0';
-		if (sh->actions_dropped)
-			snprintf(buf + k, n - k, "... and %llu more\n",
-				 (unsigned long long)sh->actions_dropped);
+	char *log = sh->nactions ? sh->actions : NULL;
+	if (log) { /* handed over: the next step starts a new buffer */
+		sh->actions = NULL;
+		sh->capactions = 0;
 	}
+	if (dropped)
+		*dropped = sh->actions_dropped;
 	sh->nactions = 0;
 	sh->action_lines = 0;
 	sh->actions_dropped = 0;
 	if (sh->actions)
 		sh->actions[0] = '\0';
 	pthread_mutex_unlock(&actions_lock);
+	return log;
 }
 
 /* ----------------------------------------------------------- running */

@@ -192,25 +192,37 @@ int cmd_func(sh_t *sh, sh_args *a)
 
 /* ---------------------------------------------------------------- step */
 
+/* The count of lines the log only counted: text says how to see them,
+ * JSON (which keeps them all up to SH_ACTIONS_JSON_MAX) gives a number
+ * beside "did", never a line inside it. */
+static void print_dropped(sh_t *sh, uint64_t dropped, const char *before, const char *after)
+{
+	if (!dropped)
+		return;
+	out(sh, "%s" SH_MORE_FMT "%s", before, (unsigned long long)dropped, after);
+	js_uint(sh, SH_MORE_JSON, dropped);
+}
+
 /* Splits the action log into lines, for text ("; "-joined) and JSON. */
-static void print_actions(sh_t *sh, char *acts)
+static void print_actions(sh_t *sh, char *acts, uint64_t dropped)
 {
 	bool first = true;
 	js_array(sh, "did");
-	for (char *line = strtok(acts, "\n"); line; line = strtok(NULL, "\n")) {
+	for (char *line = acts ? strtok(acts, "\n") : NULL; line; line = strtok(NULL, "\n")) {
 		out(sh, "%s%s", first ? "" : "; ", line);
 		js_str(sh, NULL, line);
 		first = false;
 	}
 	js_array_end(sh);
-	if (!first)
+	print_dropped(sh, dropped, first ? "" : "; ", "");
+	if (!first || dropped)
 		out(sh, "; ");
 }
 
 static void print_step(sh_t *sh, const gort_event *e)
 {
-	static char acts[1 << 16];
-	actions_take(sh, acts, sizeof acts);
+	uint64_t dropped;
+	char *acts = actions_take(sh, &dropped);
 	out(sh, "%s[%llu]%s p%d %sg%lld%s %s", col(sh, SH_C_DIM), (unsigned long long)e->step + 1,
 	    col(sh, SH_C_RESET), e->p, col(sh, SH_C_BOLD), (long long)e->goid, col(sh, SH_C_RESET),
 	    gort_event_source_name(e->source));
@@ -225,7 +237,8 @@ static void print_step(sh_t *sh, const gort_event *e)
 	if (e->source == GORT_SRC_STOLEN)
 		js_int(sh, "from", e->from);
 	js_uint(sh, "schedtick", e->schedtick);
-	print_actions(sh, acts);
+	print_actions(sh, acts, dropped);
+	free(acts);
 	int c = e->outcome == GORT_OUT_EXITED ? SH_C_DIM : e->outcome == GORT_OUT_PARKED ? SH_C_YELLOW
 											 : SH_C_GREEN;
 	out(sh, "%s%s%s\n", col(sh, c), gort_event_outcome_name(e->outcome), col(sh, SH_C_RESET));
@@ -367,19 +380,20 @@ int cmd_step(sh_t *sh, sh_args *a)
 
 static int run_threaded(sh_t *sh)
 {
-	static char acts[1 << 20];
-	uint64_t mark = gort_event_seq();
+	uint64_t mark = gort_event_seq(), dropped;
 	int parked = gort_run();
 	if (sh->gort_error && sh->gort_kind == GORT_ERR_DEADLOCK)
 		sh->gort_error = false; /* parked Gs wait for `ready`: shown below */
-	actions_take(sh, acts, sizeof acts);
+	char *acts = actions_take(sh, &dropped);
 	js_begin(sh, "run");
 	js_array(sh, "did");
-	for (char *line = strtok(acts, "\n"); line; line = strtok(NULL, "\n")) {
+	for (char *line = acts ? strtok(acts, "\n") : NULL; line; line = strtok(NULL, "\n")) {
 		out(sh, "  %s\n", line);
 		js_str(sh, NULL, line);
 	}
 	js_array_end(sh);
+	free(acts);
+	print_dropped(sh, dropped, "  ", "\n");
 	uint64_t events = gort_event_seq() - mark;
 	trace_events(sh);
 	bool stopped = sh_interrupted;

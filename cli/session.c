@@ -51,7 +51,7 @@ void sh_session_end(sh_t *sh)
 	gort_shutdown();
 	progs_clear(sh);
 	vals_clear(sh);
-	actions_take(sh, NULL, 0);
+	free(actions_take(sh, NULL));
 }
 
 int sh_runtime_init(sh_t *sh)

@@ -48,6 +48,7 @@
 #define SH_MIN_STACK_TEXT "16K"
 #endif
 #define SH_ACTIONS_MAX 64  /* action lines shown per step; the rest are counted */
+#define SH_ACTIONS_JSON_MAX 1000000u /* in JSON every line is kept, up to this many */
 #define SH_VAL_BLOCK 256
 #define SH_VAL_BLOCKS 4096 /* at most a million values per session */
 
@@ -114,7 +115,7 @@ typedef struct sh {
 	/* What Gs did while the current step ran (body.c appends). */
 	char *actions;
 	size_t nactions, capactions;
-	unsigned action_lines;  /* lines kept this step (at most SH_ACTIONS_MAX) */
+	unsigned action_lines;  /* lines kept this step (SH_ACTIONS_MAX; JSON: _JSON_MAX) */
 	uint64_t actions_dropped; /* lines past the cap, counted */
 	/* gort's error handler records here (gort.h: the heap is unchanged). */
 	bool gort_error;
@@ -319,6 +320,12 @@ extern unsigned sh_body_errors;
 
 /* Append to the step's action log (thread-safe). */
 void actions_add(sh_t *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void actions_take(sh_t *sh, char *buf, size_t n);
+/* Hand the log over and start a new one: its lines (malloc'd, the caller
+ * frees; NULL if none) and how many more were only counted (text mode's
+ * summary; in JSON only past SH_ACTIONS_JSON_MAX). */
+char *actions_take(sh_t *sh, uint64_t *dropped);
+/* How text mode ends a summarised log: "... and N more ...". */
+#define SH_MORE_FMT "... and %llu more (--json or set json on lists every one)"
+#define SH_MORE_JSON "did_dropped" /* JSON's count of lines past SH_ACTIONS_JSON_MAX */
 
 #endif /* GORTSH_SHELL_H */

@@ -8,6 +8,10 @@
       every line of JSON_OUT is one JSON object with a "cmd" or an "error"
       key; that the objects match the echoed commands one to one (the rules
       below); and that every step object says what the text step line says.
+  check_json.py did FILE N
+      FILE is --json output: its step and run objects' "did" arrays hold N
+      lines in all, none of them a summary ("... and K more"), and no object
+      counts lines it left out (did_dropped).
   check_json.py svg FILE
       FILE parses as XML and its root is <svg> in the SVG namespace.
   check_json.py trace FILE STEPS|g1=N,g2=N,...
@@ -120,12 +124,33 @@ def pair(commands, objs):
     return split_errors
 
 
+# Text shows the first 64 lines of what a step did (an error line up to 80)
+# and counts the rest; JSON keeps every one (cli/body.c, lines_cap).
+TEXT_LINES, TEXT_ERROR_LINES = 64, 80
+
+
+def text_did(did, dropped=0):
+    """The lines text mode shows for a JSON "did" array, with its count."""
+    kept = []
+    for d in did:
+        if len(kept) < (TEXT_ERROR_LINES if "error:" in d else TEXT_LINES):
+            kept.append(d)
+        else:
+            dropped += 1
+    if dropped:
+        kept.append(f"... and {dropped} more (--json or set json on lists every one)")
+    return kept
+
+
 def text_step(o):
     """The text line gortsh prints for this step object."""
+    if any(d.startswith("... and ") for d in o["did"]):
+        problem(f"step {o['step']}: a summary inside the did array: {o['did'][-1]!r}")
     line = f"[{o['step']}] p{o['p']} g{o['g']} {o['source']}"
     if "from" in o:
         line += f" from p{o['from']}"
-    line += ": " + "".join(d + "; " for d in o["did"]) + o["outcome"]
+    did = text_did(o["did"], o.get("did_dropped", 0))
+    line += ": " + "".join(d + "; " for d in did) + o["outcome"]
     return line
 
 
@@ -166,6 +191,22 @@ def session(json_out, text_out, text_err):
             step_problems.append(f"step differs: text {t!r}, JSON {j!r}")
             break
     print(f"{len(objs)} objects, {len(commands)} commands, {len(steps_json)} steps")
+
+
+def did(path, want):
+    total = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            o = json.loads(raw)
+            if o.get("cmd") not in ("step", "run") or "did" not in o:
+                continue
+            total += len(o["did"])
+            cut = [d for d in o["did"] if d.startswith("... and ")]
+            if cut or "did_dropped" in o:
+                problem(f"{o['cmd']}: did is cut: {cut[:1]} did_dropped={o.get('did_dropped')}")
+    if total != int(want):
+        problem(f"{total} did lines, want {want}")
+    print(f"{total} did lines")
 
 
 def svg(path):
@@ -220,6 +261,8 @@ def main():
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
     if kind == "session" and len(sys.argv) == 5:
         session(*sys.argv[2:])
+    elif kind == "did" and len(sys.argv) == 4:
+        did(sys.argv[2], sys.argv[3])
     elif kind == "svg" and len(sys.argv) == 3:
         svg(sys.argv[2])
     elif kind == "trace" and len(sys.argv) == 4:
