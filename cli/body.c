@@ -437,7 +437,7 @@ static void run_spawn(sh_t *sh, const op *o)
 /* One step that is not control flow. */
 static void exec_op(sh_t *sh, const op *o)
 {
-	char wb[32];
+	char wb[32], why[80];
 	switch (o->kind) {
 	case OP_ALLOC:
 		run_alloc(sh, o);
@@ -454,8 +454,11 @@ static void exec_op(sh_t *sh, const op *o)
 	case OP_READY:
 		if (gort_ready(o->g) == 0)
 			actions_add(sh, "%sready g%lld", who(wb), (long long)o->g);
-		else
+		else if (sh->cfg.threaded) /* the Gs move on meanwhile: no why */
 			actions_add(sh, "%serror: ready g%lld: not parked", who(wb), (long long)o->g);
+		else
+			actions_add(sh, "error: ready g%lld: %s", (long long)o->g,
+				    sh_not_parked(o->g, why, sizeof why));
 		break;
 	case OP_SPAWN:
 		run_spawn(sh, o);

@@ -17,6 +17,8 @@
 
 #define RUN_DEFAULT_MAX 10000
 
+static const char *g_status(uint32_t s);
+
 /* The session's mode (init keeps sh->cfg equal to the runtime's). */
 static bool threaded(const sh_t *sh)
 {
@@ -439,13 +441,42 @@ int cmd_run(sh_t *sh, sh_args *a)
 	return 0;
 }
 
+const char *sh_not_parked(int64_t g, char *buf, size_t n)
+{
+	/* On the heap: a G's body calls this, on a stack of maybe 16 KiB. */
+	gort_sched_info *si = malloc(sizeof *si);
+	uint64_t made = 0;
+	if (si) {
+		gort_inspect_sched(si);
+		made = si->ngs;
+		free(si);
+	}
+	size_t ng = gort_inspect_gs(NULL, 0);
+	gort_g_info *gs = calloc(ng ? ng : 1, sizeof *gs);
+	ng = gs ? gort_inspect_gs(gs, ng) : 0;
+	uint32_t status = 6; /* not among the live Gs: dead */
+	for (size_t i = 0; i < ng; i++)
+		if (gs[i].goid == g)
+			status = gs[i].status;
+	free(gs);
+	if (g <= 0 || (uint64_t)g > made)
+		snprintf(buf, n, "no goroutine g%lld (%llu made so far)", (long long)g,
+			 (unsigned long long)made);
+	else if (status == 6)
+		snprintf(buf, n, "g%lld has exited", (long long)g);
+	else
+		snprintf(buf, n, "g%lld is %s, not parked", (long long)g, g_status(status));
+	return buf;
+}
+
 int cmd_ready(sh_t *sh, sh_args *a)
 {
 	int64_t g;
 	if (a->argc != 2 || !parse_g(a->argv[1].text, &g))
 		return sh_error(sh, "usage: ready gN");
+	char why[80];
 	if (gort_ready(g) != 0)
-		return sh_error(sh, "ready: g%lld is not parked", (long long)g);
+		return sh_error(sh, "ready: %s", sh_not_parked(g, why, sizeof why));
 	out(sh, "g%lld runnable (global queue)\n", (long long)g);
 	js_begin(sh, "ready");
 	js_int(sh, "g", g);

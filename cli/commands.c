@@ -267,7 +267,9 @@ int cmd_try(sh_t *sh, sh_args *a)
 	if (a->argc < 2 || a->argv[1].kind != TOK_WORD)
 		return sh_error(sh, "usage: try COMMAND ...");
 	const sh_cmd *c = sh_find_command(a->argv[1].text);
-	if (!c || c->run == cmd_try)
+	if (c && c->run == cmd_try)
+		return sh_error(sh, "try: try inside try (one try already expects the failure)");
+	if (!c)
 		return sh_error(sh, "try: unknown command '%s'", a->argv[1].text);
 	sh_args rest = {.argc = a->argc - 1};
 	memcpy(rest.argv, a->argv + 1, (size_t)rest.argc * sizeof *rest.argv);

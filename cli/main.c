@@ -54,10 +54,25 @@ typedef struct options {
 	bool norc, no_color;
 } options;
 
+/* What each option takes, for the error that names it. */
+static const char *option_range(const char *opt)
+{
+	static const char *const ranges[][2] = {
+		{"--procs", "a number of Ps, 1..256"},
+		{"--arena", "a size above 0, with K/M/G suffixes: 4M"},
+		{"--stack", "a size of at least " SH_MIN_STACK_TEXT},
+		{"--seed", "a number, decimal or 0x hex"},
+		{"--harden", "light, default or paranoid"},
+	};
+	for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++)
+		if (strcmp(ranges[i][0], opt) == 0)
+			return ranges[i][1];
+	return "see --help";
+}
+
 static int bad_option(const char *opt, const char *val)
 {
-	fprintf(stderr, "gortsh: bad value for %s: '%s'%s\n", opt, val,
-		strcmp(opt, "--stack") == 0 ? " (at least " SH_MIN_STACK_TEXT ")" : "");
+	fprintf(stderr, "gortsh: bad value for %s: '%s' (%s)\n", opt, val, option_range(opt));
 	return 2;
 }
 

@@ -305,6 +305,9 @@ size_t prog_steps(const sh_prog *p);
 sh_prog *func_find(sh_t *sh, const char *name);
 int func_define(sh_t *sh, const char *name, sh_prog *prog);
 void funcs_clear(sh_t *sh);
+/* Why gort_ready(g) failed: "no goroutine g9 (...)", "g3 has exited",
+ * "g2 is runnable, not parked" (cmd_sched.c; buf >= 80 bytes). */
+const char *sh_not_parked(int64_t g, char *buf, size_t n);
 /* Start a G running prog (on P p's runnext: step mode only); its goid or -1. */
 int64_t prog_spawn(sh_t *sh, sh_prog *prog);
 int64_t prog_spawn_on(sh_t *sh, sh_prog *prog, unsigned p);

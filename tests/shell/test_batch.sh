@@ -149,11 +149,19 @@ usage_error() { # NAME PATTERN ARG...
 	fi
 }
 usage_error "usage: unknown option exits 2" "unrecognized option.*--frob" --frob -c 'echo x'
-usage_error "usage: --procs 0 exits 2" "bad value for --procs: '0'" --procs 0 -c 'echo x'
-usage_error "usage: --procs 257 exits 2" "bad value for --procs: '257'" --procs 257 -c 'echo x'
-usage_error "usage: --arena xyz exits 2" "bad value for --arena: 'xyz'" --arena xyz -c 'echo x'
-usage_error "usage: --stack 0 exits 2" "bad value for --stack: '0'" --stack 0 -c 'echo x'
-usage_error "usage: --seed x exits 2" "bad value for --seed: 'x'" --seed x -c 'echo x'
+# Each says what the option takes.
+usage_error "usage: --procs 0 exits 2" "bad value for --procs: '0' \(a number of Ps, 1\.\.256\)" \
+	--procs 0 -c 'echo x'
+usage_error "usage: --procs 257 exits 2" "bad value for --procs: '257' \(a number of Ps, 1\.\.256\)" \
+	--procs 257 -c 'echo x'
+usage_error "usage: --arena xyz exits 2" "bad value for --arena: 'xyz' \(a size above 0, with K/M/G" \
+	--arena xyz -c 'echo x'
+usage_error "usage: --stack 0 exits 2" "bad value for --stack: '0' \(a size of at least [0-9]+K\)" \
+	--stack 0 -c 'echo x'
+usage_error "usage: --seed x exits 2" "bad value for --seed: 'x' \(a number, decimal or 0x hex\)" \
+	--seed x -c 'echo x'
+usage_error "usage: --harden x exits 2" "bad value for --harden: 'x' \(light, default or paranoid\)" \
+	--harden x -c 'echo x'
 usage_error "usage: -c without its argument exits 2" "requires an argument" -c
 
 gsh "--version exits 0" --version
