@@ -591,7 +591,7 @@ int cmd_gs(sh_t *sh, sh_args *a)
 			snprintf(pb, sizeof pb, "p%d", g->p);
 		char nb[128];
 		const char *names = g_names(sh, g->goid, nb, sizeof nb, false);
-		out(sh, "g%-5lld %-9s %-12s %-4s %8zu %6llu  %s\n", (long long)g->goid,
+		out(sh, "g%-5lld %-9s %-12s %-4s %6zu B %6llu  %s\n", (long long)g->goid,
 		    g_status(g->status), g->waitreason[0] ? g->waitreason : "-", pb, g->stack_used,
 		    (unsigned long long)g->nswitch, names);
 		js_object(sh, NULL);

@@ -110,7 +110,7 @@ const sh_cmd sh_commands[] = {
 	 "Put a parked G on the global queue (from the shell there is no current P).", "ready g2",
 	 NULL, cmd_ready},
 	{"gs", "gs", "list the goroutines",
-	 "Every live G: id, status, wait reason, the P it last ran on, stack in use, runs, "
+	 "Every live G: id, status, wait reason, the P it last ran on, bytes of stack in use, runs, "
 	 "the names its body bound.", "gs",
 	 NULL, cmd_gs},
 	{"ps", "ps", "list the Ps",

@@ -171,6 +171,19 @@ static int parse_options(sh_t *sh, options *o, int argc, char **argv)
 
 /* ----------------------------------------------------------------- main */
 
+/* --arena below a whole MiB: the runtime rounds its limit up; say so. */
+static void arena_note(sh_t *sh)
+{
+	gort_arena_info ai;
+	gort_inspect_arena(&ai);
+	if (!sh->cfg.arena_bytes || ai.arena_bytes <= sh->cfg.arena_bytes)
+		return;
+	fprintf(stderr,
+		"gortsh: --arena %llu B: the heap's limit is rounded up to whole MiB, so %llu MiB\n",
+		(unsigned long long)sh->cfg.arena_bytes, (unsigned long long)(ai.arena_bytes >> 20));
+	sh->cfg.arena_bytes = ai.arena_bytes;
+}
+
 static void run_rc(sh_t *sh)
 {
 	const char *home = getenv("HOME");
@@ -222,6 +235,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gortsh: cannot start the runtime: %s\n", strerror(errno));
 		return 1;
 	}
+	arena_note(sh);
 	if (!o.norc)
 		run_rc(sh);
 	if (sh->interactive)
