@@ -352,8 +352,9 @@ static void run_alloc(sh_t *sh, const op *o)
 	size_t k = val_add_owned(sh, (uintptr_t)p, (size_t)o->n, o->name, gort_self());
 	gort_object_info oi;
 	char cls[48] = "";
-	if (gort_inspect_object(p, &oi) == 0)
-		snprintf(cls, sizeof cls, oi.size_class ? " class %u" : " large", oi.size_class);
+	if (gort_inspect_object(p, &oi) == 0) /* as alloc at the prompt says it */
+		snprintf(cls, sizeof cls, oi.tiny ? " tiny" : oi.size_class ? " class %u" : " large",
+			 oi.size_class);
 	actions_add(sh, "%salloc %llu%s%s → $%zu = %s%s", who(wb), (unsigned long long)o->n,
 		    o->name[0] ? " as " : "", o->name, k, fmt_addr((uintptr_t)p, ab), cls);
 }

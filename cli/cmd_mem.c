@@ -159,7 +159,9 @@ static void show_object(sh_t *sh, const char *cmd, size_t k, const void *p, size
 		else
 			out(sh, "  class %u (%s)", oi.size_class, fmt_size(oi.elemsize, zb));
 		out(sh, "  span %s  slot %zu", fmt_addr(oi.span_base, sb), oi.slot);
-		js_uint(sh, "class", oi.size_class);
+		/* The span's class, as dump names it: tiny blocks are class
+		 * GORT_TINY_SPAN_CLASS everywhere, not the 16 B size class. */
+		js_uint(sh, "class", oi.span_class);
 		js_uint(sh, "elemsize", oi.elemsize);
 		js_addr(sh, "span", oi.span_base);
 		js_uint(sh, "slot", oi.slot);

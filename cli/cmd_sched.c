@@ -360,7 +360,7 @@ int cmd_step(sh_t *sh, sh_args *a)
 	for (uint64_t k = 0; k < n; k++) {
 		if (sh_interrupted) {
 			interrupted(sh, "step", k);
-			break;
+			return 0;
 		}
 		int rc = one_step(sh, "step", on, p);
 		if (rc < 0)
@@ -372,9 +372,16 @@ int cmd_step(sh_t *sh, sh_args *a)
 						on ? " on that P" : "", parked, parked == 1 ? "" : "s");
 			}
 			nothing_left(sh, "step", (unsigned)k);
-			break;
+			return 0;
 		}
 	}
+	/* Every step made: text has said it all; JSON ends with the summary
+	 * as run does, so a reader knows the command is over. */
+	js_begin(sh, "step");
+	js_uint(sh, "steps", n);
+	js_uint(sh, "parked", sh->json ? parked_count() : 0);
+	js_bool(sh, "idle", false);
+	js_end(sh);
 	return 0;
 }
 

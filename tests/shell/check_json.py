@@ -17,12 +17,12 @@
   check_json.py trace FILE STEPS|g1=N,g2=N,...
       FILE parses as JSON with a traceEvents list whose entries all have name,
       ph, ts, pid and tid; the "X" (run) events are exactly STEPS (step
-      mode), or per G exactly the given count (threaded mode).
+      mode, their args.step numbered 1..STEPS as the step lines are), or
+      per G exactly the given count (threaded mode).
 
 How objects pair with commands: one object per command (its result or its
 error), except that step and run also print one object per scheduling
-decision (with "outcome") before their own (`step N` prints its own only if
-it stopped before N decisions); source prints the objects of its file and
+decision (with "outcome") before their own summary; source prints the objects of its file and
 one of its own only when it fails to open or nest. A line that does not split (an unbalanced brace, a stray quote, too
 many words) prints one error that belongs to no command: those are counted
 and must be as many as in the text run.
@@ -109,8 +109,6 @@ def pair(commands, objs):
             while (limit is None or n < limit) and (o := peek()) is not None and is_event(o):
                 i += 1
                 n += 1
-            if limit is not None and n == limit:
-                continue
             o = take(cmd, "its summary or error")
             if o is not None and not ("error" in o or (o.get("cmd") == verb and not is_event(o))):
                 problem(f"command `{cmd}`: expected its summary or an error, got {o}")
@@ -254,6 +252,10 @@ def trace(path, want):
             problem(f"{path}: X events per G {per_g}, expected {expect}")
     elif len(runs) != int(want):
         problem(f"{path}: {len(runs)} X events, expected {want} (one per step)")
+    else:  # numbered as the step lines are: [1], [2], ...
+        steps = sorted(e.get("args", {}).get("step", -1) for e in runs)
+        if steps != list(range(1, int(want) + 1)):
+            problem(f"{path}: args.step of the X events are {steps[:8]}..., not 1..{want} as the step lines")
     print(f"{len(ev)} events, {len(runs)} X")
 
 
