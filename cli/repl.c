@@ -2,7 +2,7 @@
  * repl.c — the interactive prompt on GNU readline: a history file
  * ($GORTSH_HISTORY, else ~/.gortsh_history, capped at HISTORY_MAX lines),
  * Ctrl-R search (readline's own), a continuation prompt while a { block }
- * is open, and TAB completion: the first word from the command table; then
+ * is open (the block, once closed, is one history entry), and TAB completion: the first word from the command table; then
  * that command's sub-commands and keywords, $N values and names.
  *
  * Ctrl-C is the shell's, as in bash or python: at the prompt it abandons
@@ -40,6 +40,12 @@ static void history_open(void)
 		snprintf(history_path, sizeof history_path, "%s/.gortsh_history", home);
 	using_history();
 	stifle_history(HISTORY_MAX);
+	/* A { block } typed over several lines is one entry: in the file each
+	 * entry follows a "#TIME" line, and the lines up to the next one are
+	 * read back as one entry (readline's multiline entries). */
+	history_comment_char = '#';
+	history_write_timestamps = 1;
+	history_multiline_entries = 1;
 	if (history_path[0])
 		read_history(history_path);
 }
@@ -191,6 +197,16 @@ static int read_line(const char *prompt, char **line)
 
 /* --------------------------------------------------------------- loop */
 
+/* Braces left open by text of one or more lines (a block recalled from
+ * history holds its newlines). */
+static int text_brace_delta(const char *s)
+{
+	int depth = sh_brace_delta(s);
+	while ((s = strchr(s, '\n')) != NULL)
+		depth += sh_brace_delta(++s);
+	return depth;
+}
+
 /* Ctrl-D at `...>`: the block is dropped, the session goes on. */
 static void abandon_block(int depth)
 {
@@ -224,8 +240,6 @@ int repl_run(sh_t *sh)
 			depth = 0;
 			continue;
 		}
-		if (*line)
-			add_history(line);
 		size_t n = strlen(line);
 		char *p = realloc(pending, plen + n + 2);
 		if (!p) {
@@ -237,11 +251,13 @@ int repl_run(sh_t *sh)
 			pending[plen++] = '\n';
 		memcpy(pending + plen, line, n + 1);
 		plen += n;
-		depth += sh_brace_delta(line);
+		depth += text_brace_delta(line);
 		free(line);
 		if (depth > 0)
 			continue;
 		depth = 0;
+		if (*pending) /* the whole block, as typed: Up recalls all of it */
+			add_history(pending);
 		sh->file = NULL;
 		sh_run_line(sh, pending);
 		plen = 0;

@@ -27,6 +27,9 @@ values and the G survive, and `run` goes on where it stopped); in threaded
 mode it stops the Gs' bodies so `run` returns. Ctrl-D at `...> ` abandons
 the block with a message and the session goes on; Ctrl-D at `gortsh> `
 exits with status 0.
+Session 4: a block typed over three lines is one history entry: Ctrl-P
+recalls all of it (and Enter runs it again, not a lone `}`), the history
+file keeps it as one entry, and session 5 reads it back as one.
 """
 import os
 import pty
@@ -313,6 +316,46 @@ def session3(gortsh, home):
         s.kill()
 
 
+def session4(gortsh, home):
+    s = Session(gortsh, home)
+    try:
+        if not check(s, "a fourth session starts", r"gortsh> $"):
+            return
+        s.mark()
+        for part in (b"spawn {\r", b"yield\r"):
+            s.send(part)
+            check(s, "the block is open", r"\.\.\.> $")
+            s.mark()
+        s.send(b"}\r")
+        check(s, "the three-line block runs", r"g1 runnable on p0 \(runnext\)\ngortsh> $")
+        s.mark()
+        s.send(b"\x10")  # Ctrl-P
+        s.settle(0.3)
+        s.send(b"\r")
+        check(s, "Ctrl-P recalls the whole block, which runs again",
+              r"g2 runnable on p0 \(runnext\); g1 moved to the tail of p0's queue\ngortsh> $")
+        s.mark()
+        s.send(b"quit\r")
+        exited_cleanly(s, "quit exits with status 0 (session 4)")
+    finally:
+        s.kill()
+    s = Session(gortsh, home)
+    try:
+        if not check(s, "a fifth session starts", r"gortsh> $"):
+            return
+        s.mark()
+        s.send(b"\x10\x10")  # past `quit`, to the block
+        s.settle(0.3)
+        s.send(b"\r")
+        check(s, "the block is read back from the file as one entry",
+              r"g1 runnable on p0 \(runnext\)\ngortsh> $")
+        s.mark()
+        s.send(b"\x04")
+        exited_cleanly(s, "Ctrl-D exits with status 0 (session 5)")
+    finally:
+        s.kill()
+
+
 def main():
     if len(sys.argv) != 3:
         sys.stderr.write(__doc__)
@@ -323,6 +366,7 @@ def main():
     session1(gortsh, home)
     session2(gortsh, home)
     session3(gortsh, home)
+    session4(gortsh, home)
     return 1 if failed else 0
 
 
