@@ -145,6 +145,10 @@ const sh_cmd sh_commands[] = {
 	 "Run the command; if it fails, its error is printed but does not stop a batch or count "
 	 "as a failure. For scripts and tours that show misuse.",
 	 "try free $1", NULL, cmd_try},
+	{"repeat", "repeat N { COMMANDS }", "run commands N times",
+	 "Run the block N times, as if its lines were typed N times (nested repeats multiply; "
+	 "10^6 rounds in all at most). The first round with a failing command ends it.",
+	 "repeat 50 { spawn { yield } }", NULL, cmd_repeat},
 	{"set", "set color|json|echo on|off", "change an output setting", "Turn a setting on or off.",
 	 "set json on", set_subs, cmd_set},
 	{"echo", "echo TEXT", "print TEXT", "Print the rest of the command.", "echo hello", NULL,
@@ -278,6 +282,48 @@ int cmd_try(sh_t *sh, sh_args *a)
 	sh->failed = false; /* expected: reported, not counted */
 	sh->gort_error = false;
 	return 0;
+}
+
+/* Rounds of the repeats running now, multiplied: nested repeats at the
+ * prompt are bounded as a body's are, so no line can run for ever. */
+#define PROMPT_REPEAT_MAX 1000000ull
+static uint64_t repeat_rounds = 1;
+
+static int repeat_rounds_of(sh_t *sh, const char *block, uint64_t n)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		if (sh_interrupted) {
+			out(sh, "repeat: interrupted (Ctrl-C) after %llu of %llu rounds\n",
+			    (unsigned long long)k, (unsigned long long)n);
+			return 0;
+		}
+		unsigned before = sh->nerrors;
+		int rc = sh_run_line(sh, block);
+		if (sh->quit)
+			return 0;
+		if (rc != 0 || sh->nerrors != before)
+			return sh_error(sh, "repeat: stopped in round %llu of %llu",
+					(unsigned long long)k + 1, (unsigned long long)n);
+	}
+	return 0;
+}
+
+int cmd_repeat(sh_t *sh, sh_args *a)
+{
+	uint64_t n;
+	if (a->argc != 3 || a->argv[2].kind != TOK_BLOCK || !parse_u64(a->argv[1].text, &n))
+		return sh_error(sh, "usage: repeat N { COMMANDS }");
+	if (n > PROMPT_REPEAT_MAX / repeat_rounds)
+		return sh_error(sh, "repeat: at most %llu rounds in all (nested repeats multiply)",
+				PROMPT_REPEAT_MAX);
+	/* The block's text lives in the splitter's buffer of this line,
+	 * which outlives the rounds; each round splits it anew. */
+	uint64_t outer = repeat_rounds;
+	repeat_rounds = outer * (n ? n : 1);
+	int rc = repeat_rounds_of(sh, a->argv[2].text, n);
+	repeat_rounds = outer;
+	sh->failed = rc != 0; /* the last round's last command does not decide */
+	return rc;
 }
 
 int cmd_quit(sh_t *sh, sh_args *a)

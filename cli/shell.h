@@ -288,6 +288,7 @@ int cmd_echo(sh_t *sh, sh_args *a);
 int cmd_source(sh_t *sh, sh_args *a);
 int cmd_help(sh_t *sh, sh_args *a);
 int cmd_try(sh_t *sh, sh_args *a);
+int cmd_repeat(sh_t *sh, sh_args *a);
 int cmd_quit(sh_t *sh, sh_args *a);
 
 /* trace (export.c): called after each step and run with the new events. */

@@ -23,7 +23,9 @@
 How objects pair with commands: one object per command (its result or its
 error), except that step and run also print one object per scheduling
 decision (with "outcome") before their own summary; source prints the objects of its file and
-one of its own only when it fails to open or nest. A line that does not split (an unbalanced brace, a stray quote, too
+one of its own only when it fails to open or nest; repeat prints the objects of
+its rounds' commands and one of its own only when it fails. A line that does
+not split (an unbalanced brace, a stray quote, too
 many words) prints one error that belongs to no command: those are counted
 and must be as many as in the text run.
 
@@ -76,8 +78,10 @@ def pair(commands, objs):
 
     def peek():
         nonlocal i, split_errors
-        while i < len(objs) and objs[i].get("error") in SPLIT_ERRORS:
-            split_errors += 1
+        while i < len(objs) and (objs[i].get("error") in SPLIT_ERRORS or
+                                 str(objs[i].get("error")).startswith("repeat: stopped")):
+            # a repeat's own error follows the objects of its rounds
+            split_errors += objs[i].get("error") in SPLIT_ERRORS
             i += 1
         return objs[i] if i < len(objs) else None
 
@@ -98,6 +102,11 @@ def pair(commands, objs):
         if verb == "try" and len(words) > 1:
             words = words[1:]
             verb = words[0]
+        if verb == "repeat":  # its rounds' commands are echoed and paired one by one
+            o = peek()
+            if o and "error" in o and re.match(r"(usage: repeat|repeat: at most)", o["error"]):
+                i += 1
+            continue
         if verb == "source":
             o = peek()
             if o and "error" in o and re.match(r"(cannot open|source:|usage: source)", o["error"]):
