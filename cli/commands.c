@@ -154,7 +154,9 @@ const sh_cmd sh_commands[] = {
 	{"echo", "echo TEXT", "print TEXT", "Print the rest of the command.", "echo hello", NULL,
 	 cmd_echo},
 	{"source", "source FILE", "run the commands in FILE",
-	 "Run a script; sources may nest up to 16 deep.", "source examples/tour.gsh", NULL,
+	 "Run a script; a relative FILE is taken from the folder of the file that sources it "
+	 "(from the current folder at the prompt). Sources may nest up to 16 deep; an error in "
+	 "one names the chain of sources that led to it.", "source examples/tour.gsh", NULL,
 	 cmd_source},
 	{"help", "help [COMMAND]", "list the commands, or explain one", "Usage, meaning, an example.",
 	 "help dump", NULL, cmd_help},
@@ -250,7 +252,8 @@ int cmd_source(sh_t *sh, sh_args *a)
 		return sh_error(sh, "usage: source FILE");
 	if (sh->depth >= SH_MAX_NESTING)
 		return sh_error(sh, "source: nested more than %d deep", SH_MAX_NESTING);
-	return sh_run_file(sh, a->argv[1].text);
+	char buf[4096];
+	return sh_run_file(sh, sh_source_path(sh, a->argv[1].text, buf, sizeof buf));
 }
 
 int cmd_check(sh_t *sh, sh_args *a)

@@ -184,19 +184,31 @@ static int run_stream(sh_t *sh, FILE *f)
 	return rc;
 }
 
+/* Runs f as the file name (a path on disk or not): the current file and
+ * line are pushed on the include chain for the time it runs. */
+static int run_as(sh_t *sh, FILE *f, const char *name, bool is_path)
+{
+	sh_frame fr = {.file = sh->file, .line = sh->line, .up = sh->from};
+	bool was_path = sh->file_is_path;
+	sh->from = &fr;
+	sh->file = name;
+	sh->file_is_path = is_path;
+	sh->depth++;
+	int rc = run_stream(sh, f);
+	sh->depth--;
+	sh->file_is_path = was_path;
+	sh->file = fr.file;
+	sh->line = fr.line;
+	sh->from = fr.up;
+	return rc;
+}
+
 int sh_run_text(sh_t *sh, const char *name, const char *text)
 {
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
 	if (!f)
 		return strlen(text) ? sh_error(sh, "out of memory") : 0;
-	const char *file = sh->file;
-	unsigned line = sh->line;
-	sh->file = name;
-	sh->depth++;
-	int rc = run_stream(sh, f);
-	sh->depth--;
-	sh->file = file;
-	sh->line = line;
+	int rc = run_as(sh, f, name, false);
 	fclose(f);
 	return rc;
 }
@@ -212,17 +224,19 @@ int sh_run_file(sh_t *sh, const char *path)
 			fclose(f);
 		return sh_error(sh, "cannot run %s: %s", path, strerror(EISDIR));
 	}
-	const char *file = sh->file;
-	unsigned line = sh->line;
-	sh->file = f == stdin ? "<stdin>" : path;
-	sh->depth++;
-	int rc = run_stream(sh, f);
-	sh->depth--;
-	sh->file = file;
-	sh->line = line;
+	int rc = run_as(sh, f, f == stdin ? "<stdin>" : path, f != stdin);
 	if (f != stdin)
 		fclose(f);
 	if (rc != 0 && sh->depth > 0)
 		sh->failed = true; /* the source command fails with its file */
 	return rc;
+}
+
+const char *sh_source_path(const sh_t *sh, const char *path, char *buf, size_t n)
+{
+	const char *slash = sh->file && sh->file_is_path ? strrchr(sh->file, '/') : NULL;
+	if (path[0] == '/' || strcmp(path, "-") == 0 || !slash)
+		return path; /* absolute, stdin, or the sourcing file is in . */
+	int k = snprintf(buf, n, "%.*s/%s", (int)(slash - sh->file), sh->file, path);
+	return k >= 0 && (size_t)k < n ? buf : path;
 }

@@ -87,6 +87,14 @@ typedef struct sh_value {
 
 /* ------------------------------------------------------------ state */
 
+/* A file being run, and where it was sourced from: a chain on the C
+ * stack, innermost first, for the include chain of an error. */
+typedef struct sh_frame {
+	const char *file;       /* the file that ran `source`; NULL: the prompt */
+	unsigned line;          /* the line of that `source` */
+	struct sh_frame *up;
+} sh_frame;
+
 typedef struct sh_prog sh_prog; /* a compiled G body (body.c) */
 typedef struct sh_func sh_func; /* func NAME { ... } (body.c) */
 
@@ -98,6 +106,8 @@ typedef struct sh {
 	const char *file;
 	unsigned line;
 	int depth;          /* source nesting */
+	sh_frame *from;     /* where the current file was sourced from (NULL: top) */
+	bool file_is_path;  /* file names a file on disk: `source` resolves from its folder */
 	/* Results. */
 	unsigned nerrors;   /* commands that failed */
 	bool failed;        /* the current command failed */
@@ -148,6 +158,10 @@ int sh_run_line(sh_t *sh, const char *line);
 int sh_run_file(sh_t *sh, const char *path);
 /* Run text as if it were a file called name (-c): errors say name:LINE. */
 int sh_run_text(sh_t *sh, const char *name, const char *text);
+/* `source PATH` from the current file: a relative PATH is taken from the
+ * sourcing file's folder (as `.` in sh), from . at the prompt, in -c and
+ * on standard input. Returns path or buf. */
+const char *sh_source_path(const sh_t *sh, const char *path, char *buf, size_t n);
 
 /* ------------------------------------------------------------ output */
 

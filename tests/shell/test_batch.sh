@@ -128,7 +128,7 @@ printf 'echo in sub\n\nfrob\n' >sub.gsh
 printf 'echo main\nsource sub.gsh\necho "not reached"\n' >main.gsh
 gsh "FILE:LINE: inside source, the sourced file and its line; the source fails" main.gsh
 expect "FILE:LINE: inside source, the sourced file and its line; the source fails" 1 \
-	$'main\nin sub\nsub.gsh:3: error: unknown command \'frob\' (try help)'
+	$'main\nin sub\nsub.gsh:3: error: unknown command \'frob\' (try help) (sourced from main.gsh:2)'
 gsh "FILE:LINE: -c counts the lines of its argument" -c $'echo a\nspawn {\n  yield\n}\nfrob'
 expect "FILE:LINE: -c counts the lines of its argument" 1 \
 	$'a\ng1 runnable on p0 (runnext)\n-c:5: error: unknown command \'frob\' (try help)'
@@ -343,5 +343,20 @@ for i in range(25000):
 IN=openblock.gsh
 within 5 "time: a block left open over 1 MB of lines is read in linear time" --keep-going
 IN=/dev/null
+
+# source takes a relative path from the sourcing file's folder, wherever
+# gortsh runs; -c and standard input take it from the current folder.
+mkdir -p srcdir/lib
+printf 'echo main\nsource lib/part.gsh\n' >srcdir/main.gsh
+printf 'echo part\nsource leaf.gsh\n' >srcdir/lib/part.gsh
+printf 'echo leaf\n' >srcdir/lib/leaf.gsh
+gsh "source: a relative path is taken from the sourcing file's folder" "$W/srcdir/main.gsh"
+expect "source: a relative path is taken from the sourcing file's folder" 0 'main
+part
+leaf'
+gsh "source: -c takes it from the current folder" -c 'source srcdir/main.gsh'
+expect "source: -c takes it from the current folder" 0 'main
+part
+leaf'
 
 finish
