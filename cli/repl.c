@@ -19,6 +19,7 @@
 #include "repl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <readline/history.h>
 #include <readline/readline.h>
 #include <signal.h>
@@ -124,16 +125,34 @@ static char **complete(const char *text, int start, int end)
 
 /* ------------------------------------------------------ reading a line */
 
+/* Ctrl-C wakes the prompt through a pipe (the self-pipe trick): a flag
+ * alone could be set just before select() starts waiting, or on another
+ * thread (an M in threaded mode), and then nothing would wake it. */
+static int intr_pipe[2] = {-1, -1};
+
 static void on_sigint(int sig)
 {
 	(void)sig;
+	int saved = errno;
 	sh_interrupted = 1;
+	if (intr_pipe[1] >= 0)
+		(void)!write(intr_pipe[1], "", 1);
+	errno = saved;
+}
+
+static void drain_intr_pipe(void)
+{
+	char buf[64];
+	while (intr_pipe[0] >= 0 && read(intr_pipe[0], buf, sizeof buf) > 0)
+		;
 }
 
 /* Our handler, not readline's (which would end the process); no
- * SA_RESTART, so the select() below returns. */
+ * SA_RESTART, so a blocking call of a command returns too. */
 static void catch_sigint(void)
 {
+	if (pipe2(intr_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+		intr_pipe[0] = intr_pipe[1] = -1;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigint;
@@ -174,22 +193,29 @@ static int read_line(const char *prompt, char **line)
 	read_got = NULL;
 	read_done = false;
 	sh_interrupted = 0; /* an earlier Ctrl-C has done its work */
+	drain_intr_pipe();
 	rl_callback_handler_install(prompt, on_line);
 	int fd = rl_instream ? fileno(rl_instream) : STDIN_FILENO;
 	while (!read_done) {
 		fd_set fds;
 		FD_ZERO(&fds);
 		FD_SET(fd, &fds);
-		int r = select(fd + 1, &fds, NULL, NULL, NULL);
-		if (sh_interrupted)
+		if (intr_pipe[0] >= 0)
+			FD_SET(intr_pipe[0], &fds);
+		int top = fd > intr_pipe[0] ? fd : intr_pipe[0];
+		int r = sh_interrupted ? 0 : select(top + 1, &fds, NULL, NULL, NULL);
+		if (sh_interrupted) {
+			drain_intr_pipe();
 			return read_interrupted();
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			rl_callback_handler_remove();
 			return READ_EOF;
 		}
-		rl_callback_read_char();
+		if (FD_ISSET(fd, &fds))
+			rl_callback_read_char();
 	}
 	*line = read_got;
 	return read_got ? READ_LINE : READ_EOF;
