@@ -318,10 +318,14 @@ compdb:
 	rm -rf $(BUILD)/obj
 	bear -- $(MAKE) --no-print-directory all test-bins bench-bins
 
-# gort.pc is written at every install, so it always names this PREFIX.
+# gort.pc is written at every install, so it always names this PREFIX;
+# folders under it are written from ${prefix}, so pkg-config's
+# --define-variable=prefix=... moves them all.
 install: all
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' \
+		-e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|g' \
+		-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|g' \
+		-e 's|@VERSION@|$(VERSION)|g' \
 		gort.pc.in > $(BUILD)/gort.pc
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/

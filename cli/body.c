@@ -267,12 +267,21 @@ static pthread_mutex_t actions_lock = PTHREAD_MUTEX_INITIALIZER;
 
 unsigned sh_body_errors;
 
+/* Lines kept per step or run: text summarises (the first SH_ACTIONS_MAX,
+ * errors a little more, since they are what the user looks for); JSON,
+ * read by programs, keeps every line up to a bound on memory. */
+static unsigned lines_cap(const sh_t *sh, bool error)
+{
+	if (sh->json)
+		return SH_ACTIONS_JSON_MAX;
+	return SH_ACTIONS_MAX + (error ? SH_ACTIONS_MAX / 4 : 0);
+}
+
 void actions_add(sh_t *sh, const char *fmt, ...)
 {
 	/* Past every cap, count without formatting: a body in a loop may
 	 * call this millions of times in one step. */
-	if (__atomic_load_n(&sh->action_lines, __ATOMIC_RELAXED) >=
-	    SH_ACTIONS_MAX + SH_ACTIONS_MAX / 4) {
+	if (__atomic_load_n(&sh->action_lines, __ATOMIC_RELAXED) >= lines_cap(sh, true)) {
 		pthread_mutex_lock(&actions_lock);
 		sh->actions_dropped++;
 		pthread_mutex_unlock(&actions_lock);
@@ -287,9 +296,7 @@ void actions_add(sh_t *sh, const char *fmt, ...)
 		return;
 	size_t len = strlen(line);
 	pthread_mutex_lock(&actions_lock);
-	/* Errors get a little extra room: they are what the user looks for. */
-	unsigned cap = SH_ACTIONS_MAX + (strstr(line, "error:") ? SH_ACTIONS_MAX / 4 : 0);
-	if (sh->action_lines >= cap) {
+	if (sh->action_lines >= lines_cap(sh, strstr(line, "error:") != NULL)) {
 		sh->actions_dropped++;
 		pthread_mutex_unlock(&actions_lock);
 		return;
@@ -299,6 +306,7 @@ void actions_add(sh_t *sh, const char *fmt, ...)
 		size_t cap = (sh->capactions + len + 2) * 2;
 		char *b = realloc(sh->actions, cap);
 		if (!b) {
+			sh->actions_dropped++;
 			pthread_mutex_unlock(&actions_lock);
 			return;
 		}
@@ -312,23 +320,23 @@ void actions_add(sh_t *sh, const char *fmt, ...)
 	pthread_mutex_unlock(&actions_lock);
 }
 
-void actions_take(sh_t *sh, char *buf, size_t n)
+char *actions_take(sh_t *sh, uint64_t *dropped)
 {
 	pthread_mutex_lock(&actions_lock);
-	if (buf && n) {
-		size_t k = sh->nactions < n - 1 ? sh->nactions : n - 1;
-		memcpy(buf, sh->actions ? sh->actions : "", k);
-		buf[k] = '\0';
-		if (sh->actions_dropped)
-			snprintf(buf + k, n - k, "... and %llu more\n",
-				 (unsigned long long)sh->actions_dropped);
+	char *log = sh->nactions ? sh->actions : NULL;
+	if (log) { /* handed over: the next step starts a new buffer */
+		sh->actions = NULL;
+		sh->capactions = 0;
 	}
+	if (dropped)
+		*dropped = sh->actions_dropped;
 	sh->nactions = 0;
 	sh->action_lines = 0;
 	sh->actions_dropped = 0;
 	if (sh->actions)
 		sh->actions[0] = '\0';
 	pthread_mutex_unlock(&actions_lock);
+	return log;
 }
 
 /* ----------------------------------------------------------- running */
@@ -350,11 +358,12 @@ static void run_alloc(sh_t *sh, const op *o)
 		actions_add(sh, "%serror: alloc %llu: out of memory", who(wb), (unsigned long long)o->n);
 		return;
 	}
-	size_t k = val_add(sh, (uintptr_t)p, (size_t)o->n, o->name);
+	size_t k = val_add_owned(sh, (uintptr_t)p, (size_t)o->n, o->name, gort_self());
 	gort_object_info oi;
 	char cls[48] = "";
-	if (gort_inspect_object(p, &oi) == 0)
-		snprintf(cls, sizeof cls, oi.size_class ? " class %u" : " large", oi.size_class);
+	if (gort_inspect_object(p, &oi) == 0) /* as alloc at the prompt says it */
+		snprintf(cls, sizeof cls, oi.tiny ? " tiny" : oi.size_class ? " class %u" : " large",
+			 oi.size_class);
 	actions_add(sh, "%salloc %llu%s%s → $%zu = %s%s", who(wb), (unsigned long long)o->n,
 		    o->name[0] ? " as " : "", o->name, k, fmt_addr((uintptr_t)p, ab), cls);
 }
@@ -362,7 +371,10 @@ static void run_alloc(sh_t *sh, const op *o)
 static void run_free(sh_t *sh, const op *o)
 {
 	char wb[32];
-	sh_value *v = val_by_name(sh, o->name);
+	/* The G's own name first, as a Go local shadows a global. */
+	sh_value *v = val_lookup(sh, gort_self(), o->name);
+	if (!v)
+		v = val_lookup(sh, 0, o->name);
 	if (!v) {
 		actions_add(sh, "%serror: free %s: no such name", who(wb), o->name);
 		return;
@@ -439,7 +451,7 @@ static void run_spawn(sh_t *sh, const op *o)
 /* One step that is not control flow. */
 static void exec_op(sh_t *sh, const op *o)
 {
-	char wb[32];
+	char wb[32], why[80];
 	switch (o->kind) {
 	case OP_ALLOC:
 		run_alloc(sh, o);
@@ -456,8 +468,11 @@ static void exec_op(sh_t *sh, const op *o)
 	case OP_READY:
 		if (gort_ready(o->g) == 0)
 			actions_add(sh, "%sready g%lld", who(wb), (long long)o->g);
-		else
+		else if (sh->cfg.threaded) /* the Gs move on meanwhile: no why */
 			actions_add(sh, "%serror: ready g%lld: not parked", who(wb), (long long)o->g);
+		else
+			actions_add(sh, "error: ready g%lld: %s", (long long)o->g,
+				    sh_not_parked(o->g, why, sizeof why));
 		break;
 	case OP_SPAWN:
 		run_spawn(sh, o);
@@ -507,6 +522,10 @@ static void exec_prog(sh_t *sh, const sh_prog *prog)
 			}
 			continue;
 		}
+		/* Ctrl-C during a threaded run: the G ends here, so gort_run
+		 * returns. Step mode stops between steps instead. */
+		if (sh_interrupted && sh->cfg.threaded)
+			return;
 		const op *o = &f->p->ops[f->i++];
 		uint64_t cost = o->kind == OP_WORK	  ? o->n + 1
 				: o->kind == OP_SYSCALL ? o->n * SYSCALL_MS_COST + STEP_COST

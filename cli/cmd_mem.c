@@ -56,12 +56,46 @@ static int init_option(sh_t *sh, gort_config *c, const char *arg)
 	return 0;
 }
 
+/* Light keeps no quarantine: asking for one there is refused, and one
+ * left from an earlier init is dropped, with a word (*dropped). */
+static int check_quarantine(sh_t *sh, gort_config *c, const gort_config *old, unsigned *dropped)
+{
+	*dropped = 0;
+	if (c->harden != GORT_HARDEN_LIGHT || c->quarantine == 0)
+		return 0;
+	if (c->quarantine != old->quarantine || old->harden == GORT_HARDEN_LIGHT)
+		return sh_error(sh,
+				"init: quarantine=%u needs harden=default or paranoid (light keeps "
+				"no quarantine)",
+				c->quarantine);
+	*dropped = c->quarantine;
+	c->quarantine = 0;
+	return 0;
+}
+
+/* What init did that its line did not say: a rounded arena, a dropped
+ * quarantine. */
+static void init_notes(sh_t *sh, const gort_config *c, const gort_arena_info *ai, unsigned dropped)
+{
+	if (c->arena_bytes && ai->arena_bytes != c->arena_bytes)
+		out(sh, "  (arena=%llu B: the heap's limit is rounded up to whole MiB, so %llu MiB)\n",
+		    (unsigned long long)c->arena_bytes, (unsigned long long)(ai->arena_bytes >> 20));
+	if (dropped)
+		out(sh, "  (quarantine=%u dropped: light keeps no quarantine)\n", dropped);
+	js_uint(sh, "arena_asked", c->arena_bytes);
+	js_uint(sh, "quarantine", c->quarantine);
+	js_uint(sh, "quarantine_dropped", dropped);
+}
+
 int cmd_init(sh_t *sh, sh_args *a)
 {
 	gort_config c = sh->cfg;
+	unsigned dropped;
 	for (int i = 1; i < a->argc; i++)
 		if (init_option(sh, &c, a->argv[i].text) != 0)
 			return -1;
+	if (check_quarantine(sh, &c, &sh->cfg, &dropped) != 0)
+		return -1;
 	gort_config old = sh->cfg;
 	sh->cfg = c;
 	if (sh_runtime_init(sh) != 0) {
@@ -77,12 +111,15 @@ int cmd_init(sh_t *sh, sh_args *a)
 	gort_sched_info si;
 	gort_inspect_sched(&si);
 	int preset = gort_harden_preset();
-	out(sh, "runtime: %u P%s, arena %s at %s, stack %s, seed %llu, %s mode%s%s\n",
+	out(sh, "runtime: %u P%s, arena %s at %s, stack %s, seed %llu, %s mode%s%s",
 	    si.gomaxprocs, si.gomaxprocs == 1 ? "" : "s", fmt_size(ai.arena_bytes, sb),
 	    ai.at_hint ? "0xc000000000" : "a random address",
 	    fmt_size(c.stack_bytes ? c.stack_bytes : 64 << 10, tb), (unsigned long long)c.seed,
 	    c.threaded ? "threaded" : "step", preset == GORT_HARDEN_LIGHT ? "" : ", harden ",
 	    preset == GORT_HARDEN_LIGHT ? "" : gort_harden_name(preset));
+	if (c.quarantine)
+		out(sh, ", quarantine %u", c.quarantine);
+	out(sh, "\n");
 	js_begin(sh, "init");
 	js_uint(sh, "procs", si.gomaxprocs);
 	js_uint(sh, "arena", ai.arena_bytes);
@@ -91,7 +128,10 @@ int cmd_init(sh_t *sh, sh_args *a)
 	js_uint(sh, "seed", c.seed);
 	js_bool(sh, "threaded", c.threaded);
 	js_str(sh, "harden", gort_harden_name(preset));
+	init_notes(sh, &c, &ai, dropped);
 	js_end(sh);
+	if (c.arena_bytes && ai.arena_bytes > c.arena_bytes)
+		sh->cfg.arena_bytes = ai.arena_bytes; /* said once; the next init keeps it */
 	return 0;
 }
 
@@ -119,7 +159,9 @@ static void show_object(sh_t *sh, const char *cmd, size_t k, const void *p, size
 		else
 			out(sh, "  class %u (%s)", oi.size_class, fmt_size(oi.elemsize, zb));
 		out(sh, "  span %s  slot %zu", fmt_addr(oi.span_base, sb), oi.slot);
-		js_uint(sh, "class", oi.size_class);
+		/* The span's class, as dump names it: tiny blocks are class
+		 * GORT_TINY_SPAN_CLASS everywhere, not the 16 B size class. */
+		js_uint(sh, "class", oi.span_class);
 		js_uint(sh, "elemsize", oi.elemsize);
 		js_addr(sh, "span", oi.span_base);
 		js_uint(sh, "slot", oi.slot);
@@ -222,8 +264,14 @@ int cmd_calloc(sh_t *sh, sh_args *a)
 
 static int bad_ref(sh_t *sh, const char *cmd, const char *ref)
 {
+	int64_t g[2];
 	if (ref[0] == '$')
 		return sh_error(sh, "%s: no value %s", cmd, ref);
+	if (valid_name(ref) && val_owners(sh, ref, g, 2) > 1)
+		return sh_error(sh,
+				"%s: several goroutines bound '%s' (g%lld.%s, g%lld.%s, ...: vals "
+				"lists them)",
+				cmd, ref, (long long)g[0], ref, (long long)g[1], ref);
 	return sh_error(sh, "%s: '%s' is not a value, a name or an address", cmd, ref);
 }
 

@@ -18,6 +18,8 @@
 
 #define RUN_DEFAULT_MAX 10000
 
+static const char *g_status(uint32_t s);
+
 /* The session's mode (init keeps sh->cfg equal to the runtime's). */
 static bool threaded(const sh_t *sh)
 {
@@ -26,15 +28,58 @@ static bool threaded(const sh_t *sh)
 
 /* --------------------------------------------------------------- spawn */
 
-static int64_t runnext_of(unsigned p)
+/* P p's queues before a spawn, to say afterwards where its runnext went. */
+typedef struct spawn_before {
+	int64_t runnext;          /* kicked out by the new G; 0 if it was empty */
+	uint32_t nrunq;
+	int64_t head[GORT_RUNQ_CAP / 2]; /* the ring's first half, head first */
+	uint32_t global;          /* Gs on the global queue */
+} spawn_before;
+
+static void snapshot_p(unsigned p, spawn_before *b)
 {
+	memset(b, 0, sizeof *b);
 	gort_p_info *ps = calloc(p + 1, sizeof *ps); /* Ps 0..p: ~2 KiB each */
-	if (!ps)
-		return 0;
-	size_t n = gort_inspect_ps(ps, p + 1);
-	int64_t g = p < n ? ps[p].runnext : 0;
+	if (ps && gort_inspect_ps(ps, p + 1) > p) {
+		b->runnext = ps[p].runnext;
+		b->nrunq = ps[p].nrunq;
+		memcpy(b->head, ps[p].runq, sizeof b->head);
+	}
 	free(ps);
-	return g;
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	b->global = si.runqueue;
+}
+
+/* What runqput did with the G the new one kicked out of runnext: the tail
+ * of the ring, or, the ring being full, runqputslow: the ring's first
+ * half and the kicked G to the global queue. */
+static void say_kicked(sh_t *sh, unsigned p, const spawn_before *b)
+{
+	gort_sched_info si;
+	gort_inspect_sched(&si);
+	uint32_t moved = si.runqueue > b->global ? si.runqueue - b->global : 0;
+	js_int(sh, "kicked", b->runnext);
+	if (!b->runnext)
+		return;
+	if (moved == 0) {
+		out(sh, "; g%lld moved to the tail of p%u's queue", (long long)b->runnext, p);
+		js_str(sh, "kicked_to", "local");
+		return;
+	}
+	uint32_t half = moved - 1; /* the ring's Gs that went with it */
+	js_str(sh, "kicked_to", "global");
+	js_array(sh, "moved");
+	for (uint32_t k = 0; k < half && k < GORT_RUNQ_CAP / 2; k++)
+		js_int(sh, NULL, b->head[k]);
+	js_array_end(sh);
+	if (half && half <= GORT_RUNQ_CAP / 2)
+		out(sh, "; p%u's queue was full (%u Gs): g%lld..g%lld, its first half, and g%lld moved "
+			"to the global queue",
+		    p, b->nrunq, (long long)b->head[0], (long long)b->head[half - 1],
+		    (long long)b->runnext);
+	else
+		out(sh, "; g%lld moved to the global queue", (long long)b->runnext);
 }
 
 static sh_prog *keep_prog(sh_t *sh, sh_prog *prog)
@@ -92,7 +137,9 @@ int cmd_spawn(sh_t *sh, sh_args *a)
 	if (!prog)
 		return -1;
 	bool step = !threaded(sh);
-	int64_t kicked = step ? runnext_of(p) : 0;
+	spawn_before before;
+	if (step)
+		snapshot_p(p, &before);
 	int64_t g = on ? prog_spawn_on(sh, prog, p) : prog_spawn(sh, prog);
 	if (g < 0)
 		return sh_error(sh, "spawn: %s", strerror(errno));
@@ -100,12 +147,10 @@ int cmd_spawn(sh_t *sh, sh_args *a)
 	js_int(sh, "g", g);
 	if (step) {
 		out(sh, "g%lld runnable on p%u (runnext)", (long long)g, p);
-		if (kicked)
-			out(sh, "; g%lld moved to the tail of p%u's queue", (long long)kicked, p);
-		out(sh, "\n");
 		js_uint(sh, "p", p);
 		js_str(sh, "queue", "runnext");
-		js_int(sh, "kicked", kicked);
+		say_kicked(sh, p, &before);
+		out(sh, "\n");
 	} else {
 		out(sh, "g%lld runnable (global queue; the Ms run it now)\n", (long long)g);
 		js_str(sh, "queue", "global");
@@ -150,25 +195,37 @@ int cmd_func(sh_t *sh, sh_args *a)
 
 /* ---------------------------------------------------------------- step */
 
+/* The count of lines the log only counted: text says how to see them,
+ * JSON (which keeps them all up to SH_ACTIONS_JSON_MAX) gives a number
+ * beside "did", never a line inside it. */
+static void print_dropped(sh_t *sh, uint64_t dropped, const char *before, const char *after)
+{
+	if (!dropped)
+		return;
+	out(sh, "%s" SH_MORE_FMT "%s", before, (unsigned long long)dropped, after);
+	js_uint(sh, SH_MORE_JSON, dropped);
+}
+
 /* Splits the action log into lines, for text ("; "-joined) and JSON. */
-static void print_actions(sh_t *sh, char *acts)
+static void print_actions(sh_t *sh, char *acts, uint64_t dropped)
 {
 	bool first = true;
 	js_array(sh, "did");
-	for (char *line = strtok(acts, "\n"); line; line = strtok(NULL, "\n")) {
+	for (char *line = acts ? strtok(acts, "\n") : NULL; line; line = strtok(NULL, "\n")) {
 		out(sh, "%s%s", first ? "" : "; ", line);
 		js_str(sh, NULL, line);
 		first = false;
 	}
 	js_array_end(sh);
-	if (!first)
+	print_dropped(sh, dropped, first ? "" : "; ", "");
+	if (!first || dropped)
 		out(sh, "; ");
 }
 
 static void print_step(sh_t *sh, const gort_event *e)
 {
-	static char acts[1 << 16];
-	actions_take(sh, acts, sizeof acts);
+	uint64_t dropped;
+	char *acts = actions_take(sh, &dropped);
 	out(sh, "%s[%llu]%s p%d %sg%lld%s %s", col(sh, SH_C_DIM), (unsigned long long)e->step + 1,
 	    col(sh, SH_C_RESET), e->p, col(sh, SH_C_BOLD), (long long)e->goid, col(sh, SH_C_RESET),
 	    gort_event_source_name(e->source));
@@ -183,7 +240,8 @@ static void print_step(sh_t *sh, const gort_event *e)
 	if (e->source == GORT_SRC_STOLEN)
 		js_int(sh, "from", e->from);
 	js_uint(sh, "schedtick", e->schedtick);
-	print_actions(sh, acts);
+	print_actions(sh, acts, dropped);
+	free(acts);
 	int c = e->outcome == GORT_OUT_EXITED ? SH_C_DIM : e->outcome == GORT_OUT_PARKED ? SH_C_YELLOW
 											 : SH_C_GREEN;
 	char on[128] = "";
@@ -228,8 +286,9 @@ static unsigned parked_count(void)
 	return parked;
 }
 
-/* A step or run in which a G's body misused the heap (a double free, ...)
- * fails, as `free` would in the shell; the step lines say how. Read here
+/* A step or run in which a G's body misused something (a double free, a
+ * send on a closed channel, ...) fails, as the same command at the prompt
+ * would; the step lines say how. Read here
  * with no M running a body: step mode runs bodies on this thread, and in
  * threaded mode gort_run has returned. */
 static int body_failures(sh_t *sh, const char *cmd)
@@ -237,24 +296,25 @@ static int body_failures(sh_t *sh, const char *cmd)
 	unsigned n = __atomic_exchange_n(&sh_body_errors, 0, __ATOMIC_RELAXED);
 	if (n == 0)
 		return 0;
-	return sh_error(sh, "%s: a goroutine's body misused the heap %u time%s (shown above)", cmd,
+	return sh_error(sh, "%s: a goroutine's body made %u error%s (shown above)", cmd,
 			n, n == 1 ? "" : "s");
 }
 
-/* One step; 1 ran, 0 nothing to run, -1 error reported. */
-static int one_step(sh_t *sh, bool on, unsigned p)
+/* One step of cmd (step or run, which errors name); 1 ran, 0 nothing to
+ * run, -1 error reported. */
+static int one_step(sh_t *sh, const char *cmd, bool on, unsigned p)
 {
 	uint64_t mark = gort_event_seq();
 	int rc = on ? gort_step_p(p) : gort_step();
 	if (rc < 0)
-		return sh_error(sh, "step: %s", strerror(errno));
+		return sh_error(sh, "%s: %s", cmd, strerror(errno));
 	if (rc == 0)
 		return 0;
 	gort_event e;
 	if (last_run_event(mark, &e))
 		print_step(sh, &e);
 	trace_events(sh);
-	if (sh_gort_error(sh) || body_failures(sh, "step") != 0)
+	if (sh_gort_error(sh) || body_failures(sh, cmd) != 0)
 		return -1;
 	return 1;
 }
@@ -270,6 +330,18 @@ static void nothing_left(sh_t *sh, const char *cmd, unsigned steps)
 	js_uint(sh, "steps", steps);
 	js_uint(sh, "parked", parked);
 	js_bool(sh, "idle", true);
+	js_end(sh);
+}
+
+/* Ctrl-C stopped cmd after steps steps: not an error, the Gs wait. */
+static void interrupted(sh_t *sh, const char *cmd, uint64_t steps)
+{
+	out(sh, "%s: interrupted (Ctrl-C) after %llu step%s; Gs are still runnable\n", cmd,
+	    (unsigned long long)steps, steps == 1 ? "" : "s");
+	js_begin(sh, cmd);
+	js_uint(sh, "steps", steps);
+	js_bool(sh, "idle", false);
+	js_bool(sh, "interrupted", true);
 	js_end(sh);
 }
 
@@ -294,7 +366,11 @@ int cmd_step(sh_t *sh, sh_args *a)
 	if (threaded(sh))
 		return sh_error(sh, "step: threaded mode has no single steps (use run)");
 	for (uint64_t k = 0; k < n; k++) {
-		int rc = one_step(sh, on, p);
+		if (sh_interrupted) {
+			interrupted(sh, "step", k);
+			return 0;
+		}
+		int rc = one_step(sh, "step", on, p);
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
@@ -304,9 +380,16 @@ int cmd_step(sh_t *sh, sh_args *a)
 						on ? " on that P" : "", parked, parked == 1 ? "" : "s");
 			}
 			nothing_left(sh, "step", (unsigned)k);
-			break;
+			return 0;
 		}
 	}
+	/* Every step made: text has said it all; JSON ends with the summary
+	 * as run does, so a reader knows the command is over. */
+	js_begin(sh, "step");
+	js_uint(sh, "steps", n);
+	js_uint(sh, "parked", sh->json ? parked_count() : 0);
+	js_bool(sh, "idle", false);
+	js_end(sh);
 	return 0;
 }
 
@@ -314,23 +397,29 @@ int cmd_step(sh_t *sh, sh_args *a)
 
 static int run_threaded(sh_t *sh)
 {
-	static char acts[1 << 20];
-	uint64_t mark = gort_event_seq();
+	uint64_t mark = gort_event_seq(), dropped;
 	int parked = gort_run();
 	if (sh->gort_error && sh->gort_kind == GORT_ERR_DEADLOCK)
 		sh->gort_error = false; /* parked Gs wait for `ready`: shown below */
-	actions_take(sh, acts, sizeof acts);
+	char *acts = actions_take(sh, &dropped);
 	js_begin(sh, "run");
 	js_array(sh, "did");
-	for (char *line = strtok(acts, "\n"); line; line = strtok(NULL, "\n")) {
+	for (char *line = acts ? strtok(acts, "\n") : NULL; line; line = strtok(NULL, "\n")) {
 		out(sh, "  %s\n", line);
 		js_str(sh, NULL, line);
 	}
 	js_array_end(sh);
+	free(acts);
+	print_dropped(sh, dropped, "  ", "\n");
 	uint64_t events = gort_event_seq() - mark;
 	trace_events(sh);
-	out(sh, "run: every M is idle; %d G%s parked\n", parked, parked == 1 ? "" : "s");
+	bool stopped = sh_interrupted;
+	out(sh, "run: %severy M is idle; %d G%s parked\n",
+	    stopped ? "interrupted (Ctrl-C): the Gs' bodies stopped at their next step; " : "",
+	    parked, parked == 1 ? "" : "s");
 	js_int(sh, "parked", parked);
+	if (stopped)
+		js_bool(sh, "interrupted", true);
 	js_uint(sh, "events", events);
 	js_end(sh);
 	return body_failures(sh, "run");
@@ -346,7 +435,11 @@ int cmd_run(sh_t *sh, sh_args *a)
 	if (threaded(sh))
 		return run_threaded(sh);
 	for (uint64_t k = 0; k < max; k++) {
-		int rc = one_step(sh, false, 0);
+		if (sh_interrupted) {
+			interrupted(sh, "run", k);
+			return 0;
+		}
+		int rc = one_step(sh, "run", false, 0);
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
@@ -363,13 +456,42 @@ int cmd_run(sh_t *sh, sh_args *a)
 	return 0;
 }
 
+const char *sh_not_parked(int64_t g, char *buf, size_t n)
+{
+	/* On the heap: a G's body calls this, on a stack of maybe 16 KiB. */
+	gort_sched_info *si = malloc(sizeof *si);
+	uint64_t made = 0;
+	if (si) {
+		gort_inspect_sched(si);
+		made = si->ngs;
+		free(si);
+	}
+	size_t ng = gort_inspect_gs(NULL, 0);
+	gort_g_info *gs = calloc(ng ? ng : 1, sizeof *gs);
+	ng = gs ? gort_inspect_gs(gs, ng) : 0;
+	uint32_t status = 6; /* not among the live Gs: dead */
+	for (size_t i = 0; i < ng; i++)
+		if (gs[i].goid == g)
+			status = gs[i].status;
+	free(gs);
+	if (g <= 0 || (uint64_t)g > made)
+		snprintf(buf, n, "no goroutine g%lld (%llu made so far)", (long long)g,
+			 (unsigned long long)made);
+	else if (status == 6)
+		snprintf(buf, n, "g%lld has exited", (long long)g);
+	else
+		snprintf(buf, n, "g%lld is %s, not parked", (long long)g, g_status(status));
+	return buf;
+}
+
 int cmd_ready(sh_t *sh, sh_args *a)
 {
 	int64_t g;
 	if (a->argc != 2 || !parse_g(a->argv[1].text, &g))
 		return sh_error(sh, "usage: ready gN");
+	char why[80];
 	if (gort_ready(g) != 0)
-		return sh_error(sh, "ready: g%lld is not parked", (long long)g);
+		return sh_error(sh, "ready: %s", sh_not_parked(g, why, sizeof why));
 	out(sh, "g%lld runnable (global queue)\n", (long long)g);
 	js_begin(sh, "ready");
 	js_int(sh, "g", g);
@@ -439,6 +561,29 @@ static const char *g_status(uint32_t s)
 	}
 }
 
+/* The names G goid bound in its body ("w,buf"; "-" if none), into buf,
+ * or with json as the array "names". */
+static const char *g_names(sh_t *sh, int64_t goid, char *buf, size_t n, bool json)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	if (json)
+		js_array(sh, "names");
+	for (size_t i = 1; i < sh->nvals; i++) {
+		const sh_value *v = val_get(sh, i);
+		if (!v || v->owner != goid || !v->name[0])
+			continue;
+		if (json)
+			js_str(sh, NULL, v->name);
+		int k = snprintf(buf + len, n - len, "%s%s", len ? "," : "", v->name);
+		if (k > 0 && (size_t)k < n - len)
+			len += (size_t)k;
+	}
+	if (json)
+		js_array_end(sh);
+	return len ? buf : "-";
+}
+
 int cmd_gs(sh_t *sh, sh_args *a)
 {
 	(void)a;
@@ -456,8 +601,8 @@ int cmd_gs(sh_t *sh, sh_args *a)
 	js_begin(sh, "gs");
 	js_array(sh, "gs");
 	if (n)
-		out(sh, "%-6s %-9s %-*s %-4s %8s %6s\n", "G", "STATUS", (int)wait_width, "WAIT", "P",
-		    "STACK", "RUNS");
+		out(sh, "%-6s %-9s %-*s %-4s %8s %6s  %s\n", "G", "STATUS", (int)wait_width, "WAIT",
+		    "P", "STACK", "RUNS", "NAMES");
 	else
 		out(sh, "no goroutines\n");
 	for (size_t i = 0; i < n; i++) {
@@ -466,9 +611,11 @@ int cmd_gs(sh_t *sh, sh_args *a)
 		if (g->p >= 0)
 			snprintf(pb, sizeof pb, "p%d", g->p);
 		const char *wait = sync_wait_text(g, wb, sizeof wb); /* with what it waits on */
-		out(sh, "g%-5lld %-9s %-*s %-4s %8zu %6llu\n", (long long)g->goid, g_status(g->status),
-		    (int)wait_width, wait[0] ? wait : "-", pb, g->stack_used,
-		    (unsigned long long)g->nswitch);
+		char nb[128];
+		const char *names = g_names(sh, g->goid, nb, sizeof nb, false);
+		out(sh, "g%-5lld %-9s %-*s %-4s %6zu B %6llu  %s\n", (long long)g->goid,
+		    g_status(g->status), (int)wait_width, wait[0] ? wait : "-", pb, g->stack_used,
+		    (unsigned long long)g->nswitch, names);
 		js_object(sh, NULL);
 		js_int(sh, "g", g->goid);
 		js_str(sh, "status", g_status(g->status));
@@ -478,6 +625,7 @@ int cmd_gs(sh_t *sh, sh_args *a)
 		js_int(sh, "p", g->p);
 		js_uint(sh, "stack_used", g->stack_used);
 		js_uint(sh, "runs", g->nswitch);
+		g_names(sh, g->goid, nb, sizeof nb, true);
 		js_object_end(sh);
 	}
 	js_array_end(sh);
@@ -613,5 +761,5 @@ int cmd_scheddetail(sh_t *sh, sh_args *a)
 
 int sh_step_once(sh_t *sh)
 {
-	return one_step(sh, false, 0);
+	return one_step(sh, "step", false, 0);
 }

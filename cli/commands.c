@@ -79,7 +79,8 @@ const sh_cmd sh_commands[] = {
 	{"stats", "stats", "memory statistics (Go's MemStats names)",
 	 "Print gort_memstats with Go's runtime.MemStats field names.", "stats", NULL, cmd_stats},
 	{"vals", "vals", "list the values $1, $2, ... and their names",
-	 "Every object the session allocated, live or freed.", "vals", NULL, cmd_vals},
+	 "Every object the session allocated, live or freed; a name a goroutine's body bound "
+	 "is that G's own, written gN.NAME (free g1.w).", "vals", NULL, cmd_vals},
 	{"spawn", "spawn [on pN] { BODY } | FUNC", "start a goroutine running BODY",
 	 "BODY is ';'-separated steps run on the G's own stack: alloc SIZE [noscan] [as NAME], "
 	 "free NAME, yield, park [REASON], ready gN, spawn [on pN] { ... } | FUNC, work N, "
@@ -168,7 +169,8 @@ const sh_cmd sh_commands[] = {
 	 "let n = 6 * 7", NULL, cmd_sync_op},
 	{"gs", "gs", "list the goroutines",
 	 "Every live G: id, status, wait reason (with the channel, mutex or wait group it waits "
-	 "on, by name), the P it last ran on, stack in use, runs.", "gs",
+	 "on, by name), the P it last ran on, bytes of stack in use, runs, the names its body "
+	 "bound.", "gs",
 	 NULL, cmd_gs},
 	{"ps", "ps", "list the Ps",
 	 "Every P: runnext, its local run queue in order, schedtick, free Gs, its mcache.", "ps",
@@ -203,12 +205,18 @@ const sh_cmd sh_commands[] = {
 	 "Run the command; if it fails, its error is printed but does not stop a batch or count "
 	 "as a failure. For scripts and tours that show misuse.",
 	 "try free $1", NULL, cmd_try},
+	{"repeat", "repeat N { COMMANDS }", "run commands N times",
+	 "Run the block N times, as if its lines were typed N times (nested repeats multiply; "
+	 "10^6 rounds in all at most). The first round with a failing command ends it.",
+	 "repeat 50 { spawn { yield } }", NULL, cmd_repeat},
 	{"set", "set color|json|echo on|off", "change an output setting", "Turn a setting on or off.",
 	 "set json on", set_subs, cmd_set},
 	{"echo", "echo TEXT", "print TEXT", "Print the rest of the command.", "echo hello", NULL,
 	 cmd_echo},
 	{"source", "source FILE", "run the commands in FILE",
-	 "Run a script; sources may nest up to 16 deep.", "source examples/tour.gsh", NULL,
+	 "Run a script; a relative FILE is taken from the folder of the file that sources it "
+	 "(from the current folder at the prompt). Sources may nest up to 16 deep; an error in "
+	 "one names the chain of sources that led to it.", "source examples/tour.gsh", NULL,
 	 cmd_source},
 	{"help", "help [COMMAND]", "list the commands, or explain one", "Usage, meaning, an example.",
 	 "help dump", NULL, cmd_help},
@@ -304,7 +312,8 @@ int cmd_source(sh_t *sh, sh_args *a)
 		return sh_error(sh, "usage: source FILE");
 	if (sh->depth >= SH_MAX_NESTING)
 		return sh_error(sh, "source: nested more than %d deep", SH_MAX_NESTING);
-	return sh_run_file(sh, a->argv[1].text);
+	char buf[4096];
+	return sh_run_file(sh, sh_source_path(sh, a->argv[1].text, buf, sizeof buf));
 }
 
 int cmd_check(sh_t *sh, sh_args *a)
@@ -325,7 +334,9 @@ int cmd_try(sh_t *sh, sh_args *a)
 	if (a->argc < 2 || a->argv[1].kind != TOK_WORD)
 		return sh_error(sh, "usage: try COMMAND ...");
 	const sh_cmd *c = sh_find_command(a->argv[1].text);
-	if (!c || c->run == cmd_try)
+	if (c && c->run == cmd_try)
+		return sh_error(sh, "try: try inside try (one try already expects the failure)");
+	if (!c)
 		return sh_error(sh, "try: unknown command '%s'", a->argv[1].text);
 	sh_args rest = {.argc = a->argc - 1};
 	memcpy(rest.argv, a->argv + 1, (size_t)rest.argc * sizeof *rest.argv);
@@ -334,6 +345,48 @@ int cmd_try(sh_t *sh, sh_args *a)
 	sh->failed = false; /* expected: reported, not counted */
 	sh->gort_error = false;
 	return 0;
+}
+
+/* Rounds of the repeats running now, multiplied: nested repeats at the
+ * prompt are bounded as a body's are, so no line can run for ever. */
+#define PROMPT_REPEAT_MAX 1000000ull
+static uint64_t repeat_rounds = 1;
+
+static int repeat_rounds_of(sh_t *sh, const char *block, uint64_t n)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		if (sh_interrupted) {
+			out(sh, "repeat: interrupted (Ctrl-C) after %llu of %llu rounds\n",
+			    (unsigned long long)k, (unsigned long long)n);
+			return 0;
+		}
+		unsigned before = sh->nerrors;
+		int rc = sh_run_line(sh, block);
+		if (sh->quit)
+			return 0;
+		if (rc != 0 || sh->nerrors != before)
+			return sh_error(sh, "repeat: stopped in round %llu of %llu",
+					(unsigned long long)k + 1, (unsigned long long)n);
+	}
+	return 0;
+}
+
+int cmd_repeat(sh_t *sh, sh_args *a)
+{
+	uint64_t n;
+	if (a->argc != 3 || a->argv[2].kind != TOK_BLOCK || !parse_u64(a->argv[1].text, &n))
+		return sh_error(sh, "usage: repeat N { COMMANDS }");
+	if (n > PROMPT_REPEAT_MAX / repeat_rounds)
+		return sh_error(sh, "repeat: at most %llu rounds in all (nested repeats multiply)",
+				PROMPT_REPEAT_MAX);
+	/* The block's text lives in the splitter's buffer of this line,
+	 * which outlives the rounds; each round splits it anew. */
+	uint64_t outer = repeat_rounds;
+	repeat_rounds = outer * (n ? n : 1);
+	int rc = repeat_rounds_of(sh, a->argv[2].text, n);
+	repeat_rounds = outer;
+	sh->failed = rc != 0; /* the last round's last command does not decide */
+	return rc;
 }
 
 int cmd_quit(sh_t *sh, sh_args *a)

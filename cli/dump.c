@@ -800,9 +800,9 @@ static int dump_bitmap(sh_t *sh, sh_args *a)
 	size_t mark = (addr - s.base) / s.elemsize;
 	out(sh,
 	    "bitmap of span %s: class %s, %s slots, %u of them: A alloc, F freed (inbox), "
-	    "Q quarantine, P pointers\n",
+	    "Q quarantine, P pointers; > slot %zu, the one asked for\n",
 	    fmt_addr(s.base, abuf), class_label(&s, cbuf, sizeof cbuf),
-	    exact_size(s.elemsize, sbuf), s.nelems);
+	    exact_size(s.elemsize, sbuf), s.nelems, mark);
 	js_begin(sh, "dump bitmap");
 	js_addr(sh, "span", s.base);
 	js_uint(sh, "class", s.span_class);

@@ -484,7 +484,8 @@ static void trace_run(sh_t *sh, const gort_event *e)
 	if (tr.threaded)
 		fprintf(sh->trace, ",\"m\":%d}}", (int)e->m);
 	else
-		fprintf(sh->trace, ",\"step\":%llu}}", (unsigned long long)e->step);
+		fprintf(sh->trace, ",\"step\":%llu}}", /* as the step line: [1] first */
+			(unsigned long long)e->step + 1);
 }
 
 /* GO and READY: instants on the P of the G that did it, or on the outside

@@ -54,10 +54,25 @@ typedef struct options {
 	bool norc, no_color;
 } options;
 
+/* What each option takes, for the error that names it. */
+static const char *option_range(const char *opt)
+{
+	static const char *const ranges[][2] = {
+		{"--procs", "a number of Ps, 1..256"},
+		{"--arena", "a size above 0, with K/M/G suffixes: 4M"},
+		{"--stack", "a size of at least " SH_MIN_STACK_TEXT},
+		{"--seed", "a number, decimal or 0x hex"},
+		{"--harden", "light, default or paranoid"},
+	};
+	for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++)
+		if (strcmp(ranges[i][0], opt) == 0)
+			return ranges[i][1];
+	return "see --help";
+}
+
 static int bad_option(const char *opt, const char *val)
 {
-	fprintf(stderr, "gortsh: bad value for %s: '%s'%s\n", opt, val,
-		strcmp(opt, "--stack") == 0 ? " (at least " SH_MIN_STACK_TEXT ")" : "");
+	fprintf(stderr, "gortsh: bad value for %s: '%s' (%s)\n", opt, val, option_range(opt));
 	return 2;
 }
 
@@ -156,6 +171,19 @@ static int parse_options(sh_t *sh, options *o, int argc, char **argv)
 
 /* ----------------------------------------------------------------- main */
 
+/* --arena below a whole MiB: the runtime rounds its limit up; say so. */
+static void arena_note(sh_t *sh)
+{
+	gort_arena_info ai;
+	gort_inspect_arena(&ai);
+	if (!sh->cfg.arena_bytes || ai.arena_bytes <= sh->cfg.arena_bytes)
+		return;
+	fprintf(stderr,
+		"gortsh: --arena %llu B: the heap's limit is rounded up to whole MiB, so %llu MiB\n",
+		(unsigned long long)sh->cfg.arena_bytes, (unsigned long long)(ai.arena_bytes >> 20));
+	sh->cfg.arena_bytes = ai.arena_bytes;
+}
+
 static void run_rc(sh_t *sh)
 {
 	const char *home = getenv("HOME");
@@ -207,6 +235,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gortsh: cannot start the runtime: %s\n", strerror(errno));
 		return 1;
 	}
+	arena_note(sh);
 	if (!o.norc)
 		run_rc(sh);
 	if (sh->interactive)

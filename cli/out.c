@@ -256,6 +256,34 @@ const char *fmt_size(uint64_t n, char *buf)
 
 /* -------------------------------------------------------------- errors */
 
+/* " (sourced from a.gsh:3, from main.gsh:7)": how the current file was
+ * reached, for the error's own line (one error, one line, one write); a
+ * file that sources itself shows as one frame with its count. */
+static const char *source_chain(const sh_t *sh, char *buf, size_t n)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (const sh_frame *f = sh->from; f && len < n;) {
+		const sh_frame *next = f->up;
+		unsigned times = 1;
+		for (; next && next->file && f->file && next->line == f->line &&
+		       strcmp(next->file, f->file) == 0;
+		     next = next->up)
+			times++;
+		if (f->file) {
+			int k = snprintf(buf + len, n - len, "%s%s:%u", len ? ", from " : " (sourced from ",
+					 f->file, f->line);
+			len += k > 0 ? (size_t)k : 0;
+			if (times > 1 && len < n)
+				len += (size_t)snprintf(buf + len, n - len, " (%u times)", times);
+		}
+		f = next;
+	}
+	if (len && len + 1 < n)
+		strcpy(buf + len, ")");
+	return buf;
+}
+
 int sh_error(sh_t *sh, const char *fmt, ...)
 {
 	char raw[512], msg[1024];
@@ -277,9 +305,11 @@ int sh_error(sh_t *sh, const char *fmt, ...)
 	msg[n] = '\0';
 	sh->failed = true;
 	fflush(stdout);
-	if (sh->file && !sh->interactive)
-		fprintf(stderr, "%s:%u: error: %s\n", sh->file, sh->line, msg);
-	else
+	if (sh->file && !sh->interactive) {
+		char chain[512];
+		fprintf(stderr, "%s:%u: error: %s%s\n", sh->file, sh->line, msg,
+			source_chain(sh, chain, sizeof chain));
+	} else
 		fprintf(stderr, "error: %s\n", msg);
 	fflush(stderr);
 	if (sh->json) {

@@ -282,7 +282,7 @@ bool parse_ref(sh_t *sh, const char *s, uintptr_t *addr, sh_value **val)
 		*addr = (uintptr_t)v;
 		return true;
 	}
-	sh_value *named = valid_name(s) ? val_by_name(sh, s) : NULL;
+	sh_value *named = valid_name(s) || strchr(s, '.') ? val_by_name(sh, s) : NULL; /* gN.NAME */
 	if (!named)
 		return false;
 	*addr = named->addr;

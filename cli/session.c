@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 sh_t *sh_current;
+volatile sig_atomic_t sh_interrupted;
 
 /* ------------------------------------------------------------- runtime */
 
@@ -52,7 +53,7 @@ void sh_session_end(sh_t *sh)
 	sync_clear();
 	progs_clear(sh);
 	vals_clear(sh);
-	actions_take(sh, NULL, 0);
+	free(actions_take(sh, NULL));
 }
 
 int sh_runtime_init(sh_t *sh)
@@ -87,7 +88,7 @@ static void echo_command(sh_t *sh, const sh_args *a)
 static int run_command(void *ctx, sh_args *a)
 {
 	sh_t *sh = ctx;
-	if (sh->quit)
+	if (sh->quit || sh_interrupted)
 		return -1;
 	if (sh->echo)
 		echo_command(sh, a);
@@ -144,7 +145,7 @@ static int run_stream(sh_t *sh, FILE *f)
 	size_t cap = 0, plen = 0;
 	unsigned first_line = 0;
 	int rc = 0, depth = 0;
-	for (unsigned lineno = 1; !sh->quit; lineno++) {
+	for (unsigned lineno = 1; !sh->quit && !sh_interrupted; lineno++) {
 		errno = 0;
 		ssize_t n = getline(&line, &cap, f);
 		if (n < 0) {
@@ -174,7 +175,7 @@ static int run_stream(sh_t *sh, FILE *f)
 				break;
 		}
 	}
-	if (plen && !sh->quit && (rc == 0 || sh->keep_going)) {
+	if (plen && !sh->quit && !sh_interrupted && (rc == 0 || sh->keep_going)) {
 		/* End of input inside a block: running it reports the brace. */
 		sh->line = first_line;
 		if (sh_run_line(sh, pending) != 0)
@@ -185,19 +186,31 @@ static int run_stream(sh_t *sh, FILE *f)
 	return rc;
 }
 
+/* Runs f as the file name (a path on disk or not): the current file and
+ * line are pushed on the include chain for the time it runs. */
+static int run_as(sh_t *sh, FILE *f, const char *name, bool is_path)
+{
+	sh_frame fr = {.file = sh->file, .line = sh->line, .up = sh->from};
+	bool was_path = sh->file_is_path;
+	sh->from = &fr;
+	sh->file = name;
+	sh->file_is_path = is_path;
+	sh->depth++;
+	int rc = run_stream(sh, f);
+	sh->depth--;
+	sh->file_is_path = was_path;
+	sh->file = fr.file;
+	sh->line = fr.line;
+	sh->from = fr.up;
+	return rc;
+}
+
 int sh_run_text(sh_t *sh, const char *name, const char *text)
 {
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
 	if (!f)
 		return strlen(text) ? sh_error(sh, "out of memory") : 0;
-	const char *file = sh->file;
-	unsigned line = sh->line;
-	sh->file = name;
-	sh->depth++;
-	int rc = run_stream(sh, f);
-	sh->depth--;
-	sh->file = file;
-	sh->line = line;
+	int rc = run_as(sh, f, name, false);
 	fclose(f);
 	return rc;
 }
@@ -213,17 +226,19 @@ int sh_run_file(sh_t *sh, const char *path)
 			fclose(f);
 		return sh_error(sh, "cannot run %s: %s", path, strerror(EISDIR));
 	}
-	const char *file = sh->file;
-	unsigned line = sh->line;
-	sh->file = f == stdin ? "<stdin>" : path;
-	sh->depth++;
-	int rc = run_stream(sh, f);
-	sh->depth--;
-	sh->file = file;
-	sh->line = line;
+	int rc = run_as(sh, f, f == stdin ? "<stdin>" : path, f != stdin);
 	if (f != stdin)
 		fclose(f);
 	if (rc != 0 && sh->depth > 0)
 		sh->failed = true; /* the source command fails with its file */
 	return rc;
+}
+
+const char *sh_source_path(const sh_t *sh, const char *path, char *buf, size_t n)
+{
+	const char *slash = sh->file && sh->file_is_path ? strrchr(sh->file, '/') : NULL;
+	if (path[0] == '/' || strcmp(path, "-") == 0 || !slash)
+		return path; /* absolute, stdin, or the sourcing file is in . */
+	int k = snprintf(buf, n, "%.*s/%s", (int)(slash - sh->file), sh->file, path);
+	return k >= 0 && (size_t)k < n ? buf : path;
 }

@@ -20,6 +20,7 @@
 #ifndef GORTSH_SHELL_H
 #define GORTSH_SHELL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,6 +48,7 @@
 #define SH_MIN_STACK_TEXT "16K"
 #endif
 #define SH_ACTIONS_MAX 64  /* action lines shown per step; the rest are counted */
+#define SH_ACTIONS_JSON_MAX 1000000u /* in JSON every line is kept, up to this many */
 #define SH_VAL_BLOCK 256
 #define SH_VAL_BLOCKS 4096 /* at most a million values per session */
 
@@ -80,9 +82,18 @@ typedef struct sh_value {
 	size_t size;        /* requested */
 	bool live;          /* not freed through the shell */
 	char name[SH_NAME_MAX]; /* "" if unnamed */
+	int64_t owner;      /* the G whose body bound it (0: the shell): its name is that G's */
 } sh_value;
 
 /* ------------------------------------------------------------ state */
+
+/* A file being run, and where it was sourced from: a chain on the C
+ * stack, innermost first, for the include chain of an error. */
+typedef struct sh_frame {
+	const char *file;       /* the file that ran `source`; NULL: the prompt */
+	unsigned line;          /* the line of that `source` */
+	struct sh_frame *up;
+} sh_frame;
 
 typedef struct sh_prog sh_prog; /* a compiled G body (body.c) */
 typedef struct sh_func sh_func; /* func NAME { ... } (body.c) */
@@ -95,6 +106,8 @@ typedef struct sh {
 	const char *file;
 	unsigned line;
 	int depth;          /* source nesting */
+	sh_frame *from;     /* where the current file was sourced from (NULL: top) */
+	bool file_is_path;  /* file names a file on disk: `source` resolves from its folder */
 	/* Results. */
 	unsigned nerrors;   /* commands that failed */
 	bool failed;        /* the current command failed */
@@ -112,7 +125,7 @@ typedef struct sh {
 	/* What Gs did while the current step ran (body.c appends). */
 	char *actions;
 	size_t nactions, capactions;
-	unsigned action_lines;  /* lines kept this step (at most SH_ACTIONS_MAX) */
+	unsigned action_lines;  /* lines kept this step (SH_ACTIONS_MAX; JSON: _JSON_MAX) */
 	uint64_t actions_dropped; /* lines past the cap, counted */
 	/* gort's error handler records here (gort.h: the heap is unchanged). */
 	bool gort_error;
@@ -129,6 +142,11 @@ typedef struct sh {
 } sh_t;
 
 extern sh_t *sh_current; /* the one session: gort's handler and G bodies reach it */
+/* Set by Ctrl-C at the prompt (repl.c), cleared at the next prompt: `run`
+ * and `step N` stop at the next step boundary, threaded Gs' bodies at
+ * their next step, a line's remaining commands and a source'd file's
+ * remaining lines do not run. */
+extern volatile sig_atomic_t sh_interrupted;
 
 /* Start or restart the runtime with sh->cfg; drops values, names, bodies. */
 int sh_runtime_init(sh_t *sh);
@@ -140,6 +158,10 @@ int sh_run_line(sh_t *sh, const char *line);
 int sh_run_file(sh_t *sh, const char *path);
 /* Run text as if it were a file called name (-c): errors say name:LINE. */
 int sh_run_text(sh_t *sh, const char *name, const char *text);
+/* `source PATH` from the current file: a relative PATH is taken from the
+ * sourcing file's folder (as `.` in sh), from . at the prompt, in -c and
+ * on standard input. Returns path or buf. */
+const char *sh_source_path(const sh_t *sh, const char *path, char *buf, size_t n);
 
 /* ------------------------------------------------------------ output */
 
@@ -209,13 +231,24 @@ bool parse_p(sh_t *sh, const char *s, unsigned *p);
 const sh_tok *parse_spawn(const sh_args *a, const char **p_word);
 bool parse_g(const char *s, int64_t *g);
 
-/* A new value; returns its number K ($K), 0 if there is no room. */
+/* A new value; returns its number K ($K), 0 if there is no room. The
+ * shell's (owner 0); val_add_owned for a G body's, whose name is that G's
+ * own, as a Go local is: binding it moves only that G's name. */
 size_t val_add(sh_t *sh, uintptr_t addr, size_t size, const char *name);
+size_t val_add_owned(sh_t *sh, uintptr_t addr, size_t size, const char *name, int64_t owner);
 /* $K, NULL if it does not exist. */
 sh_value *val_get(sh_t *sh, uint64_t k);
 /* Forget every value (init). */
 void vals_clear(sh_t *sh);
+/* NAME as the prompt sees it: the shell's own NAME, else `gN.NAME`, else
+ * the NAME of the one G that bound it (NULL if none or several). */
 sh_value *val_by_name(sh_t *sh, const char *name);
+/* NAME exactly as owner bound it (a body's lookup: its own, then 0's). */
+sh_value *val_lookup(sh_t *sh, int64_t owner, const char *name);
+/* The Gs (up to max) that bound NAME, newest first; how many there are. */
+size_t val_owners(sh_t *sh, const char *name, int64_t *owners, size_t max);
+/* "w" for the shell's, "g1.w" for a G's: how vals and errors write it. */
+const char *val_label(const sh_value *v, char *buf, size_t n);
 /* The newest live value at addr, NULL if none. */
 sh_value *val_by_addr(sh_t *sh, uintptr_t addr);
 /* Names must start with a letter and be [A-Za-z0-9_]. */
@@ -269,6 +302,7 @@ int cmd_echo(sh_t *sh, sh_args *a);
 int cmd_source(sh_t *sh, sh_args *a);
 int cmd_help(sh_t *sh, sh_args *a);
 int cmd_try(sh_t *sh, sh_args *a);
+int cmd_repeat(sh_t *sh, sh_args *a);
 int cmd_quit(sh_t *sh, sh_args *a);
 
 /* trace (export.c): called after each step and run with the new events. */
@@ -286,6 +320,9 @@ size_t prog_steps(const sh_prog *p);
 sh_prog *func_find(sh_t *sh, const char *name);
 int func_define(sh_t *sh, const char *name, sh_prog *prog);
 void funcs_clear(sh_t *sh);
+/* Why gort_ready(g) failed: "no goroutine g9 (...)", "g3 has exited",
+ * "g2 is runnable, not parked" (cmd_sched.c; buf >= 80 bytes). */
+const char *sh_not_parked(int64_t g, char *buf, size_t n);
 /* Start a G running prog (on P p's runnext: step mode only); its goid or -1. */
 int64_t prog_spawn(sh_t *sh, sh_prog *prog);
 int64_t prog_spawn_on(sh_t *sh, sh_prog *prog, unsigned p);
@@ -301,6 +338,12 @@ extern unsigned sh_body_errors;
 
 /* Append to the step's action log (thread-safe). */
 void actions_add(sh_t *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void actions_take(sh_t *sh, char *buf, size_t n);
+/* Hand the log over and start a new one: its lines (malloc'd, the caller
+ * frees; NULL if none) and how many more were only counted (text mode's
+ * summary; in JSON only past SH_ACTIONS_JSON_MAX). */
+char *actions_take(sh_t *sh, uint64_t *dropped);
+/* How text mode ends a summarised log: "... and N more ...". */
+#define SH_MORE_FMT "... and %llu more (--json or set json on lists every one)"
+#define SH_MORE_JSON "did_dropped" /* JSON's count of lines past SH_ACTIONS_JSON_MAX */
 
 #endif /* GORTSH_SHELL_H */

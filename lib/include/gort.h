@@ -192,8 +192,10 @@ GORT_API uint64_t gort_error_count(void);
  * appears and run Gs in parallel; gort_run() blocks until every G has
  * exited. If Gs remain and all of them are parked while no M runs any G,
  * gort_run reports GORT_ERR_DEADLOCK ("all goroutines are asleep -
- * deadlock!") and returns how many are parked. gort_step() fails with
- * EINVAL there. Call gort_shutdown() after gort_run() has returned: it
+ * deadlock!") through the error reporter: the default handler aborts the
+ * process, as Go does; only under a handler that returns
+ * (gort_set_error_handler) does gort_run return how many are parked.
+ * gort_step() fails with EINVAL there. Call gort_shutdown() after gort_run() has returned: it
  * stops and joins every M.
  */
 typedef void (*gort_fn)(void *arg);
@@ -244,10 +246,12 @@ GORT_API int gort_set_procs(unsigned n);
 /* Step mode: reseed the PRNG behind every scheduling choice (0 = the fixed
  * default). The same seed and calls from here on give the same run. */
 GORT_API void gort_reseed(uint64_t seed);
-/* Step mode: step until no G can run. Threaded mode: wait until every G has
- * exited or all that remain are parked (then GORT_ERR_DEADLOCK is
- * reported). Returns how many Gs are still parked; -1 with errno on error
- * (EDEADLK when called from a G in threaded mode). */
+/* Step mode: step until no G can run; returns how many Gs are still
+ * parked. Threaded mode: wait until every G has exited or all that remain
+ * are parked; then GORT_ERR_DEADLOCK is reported, and the default error
+ * handler aborts the process, so gort_run returns the number parked only
+ * under a handler that returns. -1 with errno on error (EDEADLK when called
+ * from a G in threaded mode). */
 GORT_API int gort_run(void);
 /* Threaded mode, in a G, around a call that may block (read, sleep, ...):
  * enter gives the G's P to another M at once, so other Gs run meanwhile

@@ -8,19 +8,25 @@
       every line of JSON_OUT is one JSON object with a "cmd" or an "error"
       key; that the objects match the echoed commands one to one (the rules
       below); and that every step object says what the text step line says.
+  check_json.py did FILE N
+      FILE is --json output: its step and run objects' "did" arrays hold N
+      lines in all, none of them a summary ("... and K more"), and no object
+      counts lines it left out (did_dropped).
   check_json.py svg FILE
       FILE parses as XML and its root is <svg> in the SVG namespace.
   check_json.py trace FILE STEPS|g1=N,g2=N,...
       FILE parses as JSON with a traceEvents list whose entries all have name,
       ph, ts, pid and tid; the "X" (run) events are exactly STEPS (step
-      mode), or per G exactly the given count (threaded mode).
+      mode, their args.step numbered 1..STEPS as the step lines are), or
+      per G exactly the given count (threaded mode).
 
 How objects pair with commands: one object per command (its result or its
 error), except that step and run also print one object per scheduling
-decision (with "outcome") before their own (`step N` prints its own only if
-it stopped before N decisions), and so may send, recv, select, lock and wg
-at the prompt, which step until they can go on; source prints the objects of its file and
-one of its own only when it fails to open or nest. A line that does not split (an unbalanced brace, a stray quote, too
+decision (with "outcome") before their own summary, and so may send, recv,
+select, lock and wg at the prompt, which step until they can go on; source
+prints the objects of its file and one of its own only when it fails to open or
+nest; repeat prints the objects of its rounds' commands and one of its own only
+when it fails. A line that does not split (an unbalanced brace, a stray quote, too
 many words) prints one error that belongs to no command: those are counted
 and must be as many as in the text run.
 
@@ -78,8 +84,10 @@ def pair(commands, objs):
 
     def peek():
         nonlocal i, split_errors
-        while i < len(objs) and objs[i].get("error") in SPLIT_ERRORS:
-            split_errors += 1
+        while i < len(objs) and (objs[i].get("error") in SPLIT_ERRORS or
+                                 str(objs[i].get("error")).startswith("repeat: stopped")):
+            # a repeat's own error follows the objects of its rounds
+            split_errors += objs[i].get("error") in SPLIT_ERRORS
             i += 1
         return objs[i] if i < len(objs) else None
 
@@ -100,6 +108,11 @@ def pair(commands, objs):
         if verb == "try" and len(words) > 1:
             words = words[1:]
             verb = words[0]
+        if verb == "repeat":  # its rounds' commands are echoed and paired one by one
+            o = peek()
+            if o and "error" in o and re.match(r"(usage: repeat|repeat: at most)", o["error"]):
+                i += 1
+            continue
         if verb == "source":
             o = peek()
             if o and "error" in o and re.match(r"(cannot open|source:|usage: source)", o["error"]):
@@ -111,8 +124,6 @@ def pair(commands, objs):
             while (limit is None or n < limit) and (o := peek()) is not None and is_event(o):
                 i += 1
                 n += 1
-            if limit is not None and n == limit:
-                continue
             o = take(cmd, "its summary or error")
             if o is not None and not ("error" in o or (o.get("cmd") == verb and not is_event(o))):
                 problem(f"command `{cmd}`: expected its summary or an error, got {o}")
@@ -129,12 +140,33 @@ def pair(commands, objs):
     return split_errors
 
 
+# Text shows the first 64 lines of what a step did (an error line up to 80)
+# and counts the rest; JSON keeps every one (cli/body.c, lines_cap).
+TEXT_LINES, TEXT_ERROR_LINES = 64, 80
+
+
+def text_did(did, dropped=0):
+    """The lines text mode shows for a JSON "did" array, with its count."""
+    kept = []
+    for d in did:
+        if len(kept) < (TEXT_ERROR_LINES if "error:" in d else TEXT_LINES):
+            kept.append(d)
+        else:
+            dropped += 1
+    if dropped:
+        kept.append(f"... and {dropped} more (--json or set json on lists every one)")
+    return kept
+
+
 def text_step(o):
     """The text line gortsh prints for this step object."""
+    if any(d.startswith("... and ") for d in o["did"]):
+        problem(f"step {o['step']}: a summary inside the did array: {o['did'][-1]!r}")
     line = f"[{o['step']}] p{o['p']} g{o['g']} {o['source']}"
     if "from" in o:
         line += f" from p{o['from']}"
-    line += ": " + "".join(d + "; " for d in o["did"]) + o["outcome"]
+    did = text_did(o["did"], o.get("did_dropped", 0))
+    line += ": " + "".join(d + "; " for d in did) + o["outcome"]
     if "on" in o:
         line += " on " + o["on"]
     return line
@@ -177,6 +209,22 @@ def session(json_out, text_out, text_err):
             step_problems.append(f"step differs: text {t!r}, JSON {j!r}")
             break
     print(f"{len(objs)} objects, {len(commands)} commands, {len(steps_json)} steps")
+
+
+def did(path, want):
+    total = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            o = json.loads(raw)
+            if o.get("cmd") not in ("step", "run") or "did" not in o:
+                continue
+            total += len(o["did"])
+            cut = [d for d in o["did"] if d.startswith("... and ")]
+            if cut or "did_dropped" in o:
+                problem(f"{o['cmd']}: did is cut: {cut[:1]} did_dropped={o.get('did_dropped')}")
+    if total != int(want):
+        problem(f"{total} did lines, want {want}")
+    print(f"{total} did lines")
 
 
 def svg(path):
@@ -224,6 +272,10 @@ def trace(path, want):
             problem(f"{path}: X events per G {per_g}, expected {expect}")
     elif len(runs) != int(want):
         problem(f"{path}: {len(runs)} X events, expected {want} (one per step)")
+    else:  # numbered as the step lines are: [1], [2], ...
+        steps = sorted(e.get("args", {}).get("step", -1) for e in runs)
+        if steps != list(range(1, int(want) + 1)):
+            problem(f"{path}: args.step of the X events are {steps[:8]}..., not 1..{want} as the step lines")
     print(f"{len(ev)} events, {len(runs)} X")
 
 
@@ -231,6 +283,8 @@ def main():
     kind = sys.argv[1] if len(sys.argv) > 1 else ""
     if kind == "session" and len(sys.argv) == 5:
         session(*sys.argv[2:])
+    elif kind == "did" and len(sys.argv) == 4:
+        did(sys.argv[2], sys.argv[3])
     elif kind == "svg" and len(sys.argv) == 3:
         svg(sys.argv[2])
     elif kind == "trace" and len(sys.argv) == 4:

@@ -50,7 +50,7 @@ def main():
     for line in sys.stdin:
         obj = json.loads(line)
         cmd = obj.get("cmd")
-        if cmd == "step":
+        if cmd == "step" and "outcome" in obj:  # a step, not step N's summary
             got[obj["step"]] = step_of(obj)
         elif cmd in ("ps", "dump runq", "gs", "schedtrace"):
             last[cmd] = obj

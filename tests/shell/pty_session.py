@@ -20,6 +20,16 @@ opens no block; quit ends with status 0. The history file then holds the
 typed commands.
 Session 2: the history is read back (Ctrl-P recalls the last command);
 Ctrl-D on an empty line exits with status 0.
+Session 3: Ctrl-C is the shell's, not the end of it: at an empty prompt and
+at a `...> ` prompt it abandons what was typed and the prompt comes back;
+during a long step-mode `run` it stops the run between two steps (the
+values and the G survive, and `run` goes on where it stopped); in threaded
+mode it stops the Gs' bodies so `run` returns. Ctrl-D at `...> ` abandons
+the block with a message and the session goes on; Ctrl-D at `gortsh> `
+exits with status 0.
+Session 4: a block typed over three lines is one history entry: Ctrl-P
+recalls all of it (and Enter runs it again, not a lone `}`), the history
+file keeps it as one entry, and session 5 reads it back as one.
 """
 import os
 import pty
@@ -235,6 +245,118 @@ def session2(gortsh, home):
         s.kill()
 
 
+def session3(gortsh, home):
+    s = Session(gortsh, home)
+    try:
+        if not check(s, "a third session starts", r"gortsh> $"):
+            return
+        s.mark()
+        s.send(b"alloc 24 as keep\r")
+        check(s, "a value to keep", r"\$1 = .*gortsh> $")
+        s.mark()
+        s.send(b"\x03")
+        check(s, "Ctrl-C at an empty prompt gives a new prompt", r"\^C\ngortsh> $")
+        s.mark()
+        s.send(b"alloc 24 as never")
+        s.settle(0.2)
+        s.send(b"\x03")
+        check(s, "Ctrl-C abandons a half-typed line", r"\^C\ngortsh> $")
+        s.mark()
+        s.send(b"spawn {\r")
+        check(s, "a block is open", r"\.\.\.> $")
+        s.mark()
+        s.send(b"yield\r")
+        check(s, "the block goes on", r"yield\n\.\.\.> $")
+        s.send(b"\x03")
+        check(s, "Ctrl-C at ...> abandons the block", r"\^C\ngortsh> $")
+        s.mark()
+        s.send(b"gs; vals\r")
+        check(s, "after Ctrl-C: no G was spawned, the value is still there, the line was not run",
+              r"no goroutines\n\$1 +0x[0-9a-f]+ +24 B  live  keep\ngortsh> $")
+        s.mark()
+        s.send(b"spawn {\r")
+        check(s, "another block is open", r"\.\.\.> $")
+        s.mark()
+        s.send(b"\x04")
+        check(s, "Ctrl-D at ...> abandons the block with a message",
+              r"the open block was abandoned, 1 brace unclosed\)\ngortsh> $")
+        s.mark()
+        s.send(b"spawn { repeat 1000000 { work 1000000; yield } }\r")
+        check(s, "a long-running G", r"g1 runnable on p0.*gortsh> $")
+        s.mark()
+        s.send(b"run max=1000000; echo not-reached\r")
+        check(s, "the run is running", r"\[3\] p")
+        s.send(b"\x03")
+        check(s, "Ctrl-C stops a step-mode run at a step boundary",
+              # the terminal echoes ^C where the cursor is, maybe before the line
+              r"(\n|\^C)run: interrupted \(Ctrl-C\) after \d+ steps; Gs are still runnable\ngortsh> $")
+        if "\nnot-reached\n" in s.text():
+            not_ok("the rest of the interrupted line does not run", s.text()[-300:])
+        else:
+            ok("the rest of the interrupted line does not run")
+        s.mark()
+        s.send(b"step; vals\r")
+        check(s, "the G and the values survive the interrupt",
+              r"\] p\d g1 (local|stolen from p\d|runnext): work 1000000; yielded\n"
+              r"\$1 +0x[0-9a-f]+ +24 B  live  keep\ngortsh> $")
+        s.mark()
+        s.send(b"init threads=on; spawn { repeat 1000000 { work 1000000; yield } }; run\r")
+        check(s, "a threaded run is running", r"\(global queue; the Ms run it now\)")
+        s.settle(0.3)
+        s.send(b"\x03")
+        check(s, "Ctrl-C stops a threaded run (the Gs' bodies stop)",
+              r"run: interrupted \(Ctrl-C\): the Gs' bodies stopped at their next step; "
+              r"every M is idle; 0 Gs parked\ngortsh> $")
+        s.mark()
+        s.send(b"echo alive\r")
+        check(s, "the session goes on", r"\nalive\ngortsh> $")
+        s.mark()
+        s.send(b"\x04")
+        exited_cleanly(s, "Ctrl-D at an empty prompt exits with status 0")
+    finally:
+        s.kill()
+
+
+def session4(gortsh, home):
+    s = Session(gortsh, home)
+    try:
+        if not check(s, "a fourth session starts", r"gortsh> $"):
+            return
+        s.mark()
+        for part in (b"spawn {\r", b"yield\r"):
+            s.send(part)
+            check(s, "the block is open", r"\.\.\.> $")
+            s.mark()
+        s.send(b"}\r")
+        check(s, "the three-line block runs", r"g1 runnable on p0 \(runnext\)\ngortsh> $")
+        s.mark()
+        s.send(b"\x10")  # Ctrl-P
+        s.settle(0.3)
+        s.send(b"\r")
+        check(s, "Ctrl-P recalls the whole block, which runs again",
+              r"g2 runnable on p0 \(runnext\); g1 moved to the tail of p0's queue\ngortsh> $")
+        s.mark()
+        s.send(b"quit\r")
+        exited_cleanly(s, "quit exits with status 0 (session 4)")
+    finally:
+        s.kill()
+    s = Session(gortsh, home)
+    try:
+        if not check(s, "a fifth session starts", r"gortsh> $"):
+            return
+        s.mark()
+        s.send(b"\x10\x10")  # past `quit`, to the block
+        s.settle(0.3)
+        s.send(b"\r")
+        check(s, "the block is read back from the file as one entry",
+              r"g1 runnable on p0 \(runnext\)\ngortsh> $")
+        s.mark()
+        s.send(b"\x04")
+        exited_cleanly(s, "Ctrl-D exits with status 0 (session 5)")
+    finally:
+        s.kill()
+
+
 def main():
     if len(sys.argv) != 3:
         sys.stderr.write(__doc__)
@@ -244,6 +366,8 @@ def main():
     signal.alarm(60)
     session1(gortsh, home)
     session2(gortsh, home)
+    session3(gortsh, home)
+    session4(gortsh, home)
     return 1 if failed else 0
 
 

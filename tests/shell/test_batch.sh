@@ -128,7 +128,7 @@ printf 'echo in sub\n\nfrob\n' >sub.gsh
 printf 'echo main\nsource sub.gsh\necho "not reached"\n' >main.gsh
 gsh "FILE:LINE: inside source, the sourced file and its line; the source fails" main.gsh
 expect "FILE:LINE: inside source, the sourced file and its line; the source fails" 1 \
-	$'main\nin sub\nsub.gsh:3: error: unknown command \'frob\' (try help)'
+	$'main\nin sub\nsub.gsh:3: error: unknown command \'frob\' (try help) (sourced from main.gsh:2)'
 gsh "FILE:LINE: -c counts the lines of its argument" -c $'echo a\nspawn {\n  yield\n}\nfrob'
 expect "FILE:LINE: -c counts the lines of its argument" 1 \
 	$'a\ng1 runnable on p0 (runnext)\n-c:5: error: unknown command \'frob\' (try help)'
@@ -149,11 +149,19 @@ usage_error() { # NAME PATTERN ARG...
 	fi
 }
 usage_error "usage: unknown option exits 2" "unrecognized option.*--frob" --frob -c 'echo x'
-usage_error "usage: --procs 0 exits 2" "bad value for --procs: '0'" --procs 0 -c 'echo x'
-usage_error "usage: --procs 257 exits 2" "bad value for --procs: '257'" --procs 257 -c 'echo x'
-usage_error "usage: --arena xyz exits 2" "bad value for --arena: 'xyz'" --arena xyz -c 'echo x'
-usage_error "usage: --stack 0 exits 2" "bad value for --stack: '0'" --stack 0 -c 'echo x'
-usage_error "usage: --seed x exits 2" "bad value for --seed: 'x'" --seed x -c 'echo x'
+# Each says what the option takes.
+usage_error "usage: --procs 0 exits 2" "bad value for --procs: '0' \(a number of Ps, 1\.\.256\)" \
+	--procs 0 -c 'echo x'
+usage_error "usage: --procs 257 exits 2" "bad value for --procs: '257' \(a number of Ps, 1\.\.256\)" \
+	--procs 257 -c 'echo x'
+usage_error "usage: --arena xyz exits 2" "bad value for --arena: 'xyz' \(a size above 0, with K/M/G" \
+	--arena xyz -c 'echo x'
+usage_error "usage: --stack 0 exits 2" "bad value for --stack: '0' \(a size of at least [0-9]+K\)" \
+	--stack 0 -c 'echo x'
+usage_error "usage: --seed x exits 2" "bad value for --seed: 'x' \(a number, decimal or 0x hex\)" \
+	--seed x -c 'echo x'
+usage_error "usage: --harden x exits 2" "bad value for --harden: 'x' \(light, default or paranoid\)" \
+	--harden x -c 'echo x'
 usage_error "usage: -c without its argument exits 2" "requires an argument" -c
 
 gsh "--version exits 0" --version
@@ -335,5 +343,20 @@ for i in range(25000):
 IN=openblock.gsh
 within 5 "time: a block left open over 1 MB of lines is read in linear time" --keep-going
 IN=/dev/null
+
+# source takes a relative path from the sourcing file's folder, wherever
+# gortsh runs; -c and standard input take it from the current folder.
+mkdir -p srcdir/lib
+printf 'echo main\nsource lib/part.gsh\n' >srcdir/main.gsh
+printf 'echo part\nsource leaf.gsh\n' >srcdir/lib/part.gsh
+printf 'echo leaf\n' >srcdir/lib/leaf.gsh
+gsh "source: a relative path is taken from the sourcing file's folder" "$W/srcdir/main.gsh"
+expect "source: a relative path is taken from the sourcing file's folder" 0 'main
+part
+leaf'
+gsh "source: -c takes it from the current folder" -c 'source srcdir/main.gsh'
+expect "source: -c takes it from the current folder" 0 'main
+part
+leaf'
 
 finish

@@ -10,7 +10,9 @@
 #    the objects pair one to one with the commands run (counted from an
 #    --echo run of the same session; the pairing rules are in check_json.py)
 #    and each step object says exactly what the text step line says (one
-#    check over all scripts); UTF-8 text decodes to what was printed.
+#    check over all scripts; text shows the first 64 lines of a step and
+#    counts the rest, JSON lists every one); UTF-8 text decodes to what was
+#    printed. A threaded run's did array is never cut either.
 #    Scripts that switch json or echo themselves are left out;
 #  - the views whose text depends on timing (gs, ps, ms, schedtrace,
 #    scheddetail, dump mcache/runq) in threaded mode, with Gs running: JSON;
@@ -117,6 +119,14 @@ EOF
 (cd "$w" && run_gortsh --json --keep-going views.gsh) </dev/null >"$w/json.out" 2>"$w/json.err"
 (cd "$w" && run_gortsh --echo --keep-going views.gsh) </dev/null >"$w/text.out" 2>"$w/text.err"
 session_check "json: views in threaded mode" "$w/json.out" "$w/text.out" "$w/text.err"
+
+# JSON is never cut: a threaded run that did more than text shows lists
+# every line (the step-mode case is scripts/actions.gsh, above).
+w=$(workdir did)
+(cd "$w" && run_gortsh --json -c 'init procs=2 threads=on
+	spawn { repeat 150 { alloc 8 noscan } }; spawn { repeat 90 { alloc 16 } }; run') \
+	</dev/null >"$w/json.out" 2>&1
+pycheck "json: a threaded run's did array is never cut" did "$w/json.out" 240
 
 # Strings reach JSON unchanged: what a step did (UTF-8 arrows included), in
 # every session above, and echo's text.

@@ -3,8 +3,9 @@
 # pty_session.py (python3's pty module, no other package): the prompt, TAB
 # completion of commands, sub-commands and values, running commands, help,
 # an error that does not end the session, the continuation prompt of an open
-# block, quit, the history file (GORTSH_HISTORY) written and read back, and
-# Ctrl-D. HOME and the history are in a temporary directory; every wait has
+# block, quit, the history file (GORTSH_HISTORY) written and read back,
+# Ctrl-D, and Ctrl-C (at the prompt, at `...>`, during a step-mode and a
+# threaded run) and Ctrl-D at `...>`, neither of which ends the session. HOME and the history are in a temporary directory; every wait has
 # a timeout so a hang fails instead of blocking.
 #
 # Usage: tests/shell/test_pty.sh [BUILD_DIR]        (default: build)

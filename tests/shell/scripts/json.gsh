@@ -28,6 +28,7 @@ dump arena
 dump spans
 dump span a
 dump bitmap a
+dump bitmap $2
 dump mcache p0
 dump mcentral 9
 dump heap

@@ -1,2 +1,2 @@
 # inc/self.gsh — sources itself: stops at the nesting limit.
-source inc/self.gsh
+source self.gsh

@@ -6,5 +6,5 @@ spawn {
   yield
   alloc 16
 }
-source inc/leaf.gsh
+source leaf.gsh
 echo "back in sub.gsh"
