@@ -54,12 +54,14 @@ note() { echo "# $*" >&2; }
 # invocation near two minutes on 2 cores; parked is a million by design.
 if [[ $QUICK -eq 1 ]]; then
 	WORKLOADS=(yield:100000 yield-step:100000 spawn-p1:10000 spawn-p2:10000
-		pingpong:20000 parked:10000 fanout:10000)
+		pingpong:20000 parked:10000 fanout:10000
+		chan-pingpong:20000 chan-buf-p1:100000 chan-buf-p2:100000 mutex:100000 sleep:10000)
 	RUNS=${RUNS:-1}
 	LIMIT=60
 else
 	WORKLOADS=(yield:2000000 yield-step:2000000 spawn-p1:100000 spawn-p2:100000
-		pingpong:500000 parked:1000000 fanout:100000)
+		pingpong:500000 parked:1000000 fanout:100000
+		chan-pingpong:500000 chan-buf-p1:2000000 chan-buf-p2:2000000 mutex:2000000 sleep:100000)
 	RUNS=${RUNS:-5}
 	LIMIT=300
 fi
@@ -109,6 +111,7 @@ echo "# $RUNS interleaved runs per row; median (min-max); ratio = gort median / 
 declare -A RES  # "workload|side" -> space-separated values
 declare -A FAIL # "workload|side" -> count of failed runs
 declare -A UNIT # workload -> unit printed by the programs
+declare -A RSS  # "workload|side" -> peak RSS in KiB of each run (sleep only)
 
 # go_name WORKLOAD: the Go workload it is compared with ("" if none). Go
 # has no step mode: its yield is the reference for yield-step as well.
@@ -121,12 +124,12 @@ go_name() {
 
 # run_one SIDE WORKLOAD N: runs one program once and files its value.
 run_one() {
-	local side=$1 wl=$2 n=$3 bin out rc name v unit
+	local side=$1 wl=$2 n=$3 bin out rc name v unit extra
 	bin=$GORT_BIN
 	[[ $side == go ]] && bin=$GO_BIN
 	out=$(timeout -k 5 "$LIMIT" "$bin" "$wl" "$n" 2>&1)
 	rc=$?
-	read -r name v unit _ <<<"$(tail -n 1 <<<"$out")"
+	read -r name v unit extra _ <<<"$(tail -n 1 <<<"$out")"
 	if [[ $rc -ne 0 || $name != "$wl" || ! $v =~ ^[0-9.]+$ ]]; then
 		FAIL[$wl|$side]=$((${FAIL[$wl|$side]:-0} + 1))
 		[[ $rc -eq 124 ]] && out="timed out after $LIMIT s; $out"
@@ -135,6 +138,10 @@ run_one() {
 	fi
 	RES[$wl|$side]+="$v "
 	UNIT[$wl]=$unit
+	# sleep also reports the process's peak RSS: peak_rss_kb=K.
+	if [[ ${extra:-} =~ ^peak_rss_kb=([0-9]+)$ ]]; then
+		RSS[$wl|$side]+="${BASH_REMATCH[1]} "
+	fi
 }
 
 for ((run = 1; run <= RUNS; run++)); do
@@ -180,8 +187,31 @@ median() {
 	[[ -n $1 ]] && read -r med _ _ < <(stats "$1") && echo "$med"
 }
 
+# rss_row WORKLOAD N GO_NAME: the peak RSS a workload reported, in MiB,
+# as a row of its own under the timing row.
+rss_row() {
+	local gr=${RSS[$1|gort]:-} or= gm om ratio=- g o
+	[[ $HAVE_GO -eq 1 ]] && or=${RSS[$3|go]:-}
+	g=$(kib_to_mib "$gr") o=$(kib_to_mib "$or")
+	gm=$(median "$g") om=$(median "$o")
+	if [[ -n $gm && -n $om ]]; then
+		ratio=$(awk -v a="$gm" -v b="$om" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	fi
+	printf '%-13s %9s %-13s %-28s %-28s %s\n' "$1:rss" "$2" "MiB peak" "$(cell "$g" 0)" \
+		"$(cell "$o" 0)" "$ratio"
+	printf '{"workload":"%s:rss","n":%s,"unit":"MiB","gort_median":%s,"go_median":%s,"ratio_gort_over_go":%s}\n' \
+		"$1" "$2" "${gm:-null}" "${om:-null}" \
+		"$([[ $ratio == - ]] && echo null || echo "$ratio")" >>"$BUILD/bench/sched.jsonl"
+}
+
+kib_to_mib() {
+	local k out=
+	for k in $1; do out+=$(awk -v k="$k" 'BEGIN { printf "%.1f ", k / 1024 }'); done
+	echo "$out"
+}
+
 : >"$BUILD/bench/sched.jsonl"
-printf '%-11s %9s %-13s %-28s %-28s %s\n' workload N unit "gort median (min-max)" \
+printf '%-13s %9s %-13s %-28s %-28s %s\n' workload N unit "gort median (min-max)" \
 	"Go median (min-max)" "gort/Go"
 for spec in "${WORKLOADS[@]}"; do
 	wl=${spec%%:*} n=${spec#*:}
@@ -197,11 +227,12 @@ for spec in "${WORKLOADS[@]}"; do
 	if [[ -n $gm && -n $om ]]; then
 		ratio=$(awk -v a="$gm" -v b="$om" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 	fi
-	printf '%-11s %9s %-13s %-28s %-28s %s\n' "$wl" "$n" "${UNIT[$wl]:-?}" "$gcell" "$ocell" "$ratio"
+	printf '%-13s %9s %-13s %-28s %-28s %s\n' "$wl" "$n" "${UNIT[$wl]:-?}" "$gcell" "$ocell" "$ratio"
 	# The same row for bench/chart.py.
 	printf '{"workload":"%s","n":%s,"unit":"%s","gort_median":%s,"go_median":%s,"ratio_gort_over_go":%s}\n' \
 		"$wl" "$n" "${UNIT[$wl]:-?}" "${gm:-null}" "${om:-null}" \
 		"$([[ $ratio == - ]] && echo null || echo "$ratio")" >>"$BUILD/bench/sched.jsonl"
+	[[ -n ${RSS[$wl|gort]:-}${RSS[$gname|go]:-} ]] && rss_row "$wl" "$n" "$gname"
 done
 if [[ $HAVE_GO -eq 1 ]]; then
 	echo "# * Go has no step mode: yield-step is compared with Go's yield row"
