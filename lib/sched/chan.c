@@ -198,9 +198,11 @@ void gort_chan_note(uint32_t kind, gort_chan *c, int64_t to, int64_t by, uint32_
 
 /* ------------------------------------------------------------ send */
 
+/* The acting G's id, for the event log only: looking it up costs a call
+ * per hand-off that nothing else needs. */
 static int64_t self_id(void)
 {
-	return gort_self();
+	return gort_evlog_enabled() ? gort_self() : 0;
 }
 
 /* A waiting party gives up its sudog after a deadlock (step mode outside

@@ -194,11 +194,13 @@ static void startm(gort_p *p, bool spinning)
 		gort_fatal("cannot start an M (pthread_create)");
 }
 
-/* Go's wakep: enqueue, fence, then this. */
-static void wakep(void)
+/* Go's wakep, for work published by a seq_cst read-modify-write (a G put
+ * in runnext): that write orders the seq_cst load of npidle after it as a
+ * fence would, so an M that has just gone idle either sees the G or is
+ * seen here. One fence less on every ready. */
+static void wakep_published(void)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (ld(&S.npidle) == 0)
+	if (__atomic_load_n(&S.npidle, __ATOMIC_SEQ_CST) == 0)
 		return;
 	uint32_t zero = 0;
 	if (ld(&S.nmspinning) != 0 ||
@@ -206,6 +208,13 @@ static void wakep(void)
 					 __ATOMIC_RELAXED))
 		return;
 	startm(NULL, true);
+}
+
+/* Go's wakep: enqueue, fence, then this. */
+static void wakep(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	wakep_published();
 }
 
 /* S.lock held: every M is parked and no queue holds a G. */
@@ -531,11 +540,13 @@ int64_t gort_mt_go(gort_fn fn, void *arg)
 	note_event(GORT_EV_GO, goid, p); /* before: it may run at once */
 	if (p) {
 		gort_runq_put(&p->runq, g, true, &S.glob);
-	} else {
-		gort_lock(&S.glob.lock);
-		gort_globrunq_put(&S.glob, g);
-		gort_unlock(&S.glob.lock);
+		if (!p->runq.solo)
+			wakep_published(); /* runnext's exchange was the fence */
+		return goid;
 	}
+	gort_lock(&S.glob.lock);
+	gort_globrunq_put(&S.glob, g);
+	gort_unlock(&S.glob.lock);
 	wakep();
 	return goid;
 }
@@ -611,7 +622,10 @@ static void ready_claimed(gort_g *g)
 	gort_p *p = m ? m->p : NULL;
 	note_event(GORT_EV_READY, goid, p);
 	gort_ready_put(p, g);
-	wakep();
+	if (!p)
+		wakep();
+	else if (!p->runq.solo) /* solo: we hold the only P, none is idle */
+		wakep_published(); /* runnext's exchange was the fence */
 }
 
 int gort_mt_ready(int64_t goid)
@@ -828,6 +842,7 @@ int gort_mt_init(void)
 	gort_lock_init(&S.lock);
 	for (uint32_t i = S.nprocs; i-- > 0;)
 		pidleput(&S.p[i]);
+	S.p[0].runq.solo = S.nprocs == 1; /* threaded mode never changes the count */
 	return 0;
 }
 
