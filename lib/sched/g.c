@@ -217,6 +217,8 @@ static gort_g *g_make(void)
 void gort_g_entry(void *arg)
 {
 	gort_g *g = arg;
+	if (S.threaded)
+		gort_mt_after_switch(); /* a G may have parked straight into this one */
 	g->fn(g->arg);
 	gort_enter_g0(OUT_EXITED);
 }

@@ -62,6 +62,7 @@ struct gort_m {
 	int outcome;       /* how curg gave control back */
 	void (*unlockf)(void *); /* gort_park_unlock's, run on g0 once curg is parked */
 	void *unlockarg;
+	gort_g *handed;    /* parked by switching straight to curg: curg files it */
 	bool spinning;     /* counted in S.nmspinning */
 	uint32_t park;     /* futex word: 1 = woken */
 	uint64_t rng;      /* steal order */
@@ -439,14 +440,16 @@ static void execute(gort_m *m, gort_g *g, const sched_step_info *info)
 	bool record = gort_evlog_enabled();
 	uint64_t t_start = record ? gort_evlog_now() : 0;
 	uint32_t schedtick = p->schedtick;
-	int64_t goid = g->goid; /* g may be reused once filed */
 	st(&g->status, GORT_G_RUNNING);
 	g->p = p->id;
 	g->nswitch++;
 	m->curg = g;
 	gort_ctx_switch(&m->g0, &g->ctx);
-	/* Back on g0: the G's registers are saved; others may take it now. */
+	/* Back on g0: the G's registers are saved; others may take it now.
+	 * It is curg, not g if g parked straight into another G. */
+	g = m->curg;
 	m->curg = NULL;
+	int64_t goid = g->goid; /* g may be reused once filed */
 	gort_check_stack(g);
 	if (record)
 		note_run(m, info, goid, schedtick, t_start);
@@ -513,6 +516,58 @@ static void *mstart(void *arg)
 
 /* ------------------------------------------------------------ the Gs' side */
 
+void gort_mt_after_switch(void)
+{
+	gort_m *m = getm();
+	gort_g *g = m->handed;
+	if (!g)
+		return;
+	m->handed = NULL;
+	gort_check_stack(g);
+	ST_REL(&g->status, GORT_G_WAITING);
+	if (m->unlockf) {
+		/* From here a waker may ready g: it is parked. */
+		void (*unlock)(void *) = m->unlockf;
+		m->unlockf = NULL;
+		unlock(m->unlockarg);
+	}
+}
+
+/* Would g0, given m's P now, run the G in its runnext next? Only when
+ * nothing it does first can choose otherwise: no stop, no timer on the P
+ * (checkTimers readies Gs), not the schedtick that looks at the global
+ * queue first, and no event log (g0 records each run). */
+static bool runnext_is_next(gort_m *m)
+{
+	gort_p *p = m->p;
+	if (gort_evlog_enabled() || LD_ACQ(&S.stopping) || ld(&p->timers.timer0_when) != 0)
+		return false;
+	return p->schedtick % SCHED_GLOBAL_TICK != 0 || gort_globrunq_size_hint(&S.glob) == 0;
+}
+
+/* g parks and the G in its P's runnext is what g0 would run next (a
+ * receiver woken by g's send, say): switch to it directly, as g0 would
+ * after filing g, and leave the filing — WAITING, then the unlock — to
+ * it, once g is off its stack. Half the switches of a ping-pong. false
+ * if the way through g0 is needed. */
+static bool park_direct(gort_m *m, gort_g *g)
+{
+	if (!runnext_is_next(m))
+		return false;
+	gort_p *p = m->p;
+	gort_g *next = gort_runq_take_next(&p->runq);
+	if (!next)
+		return false;
+	st(&next->status, GORT_G_RUNNING); /* execute's, without schedtick: it inherits */
+	next->p = p->id;
+	next->nswitch++;
+	m->handed = g;
+	m->curg = next;
+	gort_ctx_switch(&g->ctx, &next->ctx);
+	gort_mt_after_switch(); /* resumed, perhaps on another M */
+	return true;
+}
+
 void gort_mt_enter_g0(int outcome)
 {
 	gort_m *m = getm();
@@ -523,10 +578,14 @@ void gort_mt_enter_g0(int outcome)
 		m = getm();
 	}
 	m->outcome = outcome;
+	if (outcome == OUT_PARKED && park_direct(m, g))
+		return;
 	if (outcome == OUT_EXITED)
 		gort_ctx_exit(&g->ctx, &m->g0);
 	gort_ctx_switch(&g->ctx, &m->g0);
-	/* Resumed, perhaps on another M: m is stale here. */
+	/* Resumed, perhaps on another M (m is stale here), by g0 or by a G
+	 * that parked straight into this one. */
+	gort_mt_after_switch();
 }
 
 int64_t gort_mt_go(gort_fn fn, void *arg)

@@ -263,6 +263,12 @@ gort_g *gort_runq_get(gort_runq *q, bool *inherit)
 	}
 }
 
+gort_g *gort_runq_take_next(gort_runq *q)
+{
+	gort_g *next = next_ld(&q->runnext);
+	return next && next_take(q, next) ? next : NULL;
+}
+
 /* The grab shared by gort_runq_grab and gort_runq_steal: copies into
  * dst[(start + i) & mask]. Returns how many it took. */
 static uint32_t grab(gort_runq *v, gort_g **dst, uint32_t start, uint32_t mask, bool steal_runnext,

@@ -75,6 +75,9 @@ SCHED_HIDDEN void gort_runq_init(gort_runq *q);
  * is ordered as if a full fence stood between them), except on a solo queue. */
 SCHED_HIDDEN void gort_runq_put(gort_runq *q, gort_g *g, bool next, gort_globrunq *glob);
 
+/* Owner only. Takes runnext; NULL if it is empty (or a thief took it). */
+SCHED_HIDDEN gort_g *gort_runq_take_next(gort_runq *q);
+
 /* Owner only. Takes runnext if set (then *inherit = true: the G shares the
  * current time slice), else the G at the head (*inherit = false). NULL if
  * the queue is empty. inherit may be NULL. */
