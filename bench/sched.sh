@@ -6,9 +6,10 @@
 # gort copies Go's G-M-P scheduler, so Go on the same machine, in the same
 # invocation, is the reference its numbers are read against.
 #
-# Usage: bench/sched.sh [--runs N] [--quick] [--build DIR]
+# Usage: bench/sched.sh [--runs N] [--quick] [--only W,W,...] [--build DIR]
 #   --runs N     runs per workload and side (default 5)
 #   --quick      a smoke test: small N, one run (a later --runs still wins)
+#   --only W,..  only these workloads (the rows' names, e.g. chan-pingpong)
 #   --build DIR  build folder, relative to the repository (default build)
 #
 # Builds DIR/bench/sched with make (the normal, non-sanitizer library) and
@@ -29,17 +30,19 @@ set -u
 set -o pipefail
 
 usage() {
-	echo "usage: $0 [--runs N] [--quick] [--build DIR]" >&2
+	echo "usage: $0 [--runs N] [--quick] [--only W,W,...] [--build DIR]" >&2
 	exit 2
 }
 
 RUNS=
 QUICK=0
+ONLY=
 BUILD=build
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--runs) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || usage; RUNS=$2; shift 2 ;;
 	--quick) QUICK=1; shift ;;
+	--only) [[ $# -ge 2 && -n $2 ]] || usage; ONLY=$2; shift 2 ;;
 	--build) [[ $# -ge 2 && -n $2 ]] || usage; BUILD=$2; shift 2 ;;
 	*) usage ;;
 	esac
@@ -64,6 +67,22 @@ else
 		chan-pingpong:500000 chan-buf-p1:2000000 chan-buf-p2:2000000 mutex:2000000 sleep:100000)
 	RUNS=${RUNS:-5}
 	LIMIT=300
+fi
+
+# --only: keep the named rows, in the table's order; an unknown name is an error.
+if [[ -n $ONLY ]]; then
+	declare -A WANT=()
+	for w in ${ONLY//,/ }; do WANT[$w]=1; done
+	KEPT=()
+	for spec in "${WORKLOADS[@]}"; do
+		wl=${spec%%:*}
+		[[ -n ${WANT[$wl]:-} ]] && KEPT+=("$spec") && unset "WANT[$wl]"
+	done
+	if [[ ${#WANT[@]} -gt 0 ]]; then
+		note "unknown workload(s): ${!WANT[*]}"
+		usage
+	fi
+	WORKLOADS=("${KEPT[@]}")
 fi
 
 # ------------------------------------------------------------------ build
@@ -234,7 +253,7 @@ for spec in "${WORKLOADS[@]}"; do
 		"$([[ $ratio == - ]] && echo null || echo "$ratio")" >>"$BUILD/bench/sched.jsonl"
 	[[ -n ${RSS[$wl|gort]:-}${RSS[$gname|go]:-} ]] && rss_row "$wl" "$n" "$gname"
 done
-if [[ $HAVE_GO -eq 1 ]]; then
+if [[ $HAVE_GO -eq 1 && " ${WORKLOADS[*]}" == *" yield-step:"* ]]; then
 	echo "# * Go has no step mode: yield-step is compared with Go's yield row"
 fi
 exit 0

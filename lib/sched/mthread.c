@@ -62,7 +62,6 @@ struct gort_m {
 	int outcome;       /* how curg gave control back */
 	void (*unlockf)(void *); /* gort_park_unlock's, run on g0 once curg is parked */
 	void *unlockarg;
-	gort_g *handed;    /* parked by switching straight to curg: curg files it */
 	bool spinning;     /* counted in S.nmspinning */
 	uint32_t park;     /* futex word: 1 = woken */
 	uint64_t rng;      /* steal order */
@@ -516,13 +515,11 @@ static void *mstart(void *arg)
 
 /* ------------------------------------------------------------ the Gs' side */
 
-void gort_mt_after_switch(void)
+void gort_mt_file_handed(gort_g *self)
 {
-	gort_m *m = getm();
-	gort_g *g = m->handed;
-	if (!g)
-		return;
-	m->handed = NULL;
+	gort_g *g = self->handed;
+	self->handed = NULL;
+	gort_m *m = getm(); /* the M that switched: its unlock is g's */
 	gort_check_stack(g);
 	ST_REL(&g->status, GORT_G_WAITING);
 	if (m->unlockf) {
@@ -552,8 +549,8 @@ static bool runnext_is_next(gort_m *m)
  * if the way through g0 is needed. */
 static bool park_direct(gort_m *m, gort_g *g)
 {
-	if (!runnext_is_next(m))
-		return false;
+	if (ld(&g->status) == GORT_G_SYSCALL || !runnext_is_next(m))
+		return false; /* in a syscall: enter_g0 takes a P back first */
 	gort_p *p = m->p;
 	gort_g *next = gort_runq_take_next(&p->runq);
 	if (!next)
@@ -561,14 +558,16 @@ static bool park_direct(gort_m *m, gort_g *g)
 	st(&next->status, GORT_G_RUNNING); /* execute's, without schedtick: it inherits */
 	next->p = p->id;
 	next->nswitch++;
-	m->handed = g;
+	next->handed = g;
 	m->curg = next;
 	gort_ctx_switch(&g->ctx, &next->ctx);
-	gort_mt_after_switch(); /* resumed, perhaps on another M */
+	gort_mt_after_switch(g); /* resumed, perhaps on another M */
 	return true;
 }
 
-void gort_mt_enter_g0(int outcome)
+/* gort_mt_enter_g0's body, inlined where a G gives up the CPU most often
+ * (yield), as it was before it grew the filing of handed Gs. */
+static inline __attribute__((always_inline)) void enter_g0(int outcome)
 {
 	gort_m *m = getm();
 	gort_g *g = m->curg;
@@ -578,14 +577,17 @@ void gort_mt_enter_g0(int outcome)
 		m = getm();
 	}
 	m->outcome = outcome;
-	if (outcome == OUT_PARKED && park_direct(m, g))
-		return;
 	if (outcome == OUT_EXITED)
 		gort_ctx_exit(&g->ctx, &m->g0);
 	gort_ctx_switch(&g->ctx, &m->g0);
 	/* Resumed, perhaps on another M (m is stale here), by g0 or by a G
 	 * that parked straight into this one. */
-	gort_mt_after_switch();
+	gort_mt_after_switch(g);
+}
+
+void gort_mt_enter_g0(int outcome)
+{
+	enter_g0(outcome);
 }
 
 int64_t gort_mt_go(gort_fn fn, void *arg)
@@ -614,7 +616,7 @@ void gort_mt_yield(void)
 {
 	gort_m *m = getm();
 	if (m && m->curg)
-		gort_mt_enter_g0(OUT_YIELDED);
+		enter_g0(OUT_YIELDED);
 }
 
 void gort_mt_park(const char *reason)
@@ -633,7 +635,8 @@ void gort_mt_park_unlock(const char *reason, void (*unlock)(void *), void *arg)
 	m->curg->waitreason = reason && *reason ? reason : "park";
 	m->unlockf = unlock;
 	m->unlockarg = arg;
-	gort_mt_enter_g0(OUT_PARKED);
+	if (!park_direct(m, m->curg))
+		gort_mt_enter_g0(OUT_PARKED);
 }
 
 bool gort_sched_can_spin(int iter, int max)
