@@ -20,9 +20,10 @@
 # Runs are interleaved: each round runs every workload on both sides, and
 # which side goes first alternates from round to round, so a slow phase of
 # a shared machine hits both alike. The table gives the median and min-max
-# per side and the ratio of the medians, gort/Go (< 1: gort is faster or
-# smaller). Results go to stdout (and, as JSON lines, to DIR/bench/sched.jsonl
-# for bench/chart.py), progress and notes to stderr. The numbers
+# per side, the ratio of the medians, gort/Go (< 1: gort is faster or
+# smaller), and the median of the rounds' own ratios (paired). Results go
+# to stdout (and, as JSON lines, to DIR/bench/sched.jsonl for
+# bench/chart.py), progress and notes to stderr. The numbers
 # are informational, never pass/fail; a run that crashes, prints nothing
 # or outlives its time limit is counted as failed and reported.
 
@@ -123,7 +124,8 @@ echo "# $(gort_version), $(${CC:-gcc} --version 2>/dev/null | head -n 1)"
 if [[ $HAVE_GO -eq 1 ]]; then
 	echo "# $(go version)"
 fi
-echo "# $RUNS interleaved runs per row; median (min-max); ratio = gort median / Go median"
+echo "# $RUNS interleaved runs per row; median (min-max); gort/Go = gort median / Go median;"
+echo "# paired = median over the rounds of gort's run / Go's run in the same round"
 
 # ------------------------------------------------------------------ runs
 
@@ -216,8 +218,8 @@ rss_row() {
 	if [[ -n $gm && -n $om ]]; then
 		ratio=$(awk -v a="$gm" -v b="$om" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 	fi
-	printf '%-13s %9s %-13s %-28s %-28s %s\n' "$1:rss" "$2" "MiB peak" "$(cell "$g" 0)" \
-		"$(cell "$o" 0)" "$ratio"
+	printf '%-13s %9s %-13s %-28s %-28s %-8s %s\n' "$1:rss" "$2" "MiB peak" "$(cell "$g" 0)" \
+		"$(cell "$o" 0)" "$ratio" "$(paired "$g" "$o")"
 	printf '{"workload":"%s:rss","n":%s,"unit":"MiB","gort_median":%s,"go_median":%s,"ratio_gort_over_go":%s}\n' \
 		"$1" "$2" "${gm:-null}" "${om:-null}" \
 		"$([[ $ratio == - ]] && echo null || echo "$ratio")" >>"$BUILD/bench/sched.jsonl"
@@ -229,9 +231,24 @@ kib_to_mib() {
 	echo "$out"
 }
 
+# paired "g1 g2 ..." "o1 o2 ...": the median of the rounds' own ratios
+# gi/oi (the two runs of a round are seconds apart, so a slow phase of the
+# machine weighs on both); "-" unless every round has both values.
+paired() {
+	local -a g=($1) o=($2)
+	[[ ${#g[@]} -gt 0 && ${#g[@]} -eq ${#o[@]} ]] || { echo -; return; }
+	local r= i
+	for ((i = 0; i < ${#g[@]}; i++)); do
+		r+=$(awk -v a="${g[i]}" -v b="${o[i]}" 'BEGIN { if (b > 0) printf "%.4f ", a / b }')
+	done
+	local m
+	m=$(median "$r")
+	[[ -n $m ]] && printf '%.2f' "$m" || echo -
+}
+
 : >"$BUILD/bench/sched.jsonl"
-printf '%-13s %9s %-13s %-28s %-28s %s\n' workload N unit "gort median (min-max)" \
-	"Go median (min-max)" "gort/Go"
+printf '%-13s %9s %-13s %-28s %-28s %-8s %s\n' workload N unit "gort median (min-max)" \
+	"Go median (min-max)" "gort/Go" "paired"
 for spec in "${WORKLOADS[@]}"; do
 	wl=${spec%%:*} n=${spec#*:}
 	gname=$(go_name "$wl")
@@ -246,11 +263,14 @@ for spec in "${WORKLOADS[@]}"; do
 	if [[ -n $gm && -n $om ]]; then
 		ratio=$(awk -v a="$gm" -v b="$om" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 	fi
-	printf '%-13s %9s %-13s %-28s %-28s %s\n' "$wl" "$n" "${UNIT[$wl]:-?}" "$gcell" "$ocell" "$ratio"
+	pr=$(paired "$gv" "$ov")
+	printf '%-13s %9s %-13s %-28s %-28s %-8s %s\n' "$wl" "$n" "${UNIT[$wl]:-?}" "$gcell" "$ocell" \
+		"$ratio" "$pr"
 	# The same row for bench/chart.py.
-	printf '{"workload":"%s","n":%s,"unit":"%s","gort_median":%s,"go_median":%s,"ratio_gort_over_go":%s}\n' \
+	printf '{"workload":"%s","n":%s,"unit":"%s","gort_median":%s,"go_median":%s,"ratio_gort_over_go":%s,"paired_ratio":%s}\n' \
 		"$wl" "$n" "${UNIT[$wl]:-?}" "${gm:-null}" "${om:-null}" \
-		"$([[ $ratio == - ]] && echo null || echo "$ratio")" >>"$BUILD/bench/sched.jsonl"
+		"$([[ $ratio == - ]] && echo null || echo "$ratio")" \
+		"$([[ $pr == - ]] && echo null || echo "$pr")" >>"$BUILD/bench/sched.jsonl"
 	[[ -n ${RSS[$wl|gort]:-}${RSS[$gname|go]:-} ]] && rss_row "$wl" "$n" "$gname"
 done
 if [[ $HAVE_GO -eq 1 && " ${WORKLOADS[*]}" == *" yield-step:"* ]]; then
