@@ -19,9 +19,19 @@
  *   parked      step mode: N Gs park; resident memory they add
  *   fanout      threaded, 2 Ps: a G spawns N Gs that each allocate, fill and
  *               free 64 bytes, then parks; the last child readies it
+ *   chan-pingpong  threaded, 1 P: two Gs bounce a value over two unbuffered
+ *               channels, N round trips
+ *   chan-buf-p1 threaded, 1 P: a producer sends N values through a channel
+ *               of 128, a consumer receives them until the close
+ *   chan-buf-p2 the same on 2 Ps
+ *   mutex       threaded, 2 Ps: 8 Gs increment one counter under one
+ *               gort_mutex, N increments in all
+ *   sleep       threaded, 2 Ps: a G spawns N Gs that each gort_sleep once,
+ *               10 to 100 ms; wall ms until the last woke, and peak RSS
  *
  * Output, one line: WORKLOAD VALUE UNIT, with UNIT ns/switch, ns/G,
- * ns/roundtrip or B/G. Times are wall-clock (CLOCK_MONOTONIC) from the first
+ * ns/roundtrip, ns/value, ns/lock, ms or B/G; sleep adds peak_rss_kb=K
+ * (getrusage). Times are wall-clock (CLOCK_MONOTONIC) from the first
  * gort_go to gort_run's return, after an untimed warm-up that starts the Ms
  * (and, for spawn, makes the N Gs and their stacks once, so the timed round
  * reuses dead Gs as a running Go program does). A wrong count, a G left
@@ -32,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -319,6 +330,201 @@ static double bench_fanout(long n)
 	return (double)fan_round(n) / (double)n;
 }
 
+/* ----------------------------------------------------- chan-pingpong */
+
+/* The channel ping-pong, error flag and round count shared with the Gs. */
+static gort_chan *cp_ping, *cp_pong;
+static long cp_rounds;
+static int cp_failed;
+
+static void chan_server(void *arg)
+{
+	long n = (long)arg;
+	for (long i = 0; i < n; i++) {
+		long v = i;
+		if (gort_chan_send(cp_ping, &v) != 0 || gort_chan_recv(cp_pong, &v) != 1 || v != i) {
+			ST(&cp_failed, 1);
+			return;
+		}
+	}
+}
+
+static void chan_answerer(void *arg)
+{
+	long n = (long)arg;
+	for (long i = 0; i < n; i++) {
+		long v;
+		if (gort_chan_recv(cp_ping, &v) != 1) {
+			ST(&cp_failed, 1);
+			return;
+		}
+		cp_rounds++; /* one P: the Gs never run at once */
+		if (gort_chan_send(cp_pong, &v) != 0) {
+			ST(&cp_failed, 1);
+			return;
+		}
+	}
+}
+
+static gort_chan *chan_or_die(size_t cap)
+{
+	gort_chan *c = gort_chan_make(sizeof(long), cap);
+	if (!c)
+		die("gort_chan_make failed");
+	return c;
+}
+
+/* Go's pingpong: a send on one unbuffered channel and a receive on the
+ * other is one round trip, two hand-offs to a parked receiver. */
+static double bench_chan_pingpong(long n)
+{
+	start(1, 1);
+	warm_up();
+	cp_ping = chan_or_die(0);
+	cp_pong = chan_or_die(0);
+	uint64_t t0 = now_ns();
+	spawn(chan_answerer, (void *)n);
+	spawn(chan_server, (void *)n);
+	run_all();
+	uint64_t t1 = now_ns();
+	if (LD(&cp_failed) || cp_rounds != n)
+		die("wrong number of channel round trips");
+	gort_chan_free(cp_ping);
+	gort_chan_free(cp_pong);
+	return (double)(t1 - t0) / (double)n;
+}
+
+/* ---------------------------------------------------- chan-buffered */
+
+#define PC_CAP 128
+
+static gort_chan *pc_chan;
+static long pc_sum;
+
+static void producer(void *arg)
+{
+	long n = (long)arg;
+	for (long i = 1; i <= n; i++)
+		if (gort_chan_send(pc_chan, &i) != 0) {
+			ST(&cp_failed, 1);
+			return;
+		}
+	gort_chan_close(pc_chan);
+}
+
+static void consumer(void *arg)
+{
+	(void)arg;
+	long v, sum = 0;
+	while (gort_chan_recv(pc_chan, &v) == 1)
+		sum += v;
+	ST(&pc_sum, sum);
+}
+
+/* One producer sends 1..n through a channel of PC_CAP values and closes
+ * it; one consumer receives until the close. ns per value. */
+static double bench_chan_buffered(long n, unsigned procs)
+{
+	start(procs, 1);
+	warm_up();
+	pc_chan = chan_or_die(PC_CAP);
+	uint64_t t0 = now_ns();
+	spawn(consumer, NULL);
+	spawn(producer, (void *)n);
+	run_all();
+	uint64_t t1 = now_ns();
+	if (LD(&cp_failed) || LD(&pc_sum) != n * (n + 1) / 2)
+		die("the consumer did not receive every value once");
+	gort_chan_free(pc_chan);
+	return (double)(t1 - t0) / (double)n;
+}
+
+/* ------------------------------------------------------------ mutex */
+
+#define MUTEX_GS 8
+
+static gort_mutex mu = GORT_MUTEX_INIT;
+static long mu_count;
+
+static void incrementer(void *arg)
+{
+	long n = (long)arg;
+	for (long i = 0; i < n; i++) {
+		gort_mutex_lock(&mu);
+		mu_count++;
+		gort_mutex_unlock(&mu);
+	}
+}
+
+/* MUTEX_GS Gs on 2 Ps each increment one counter n / MUTEX_GS times under
+ * one gort_mutex. ns per lock/unlock pair. */
+static double bench_mutex(long n)
+{
+	start(2, 1);
+	warm_up();
+	long each = n / MUTEX_GS;
+	uint64_t t0 = now_ns();
+	for (int i = 0; i < MUTEX_GS; i++)
+		spawn(incrementer, (void *)each);
+	run_all();
+	uint64_t t1 = now_ns();
+	if (mu_count != each * MUTEX_GS)
+		die("the mutex lost an increment");
+	return (double)(t1 - t0) / (double)(each * MUTEX_GS);
+}
+
+/* ------------------------------------------------------------ sleep */
+
+/* Usable stack of the sleepers: 4 KiB, so the top frame and the canary
+ * words share one page (one page fault and one resident page per G,
+ * where the 64 KiB default touches two). 0 would be the default. */
+#define SLEEP_STACK ((size_t)4 << 10)
+
+static long sleep_done;
+static long sleep_peak_kb;
+
+/* 10 ms to 100 ms, spread evenly over the Gs. */
+static void sleeper(void *arg)
+{
+	long i = (long)arg;
+	gort_sleep((10 + i % 91) * 1000000ll);
+	ADD(&sleep_done, 1);
+}
+
+static void sleep_spawner(void *arg)
+{
+	long n = (long)arg;
+	for (long i = 0; i < n; i++)
+		if (gort_go(sleeper, (void *)i) < 0)
+			die("gort_go failed in the spawner");
+}
+
+static long peak_rss_kb(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		die("getrusage failed");
+	return ru.ru_maxrss;
+}
+
+/* n Gs, spawned from a G on 2 Ps, each sleep once; wall ms from the first
+ * spawn to the last wake-up, and the process's peak RSS. */
+static double bench_sleep(long n)
+{
+	gort_config cfg = {.procs = 2, .threaded = 1, .stack_bytes = SLEEP_STACK};
+	if (gort_init(&cfg) != 0)
+		die("gort_init failed");
+	warm_up();
+	uint64_t t0 = now_ns();
+	spawn(sleep_spawner, (void *)n);
+	run_all();
+	uint64_t t1 = now_ns();
+	if (LD(&sleep_done) != n)
+		die("not every sleeper woke");
+	sleep_peak_kb = peak_rss_kb();
+	return (double)(t1 - t0) / 1e6;
+}
+
 /* ------------------------------------------------------------- main */
 
 struct workload {
@@ -335,6 +541,11 @@ static const struct workload workloads[] = {
 	{.name = "pingpong", .n = 500000, .unit = "ns/roundtrip"},
 	{.name = "parked", .n = 1000000, .unit = "B/G"},
 	{.name = "fanout", .n = 100000, .unit = "ns/G"},
+	{.name = "chan-pingpong", .n = 500000, .unit = "ns/roundtrip"},
+	{.name = "chan-buf-p1", .n = 2000000, .unit = "ns/value"},
+	{.name = "chan-buf-p2", .n = 2000000, .unit = "ns/value"},
+	{.name = "mutex", .n = 2000000, .unit = "ns/lock"},
+	{.name = "sleep", .n = 100000, .unit = "ms"},
 };
 
 static double measure(const char *name, long n)
@@ -351,6 +562,16 @@ static double measure(const char *name, long n)
 		return bench_pingpong(n);
 	if (strcmp(name, "fanout") == 0)
 		return bench_fanout(n);
+	if (strcmp(name, "chan-pingpong") == 0)
+		return bench_chan_pingpong(n);
+	if (strcmp(name, "chan-buf-p1") == 0)
+		return bench_chan_buffered(n, 1);
+	if (strcmp(name, "chan-buf-p2") == 0)
+		return bench_chan_buffered(n, 2);
+	if (strcmp(name, "mutex") == 0)
+		return bench_mutex(n);
+	if (strcmp(name, "sleep") == 0)
+		return bench_sleep(n);
 	return bench_parked(n);
 }
 
@@ -386,6 +607,9 @@ int main(int argc, char **argv)
 	long n = argc == 3 ? parse_n(argv[2]) : w->n;
 	double v = measure(w->name, n);
 	gort_shutdown();
-	printf("%s %.2f %s\n", w->name, v, w->unit);
+	if (strcmp(w->name, "sleep") == 0)
+		printf("%s %.2f %s peak_rss_kb=%ld\n", w->name, v, w->unit, sleep_peak_kb);
+	else
+		printf("%s %.2f %s\n", w->name, v, w->unit);
 	return 0;
 }

@@ -6,9 +6,10 @@
 # gort copies Go's G-M-P scheduler, so Go on the same machine, in the same
 # invocation, is the reference its numbers are read against.
 #
-# Usage: bench/sched.sh [--runs N] [--quick] [--build DIR]
+# Usage: bench/sched.sh [--runs N] [--quick] [--only W,W,...] [--build DIR]
 #   --runs N     runs per workload and side (default 5)
 #   --quick      a smoke test: small N, one run (a later --runs still wins)
+#   --only W,..  only these workloads (the rows' names, e.g. chan-pingpong)
 #   --build DIR  build folder, relative to the repository (default build)
 #
 # Builds DIR/bench/sched with make (the normal, non-sanitizer library) and
@@ -19,9 +20,10 @@
 # Runs are interleaved: each round runs every workload on both sides, and
 # which side goes first alternates from round to round, so a slow phase of
 # a shared machine hits both alike. The table gives the median and min-max
-# per side and the ratio of the medians, gort/Go (< 1: gort is faster or
-# smaller). Results go to stdout (and, as JSON lines, to DIR/bench/sched.jsonl
-# for bench/chart.py), progress and notes to stderr. The numbers
+# per side, the ratio of the medians, gort/Go (< 1: gort is faster or
+# smaller), and the median of the rounds' own ratios (paired). Results go
+# to stdout (and, as JSON lines, to DIR/bench/sched.jsonl for
+# bench/chart.py), progress and notes to stderr. The numbers
 # are informational, never pass/fail; a run that crashes, prints nothing
 # or outlives its time limit is counted as failed and reported.
 
@@ -29,17 +31,19 @@ set -u
 set -o pipefail
 
 usage() {
-	echo "usage: $0 [--runs N] [--quick] [--build DIR]" >&2
+	echo "usage: $0 [--runs N] [--quick] [--only W,W,...] [--build DIR]" >&2
 	exit 2
 }
 
 RUNS=
 QUICK=0
+ONLY=
 BUILD=build
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--runs) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || usage; RUNS=$2; shift 2 ;;
 	--quick) QUICK=1; shift ;;
+	--only) [[ $# -ge 2 && -n $2 ]] || usage; ONLY=$2; shift 2 ;;
 	--build) [[ $# -ge 2 && -n $2 ]] || usage; BUILD=$2; shift 2 ;;
 	*) usage ;;
 	esac
@@ -54,14 +58,32 @@ note() { echo "# $*" >&2; }
 # invocation near two minutes on 2 cores; parked is a million by design.
 if [[ $QUICK -eq 1 ]]; then
 	WORKLOADS=(yield:100000 yield-step:100000 spawn-p1:10000 spawn-p2:10000
-		pingpong:20000 parked:10000 fanout:10000)
+		pingpong:20000 parked:10000 fanout:10000
+		chan-pingpong:20000 chan-buf-p1:100000 chan-buf-p2:100000 mutex:100000 sleep:10000)
 	RUNS=${RUNS:-1}
 	LIMIT=60
 else
 	WORKLOADS=(yield:2000000 yield-step:2000000 spawn-p1:100000 spawn-p2:100000
-		pingpong:500000 parked:1000000 fanout:100000)
+		pingpong:500000 parked:1000000 fanout:100000
+		chan-pingpong:500000 chan-buf-p1:2000000 chan-buf-p2:2000000 mutex:2000000 sleep:100000)
 	RUNS=${RUNS:-5}
 	LIMIT=300
+fi
+
+# --only: keep the named rows, in the table's order; an unknown name is an error.
+if [[ -n $ONLY ]]; then
+	declare -A WANT=()
+	for w in ${ONLY//,/ }; do WANT[$w]=1; done
+	KEPT=()
+	for spec in "${WORKLOADS[@]}"; do
+		wl=${spec%%:*}
+		[[ -n ${WANT[$wl]:-} ]] && KEPT+=("$spec") && unset "WANT[$wl]"
+	done
+	if [[ ${#WANT[@]} -gt 0 ]]; then
+		note "unknown workload(s): ${!WANT[*]}"
+		usage
+	fi
+	WORKLOADS=("${KEPT[@]}")
 fi
 
 # ------------------------------------------------------------------ build
@@ -102,13 +124,15 @@ echo "# $(gort_version), $(${CC:-gcc} --version 2>/dev/null | head -n 1)"
 if [[ $HAVE_GO -eq 1 ]]; then
 	echo "# $(go version)"
 fi
-echo "# $RUNS interleaved runs per row; median (min-max); ratio = gort median / Go median"
+echo "# $RUNS interleaved runs per row; median (min-max); gort/Go = gort median / Go median;"
+echo "# paired = median over the rounds of gort's run / Go's run in the same round"
 
 # ------------------------------------------------------------------ runs
 
 declare -A RES  # "workload|side" -> space-separated values
 declare -A FAIL # "workload|side" -> count of failed runs
 declare -A UNIT # workload -> unit printed by the programs
+declare -A RSS  # "workload|side" -> peak RSS in KiB of each run (sleep only)
 
 # go_name WORKLOAD: the Go workload it is compared with ("" if none). Go
 # has no step mode: its yield is the reference for yield-step as well.
@@ -121,12 +145,12 @@ go_name() {
 
 # run_one SIDE WORKLOAD N: runs one program once and files its value.
 run_one() {
-	local side=$1 wl=$2 n=$3 bin out rc name v unit
+	local side=$1 wl=$2 n=$3 bin out rc name v unit extra
 	bin=$GORT_BIN
 	[[ $side == go ]] && bin=$GO_BIN
 	out=$(timeout -k 5 "$LIMIT" "$bin" "$wl" "$n" 2>&1)
 	rc=$?
-	read -r name v unit _ <<<"$(tail -n 1 <<<"$out")"
+	read -r name v unit extra _ <<<"$(tail -n 1 <<<"$out")"
 	if [[ $rc -ne 0 || $name != "$wl" || ! $v =~ ^[0-9.]+$ ]]; then
 		FAIL[$wl|$side]=$((${FAIL[$wl|$side]:-0} + 1))
 		[[ $rc -eq 124 ]] && out="timed out after $LIMIT s; $out"
@@ -135,6 +159,10 @@ run_one() {
 	fi
 	RES[$wl|$side]+="$v "
 	UNIT[$wl]=$unit
+	# sleep also reports the process's peak RSS: peak_rss_kb=K.
+	if [[ ${extra:-} =~ ^peak_rss_kb=([0-9]+)$ ]]; then
+		RSS[$wl|$side]+="${BASH_REMATCH[1]} "
+	fi
 }
 
 for ((run = 1; run <= RUNS; run++)); do
@@ -180,9 +208,47 @@ median() {
 	[[ -n $1 ]] && read -r med _ _ < <(stats "$1") && echo "$med"
 }
 
+# rss_row WORKLOAD N GO_NAME: the peak RSS a workload reported, in MiB,
+# as a row of its own under the timing row.
+rss_row() {
+	local gr=${RSS[$1|gort]:-} or= gm om ratio=- g o
+	[[ $HAVE_GO -eq 1 ]] && or=${RSS[$3|go]:-}
+	g=$(kib_to_mib "$gr") o=$(kib_to_mib "$or")
+	gm=$(median "$g") om=$(median "$o")
+	if [[ -n $gm && -n $om ]]; then
+		ratio=$(awk -v a="$gm" -v b="$om" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	fi
+	printf '%-13s %9s %-13s %-28s %-28s %-8s %s\n' "$1:rss" "$2" "MiB peak" "$(cell "$g" 0)" \
+		"$(cell "$o" 0)" "$ratio" "$(paired "$g" "$o")"
+	printf '{"workload":"%s:rss","n":%s,"unit":"MiB","gort_median":%s,"go_median":%s,"ratio_gort_over_go":%s}\n' \
+		"$1" "$2" "${gm:-null}" "${om:-null}" \
+		"$([[ $ratio == - ]] && echo null || echo "$ratio")" >>"$BUILD/bench/sched.jsonl"
+}
+
+kib_to_mib() {
+	local k out=
+	for k in $1; do out+=$(awk -v k="$k" 'BEGIN { printf "%.1f ", k / 1024 }'); done
+	echo "$out"
+}
+
+# paired "g1 g2 ..." "o1 o2 ...": the median of the rounds' own ratios
+# gi/oi (the two runs of a round are seconds apart, so a slow phase of the
+# machine weighs on both); "-" unless every round has both values.
+paired() {
+	local -a g=($1) o=($2)
+	[[ ${#g[@]} -gt 0 && ${#g[@]} -eq ${#o[@]} ]] || { echo -; return; }
+	local r= i
+	for ((i = 0; i < ${#g[@]}; i++)); do
+		r+=$(awk -v a="${g[i]}" -v b="${o[i]}" 'BEGIN { if (b > 0) printf "%.4f ", a / b }')
+	done
+	local m
+	m=$(median "$r")
+	[[ -n $m ]] && printf '%.2f' "$m" || echo -
+}
+
 : >"$BUILD/bench/sched.jsonl"
-printf '%-11s %9s %-13s %-28s %-28s %s\n' workload N unit "gort median (min-max)" \
-	"Go median (min-max)" "gort/Go"
+printf '%-13s %9s %-13s %-28s %-28s %-8s %s\n' workload N unit "gort median (min-max)" \
+	"Go median (min-max)" "gort/Go" "paired"
 for spec in "${WORKLOADS[@]}"; do
 	wl=${spec%%:*} n=${spec#*:}
 	gname=$(go_name "$wl")
@@ -197,13 +263,17 @@ for spec in "${WORKLOADS[@]}"; do
 	if [[ -n $gm && -n $om ]]; then
 		ratio=$(awk -v a="$gm" -v b="$om" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 	fi
-	printf '%-11s %9s %-13s %-28s %-28s %s\n' "$wl" "$n" "${UNIT[$wl]:-?}" "$gcell" "$ocell" "$ratio"
+	pr=$(paired "$gv" "$ov")
+	printf '%-13s %9s %-13s %-28s %-28s %-8s %s\n' "$wl" "$n" "${UNIT[$wl]:-?}" "$gcell" "$ocell" \
+		"$ratio" "$pr"
 	# The same row for bench/chart.py.
-	printf '{"workload":"%s","n":%s,"unit":"%s","gort_median":%s,"go_median":%s,"ratio_gort_over_go":%s}\n' \
+	printf '{"workload":"%s","n":%s,"unit":"%s","gort_median":%s,"go_median":%s,"ratio_gort_over_go":%s,"paired_ratio":%s}\n' \
 		"$wl" "$n" "${UNIT[$wl]:-?}" "${gm:-null}" "${om:-null}" \
-		"$([[ $ratio == - ]] && echo null || echo "$ratio")" >>"$BUILD/bench/sched.jsonl"
+		"$([[ $ratio == - ]] && echo null || echo "$ratio")" \
+		"$([[ $pr == - ]] && echo null || echo "$pr")" >>"$BUILD/bench/sched.jsonl"
+	[[ -n ${RSS[$wl|gort]:-}${RSS[$gname|go]:-} ]] && rss_row "$wl" "$n" "$gname"
 done
-if [[ $HAVE_GO -eq 1 ]]; then
+if [[ $HAVE_GO -eq 1 && " ${WORKLOADS[*]}" == *" yield-step:"* ]]; then
 	echo "# * Go has no step mode: yield-step is compared with Go's yield row"
 fi
 exit 0

@@ -18,6 +18,14 @@
 //	          resident memory they add
 //	fanout    GOMAXPROCS=2: a goroutine starts N goroutines that each allocate,
 //	          fill and drop 64 bytes, then waits for all (sync.WaitGroup)
+//	chan-pingpong  pingpong again, the row of sched.c's channel ping-pong
+//	chan-buf-p1    GOMAXPROCS=1: a producer sends N values through a channel
+//	               of 128, a consumer ranges over it until the close
+//	chan-buf-p2    the same with GOMAXPROCS=2
+//	mutex     GOMAXPROCS=2: 8 goroutines increment one counter under one
+//	          sync.Mutex, N increments in all
+//	sleep     GOMAXPROCS=2: a goroutine starts N that each time.Sleep once,
+//	          10 to 100 ms; wall ms until the last woke, and peak RSS
 //
 // Output, one line: WORKLOAD VALUE UNIT, as sched.c prints it. Times are
 // wall-clock from the first `go` statement to the last goroutine's end,
@@ -34,6 +42,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -243,6 +252,118 @@ func benchFanout(n int) float64 {
 	return float64(fanRound(n).Nanoseconds()) / float64(n)
 }
 
+// ---------------------------------------------------------- chan-pingpong
+
+// benchChanPingpong is pingpong under the name of sched.c's channel
+// workload: gort's side uses its channels there, Go's are the same.
+func benchChanPingpong(n int) float64 { return benchPingpong(n) }
+
+// ----------------------------------------------------------- chan-buffered
+
+const pcCap = 128
+
+// benchChanBuffered: one producer sends 1..n through a channel of pcCap
+// values and closes it; one consumer receives until the close. ns per value.
+func benchChanBuffered(n, procs int) float64 {
+	runtime.GOMAXPROCS(procs)
+	warmUp()
+	c := make(chan int, pcCap)
+	var wg sync.WaitGroup
+	var sum int
+	wg.Add(2)
+	t0 := time.Now()
+	go func() {
+		s := 0
+		for v := range c {
+			s += v
+		}
+		sum = s
+		wg.Done()
+	}()
+	go func() {
+		for i := 1; i <= n; i++ {
+			c <- i
+		}
+		close(c)
+		wg.Done()
+	}()
+	wg.Wait()
+	d := time.Since(t0)
+	if sum != n*(n+1)/2 {
+		die("the consumer did not receive every value once")
+	}
+	return float64(d.Nanoseconds()) / float64(n)
+}
+
+// ------------------------------------------------------------------ mutex
+
+const mutexGs = 8
+
+// benchMutex: mutexGs goroutines with GOMAXPROCS=2 each increment one
+// counter n/mutexGs times under one sync.Mutex. ns per Lock/Unlock pair.
+func benchMutex(n int) float64 {
+	runtime.GOMAXPROCS(2)
+	warmUp()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	count := 0
+	each := n / mutexGs
+	wg.Add(mutexGs)
+	t0 := time.Now()
+	for g := 0; g < mutexGs; g++ {
+		go func() {
+			for i := 0; i < each; i++ {
+				mu.Lock()
+				count++
+				mu.Unlock()
+			}
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	if count != each*mutexGs {
+		die("the mutex lost an increment")
+	}
+	return float64(d.Nanoseconds()) / float64(each*mutexGs)
+}
+
+// ------------------------------------------------------------------ sleep
+
+var sleepPeakKB int64
+
+// benchSleep: n goroutines, started by one goroutine with GOMAXPROCS=2,
+// each sleep once for 10 to 100 ms; wall ms from the first `go` to the
+// last wake-up, and the process's peak RSS (getrusage, as sched.c).
+func benchSleep(n int) float64 {
+	runtime.GOMAXPROCS(2)
+	warmUp()
+	var wg sync.WaitGroup
+	var done int64
+	wg.Add(n)
+	t0 := time.Now()
+	go func() {
+		for i := 0; i < n; i++ {
+			go func(i int) {
+				time.Sleep(time.Duration(10+i%91) * time.Millisecond)
+				atomic.AddInt64(&done, 1)
+				wg.Done()
+			}(i)
+		}
+	}()
+	wg.Wait()
+	d := time.Since(t0)
+	if atomic.LoadInt64(&done) != int64(n) {
+		die("not every sleeper woke")
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		die("%v", err)
+	}
+	sleepPeakKB = ru.Maxrss
+	return float64(d.Nanoseconds()) / 1e6
+}
+
 var workloads = map[string]workload{
 	"yield":    {2000000, "ns/switch"},
 	"spawn-p1": {100000, "ns/G"},
@@ -250,6 +371,12 @@ var workloads = map[string]workload{
 	"pingpong": {500000, "ns/roundtrip"},
 	"parked":   {1000000, "B/G"},
 	"fanout":   {100000, "ns/G"},
+
+	"chan-pingpong": {500000, "ns/roundtrip"},
+	"chan-buf-p1":   {2000000, "ns/value"},
+	"chan-buf-p2":   {2000000, "ns/value"},
+	"mutex":         {2000000, "ns/lock"},
+	"sleep":         {100000, "ms"},
 }
 
 func measure(name string, n int) float64 {
@@ -264,12 +391,23 @@ func measure(name string, n int) float64 {
 		return benchPingpong(n)
 	case "fanout":
 		return benchFanout(n)
+	case "chan-pingpong":
+		return benchChanPingpong(n)
+	case "chan-buf-p1":
+		return benchChanBuffered(n, 1)
+	case "chan-buf-p2":
+		return benchChanBuffered(n, 2)
+	case "mutex":
+		return benchMutex(n)
+	case "sleep":
+		return benchSleep(n)
 	}
 	return benchParked(n)
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: sched_go WORKLOAD [N]\nworkloads: yield spawn-p1 spawn-p2 pingpong parked fanout")
+	fmt.Fprintln(os.Stderr, "usage: sched_go WORKLOAD [N]\nworkloads: yield spawn-p1 spawn-p2 pingpong parked fanout\n"+
+		"           chan-pingpong chan-buf-p1 chan-buf-p2 mutex sleep")
 	os.Exit(2)
 }
 
@@ -290,5 +428,10 @@ func main() {
 		}
 		n = v
 	}
-	fmt.Printf("%s %.2f %s\n", name, measure(name, n), w.unit)
+	v := measure(name, n)
+	if name == "sleep" {
+		fmt.Printf("%s %.2f %s peak_rss_kb=%d\n", name, v, w.unit, sleepPeakKB)
+	} else {
+		fmt.Printf("%s %.2f %s\n", name, v, w.unit)
+	}
 }

@@ -103,7 +103,13 @@ static void *chanbuf(gort_chan *c, size_t i)
 
 static void copy_elem(gort_chan *c, void *dst, const void *src)
 {
-	if (dst && src && c->elemsize)
+	if (!dst || !src)
+		return;
+	/* A word, the usual element, is a load and a store rather than a
+	 * call into the C library. */
+	if (c->elemsize == sizeof(uint64_t))
+		__builtin_memmove(dst, src, sizeof(uint64_t));
+	else if (c->elemsize)
 		memmove(dst, src, c->elemsize);
 }
 
@@ -153,7 +159,8 @@ void gort_chan_handoff_send(gort_chan *c, gort_sudog *sg, const void *elem, int6
 	sg->success = true;
 	gort_parker *pk = sg->pk;
 	pk->fired = sg;
-	gort_chan_note(GORT_EV_HANDOFF, c, pk->g ? pk->g->goid : 0, by, GORT_HANDOFF_TO_WAITER);
+	if (gort_evlog_enabled())
+		gort_chan_note(GORT_EV_HANDOFF, c, pk->g ? pk->g->goid : 0, by, GORT_HANDOFF_TO_WAITER);
 }
 
 void gort_chan_handoff_recv(gort_chan *c, gort_sudog *sg, void *elem, int64_t by)
@@ -173,7 +180,8 @@ void gort_chan_handoff_recv(gort_chan *c, gort_sudog *sg, void *elem, int64_t by
 	sg->success = true;
 	gort_parker *pk = sg->pk;
 	pk->fired = sg;
-	gort_chan_note(GORT_EV_HANDOFF, c, by, pk->g ? pk->g->goid : 0, GORT_HANDOFF_FROM_WAITER);
+	if (gort_evlog_enabled())
+		gort_chan_note(GORT_EV_HANDOFF, c, by, pk->g ? pk->g->goid : 0, GORT_HANDOFF_FROM_WAITER);
 }
 
 void gort_chan_note(uint32_t kind, gort_chan *c, int64_t to, int64_t by, uint32_t side)
@@ -198,9 +206,11 @@ void gort_chan_note(uint32_t kind, gort_chan *c, int64_t to, int64_t by, uint32_
 
 /* ------------------------------------------------------------ send */
 
+/* The acting G's id, for the event log only: looking it up costs a call
+ * per hand-off that nothing else needs. */
 static int64_t self_id(void)
 {
-	return gort_self();
+	return gort_evlog_enabled() ? gort_self() : 0;
 }
 
 /* A waiting party gives up its sudog after a deadlock (step mode outside

@@ -217,6 +217,7 @@ static gort_g *g_make(void)
 void gort_g_entry(void *arg)
 {
 	gort_g *g = arg;
+	gort_mt_after_switch(g); /* a G may have parked straight into this one */
 	g->fn(g->arg);
 	gort_enter_g0(OUT_EXITED);
 }
@@ -250,6 +251,7 @@ gort_g *gort_g_new(gort_p *p, void (*fn)(void *), void *arg)
 	g->waitreason = "";
 	g->p = -1;
 	g->nswitch = 0;
+	g->handed = NULL;
 	gort_ctx_init(&g->ctx, g->stack.lo, (size_t)((char *)g->stack.hi - (char *)g->stack.lo),
 		      gort_g_entry, g);
 	st(&g->status, GORT_G_RUNNABLE);

@@ -58,6 +58,9 @@ struct gort_g {
 	int32_t p;              /* the P it last ran on, -1 if none yet */
 	uint32_t index;         /* its slot in the scheduler's table of all Gs */
 	uint64_t nswitch;       /* times it was switched to */
+	/* Threaded mode: the G that parked by switching straight to this one,
+	 * for this one to file as it resumes (mthread.c); NULL otherwise. */
+	gort_g *handed;
 	uint32_t mark;          /* scratch for the invariant checker */
 	/* Parked by a blocking primitive (wait.h), atomic: only that
 	 * primitive may ready it, not gort_ready by goid. */

@@ -195,11 +195,13 @@ static void startm(gort_p *p, bool spinning)
 		gort_fatal("cannot start an M (pthread_create)");
 }
 
-/* Go's wakep: enqueue, fence, then this. */
-static void wakep(void)
+/* Go's wakep, for work published by a seq_cst read-modify-write (a G put
+ * in runnext): that write orders the seq_cst load of npidle after it as a
+ * fence would, so an M that has just gone idle either sees the G or is
+ * seen here. One fence less on every ready. */
+static void wakep_published(void)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (ld(&S.npidle) == 0)
+	if (__atomic_load_n(&S.npidle, __ATOMIC_SEQ_CST) == 0)
 		return;
 	uint32_t zero = 0;
 	if (ld(&S.nmspinning) != 0 ||
@@ -207,6 +209,13 @@ static void wakep(void)
 					 __ATOMIC_RELAXED))
 		return;
 	startm(NULL, true);
+}
+
+/* Go's wakep: enqueue, fence, then this. */
+static void wakep(void)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	wakep_published();
 }
 
 /* S.lock held: every M is parked and no queue holds a G. */
@@ -487,14 +496,16 @@ static void execute(gort_m *m, gort_g *g, const sched_step_info *info)
 	bool record = gort_evlog_enabled();
 	uint64_t t_start = record ? gort_evlog_now() : 0;
 	uint32_t schedtick = p->schedtick;
-	int64_t goid = g->goid; /* g may be reused once filed */
 	st(&g->status, GORT_G_RUNNING);
 	g->p = p->id;
 	g->nswitch++;
 	m->curg = g;
 	gort_ctx_switch(&m->g0, &g->ctx);
-	/* Back on g0: the G's registers are saved; others may take it now. */
+	/* Back on g0: the G's registers are saved; others may take it now.
+	 * It is curg, not g if g parked straight into another G. */
+	g = m->curg;
 	m->curg = NULL;
+	int64_t goid = g->goid; /* g may be reused once filed */
 	gort_check_stack(g);
 	if (record)
 		note_run(m, info, goid, schedtick, t_start);
@@ -561,7 +572,59 @@ static void *mstart(void *arg)
 
 /* ------------------------------------------------------------ the Gs' side */
 
-void gort_mt_enter_g0(int outcome)
+void gort_mt_file_handed(gort_g *self)
+{
+	gort_g *g = self->handed;
+	self->handed = NULL;
+	gort_m *m = getm(); /* the M that switched: its unlock is g's */
+	gort_check_stack(g);
+	ST_REL(&g->status, GORT_G_WAITING);
+	if (m->unlockf) {
+		/* From here a waker may ready g: it is parked. */
+		void (*unlock)(void *) = m->unlockf;
+		m->unlockf = NULL;
+		unlock(m->unlockarg);
+	}
+}
+
+/* Would g0, given m's P now, run the G in its runnext next? Only when
+ * nothing it does first can choose otherwise: no stop, no timer on the P
+ * (checkTimers readies Gs), not the schedtick that looks at the global
+ * queue first, and no event log (g0 records each run). */
+static bool runnext_is_next(gort_m *m)
+{
+	gort_p *p = m->p;
+	if (gort_evlog_enabled() || LD_ACQ(&S.stopping) || ld(&p->timers.timer0_when) != 0)
+		return false;
+	return p->schedtick % SCHED_GLOBAL_TICK != 0 || gort_globrunq_size_hint(&S.glob) == 0;
+}
+
+/* g parks and the G in its P's runnext is what g0 would run next (a
+ * receiver woken by g's send, say): switch to it directly, as g0 would
+ * after filing g, and leave the filing — WAITING, then the unlock — to
+ * it, once g is off its stack. Half the switches of a ping-pong. false
+ * if the way through g0 is needed. */
+static bool park_direct(gort_m *m, gort_g *g)
+{
+	if (ld(&g->status) == GORT_G_SYSCALL || !runnext_is_next(m))
+		return false; /* in a syscall: enter_g0 takes a P back first */
+	gort_p *p = m->p;
+	gort_g *next = gort_runq_take_next(&p->runq);
+	if (!next)
+		return false;
+	st(&next->status, GORT_G_RUNNING); /* execute's, without schedtick: it inherits */
+	next->p = p->id;
+	next->nswitch++;
+	next->handed = g;
+	m->curg = next;
+	gort_ctx_switch(&g->ctx, &next->ctx);
+	gort_mt_after_switch(g); /* resumed, perhaps on another M */
+	return true;
+}
+
+/* gort_mt_enter_g0's body, inlined where a G gives up the CPU most often
+ * (yield), as it was before it grew the filing of handed Gs. */
+static inline __attribute__((always_inline)) void enter_g0(int outcome)
 {
 	gort_m *m = getm();
 	gort_g *g = m->curg;
@@ -574,7 +637,14 @@ void gort_mt_enter_g0(int outcome)
 	if (outcome == OUT_EXITED)
 		gort_ctx_exit(&g->ctx, &m->g0);
 	gort_ctx_switch(&g->ctx, &m->g0);
-	/* Resumed, perhaps on another M: m is stale here. */
+	/* Resumed, perhaps on another M (m is stale here), by g0 or by a G
+	 * that parked straight into this one. */
+	gort_mt_after_switch(g);
+}
+
+void gort_mt_enter_g0(int outcome)
+{
+	enter_g0(outcome);
 }
 
 int64_t gort_mt_go(gort_fn fn, void *arg)
@@ -588,11 +658,13 @@ int64_t gort_mt_go(gort_fn fn, void *arg)
 	note_event(GORT_EV_GO, goid, p); /* before: it may run at once */
 	if (p) {
 		gort_runq_put(&p->runq, g, true, &S.glob);
-	} else {
-		gort_lock(&S.glob.lock);
-		gort_globrunq_put(&S.glob, g);
-		gort_unlock(&S.glob.lock);
+		if (!p->runq.solo)
+			wakep_published(); /* runnext's exchange was the fence */
+		return goid;
 	}
+	gort_lock(&S.glob.lock);
+	gort_globrunq_put(&S.glob, g);
+	gort_unlock(&S.glob.lock);
 	wakep();
 	return goid;
 }
@@ -601,7 +673,7 @@ void gort_mt_yield(void)
 {
 	gort_m *m = getm();
 	if (m && m->curg)
-		gort_mt_enter_g0(OUT_YIELDED);
+		enter_g0(OUT_YIELDED);
 }
 
 void gort_mt_park(const char *reason)
@@ -620,7 +692,8 @@ void gort_mt_park_unlock(const char *reason, void (*unlock)(void *), void *arg)
 	m->curg->waitreason = reason && *reason ? reason : "park";
 	m->unlockf = unlock;
 	m->unlockarg = arg;
-	gort_mt_enter_g0(OUT_PARKED);
+	if (!park_direct(m, m->curg))
+		gort_mt_enter_g0(OUT_PARKED);
 }
 
 bool gort_sched_can_spin(int iter, int max)
@@ -668,7 +741,10 @@ static void ready_claimed(gort_g *g)
 	gort_p *p = m ? m->p : NULL;
 	note_event(GORT_EV_READY, goid, p);
 	gort_ready_put(p, g);
-	wakep();
+	if (!p)
+		wakep();
+	else if (!p->runq.solo) /* solo: we hold the only P, none is idle */
+		wakep_published(); /* runnext's exchange was the fence */
 }
 
 int gort_mt_ready(int64_t goid)
@@ -885,6 +961,7 @@ int gort_mt_init(void)
 	gort_lock_init(&S.lock);
 	for (uint32_t i = S.nprocs; i-- > 0;)
 		pidleput(&S.p[i]);
+	S.p[0].runq.solo = S.nprocs == 1; /* threaded mode never changes the count */
 	return 0;
 }
 

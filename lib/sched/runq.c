@@ -76,6 +76,32 @@ static inline bool next_cas(gort_g **p, gort_g *old, gort_g *new)
 	return __atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
+static inline void next_st(gort_g **p, gort_g *g)
+{
+	__atomic_store_n(p, g, __ATOMIC_RELEASE);
+}
+
+/* The owner's swap of runnext. seq_cst: the exchange is also the fence of
+ * wakep's enqueue-fence-check handshake (gort_runq_put's contract). A solo
+ * queue has no thief to race, and no idle P for wakep to find. */
+static inline gort_g *next_swap(gort_runq *q, gort_g *g)
+{
+	if (!q->solo)
+		return __atomic_exchange_n(&q->runnext, g, __ATOMIC_SEQ_CST);
+	gort_g *old = next_ld(&q->runnext);
+	next_st(&q->runnext, g);
+	return old;
+}
+
+/* The owner takes next out of runnext; false if a thief took it first. */
+static inline bool next_take(gort_runq *q, gort_g *next)
+{
+	if (!q->solo)
+		return next_cas(&q->runnext, next, NULL);
+	next_st(&q->runnext, NULL);
+	return true;
+}
+
 void gort_runq_pause_3us(void *ctx)
 {
 	(void)ctx;
@@ -195,7 +221,7 @@ static bool put_slow(gort_runq *q, gort_g *g, uint32_t h, gort_globrunq *glob)
 void gort_runq_put(gort_runq *q, gort_g *g, bool next, gort_globrunq *glob)
 {
 	if (next) {
-		gort_g *old = __atomic_exchange_n(&q->runnext, g, __ATOMIC_ACQ_REL);
+		gort_g *old = next_swap(q, g);
 		if (!old)
 			return;
 		g = old; /* the displaced runnext goes to the tail */
@@ -221,7 +247,7 @@ gort_g *gort_runq_get(gort_runq *q, bool *inherit)
 	/* A thief may only clear runnext, so a lost race leaves it NULL and
 	 * the ring is next in line. */
 	gort_g *next = next_ld(&q->runnext);
-	if (next && next_cas(&q->runnext, next, NULL)) {
+	if (next && next_take(q, next)) {
 		*inherit = true;
 		return next;
 	}
@@ -235,6 +261,12 @@ gort_g *gort_runq_get(gort_runq *q, bool *inherit)
 		if (cas_rel32(&q->head, h, h + 1))
 			return g;
 	}
+}
+
+gort_g *gort_runq_take_next(gort_runq *q)
+{
+	gort_g *next = next_ld(&q->runnext);
+	return next && next_take(q, next) ? next : NULL;
 }
 
 /* The grab shared by gort_runq_grab and gort_runq_steal: copies into

@@ -39,6 +39,10 @@ typedef struct gort_runq {
 	uint32_t head;	 /* next G to take; advanced by CAS by owner and thieves */
 	uint32_t tail;	 /* next free slot; written only by the owner */
 	gort_g *runnext; /* runs before the ring and inherits the time slice */
+	/* No other P can steal from this one (threaded mode with one P): the
+	 * owner moves runnext with plain atomic loads and stores instead of
+	 * read-modify-writes, the dearest instructions of a wake-up. */
+	bool solo;
 	gort_g *ring[GORT_RUNQ_SIZE];
 } gort_runq;
 
@@ -66,8 +70,13 @@ SCHED_HIDDEN void gort_runq_init(gort_runq *q);
 /* Owner only. Puts g on q. With next, g goes into runnext and the G that was
  * there (if any) goes to the tail of the ring instead. On a full ring, the
  * 128 oldest Gs and the one being put go to glob's tail in one batch, in
- * that order (takes glob->lock: do not hold it). glob must not be NULL. */
+ * that order (takes glob->lock: do not hold it). glob must not be NULL.
+ * With next, g is published by a seq_cst exchange (a seq_cst load after it
+ * is ordered as if a full fence stood between them), except on a solo queue. */
 SCHED_HIDDEN void gort_runq_put(gort_runq *q, gort_g *g, bool next, gort_globrunq *glob);
+
+/* Owner only. Takes runnext; NULL if it is empty (or a thief took it). */
+SCHED_HIDDEN gort_g *gort_runq_take_next(gort_runq *q);
 
 /* Owner only. Takes runnext if set (then *inherit = true: the G shares the
  * current time slice), else the G at the head (*inherit = false). NULL if

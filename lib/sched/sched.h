@@ -210,6 +210,15 @@ SCHED_HIDDEN void gort_enter_g0(int outcome);
 SCHED_HIDDEN int gort_mt_init(void);
 SCHED_HIDDEN void gort_mt_shutdown(void);
 SCHED_HIDDEN void gort_mt_enter_g0(int outcome);
+/* First thing in a G resumed or started, self: files the G that parked by
+ * switching straight to it, if one did. A load of its own G when none
+ * did: no call, no lookup of the M. */
+SCHED_HIDDEN void gort_mt_file_handed(gort_g *self);
+static inline void gort_mt_after_switch(gort_g *self)
+{
+	if (__builtin_expect(self->handed != NULL, 0))
+		gort_mt_file_handed(self);
+}
 SCHED_HIDDEN int64_t gort_mt_go(gort_fn fn, void *arg);
 SCHED_HIDDEN void gort_mt_yield(void);
 SCHED_HIDDEN void gort_mt_park(const char *reason);
