@@ -246,13 +246,18 @@ test:
 	+@SAN='$(SAN)' bash scripts/run-tests.sh
 
 # The unit tests of this build only, no dependency check.
-# The aarch64 context switch, cross-built and run under qemu-user (not part
-# of `make test`: the cross toolchain is a large download for CI).
+# The aarch64 context switch, then the whole library with a scheduler smoke
+# test (step and threaded mode), cross-built and run under qemu-user. Not
+# part of `make test` (the cross toolchain is a large download); .ci/run
+# runs it.
 AARCH64_CC ?= aarch64-linux-gnu-gcc
+AARCH64_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -pthread -Ilib -Ilib/include
+AARCH64_LIB_SRCS := $(filter-out $(foreach a,$(filter-out aarch64,$(KNOWN_ARCHES)),%_$(a).c %_$(a).S),\
+	$(call find_src,lib,*.c) $(call find_src,lib,*.S))
 test-aarch64:
 	+@bash scripts/deps.sh cross
 	@mkdir -p $(BUILD)/cross
-	$(AARCH64_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -pthread -Ilib -Ilib/include \
+	$(AARCH64_CC) $(AARCH64_CFLAGS) \
 		tests/cross/ctx_aarch64.c lib/sched/context_aarch64.S lib/sched/stack.c \
 		lib/os/vmem.c lib/os/guard.c lib/os/lock.c lib/os/clock.c -lm -o $(BUILD)/cross/ctx_aarch64
 	qemu-aarch64 $(BUILD)/cross/ctx_aarch64
@@ -260,6 +265,9 @@ test-aarch64:
 	 if [ $$rc -eq 134 ]; then echo "ok - entry returning aborts"; else echo "not ok - entry returning aborts (exit $$rc)"; exit 1; fi
 	@qemu-aarch64 $(BUILD)/cross/ctx_aarch64 overflow 2>/dev/null; rc=$$?; \
 	 if [ $$rc -eq 139 ]; then echo "ok - write below a stack faults"; else echo "not ok - write below a stack faults (exit $$rc)"; exit 1; fi
+	$(AARCH64_CC) $(AARCH64_CFLAGS) tests/cross/sched_aarch64.c $(AARCH64_LIB_SRCS) -lm \
+		-o $(BUILD)/cross/sched_aarch64
+	qemu-aarch64 $(BUILD)/cross/sched_aarch64
 
 test-unit:
 	+@SAN='$(SAN)' UNIT_ONLY=1 bash scripts/run-tests.sh

@@ -667,7 +667,8 @@ int cmd_ps(sh_t *sh, sh_args *a)
 		const gort_p_info *p = &ps[i];
 		uint64_t mallocs, frees;
 		cache_summary(cs, ncache, p->cache_id, &mallocs, &frees);
-		out(sh, "p%d schedtick=%u runnext=", p->id, p->schedtick);
+		out(sh, "p%d%s schedtick=%u runnext=", p->id, p->running ? " running" : "",
+		    p->schedtick);
 		if (p->runnext)
 			out(sh, "g%lld", (long long)p->runnext);
 		else
@@ -679,6 +680,7 @@ int cmd_ps(sh_t *sh, sh_args *a)
 		    (unsigned long long)mallocs, (unsigned long long)frees);
 		js_object(sh, NULL);
 		js_int(sh, "p", p->id);
+		js_bool(sh, "running", p->running);
 		js_uint(sh, "schedtick", p->schedtick);
 		js_int(sh, "runnext", p->runnext);
 		js_array(sh, "runq");

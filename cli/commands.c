@@ -173,7 +173,8 @@ const sh_cmd sh_commands[] = {
 	 "bound.", "gs",
 	 NULL, cmd_gs},
 	{"ps", "ps", "list the Ps",
-	 "Every P: runnext, its local run queue in order, schedtick, free Gs, its mcache.", "ps",
+	 "Every P: running if it runs a G, runnext, its local run queue in order, schedtick, "
+	 "free Gs, its mcache.", "ps",
 	 NULL, cmd_ps},
 	{"ms", "ms", "list the Ms", "Every M: status, the P it holds, the G it runs.", "ms", NULL,
 	 cmd_ms},

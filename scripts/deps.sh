@@ -27,7 +27,7 @@ test) want=("${build[@]}" python3) ;;
 bench) want=("${build[@]}" libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 golang-go hyperfine) ;;
 fuzz) want=("${build[@]}" afl++) ;;
 dev) want=("${build[@]}" clang-format bear) ;;
-cross) want=(make gcc-aarch64-linux-gnu qemu-user) ;;
+cross) want=(make gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user) ;;
 all) want=("${build[@]}" python3 libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 golang-go
 	hyperfine afl++ clang-format bear) ;;
 -h | --help)

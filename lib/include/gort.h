@@ -253,11 +253,17 @@ GORT_API void gort_reseed(uint64_t seed);
  * under a handler that returns. -1 with errno on error (EDEADLK when called
  * from a G in threaded mode). */
 GORT_API int gort_run(void);
-/* Threaded mode, in a G, around a call that may block (read, sleep, ...):
- * enter gives the G's P to another M at once, so other Gs run meanwhile
- * (Go's entersyscallblock); exit takes a P back — its old one if idle, else
- * any idle P, else the G waits on the global queue for one. Do not yield or
- * park in between. Nothing in step mode or outside a G. */
+/* Threaded mode, in a G, around a call that may block (read, sleep, ...),
+ * as Go's entersyscall/exitsyscall: enter keeps the P for the call, marked
+ * as in a syscall; the monitor thread, which looks every 20 us while busy
+ * (every 10 ms at most once idle a while), hands the P to another M when it
+ * finds the G in the same call at two looks in a row, so other Gs run
+ * meanwhile (a P with no work anywhere is left for up to 10 ms). A short
+ * call so costs no thread wake-up; a long one frees its P after 20 us to
+ * about 20 ms. exit takes a P back: its own if not handed off, else its old
+ * one if idle, else any idle P, else the G waits on the global queue for
+ * one. Do not yield or park in between. Nothing in step mode or outside a
+ * G. */
 GORT_API void gort_syscall_enter(void);
 GORT_API void gort_syscall_exit(void);
 

@@ -68,6 +68,7 @@
 #ifndef __ASSEMBLER__
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

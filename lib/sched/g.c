@@ -32,7 +32,7 @@ static void gfree_push(gort_g **list, uint32_t *n, gort_g *g)
 {
 	g->schedlink = *list;
 	*list = g;
-	(*n)++;
+	st(n, *n + 1); /* read by inspection from other threads */
 }
 
 static gort_g *gfree_pop(gort_g **list, uint32_t *n)
@@ -41,7 +41,7 @@ static gort_g *gfree_pop(gort_g **list, uint32_t *n)
 	if (g) {
 		*list = g->schedlink;
 		g->schedlink = NULL;
-		(*n)--;
+		st(n, *n - 1);
 	}
 	return g;
 }

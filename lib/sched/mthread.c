@@ -15,14 +15,22 @@
  *
  * Syscalls (Go's entersyscall/exitsyscall and sysmon's retake):
  * gort_syscall_enter marks the G SYSCALL and its P SYSCALL, and keeps the P
- * for a grace period. The sysmon thread (started with the first syscall)
- * looks every 20 us (doubling up to 10 ms while it finds nothing to do):
- * a P still in the same syscall as at its previous look is retaken and
- * handed off (Go's handoffp: to an M if there is work, else to the idle
- * list) — unless there is no work anywhere and Ms spin or Ps are idle, for
- * up to 10 ms. gort_syscall_exit takes its P straight back if sysmon has
- * not retaken it, else its old P if idle, else any idle P, else the G goes
- * to the global queue and the M parks.
+ * for a grace period: a short call then costs no M wake-up (Go's
+ * entersyscall; entersyscallblock's hand-off at once is not offered). The
+ * sysmon thread (started with the first M) looks every 20 us, and after 50
+ * looks in a row with nothing to do doubles its sleep up to 10 ms: a P
+ * still in the same syscall as at its previous look is retaken and handed
+ * off (Go's handoffp: to an M if there is work, else to the idle list) —
+ * unless there is no work anywhere and Ms spin or Ps are idle, for up to
+ * 10 ms. gort_syscall_exit takes its P straight back if sysmon has not
+ * retaken it, else its old P if idle, else any idle P, else the G goes to
+ * the global queue and the M parks. With every P idle sysmon sleeps until
+ * a P is acquired (Go's sysmonwait).
+ *
+ * A G that runs 10 ms without yielding (its P's runtick unchanged between
+ * sysmon's looks): Go would preempt it; gort cannot stop C code, so sysmon
+ * moves the Gs queued behind it on its P to the global queue and wakes an
+ * idle P for them, and schedtrace names it.
  *
  * gort_run: the caller sleeps on a futex until every M is idle and every
  * queue empty; Gs still parked then are Go's "all goroutines are asleep -
@@ -123,11 +131,18 @@ static gort_p *pidleget(gort_p *want)
 	return p;
 }
 
+static void sysmon_wakeup(void);
+
 static void acquirep(gort_m *m, gort_p *p)
 {
 	m->p = p;
+	/* A new tick: sysmon must not count the time the P was idle as a
+	 * G running without yielding. */
+	st(&p->runtick, p->runtick + 1);
+	st(&p->rungoid, 0);
 	st(&p->status, GORT_P_RUNNING);
 	m->own = gort_cache_swap(p->mcache); /* the M allocates through its P's cache */
+	sysmon_wakeup(); /* after npidle went down: pairs with sysmon_sleep */
 }
 
 static void releasep(gort_m *m)
@@ -150,6 +165,7 @@ static bool work_anywhere(void)
 /* ------------------------------------------------------------ Ms */
 
 static void *mstart(void *arg);
+static void sysmon_ensure(void);
 
 /* Wakes an idle M, or starts one, to run p (an idle P if NULL); spinning
  * says whether the caller counted it in nmspinning already. */
@@ -193,6 +209,7 @@ static void startm(gort_p *p, bool spinning)
 	gort_unlock(&S.lock);
 	if (pthread_create(&m->thread, NULL, mstart, m) != 0)
 		gort_fatal("cannot start an M (pthread_create)");
+	sysmon_ensure(); /* it watches syscalls and Gs that never yield */
 }
 
 /* Go's wakep, for work published by a seq_cst read-modify-write (a G put
@@ -492,7 +509,9 @@ static void execute(gort_m *m, gort_g *g, const sched_step_info *info)
 {
 	gort_p *p = m->p;
 	if (info->source != SRC_RUNNEXT)
-		p->schedtick++;
+		st(&p->schedtick, p->schedtick + 1);
+	st(&p->runtick, p->runtick + 1);
+	st(&p->rungoid, g->goid);
 	bool record = gort_evlog_enabled();
 	uint64_t t_start = record ? gort_evlog_now() : 0;
 	uint32_t schedtick = p->schedtick;
@@ -817,34 +836,124 @@ static void handoffp(gort_p *p)
 #define SYSMON_MIN_NS 20000ull
 #define SYSMON_MAX_NS 10000000ull
 #define SYSMON_FORCE_NS 10000000ull
+/* S.sysmon_wake: sysmon runs, is told to stop, or sleeps with every P idle. */
+enum { SYSMON_AWAKE = 0, SYSMON_STOP = 1, SYSMON_ASLEEP = 2 };
 
-/* Retakes the Ps that have stayed in one syscall since the last look. */
+/* Hands off p if it has stayed in one syscall since the last look. */
+static int retake_syscall(gort_p *p, uint64_t now)
+{
+	uint32_t t = ld(&p->syscalltick);
+	if (p->sysmon_tick != t) {
+		p->sysmon_tick = t;
+		p->sysmon_when = now;
+		return 0;
+	}
+	/* Nothing for it to do and others free to take new work: let the
+	 * syscall keep it a while. */
+	if (gort_runq_empty(&p->runq) && gort_globrunq_size_hint(&S.glob) == 0 &&
+	    ld(&S.nmspinning) + ld(&S.npidle) > 0 && now - p->sysmon_when < SYSMON_FORCE_NS)
+		return 0;
+	uint32_t sys = GORT_P_SYSCALL;
+	if (!__atomic_compare_exchange_n(&p->status, &sys, GORT_P_IDLE, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return 0;
+	handoffp(p);
+	return 1;
+}
+
+/* Moves every G queued on p (ring, then runnext) to the global queue, as a
+ * thief would, and wakes an idle P for them. Returns how many. The owner
+ * may queue more meanwhile: a bounded number of grabs. */
+static uint32_t runq_to_global(gort_p *p)
+{
+	gort_g *buf[GORT_RUNQ_HALF];
+	uint32_t total = 0;
+	for (int round = 0; round < 32; round++) {
+		uint32_t n = gort_runq_grab(&p->runq, buf, true, NULL, NULL);
+		if (n == 0)
+			break;
+		for (uint32_t i = 0; i + 1 < n; i++)
+			buf[i]->schedlink = buf[i + 1];
+		gort_lock(&S.glob.lock);
+		gort_globrunq_put_batch(&S.glob, buf[0], buf[n - 1], n);
+		gort_unlock(&S.glob.lock);
+		total += n;
+	}
+	if (total)
+		wakep();
+	return total;
+}
+
+/* Go's retake of a P whose G has run 10 ms without yielding, without the
+ * preemption: the Gs waiting behind it move to where another P runs them. */
+static int retake_running(gort_p *p, uint64_t now)
+{
+	uint32_t t = ld(&p->runtick);
+	if (ld(&p->sysmon_runtick) != t) {
+		st(&p->sysmon_runwhen, now);
+		ST_REL(&p->sysmon_runtick, t); /* a reader of this tick sees its time */
+		return 0;
+	}
+	if (now - ld(&p->sysmon_runwhen) < SYSMON_FORCE_NS || gort_runq_empty(&p->runq))
+		return 0;
+	return runq_to_global(p) > 0;
+}
+
+/* One look at every P; returns how many it acted on. */
 static int retake(uint64_t now)
 {
 	int n = 0;
 	for (uint32_t i = 0; i < S.nprocs; i++) {
 		gort_p *p = &S.p[i];
-		if (LD_ACQ(&p->status) != GORT_P_SYSCALL)
-			continue;
-		uint32_t t = ld(&p->syscalltick);
-		if (p->sysmon_tick != t) {
-			p->sysmon_tick = t;
-			p->sysmon_when = now;
-			continue;
-		}
-		/* Nothing for it to do and others free to take new work: let
-		 * the syscall keep it a while. */
-		if (gort_runq_empty(&p->runq) && gort_globrunq_size_hint(&S.glob) == 0 &&
-		    ld(&S.nmspinning) + ld(&S.npidle) > 0 && now - p->sysmon_when < SYSMON_FORCE_NS)
-			continue;
-		uint32_t sys = GORT_P_SYSCALL;
-		if (__atomic_compare_exchange_n(&p->status, &sys, GORT_P_IDLE, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED)) {
-			handoffp(p);
-			n++;
-		}
+		uint32_t status = LD_ACQ(&p->status);
+		if (status == GORT_P_SYSCALL)
+			n += retake_syscall(p, now);
+		else if (status == GORT_P_RUNNING)
+			n += retake_running(p, now);
 	}
 	return n;
+}
+
+uint64_t gort_sysmon_next_delay(uint64_t delay, uint32_t idle)
+{
+	/* Go's rhythm: 20 us while busy; after 50 idle looks, doubling. */
+	if (idle == 0)
+		return SYSMON_MIN_NS;
+	if (idle > 50 && delay < SYSMON_MAX_NS)
+		return delay * 2 > SYSMON_MAX_NS ? SYSMON_MAX_NS : delay * 2;
+	return delay;
+}
+
+/* With every P idle there is nothing to watch: sleep until acquirep wakes
+ * us (Go's sysmonwait). true if it slept. */
+static bool sysmon_sleep(void)
+{
+	if (ld(&S.npidle) != S.nprocs)
+		return false;
+	uint32_t awake = SYSMON_AWAKE;
+	if (!__atomic_compare_exchange_n(&S.sysmon_wake, &awake, SYSMON_ASLEEP, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return false;
+	/* acquirep takes a P (npidle down), then looks at sysmon_wake: one of
+	 * us sees the other's write. */
+	if (__atomic_load_n(&S.npidle, __ATOMIC_SEQ_CST) != S.nprocs) {
+		uint32_t asleep = SYSMON_ASLEEP;
+		__atomic_compare_exchange_n(&S.sysmon_wake, &asleep, SYSMON_AWAKE, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		return false;
+	}
+	while (__atomic_load_n(&S.sysmon_wake, __ATOMIC_SEQ_CST) == SYSMON_ASLEEP)
+		gort_futex_wait(&S.sysmon_wake, SYSMON_ASLEEP);
+	return true;
+}
+
+static void sysmon_wakeup(void)
+{
+	uint32_t asleep = SYSMON_ASLEEP;
+	if (__atomic_load_n(&S.sysmon_wake, __ATOMIC_SEQ_CST) == SYSMON_ASLEEP &&
+	    __atomic_compare_exchange_n(&S.sysmon_wake, &asleep, SYSMON_AWAKE, false,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		gort_futex_wake(&S.sysmon_wake, 1);
 }
 
 static void *sysmon(void *arg)
@@ -852,19 +961,19 @@ static void *sysmon(void *arg)
 	(void)arg;
 	uint64_t delay = SYSMON_MIN_NS;
 	uint32_t idle = 0;
-	while (!LD_ACQ(&S.sysmon_wake)) {
-		gort_futex_wait_ns(&S.sysmon_wake, 0, delay);
-		if (LD_ACQ(&S.sysmon_wake))
+	while (LD_ACQ(&S.sysmon_wake) != SYSMON_STOP) {
+		gort_futex_wait_ns(&S.sysmon_wake, SYSMON_AWAKE, delay);
+		if (LD_ACQ(&S.sysmon_wake) == SYSMON_STOP)
 			break;
 		if (retake(gort_os_nanotime()) > 0)
 			idle = 0;
 		else
 			idle++;
-		/* Go's rhythm: 20 us while busy, doubling after 50 idle looks. */
-		if (idle == 0)
+		delay = gort_sysmon_next_delay(delay, idle);
+		if (delay == SYSMON_MAX_NS && sysmon_sleep()) {
 			delay = SYSMON_MIN_NS;
-		else if (idle > 50 && delay < SYSMON_MAX_NS)
-			delay = delay * 2 > SYSMON_MAX_NS ? SYSMON_MAX_NS : delay * 2;
+			idle = 0;
+		}
 	}
 	return NULL;
 }
@@ -941,6 +1050,7 @@ int gort_mt_run(void)
 		while (LD_ACQ(&S.runwait) == 0)
 			gort_futex_wait(&S.runwait, 0);
 		gort_lock(&S.lock);
+		S.runwakes++;
 	}
 	S.runwaiting = 0;
 	gort_unlock(&S.lock);
@@ -984,7 +1094,7 @@ void gort_mt_shutdown(void)
 	uint32_t sysmon_started = S.sysmon_started;
 	gort_unlock(&S.lock);
 	if (sysmon_started) {
-		ST_REL(&S.sysmon_wake, 1);
+		ST_REL(&S.sysmon_wake, SYSMON_STOP);
 		gort_futex_wake(&S.sysmon_wake, 1);
 		pthread_join(S.sysmon, NULL);
 	}
@@ -1026,6 +1136,38 @@ size_t gort_mt_inspect_ms(gort_m_info *out, size_t max)
 			.curg = g ? g->goid : 0,
 		};
 	}
+	gort_unlock(&S.lock);
+	return n;
+}
+
+void gort_mt_counts(uint32_t *threads, uint32_t *spinning, uint32_t *idle)
+{
+	gort_lock(&S.lock);
+	*threads = S.mcount;
+	*idle = S.nmidle;
+	gort_unlock(&S.lock);
+	*spinning = ld(&S.nmspinning);
+}
+
+int64_t gort_mt_long_runner(const gort_p *p, uint64_t *ran_ns)
+{
+	*ran_ns = 0;
+	if (!S.threaded || LD_ACQ(&p->status) != GORT_P_RUNNING)
+		return 0;
+	int64_t goid = ld(&p->rungoid);
+	uint32_t seen = LD_ACQ(&p->sysmon_runtick);
+	uint64_t since = ld(&p->sysmon_runwhen), now = gort_os_nanotime();
+	/* sysmon saw this very tick at since: nothing ran on p in between. */
+	if (goid == 0 || seen != ld(&p->runtick) || since == 0 || now - since < SYSMON_FORCE_NS)
+		return 0;
+	*ran_ns = now - since;
+	return goid;
+}
+
+uint32_t gort_mt_run_wakeups(void)
+{
+	gort_lock(&S.lock);
+	uint32_t n = S.runwakes;
 	gort_unlock(&S.lock);
 	return n;
 }

@@ -53,7 +53,15 @@ typedef struct gort_p {
 	uint32_t syscalltick; /* atomic: syscalls entered on it */
 	uint32_t sysmon_tick; /* sysmon's own: the syscalltick it last saw */
 	uint64_t sysmon_when; /* and when it saw it */
-	uint32_t schedtick;
+	uint32_t schedtick;   /* written by its M only; relaxed atomics for inspection */
+	/* Threaded mode: runtick counts the Gs run on it (runnext included)
+	 * and its acquisitions; rungoid is the G it runs or ran last. sysmon
+	 * notes the runtick it saw and when (atomics: schedtrace reads them):
+	 * the same runtick 10 ms later is a G that runs without yielding. */
+	uint32_t runtick;
+	int64_t rungoid;
+	uint32_t sysmon_runtick;
+	uint64_t sysmon_runwhen;
 	gort_runq runq;
 	cache_t *mcache;
 	gort_g *gfree; /* dead Gs kept for reuse */
@@ -134,7 +142,8 @@ typedef struct sched {
 	int runwaiting;     /* gort_run's caller waits on runwait */
 	uint32_t runwait;   /* futex word */
 	uint32_t sysmon_started; /* atomic */
-	uint32_t sysmon_wake; /* futex word: 1 = stop */
+	uint32_t sysmon_wake; /* futex word: SYSMON_AWAKE, _STOP or _ASLEEP (mthread.c) */
+	uint32_t runwakes;    /* times gort_run's waiter was woken (under lock) */
 	pthread_t sysmon;
 	uint64_t t0;           /* threaded: the clock at init */
 	uint32_t ncpu;         /* threaded: online CPUs at init */
@@ -237,6 +246,16 @@ SCHED_HIDDEN int gort_mt_ready(int64_t goid);
 SCHED_HIDDEN int64_t gort_mt_self(void);
 SCHED_HIDDEN int gort_mt_run(void);
 SCHED_HIDDEN size_t gort_mt_inspect_ms(gort_m_info *out, size_t max);
+/* Go's schedtrace counts: Ms, spinning Ms, parked Ms. */
+SCHED_HIDDEN void gort_mt_counts(uint32_t *threads, uint32_t *spinning, uint32_t *idle);
+/* The G that has run on p for 10 ms or more without yielding, 0 if none;
+ * *ran_ns says for how long at least. */
+SCHED_HIDDEN int64_t gort_mt_long_runner(const gort_p *p, uint64_t *ran_ns);
+/* sysmon's sleep after a look, given the last (delay) and how many looks
+ * in a row found nothing to do (idle). */
+SCHED_HIDDEN uint64_t gort_sysmon_next_delay(uint64_t delay, uint32_t idle);
+/* How many times gort_run's waiter has been woken since init. */
+SCHED_HIDDEN uint32_t gort_mt_run_wakeups(void);
 
 /* step.c */
 SCHED_HIDDEN uint64_t gort_sched_rand(void);

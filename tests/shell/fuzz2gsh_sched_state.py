@@ -66,7 +66,7 @@ def main():
     def ids(goids):
         return ",".join(str(g) for g in goids) or "-"
 
-    steps = re.match(r"SCHED (\d+)step", last["schedtrace"]["text"])
+    steps = re.search(r" steps=(\d+)", last["schedtrace"]["text"])
     if not steps:
         sys.exit("schedtrace without a step count: %r" % last["schedtrace"]["text"])
     out = ["steps=" + steps.group(1)]

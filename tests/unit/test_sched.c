@@ -331,8 +331,8 @@ Test(sched, snapshots_show_queues_gs_and_schedtrace)
 	char line[256];
 	gort_schedtrace(line, sizeof line, 0);
 	cr_assert_str_eq(line,
-			 "SCHED 0step: gomaxprocs=2 idleprocs=1 threads=1 spinningthreads=0 "
-			 "idlethreads=0 runqueue=0 [2 0]\n");
+			 "SCHED 0ms: gomaxprocs=2 idleprocs=1 threads=1 spinningthreads=0 "
+			 "idlethreads=0 runqueue=0 [2 0] steps=0\n");
 	cr_assert_eq(gort_run(), 1);
 	gort_g_info gs[8];
 	cr_assert_eq(gort_inspect_gs(gs, 8), 1, "only the parked G is alive");
