@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "os/futex.h"
+#include "sched/fault.h"
 #include "sched/netpoll.h"
 #include "sched/wait.h"
 
@@ -495,7 +496,6 @@ static void execute(gort_m *m, gort_g *g, const sched_step_info *info)
 	gort_ctx_switch(&m->g0, &g->ctx);
 	/* Back on g0: the G's registers are saved; others may take it now. */
 	m->curg = NULL;
-	gort_check_stack(g);
 	if (record)
 		note_run(m, info, goid, schedtick, t_start);
 	p = m->p;
@@ -544,6 +544,7 @@ static void *mstart(void *arg)
 	gort_m *m = arg;
 	tls_m = m;
 	gort_ctx_for_thread(&m->g0);
+	gort_fault_thread_start(&m->curg); /* an overflow of its Gs is named */
 	acquirep(m, m->nextp);
 	m->nextp = NULL;
 	for (;;) {
@@ -555,6 +556,7 @@ static void *mstart(void *arg)
 			resetspinning(m);
 		execute(m, g, &info);
 	}
+	gort_fault_thread_stop();
 	tls_m = NULL;
 	return NULL;
 }
