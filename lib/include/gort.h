@@ -51,7 +51,12 @@ typedef enum gort_harden {
 typedef struct gort_config {
 	unsigned procs;       /* number of Ps (GOMAXPROCS); 0 = online CPUs */
 	size_t arena_bytes;   /* limit on the heap's committed bytes; 0 = none (or $GORT_HEAP_LIMIT) */
-	size_t stack_bytes;   /* usable stack per G; 0 = default */
+	/* Stack per G: address space reserved, rounded up to whole pages; only
+	 * the pages a G touches cost memory (a parked G with a shallow stack
+	 * costs one). 0 = 1 MiB (64 KiB in ASan builds). A G that runs off its
+	 * bottom is reported as `stack overflow in goroutine N (...)` and the
+	 * process ends. */
+	size_t stack_bytes;
 	uint64_t seed;        /* seed of every scheduling choice; 0 = a fixed default */
 	int threaded;         /* 0 = step mode (deterministic, caller's thread); 1 = one OS thread per M */
 	int harden;           /* a gort_harden preset */
@@ -147,7 +152,7 @@ typedef enum gort_error_kind {
 	GORT_ERR_HEAP_OVERFLOW,    /* canary damaged */
 	GORT_ERR_USE_AFTER_FREE,   /* write to a freed object seen at reuse */
 	GORT_ERR_HEAP_CORRUPTION,  /* an internal invariant does not hold */
-	GORT_ERR_STACK_OVERFLOW,
+	GORT_ERR_STACK_OVERFLOW,   /* a G hit the guard below its stack; the process then ends */
 	GORT_ERR_DEADLOCK,         /* every G is blocked (the detail lists each with its wait reason) */
 	GORT_ERR_SEND_ON_CLOSED,   /* gort_chan_send or a select send on a closed channel */
 	GORT_ERR_CLOSE_OF_CLOSED,  /* gort_chan_close twice */

@@ -7,6 +7,13 @@
  * `gort: <kind>: <address> (<detail>)` to stderr with write(2) and aborts; a
  * handler installed with gort_set_error_handler() gets the same text and the
  * fields, and when it returns the caller leaves the heap unchanged.
+ *
+ * A stack overflow reads as Go's names it, `stack overflow in <detail>`,
+ * the detail being `goroutine N (stack 0x… size …, guard hit at 0x…)`:
+ * the address (where the guard was hit) is in the detail already.
+ *
+ * gort_report is async-signal-safe as long as the installed handler is: the
+ * fault handler (sched/fault.c) calls it on a signal stack.
  */
 #include "mem/mem.h"
 
@@ -146,22 +153,39 @@ void gort_report_pending_slow(void)
 
 /* ------------------------------------------------------------- reporter */
 
+/* `<kind>: <address> (<detail>[, goroutine N])` */
+static void format_misuse(strbuf_t *b, gort_error_kind kind, uintptr_t addr, const char *detail)
+{
+	gort_sb_str(b, kind_names[kind]);
+	gort_sb_str(b, ": ");
+	gort_sb_hex(b, addr);
+	gort_sb_str(b, " (");
+	gort_sb_str(b, detail ? detail : "");
+	int64_t goid = gort_mem_current_goid ? gort_mem_current_goid() : 0;
+	if (goid > 0 && kind != GORT_ERR_DEADLOCK) {
+		gort_sb_str(b, ", goroutine ");
+		gort_sb_dec(b, (uint64_t)goid);
+	}
+	gort_sb_str(b, ")");
+}
+
+/* `stack overflow in <detail>`: the detail names the goroutine first. */
+static void format_overflow(strbuf_t *b, const char *detail)
+{
+	gort_sb_str(b, kind_names[GORT_ERR_STACK_OVERFLOW]);
+	gort_sb_str(b, " in ");
+	gort_sb_str(b, detail ? detail : "");
+}
+
 void gort_report(gort_error_kind kind, const char *op, uintptr_t addr, const char *detail)
 {
 	char msg[384];
 	strbuf_t b = {msg, sizeof msg, 0};
 	const char *name = kind_names[kind];
-	gort_sb_str(&b, name);
-	gort_sb_str(&b, ": ");
-	gort_sb_hex(&b, addr);
-	gort_sb_str(&b, " (");
-	gort_sb_str(&b, detail ? detail : "");
-	int64_t goid = gort_mem_current_goid ? gort_mem_current_goid() : 0;
-	if (goid > 0 && kind != GORT_ERR_STACK_OVERFLOW && kind != GORT_ERR_DEADLOCK) {
-		gort_sb_str(&b, ", goroutine ");
-		gort_sb_dec(&b, (uint64_t)goid);
-	}
-	gort_sb_str(&b, ")");
+	if (kind == GORT_ERR_STACK_OVERFLOW)
+		format_overflow(&b, detail);
+	else
+		format_misuse(&b, kind, addr, detail);
 	gort_sb_done(&b);
 	__atomic_fetch_add(&reporter.count, 1, __ATOMIC_RELAXED);
 

@@ -68,6 +68,10 @@ static gort_g *gfget(gort_p *p)
 void gort_g_put_dead(gort_p *p, gort_g *g)
 {
 	st(&g->status, GORT_G_DEAD);
+	/* A G that went deep gives those pages back now, not when (or if) its
+	 * G is reused: a dead G on a free list costs what a fresh one does. */
+	if (g->has_stack)
+		gort_stack_shrink(&S.stacks, &g->stack);
 	g->fn = NULL;
 	g->arg = NULL;
 	g->waitreason = "";

@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "os/futex.h"
+#include "sched/fault.h"
 #include "sched/netpoll.h"
 #include "sched/wait.h"
 
@@ -525,7 +526,6 @@ static void execute(gort_m *m, gort_g *g, const sched_step_info *info)
 	g = m->curg;
 	m->curg = NULL;
 	int64_t goid = g->goid; /* g may be reused once filed */
-	gort_check_stack(g);
 	if (record)
 		note_run(m, info, goid, schedtick, t_start);
 	p = m->p;
@@ -574,6 +574,7 @@ static void *mstart(void *arg)
 	gort_m *m = arg;
 	tls_m = m;
 	gort_ctx_for_thread(&m->g0);
+	gort_fault_thread_start(&m->curg); /* an overflow of its Gs is named */
 	acquirep(m, m->nextp);
 	m->nextp = NULL;
 	for (;;) {
@@ -585,6 +586,7 @@ static void *mstart(void *arg)
 			resetspinning(m);
 		execute(m, g, &info);
 	}
+	gort_fault_thread_stop();
 	tls_m = NULL;
 	return NULL;
 }
@@ -596,7 +598,6 @@ void gort_mt_file_handed(gort_g *self)
 	gort_g *g = self->handed;
 	self->handed = NULL;
 	gort_m *m = getm(); /* the M that switched: its unlock is g's */
-	gort_check_stack(g);
 	ST_REL(&g->status, GORT_G_WAITING);
 	if (m->unlockf) {
 		/* From here a waker may ready g: it is parked. */

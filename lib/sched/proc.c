@@ -91,18 +91,6 @@ void gort_ready_put(gort_p *p, gort_g *g)
 	gort_unlock(&S.glob.lock);
 }
 
-void gort_check_stack(gort_g *g)
-{
-	if (gort_stack_canary_ok(&g->stack))
-		return;
-	char buf[64];
-	strbuf_t b = {buf, sizeof buf, 0};
-	gort_sb_str(&b, "goroutine ");
-	gort_sb_dec(&b, (uint64_t)g->goid);
-	gort_report(GORT_ERR_STACK_OVERFLOW, "schedule", (uintptr_t)g->stack.lo,
-		    gort_sb_done(&b));
-}
-
 /* The G left the CPU: file it where its outcome says. */
 static void file_g(gort_p *p, gort_g *g, int outcome)
 {
@@ -144,7 +132,6 @@ int gort_execute(gort_p *p, gort_g *g, bool inherit)
 	S.curg = NULL;
 	S.curp = NULL;
 	int outcome = S.outcome;
-	gort_check_stack(g);
 	file_g(p, g, outcome);
 	return outcome;
 }

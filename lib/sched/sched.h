@@ -207,7 +207,6 @@ SCHED_HIDDEN gort_g *gort_find_runnable(gort_p *p, sched_step_info *info);
 SCHED_HIDDEN gort_g *gort_find_local(gort_p *p, sched_step_info *info);
 SCHED_HIDDEN gort_g *gort_steal_work(gort_p *p, sched_step_info *info, uint64_t *rng,
 				     bool threaded);
-SCHED_HIDDEN void gort_check_stack(gort_g *g);
 /* A readied G queued as Go's ready does: p's runnext, or the global queue
  * when the waker holds no P (a thread outside any G). */
 SCHED_HIDDEN void gort_ready_put(gort_p *p, gort_g *g);

@@ -1,44 +1,48 @@
 /*
  * stack.h — goroutine stacks: fixed-size, guarded, lazily backed, cached.
  *
- * A pool hands out stacks of one usable size (64 KiB by default). They are
- * cut from segments of address space reserved PROT_NONE (the first holds 64
+ * A pool hands out stacks of one usable size (1 MiB of address space by
+ * default; 64 KiB in ASan builds, see below). They are cut from segments of
+ * address space reserved PROT_NONE and MAP_NORESERVE (the first holds 64
  * stacks, each next one twice as many, up to 16384), one slot per stack:
  *
- *     slot i:  [ guard page | usable bytes ............................ ]
- *                            ^ lo: canary words            stack top: hi ^
+ *     slot i:  [ guard (64 KiB) | usable bytes ...................... ]
+ *                                ^ lo                     stack top: hi ^
  *
- * Stacks grow down, so an overflow runs into the guard page below lo and
- * faults. The usable part is read-write and never written by the pool, so
- * the kernel backs only the pages a G really uses: a parked G with a
- * shallow stack costs its top page, and nothing else.
+ * Stacks grow down, so an overflow runs into the guard below lo and faults;
+ * the fault handler (fault.c) names the G. The guard is 64 KiB, not one
+ * page, so that a frame of up to 64 KiB that skips the bottom of the stack
+ * still lands in it rather than in the top of the stack below. The usable
+ * part is read-write and never written by the pool, so the kernel backs
+ * only the pages a G really touches: a parked G with a shallow stack costs
+ * its top page, and nothing else.
  *
  * Guard pages: madvise(MADV_GUARD_INSTALL) (Linux 6.13+) where the kernel has
  * it, else mprotect(PROT_NONE) — see stack.c for what each costs in VMAs and
  * so how many stacks each allows under vm.max_map_count.
  *
- * Canary: the lowest GORT_STACK_CANARY_WORDS words of every usable stack
- * must read zero. A G that has not come near its bottom never touches that
- * page, and reading an untouched page maps the kernel's shared zero page, so
- * the check costs no memory — a per-stack secret written there (gort's first
- * design) cost every parked G a second resident page, doubling its 4 KiB.
- * What it gives up: a write of zeros over all 64 bytes goes unseen, where a
- * secret would have caught it. Overflows that run off the bottom fault on
- * the guard page regardless; the canary is there for frames that reach the
- * bottom words without faulting, and those rarely write only zeros.
- * The scheduler checks it at every switch away from a G and reports
- * `stack overflow in goroutine N`; the pool itself reports nothing. A stack
- * whose canary was damaged is zeroed again before it is handed out.
+ * Giving memory back: a stack that a G used deeply keeps its pages after the
+ * G dies. gort_stack_shrink (called when a G dies and when a stack enters
+ * the cache) returns everything below the top GORT_STACK_KEEP_BYTES to the
+ * OS if the G went below that line, so a G that once recursed deep does not
+ * pin its pages in a free list or the cache. See gort_stack_shrink for how
+ * "went below" is told without a system call.
  *
- * Free stacks: up to cache_max stay ready (memory kept) in a
- * LIFO, so a G spawned after one exited reuses warm pages; beyond that a
- * freed stack's memory is returned to the OS (MADV_DONTNEED) and its slot
- * kept for reuse. Slots and address space are never given back before
+ * Free stacks: up to cache_max stay ready (their top pages kept) in a LIFO,
+ * so a G spawned after one exited reuses warm pages; beyond that a freed
+ * stack's memory is returned to the OS (MADV_DONTNEED) and its slot kept for
+ * reuse. Slots and address space are never given back before
  * gort_stack_pool_destroy.
  *
- * Thread safety: every pool operation takes the pool's lock;
- * gort_stack_canary_ok touches only the stack. A gort_stack is a plain value
- * owned by whoever allocated it until it is freed.
+ * ASan builds default to 64 KiB: gort_ctx_init unpoisons a whole stack at
+ * every G's start, which writes an eighth of its size in shadow memory —
+ * 128 KiB of resident shadow per 1 MiB stack.
+ *
+ * Thread safety: every pool operation takes the pool's lock, except
+ * gort_stack_shrink, which touches only the stack (its caller owns it). A
+ * gort_stack is a plain value owned by whoever allocated it until it is
+ * freed. The pool's geometry (usable, guard_bytes, page) is fixed at init,
+ * so the fault handler may read it without the lock.
  */
 #ifndef GORT_SCHED_STACK_H
 #define GORT_SCHED_STACK_H
@@ -51,9 +55,21 @@
 
 #define STACK_HIDDEN __attribute__((visibility("hidden")))
 
+#if defined(GORT_SAN_ADDRESS) || defined(__SANITIZE_ADDRESS__)
 #define GORT_STACK_DEFAULT_USABLE ((size_t)64 << 10)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GORT_STACK_DEFAULT_USABLE ((size_t)64 << 10)
+#endif
+#endif
+#ifndef GORT_STACK_DEFAULT_USABLE
+#define GORT_STACK_DEFAULT_USABLE ((size_t)1 << 20)
+#endif
 #define GORT_STACK_DEFAULT_CACHE 128
-#define GORT_STACK_CANARY_WORDS 8
+/* Below each stack; rounded up to whole pages. */
+#define GORT_STACK_GUARD_BYTES ((size_t)64 << 10)
+/* What a dead G's stack keeps resident at most (if the G stayed above it). */
+#define GORT_STACK_KEEP_BYTES ((size_t)16 << 10)
 #define GORT_STACK_SEGMENTS_MAX 256
 
 typedef enum gort_stack_guard {
@@ -63,7 +79,7 @@ typedef enum gort_stack_guard {
 } gort_stack_guard;
 
 typedef struct gort_stack {
-	void *lo;	 /* lowest usable byte; the canary words start here */
+	void *lo;	 /* lowest usable byte; the guard ends here */
 	void *hi;	 /* one past the highest usable byte (page aligned) */
 	uint32_t seg;	 /* where the pool keeps it */
 	uint32_t slot;
@@ -85,7 +101,8 @@ struct gort_stack_seg {
 typedef struct gort_stack_pool {
 	gort_lock_t lock;
 	size_t usable;	   /* usable bytes per stack, a page multiple */
-	size_t slot_bytes; /* guard page + usable */
+	size_t guard_bytes; /* below each stack, a page multiple */
+	size_t slot_bytes;  /* guard_bytes + usable */
 	size_t page;
 	size_t cache_max;
 	gort_stack_guard guard; /* the mechanism in use: REGION or MPROTECT */
@@ -102,11 +119,13 @@ typedef struct gort_stack_pool {
 	size_t inuse;	       /* stacks handed out */
 	size_t slots;	       /* stacks ever carved: inuse + ncache + ncold */
 	size_t bytes_reserved; /* address space of the segments */
+	size_t shrunk;	       /* atomic: gort_stack_shrink calls that released */
 } gort_stack_pool;
 
 typedef struct gort_stack_stats {
 	size_t usable_bytes;	/* per stack */
-	size_t slot_bytes;	/* per stack, with its guard page */
+	size_t guard_bytes;	/* per stack, below it */
+	size_t slot_bytes;	/* per stack, with its guard */
 	size_t inuse;		/* stacks handed out */
 	size_t cached;		/* free, memory kept */
 	size_t released;	/* free, memory returned to the OS */
@@ -116,6 +135,7 @@ typedef struct gort_stack_stats {
 	size_t bytes_committed; /* usable bytes of stacks in use or cached: the most
 				   that can be resident (untouched pages are not) */
 	gort_stack_guard guard; /* mechanism in use */
+	size_t shrunk;		/* stacks whose deep pages gort_stack_shrink gave back */
 } gort_stack_stats;
 
 /* Sets up an empty pool; no address space is reserved until the first
@@ -126,7 +146,7 @@ STACK_HIDDEN int gort_stack_pool_init_config(gort_stack_pool *pool, const gort_s
 /* Unmaps every segment, in use or not. */
 STACK_HIDDEN void gort_stack_pool_destroy(gort_stack_pool *pool);
 
-/* A stack with its canary zero. On failure lo == NULL and errno is set
+/* A stack. On failure lo == NULL and errno is set
  * (ENOMEM: out of address space, segments or VMAs). */
 STACK_HIDDEN gort_stack gort_stack_alloc(gort_stack_pool *pool);
 
@@ -143,18 +163,18 @@ STACK_HIDDEN void gort_stack_pool_stats(gort_stack_pool *pool, gort_stack_stats 
 /* Whether the mechanism would be used by a pool made now (probes once). */
 STACK_HIDDEN bool gort_stack_guard_regions_supported(void);
 
-/* True while the canary words at s->lo are all zero. Cheap: eight loads
- * from one cache line, which for a G that never came near its bottom is the
- * kernel's zero page. Not instrumented by ASan: the words lie where the G's
- * deepest frames would have had their redzones if it overflowed, and the
- * point is to say so. */
-__attribute__((no_sanitize("address"))) static inline bool gort_stack_canary_ok(const gort_stack *s)
+/* If the G that used s went below its top GORT_STACK_KEEP_BYTES, returns
+ * the pages below that line to the OS; bytes released (0 if it stayed
+ * above). For a stack no G runs on: when a G dies, or before it is cached.
+ * Costs a cache line's read when there is nothing to give back. */
+STACK_HIDDEN size_t gort_stack_shrink(gort_stack_pool *pool, const gort_stack *s);
+
+/* Whether addr lies in the guard below s (the pool's geometry, no lock). */
+static inline bool gort_stack_in_guard(const gort_stack_pool *pool, const gort_stack *s,
+				       uintptr_t addr)
 {
-	const volatile uint64_t *w = (const volatile uint64_t *)s->lo;
-	uint64_t any = 0;
-	for (int i = 0; i < GORT_STACK_CANARY_WORDS; i++)
-		any |= w[i];
-	return any == 0;
+	uintptr_t lo = (uintptr_t)s->lo;
+	return lo && addr < lo && addr >= lo - pool->guard_bytes;
 }
 
 #endif /* GORT_SCHED_STACK_H */

@@ -15,6 +15,7 @@
  * Invariants: see sched.h; gort_sched_check_why() verifies them.
  */
 #define _GNU_SOURCE
+#include "sched/fault.h"
 #include "sched/netpoll.h"
 #include "sched/sched.h"
 #include "sched/sema.h"
@@ -25,8 +26,6 @@
 
 sched_t gort_sched;
 #define S (gort_sched)
-
-#define STACK_DEFAULT ((size_t)64 << 10)
 
 uint64_t gort_sched_rand(void)
 {
@@ -124,14 +123,24 @@ int gort_sched_init(const gort_config *cfg)
 		return -1;
 	}
 	S.rng = cfg->seed ? cfg->seed : SCHED_DEFAULT_SEED;
-	S.stack_bytes = cfg->stack_bytes ? cfg->stack_bytes : STACK_DEFAULT;
 	gort_globrunq_init(&S.glob);
 	gort_fixalloc_init(&S.galloc, sizeof(gort_g));
-	if (gort_stack_pool_init(&S.stacks, S.stack_bytes) != 0 || init_ps(nprocs) != 0) {
+	if (gort_stack_pool_init(&S.stacks, cfg->stack_bytes) != 0) {
+		if (errno != EINVAL)
+			errno = ENOMEM;
+		return -1;
+	}
+	S.stack_bytes = S.stacks.usable;
+	if (init_ps(nprocs) != 0) {
 		errno = ENOMEM;
 		return -1;
 	}
 	gort_ctx_for_thread(&S.g0);
+	/* Overflows of Gs run on this thread (step mode's) are named; each M
+	 * does the same for itself. */
+	if (gort_fault_init() != 0)
+		return -1;
+	gort_fault_thread_start(&S.curg);
 	S.threaded = gort_mem.threaded;
 	S.t0 = gort_os_nanotime();
 	gort_evlog_init(S.threaded);
@@ -157,6 +166,8 @@ void gort_sched_shutdown(void)
 		gort_timers_destroy(&S.p[i].timers);
 	}
 	gort_os_unmap(S.p, S.p_bytes);
+	gort_fault_thread_stop();
+	gort_fault_shutdown();
 	gort_stack_pool_destroy(&S.stacks);
 	gort_evlog_destroy();
 	gort_netpoll_shutdown();

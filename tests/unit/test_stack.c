@@ -1,11 +1,12 @@
 /*
  * test_stack.c — goroutine stacks (lib/sched/stack.{h,c}): shape and
- * alignment of many stacks, the usable range writable, the guard page below
- * it faulting (both guard mechanisms, and a runaway recursion on a
- * coroutine), the canary, the free-stack cache and the release of what
- * exceeds it (counters, LIFO reuse, released memory reading back as zero),
- * rejected double and foreign frees, a configurable size, concurrent use,
- * and 10,000 stacks alive at once costing a few pages each.
+ * alignment of many stacks, the usable range writable, the guard below it
+ * faulting (both guard mechanisms, its whole 64 KiB, and a runaway recursion
+ * on a coroutine), the free-stack cache and the release of what exceeds it
+ * (counters, LIFO reuse, released memory reading back as zero), a deep
+ * stack's pages given back when it is freed or shrunk while a shallow one's
+ * are kept, rejected double and foreign frees, a configurable size,
+ * concurrent use, and 10,000 stacks alive at once costing a page each.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -68,7 +69,6 @@ Test(stack, many_stacks_have_the_right_shape)
 		cr_assert_not_null(s[i].lo, "stack %d: errno %d", i, errno);
 		cr_assert_eq(usable(&s[i]), GORT_STACK_DEFAULT_USABLE);
 		cr_assert_eq((uintptr_t)s[i].lo % page(), 0);
-		cr_assert(gort_stack_canary_ok(&s[i]));
 	}
 	gort_stack_stats st;
 	gort_stack_pool_stats(&p, &st);
@@ -76,23 +76,17 @@ Test(stack, many_stacks_have_the_right_shape)
 	cr_assert_eq(st.slots, N);
 	cr_assert_eq(st.cached + st.released, 0);
 	cr_assert_eq(st.bytes_committed, N * GORT_STACK_DEFAULT_USABLE);
-	cr_assert_geq(st.bytes_reserved, N * (GORT_STACK_DEFAULT_USABLE + page()));
-	cr_assert_eq(st.slot_bytes, GORT_STACK_DEFAULT_USABLE + page());
+	cr_assert_geq(st.bytes_reserved, N * (GORT_STACK_DEFAULT_USABLE + GORT_STACK_GUARD_BYTES));
+	cr_assert_eq(st.guard_bytes, GORT_STACK_GUARD_BYTES);
+	cr_assert_eq(st.slot_bytes, GORT_STACK_DEFAULT_USABLE + GORT_STACK_GUARD_BYTES);
 
-	/* Disjoint, with at least a guard page between neighbours. */
+	/* Disjoint, with at least a guard between neighbours. */
 	gort_stack sorted[N];
 	memcpy(sorted, s, sizeof sorted);
 	qsort(sorted, N, sizeof sorted[0], cmp_ptr);
 	for (int i = 1; i < N; i++)
-		cr_assert_geq((uintptr_t)sorted[i].lo, (uintptr_t)sorted[i - 1].hi + page());
-
-	/* Checking a canary costs no memory: reading an untouched page maps the
-	 * kernel's zero page, which is not counted as resident. */
-	size_t before = gt_rss_bytes();
-	for (int i = 0; i < N; i++)
-		cr_assert(gort_stack_canary_ok(&s[i]));
-	long grew = ((long)gt_rss_bytes() - (long)before) / (long)page();
-	cr_assert_lt(grew, N / 10, "checking %d canaries made %ld pages resident", N, grew);
+		cr_assert_geq((uintptr_t)sorted[i].lo,
+			      (uintptr_t)sorted[i - 1].hi + GORT_STACK_GUARD_BYTES);
 
 	for (int i = 0; i < N; i++)
 		cr_assert_eq(gort_stack_free(&p, &s[i]), 0);
@@ -111,9 +105,7 @@ Test(stack, usable_size_is_configurable)
 	gort_stack s = gort_stack_alloc(&p);
 	cr_assert_not_null(s.lo);
 	cr_assert_eq(usable(&s), (10000 + page() - 1) / page() * page());
-	size_t canary = GORT_STACK_CANARY_WORDS * sizeof(uint64_t);
-	memset((char *)s.lo + canary, 1, usable(&s) - canary);
-	cr_assert(gort_stack_canary_ok(&s));
+	memset(s.lo, 1, usable(&s));
 	cr_assert_eq(gort_stack_free(&p, &s), 0);
 	gort_stack_pool_destroy(&p);
 
@@ -132,10 +124,8 @@ Test(stack, usable_range_is_writable)
 	cr_assert_eq(gort_stack_pool_init(&p, 0), 0);
 	for (int k = 0; k < 3; k++) {
 		gort_stack s = gort_stack_alloc(&p);
-		size_t skip = GORT_STACK_CANARY_WORDS * sizeof(uint64_t);
-		gt_fill((char *)s.lo + skip, usable(&s) - skip, (uint64_t)k);
-		cr_assert(gt_intact((char *)s.lo + skip, usable(&s) - skip, (uint64_t)k));
-		cr_assert(gort_stack_canary_ok(&s), "filling the stack reached the canary");
+		gt_fill(s.lo, usable(&s), (uint64_t)k);
+		cr_assert(gt_intact(s.lo, usable(&s), (uint64_t)k));
 		cr_assert_eq(gort_stack_free(&p, &s), 0);
 	}
 	gort_stack_pool_destroy(&p);
@@ -164,6 +154,18 @@ Test(stack, writing_just_below_lo_faults, .signal = SIGSEGV)
 Test(stack, writing_a_page_below_lo_faults, .signal = SIGSEGV)
 {
 	write_below_lo(GORT_STACK_GUARD_AUTO, page());
+}
+
+/* The lowest byte of the guard: a frame of up to 64 KiB that skipped the
+ * stack's bottom still lands in it. */
+Test(stack, writing_at_the_bottom_of_the_guard_faults, .signal = SIGSEGV)
+{
+	write_below_lo(GORT_STACK_GUARD_AUTO, GORT_STACK_GUARD_BYTES);
+}
+
+Test(stack, writing_at_the_bottom_of_an_mprotect_guard_faults, .signal = SIGSEGV)
+{
+	write_below_lo(GORT_STACK_GUARD_MPROTECT, GORT_STACK_GUARD_BYTES);
 }
 
 Test(stack, writing_below_lo_faults_with_mprotect_guards, .signal = SIGSEGV)
@@ -233,37 +235,6 @@ Test(stack, guard_mechanism_in_use)
 	gort_stack_pool_destroy(&p);
 }
 
-/* ---------------------------------------------------------------- canary */
-
-Test(stack, canary_detects_a_write_at_the_bottom)
-{
-	gort_stack_pool p;
-	cr_assert_eq(gort_stack_pool_init(&p, 0), 0);
-	gort_stack s = gort_stack_alloc(&p);
-	volatile uint64_t *w = s.lo;
-	cr_assert(gort_stack_canary_ok(&s));
-
-	for (int i = 0; i < GORT_STACK_CANARY_WORDS; i++) {
-		w[i] = 1; /* one bit anywhere in the bottom 64 bytes */
-		cr_assert_not(gort_stack_canary_ok(&s), "word %d overwritten, canary still ok", i);
-		w[i] = 0x8000000000000000ull;
-		cr_assert_not(gort_stack_canary_ok(&s));
-		w[i] = 0;
-		cr_assert(gort_stack_canary_ok(&s));
-	}
-	/* Just above the canary is the G's: writing there is not an overflow. */
-	w[GORT_STACK_CANARY_WORDS] = 42;
-	cr_assert(gort_stack_canary_ok(&s));
-
-	/* A damaged stack comes back with its canary zeroed next time. */
-	w[0] = 42;
-	cr_assert_eq(gort_stack_free(&p, &s), 0);
-	gort_stack again = gort_stack_alloc(&p);
-	cr_assert_eq(again.lo, s.lo);
-	cr_assert(gort_stack_canary_ok(&again));
-	gort_stack_pool_destroy(&p);
-}
-
 /* -------------------------------------------------------- cache, release */
 
 Test(stack, free_stacks_are_cached_then_released)
@@ -302,14 +273,12 @@ Test(stack, free_stacks_are_cached_then_released)
 		cr_assert(gt_intact((char *)r[i].hi - 3000, 3000, (uint64_t)(CACHE - 1 - i)),
 			  "a cached stack lost its memory");
 	}
-	/* Then the released ones: same slots (no new one carved), zero pages,
-	 * a canary written again. */
+	/* Then the released ones: same slots (no new one carved), zero pages. */
 	for (int i = CACHE; i < N; i++) {
 		r[i] = gort_stack_alloc(&p);
 		cr_assert_eq(r[i].lo, s[N - 1 - (i - CACHE)].lo);
 		cr_assert_eq(gt_nonzero_at((char *)r[i].hi - 3000, 3000), 3000,
 			     "a released stack kept its memory");
-		cr_assert(gort_stack_canary_ok(&r[i]));
 	}
 	gort_stack_pool_stats(&p, &st);
 	cr_assert_eq(st.slots, N);
@@ -377,12 +346,84 @@ Test(stack, double_and_foreign_frees_are_rejected)
 	gort_stack_pool_destroy(&q);
 }
 
+/* --------------------------------------------------- giving pages back */
+
+static size_t resident_pages(const void *p, size_t n);
+
+/* A stack as a G that recursed `depth` bytes deep leaves it (frames of
+ * return addresses and locals: non-zero words). */
+static void use_stack(const gort_stack *s, size_t depth, uint64_t seed)
+{
+	gt_fill((char *)s->hi - depth, depth, seed);
+}
+
+Test(stack, a_deep_stack_gives_its_pages_back_when_cached)
+{
+	gort_stack_pool p;
+	init_pool(&p, MiB, 4, GORT_STACK_GUARD_AUTO);
+	gort_stack s = gort_stack_alloc(&p);
+	use_stack(&s, 600 * KiB, 1);
+	cr_assert_geq(resident_pages(s.lo, usable(&s)), 600 * KiB / page());
+	cr_assert_eq(gort_stack_free(&p, &s), 0);
+
+	gort_stack_stats st;
+	gort_stack_pool_stats(&p, &st);
+	cr_assert_eq(st.cached, 1);
+	cr_assert_eq(st.shrunk, 1);
+	cr_assert_leq(resident_pages(s.lo, usable(&s)), GORT_STACK_KEEP_BYTES / page(),
+		      "a cached deep stack kept %zu pages", resident_pages(s.lo, usable(&s)));
+
+	/* The next G on it finds the top as the last left it, zeros below. */
+	gort_stack again = gort_stack_alloc(&p);
+	cr_assert_eq(again.lo, s.lo);
+	size_t keep = GORT_STACK_KEEP_BYTES;
+	char *line = (char *)again.hi - keep;
+	cr_assert_eq(gt_nonzero_at((char *)again.hi - 64, 64), 0, "the kept top lost its contents");
+	cr_assert_lt(gt_nonzero_at(line, keep), keep);
+	cr_assert_eq(gt_nonzero_at(again.lo, usable(&again) - keep), usable(&again) - keep,
+		     "memory below the keep line survived");
+	gort_stack_pool_destroy(&p);
+}
+
+Test(stack, a_shallow_stack_keeps_its_pages)
+{
+	gort_stack_pool p;
+	init_pool(&p, MiB, 4, GORT_STACK_GUARD_AUTO);
+	gort_stack s = gort_stack_alloc(&p);
+	use_stack(&s, GORT_STACK_KEEP_BYTES - 64, 2);
+	cr_assert_eq(gort_stack_free(&p, &s), 0);
+	gort_stack_stats st;
+	gort_stack_pool_stats(&p, &st);
+	cr_assert_eq(st.shrunk, 0);
+	gort_stack again = gort_stack_alloc(&p);
+	cr_assert_eq(again.lo, s.lo);
+	cr_assert(gt_intact((char *)again.hi - (GORT_STACK_KEEP_BYTES - 64),
+			    GORT_STACK_KEEP_BYTES - 64, 2),
+		  "a shallow stack lost its warm pages");
+	gort_stack_pool_destroy(&p);
+}
+
+Test(stack, shrink_releases_only_below_the_keep_line)
+{
+	gort_stack_pool p;
+	init_pool(&p, MiB, 4, GORT_STACK_GUARD_AUTO);
+	gort_stack s = gort_stack_alloc(&p);
+	cr_assert_eq(gort_stack_shrink(&p, &s), 0, "an untouched stack has nothing to give");
+	use_stack(&s, 200 * KiB, 3);
+	cr_assert_eq(gort_stack_shrink(&p, &s), usable(&s) - GORT_STACK_KEEP_BYTES);
+	cr_assert_leq(resident_pages(s.lo, usable(&s)), GORT_STACK_KEEP_BYTES / page());
+	cr_assert_eq(gort_stack_shrink(&p, &s), 0, "a shrunk stack shrank again");
+	cr_assert_eq(gt_nonzero_at((char *)s.hi - 64, 64), 0, "the kept top lost its contents");
+	cr_assert_eq(gort_stack_free(&p, &s), 0);
+	gort_stack_pool_destroy(&p);
+}
+
 /* ------------------------------------------------------- many, threads */
 
 /* Resident pages of [p, p+n), by mincore. */
 static size_t resident_pages(const void *p, size_t n)
 {
-	static unsigned char vec[(256 * KiB) / 4096 + 1];
+	static unsigned char vec[(4096 * KiB) / 4096 + 1];
 	size_t pages = n / page();
 	cr_assert_leq(pages, sizeof vec);
 	cr_assert_eq(mincore((void *)p, n, vec), 0, "mincore: errno %d", errno);
@@ -392,31 +433,24 @@ static size_t resident_pages(const void *p, size_t n)
 	return r;
 }
 
-/* What this kernel charges to RSS for reading a page never written: 0
- * where a read maps the shared zero page (most kernels), a page where it
- * does not (some VM kernels map a fresh page even for a read). */
-static size_t read_fault_cost(void)
+/* What writing the top 512 bytes of a fresh page costs in RSS in this
+ * build, pages `stride` apart as stacks are: a page, plus in sanitizer
+ * builds the shadow the write makes resident (ASan a page, TSan about two). */
+static size_t touch_cost(size_t stride)
 {
-	enum { PAGES = 64 };
-	size_t n = PAGES * 16 * page();
-	volatile unsigned char *m =
-		mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	enum { PAGES = 256 };
+	size_t n = PAGES * stride;
+	char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
 	cr_assert_neq((void *)m, MAP_FAILED);
-	size_t before = gt_rss_bytes(), sum = 0;
+	size_t before = gt_rss_bytes();
 	for (size_t i = 0; i < PAGES; i++)
-		sum += m[i * 16 * page()];
+		memset(m + (i + 1) * stride - 512, 0x5a, 512);
 	size_t after = gt_rss_bytes();
-	munmap((void *)m, n);
-	cr_assert_eq(sum, 0);
-	return after > before ? (after - before) / PAGES : 0;
+	munmap(m, n);
+	size_t cost = after > before ? (after - before) / PAGES : 0;
+	return cost > page() ? cost : page();
 }
-
-/* TSan's shadow memory makes each touched page cost about three. */
-#ifdef GORT_SAN_THREAD
-#define TSAN_SHADOW 3
-#else
-#define TSAN_SHADOW 1
-#endif
 
 static void ten_thousand_alive(gort_stack_guard guard)
 {
@@ -438,22 +472,17 @@ static void ten_thousand_alive(gort_stack_guard guard)
 	size_t growth = rss1 > rss0 ? rss1 - rss0 : 0;
 
 	size_t resident = 0;
-	for (int i = 0; i < N; i++) {
-		cr_assert(gort_stack_canary_ok(&s[i]));
+	for (int i = 0; i < N; i++)
 		resident += resident_pages(s[i].lo, usable(&s[i]));
-	}
 	cr_log_info("%d stacks of %zu KiB (%s): RSS +%zu KiB, %.2f KiB per stack; %zu resident "
 		    "pages in the stacks",
 		    N, GORT_STACK_DEFAULT_USABLE / KiB,
 		    guard == GORT_STACK_GUARD_MPROTECT ? "mprotect" : "auto", growth / KiB,
 		    (double)growth / N / KiB, resident);
-	/* Mapped: the top page, and the canary's as the shared zero page
-	 * (mincore counts both; never 16). Resident memory: the top page
-	 * alone, so a parked G costs one page. */
-	cr_assert_leq(resident, (size_t)N * 2, "%zu pages mapped", resident);
-	/* RSS: the top page, plus the canary's page where reading it costs. */
-	size_t per_stack = page() + read_fault_cost();
-	cr_assert_lt(growth, (size_t)N * per_stack * 5 / 4 * TSAN_SHADOW,
+	/* Mapped and resident: the top page alone, so a parked G costs one. */
+	cr_assert_leq(resident, (size_t)N, "%zu pages mapped", resident);
+	size_t per_stack = touch_cost(usable(&s[0]) + GORT_STACK_GUARD_BYTES);
+	cr_assert_lt(growth, (size_t)N * per_stack * 5 / 4,
 		     "RSS grew by %.2f KiB per stack", (double)growth / N / KiB);
 
 	gort_stack_stats st;
@@ -495,12 +524,11 @@ static void *churn(void *arg)
 			held[n] = gort_stack_alloc(&shared_pool);
 			if (!held[n].lo)
 				return (void *)1;
-			bad += !gort_stack_canary_ok(&held[n]);
+			bad += *((volatile char *)held[n].hi - 2) != 0; /* fresh or cached: ours only */
 			*((volatile char *)held[n].hi - 1) = (char)r;
 			n++;
 		} else {
 			int k = (int)(gt_xorshift(&rng) % (uint64_t)n);
-			bad += !gort_stack_canary_ok(&held[k]);
 			bad += gort_stack_free(&shared_pool, &held[k]) != 0;
 			held[k] = held[--n];
 		}
