@@ -633,6 +633,7 @@ static bool park_direct(gort_m *m, gort_g *g)
 	if (!next)
 		return false;
 	st(&next->status, GORT_G_RUNNING); /* execute's, without schedtick: it inherits */
+	st(&p->runtick, p->runtick + 1);   /* but a new run: sysmon must not see a long one */
 	next->p = p->id;
 	next->nswitch++;
 	next->handed = g;
@@ -889,6 +890,10 @@ static uint32_t runq_to_global(gort_p *p)
  * preemption: the Gs waiting behind it move to where another P runs them. */
 static int retake_running(gort_p *p, uint64_t now)
 {
+	/* The only P: no other could run them, and its solo queue has no
+	 * thieves (its owner moves runnext without read-modify-writes). */
+	if (p->runq.solo)
+		return 0;
 	uint32_t t = ld(&p->runtick);
 	if (ld(&p->sysmon_runtick) != t) {
 		st(&p->sysmon_runwhen, now);

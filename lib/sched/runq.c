@@ -178,6 +178,7 @@ void gort_runq_init(gort_runq *q)
 	__atomic_store_n(&q->head, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&q->tail, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&q->runnext, NULL, __ATOMIC_RELAXED);
+	q->solo = false; /* threaded mode with one P sets it after */
 	for (uint32_t i = 0; i < GORT_RUNQ_SIZE; i++)
 		slot_st(&q->ring[i], NULL);
 }

@@ -274,10 +274,10 @@ static int wake_order[8], nwoke;
 
 static void sleeper(void *arg)
 {
-	long ms = (long)arg;
-	gort_sleep(ms * 1000000);
-	woke_at[ms] = gort_now();
-	wake_order[nwoke++] = (int)ms;
+	long sec = (long)arg; /* seconds: a real sleep would show */
+	gort_sleep(sec * 1000000000LL);
+	woke_at[sec] = gort_now();
+	wake_order[nwoke++] = (int)sec;
 }
 
 Test(sync, sleepers_wake_in_time_order_on_the_virtual_clock)
@@ -285,9 +285,9 @@ Test(sync, sleepers_wake_in_time_order_on_the_virtual_clock)
 	gt_start(0, 2);
 	nwoke = 0;
 	int64_t t0 = gort_now();
-	long ms[] = {5, 1, 3, 4, 2};
+	long sec[] = {5, 1, 3, 4, 2};
 	for (int i = 0; i < 5; i++)
-		gort_go(sleeper, (void *)ms[i]);
+		gort_go(sleeper, (void *)sec[i]);
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	cr_assert_eq(gort_run(), 0);
@@ -295,10 +295,10 @@ Test(sync, sleepers_wake_in_time_order_on_the_virtual_clock)
 	cr_assert_eq(nwoke, 5);
 	for (int i = 0; i < 5; i++) {
 		cr_assert_eq(wake_order[i], i + 1);
-		cr_assert_eq(woke_at[i + 1] - t0, (i + 1) * 1000000, "woke at the virtual instant");
+		cr_assert_eq(woke_at[i + 1] - t0, (i + 1) * 1000000000LL, "woke at the virtual instant");
 	}
 	double real = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-	cr_assert(real < 0.004, "step mode does not sleep for real (%.4f s)", real);
+	cr_assert(real < 2.5, "step mode does not sleep for real (%.1f s of 15)", real);
 	gt_finish();
 }
 
