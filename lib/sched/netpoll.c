@@ -1,7 +1,8 @@
 /*
  * netpoll.c — Gs that wait for file descriptors (Go's netpoll.go over
  * netpoll_epoll.go): gort_wait_fd, and read, write, accept and connect that
- * park their G on EAGAIN instead of blocking its M.
+ * park their G on EAGAIN instead of blocking its M. A socket's read and
+ * write use MSG_DONTWAIT, so their fast path is one system call.
  *
  * One epoll instance for the runtime, made on first use. Each fd gets a
  * poll descriptor (a table indexed by fd, chunks mapped on first use and
@@ -372,12 +373,26 @@ static bool would_block(void)
 	return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
+/* One read or write that cannot block in a G. A socket takes MSG_DONTWAIT
+ * and needs no fcntl: that saves a system call per call, as Go does by
+ * making its fds non-blocking once. Anything else (ENOTSOCK, once per
+ * call) is put in non-blocking mode first. Outside a G: the plain call. */
+static ssize_t io_once(int fd, void *buf, size_t n, bool wr)
+{
+	if (in_g()) {
+		ssize_t r = wr ? send(fd, buf, n, MSG_DONTWAIT) : recv(fd, buf, n, MSG_DONTWAIT);
+		if (r >= 0 || errno != ENOTSOCK)
+			return r;
+		if (gort_os_set_nonblock(fd) != 0)
+			return -1;
+	}
+	return wr ? write(fd, buf, n) : read(fd, buf, n);
+}
+
 ssize_t gort_read(int fd, void *buf, size_t n)
 {
-	if (prepare(fd) != 0)
-		return -1;
 	for (;;) {
-		ssize_t r = read(fd, buf, n);
+		ssize_t r = io_once(fd, buf, n, false);
 		if (r >= 0 || (errno != EINTR && !would_block()))
 			return r;
 		if (errno == EINTR)
@@ -389,11 +404,9 @@ ssize_t gort_read(int fd, void *buf, size_t n)
 
 ssize_t gort_write(int fd, const void *buf, size_t n)
 {
-	if (prepare(fd) != 0)
-		return -1;
 	size_t done = 0;
 	while (done < n) {
-		ssize_t r = write(fd, (const char *)buf + done, n - done);
+		ssize_t r = io_once(fd, (char *)buf + done, n - done, true);
 		if (r >= 0) {
 			done += (size_t)r;
 			continue;
