@@ -17,7 +17,8 @@
 #   make bench-sched          gort's scheduler against Go's (BENCH_ARGS=--quick for a smoke run)
 #
 # Variables: CC, CFLAGS, CPPFLAGS, LDFLAGS (appended to ours), SAN, DEBUG, V,
-# BUILD_ROOT (output folder, default build), PREFIX (default /usr/local), DESTDIR.
+# BUILD_ROOT (output folder, default build), PREFIX (default /usr/local), DESTDIR,
+# LIBDIR, INCLUDEDIR, BINDIR, MANDIR (default PREFIX/share/man).
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -35,6 +36,7 @@ DESTDIR ?=
 INCLUDEDIR ?= $(PREFIX)/include
 LIBDIR ?= $(PREFIX)/lib
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 
 # --------------------------------------------------------------- toolchain
 # Sanitizer builds default to clang (its runtimes come from libclang-rt-14-dev);
@@ -341,12 +343,15 @@ install: all
 	install -m 755 $(LIBSO) $(PRELOADSO) $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(BUILD)/gort.pc $(DESTDIR)$(LIBDIR)/pkgconfig/gort.pc
 	$(if $(GORTSH),install -d $(DESTDIR)$(BINDIR) && install -m 755 $(GORTSH) $(DESTDIR)$(BINDIR)/)
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 man/gortsh.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/gort.3 $(DESTDIR)$(MANDIR)/man3/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(HEADERS)))
 	rm -f $(DESTDIR)$(LIBDIR)/libgort.a $(DESTDIR)$(LIBDIR)/libgort.so \
 		$(DESTDIR)$(LIBDIR)/libgortmalloc.so $(DESTDIR)$(LIBDIR)/pkgconfig/gort.pc \
-		$(DESTDIR)$(BINDIR)/gortsh
+		$(DESTDIR)$(BINDIR)/gortsh $(DESTDIR)$(MANDIR)/man1/gortsh.1 $(DESTDIR)$(MANDIR)/man3/gort.3
 
 print-build:
 	@echo $(BUILD)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_install.sh — `make install` into a staging folder (DESTDIR): the
-# headers, the libraries, gortsh, and a gort.pc whose folders are written
+# headers, the libraries, gortsh, the man pages (gortsh.1, gort.3), and a gort.pc whose folders are written
 # from ${prefix} (so pkg-config --define-variable=prefix=... relocates
 # them), with LIBDIR honoured when it is elsewhere.
 #
@@ -27,13 +27,13 @@ else
 fi
 missing=()
 for f in include/gort.h include/gort_inspect.h lib/libgort.a lib/libgort.so lib/libgortmalloc.so \
-	lib/pkgconfig/gort.pc bin/gortsh; do
+	lib/pkgconfig/gort.pc bin/gortsh share/man/man1/gortsh.1 share/man/man3/gort.3; do
 	[[ -e "$d/opt/gort/$f" ]] || missing+=("$f")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
-	ok "install: headers, libraries, gort.pc and gortsh are in place"
+	ok "install: headers, libraries, gort.pc, gortsh and the man pages are in place"
 else
-	fail "install: headers, libraries, gort.pc and gortsh are in place" "missing:" "${missing[@]}"
+	fail "install: headers, libraries, gort.pc, gortsh and the man pages are in place" "missing:" "${missing[@]}"
 fi
 pc=$d/opt/gort/lib/pkgconfig/gort.pc
 if grep -qx 'prefix=/opt/gort' "$pc" && grep -qx 'libdir=${prefix}/lib' "$pc" &&
