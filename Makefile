@@ -3,7 +3,7 @@
 # and the benchmarks. Sources are discovered, never listed: a new .c or .S
 # file under lib/ is part of the library on the next `make`.
 #
-#   make                      build/libgort.a, libgort.so, libgortmalloc.so (+ gortsh)
+#   make                      build/libgort.a, libgort.so(.0), libgortmalloc.so (+ gortsh)
 #   make test                 every test, plus the sanitizer builds; ends "N passed, N failed"
 #   make test SAN=thread      unit tests of one sanitizer build only
 #   make SAN=address,undefined   everything into build/san-address-undefined
@@ -17,7 +17,8 @@
 #   make bench-sched          gort's scheduler against Go's (BENCH_ARGS=--quick for a smoke run)
 #
 # Variables: CC, CFLAGS, CPPFLAGS, LDFLAGS (appended to ours), SAN, DEBUG, V,
-# BUILD_ROOT (output folder, default build), PREFIX (default /usr/local), DESTDIR.
+# BUILD_ROOT (output folder, default build), PREFIX (default /usr/local), DESTDIR,
+# LIBDIR, INCLUDEDIR, BINDIR, MANDIR (default PREFIX/share/man).
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -35,6 +36,7 @@ DESTDIR ?=
 INCLUDEDIR ?= $(PREFIX)/include
 LIBDIR ?= $(PREFIX)/lib
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 
 # --------------------------------------------------------------- toolchain
 # Sanitizer builds default to clang (its runtimes come from libclang-rt-14-dev);
@@ -122,7 +124,11 @@ CLI_OBJS := $(call obj,$(CLI_SRCS))
 TEST_SUPPORT_OBJS := $(call obj,$(TEST_SUPPORT_SRCS))
 
 LIBA := $(BUILD)/libgort.a
+# The shared library carries a versioned SONAME, recorded by the programs
+# that link it; libgort.so, what -lgort finds, links to it.
+SOVERSION := 0
 LIBSO := $(BUILD)/libgort.so
+LIBSO_REAL := $(LIBSO).$(SOVERSION)
 PRELOADSO := $(BUILD)/libgortmalloc.so
 GORTSH := $(if $(CLI_SRCS),$(BUILD)/gortsh)
 TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
@@ -204,9 +210,12 @@ $(LIBA): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(LIBSO): $(LIB_OBJS)
+$(LIBSO_REAL): $(LIB_OBJS)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(SO_LDFLAGS) -Wl,-soname,libgort.so $(LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(SO_LDFLAGS) -Wl,-soname,$(notdir $@) $(LDFLAGS) -o $@ $^
+
+$(LIBSO): $(LIBSO_REAL)
+	$(Q)rm -f $@ && ln -s $(notdir $<) $@
 
 # -Bsymbolic-functions: malloc and free reach gort_malloc and gort_free
 # directly, not through the PLT (nothing is meant to interpose gort_* here).
@@ -338,15 +347,20 @@ install: all
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/
-	install -m 755 $(LIBSO) $(PRELOADSO) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIBSO_REAL) $(PRELOADSO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIBSO_REAL)) $(DESTDIR)$(LIBDIR)/libgort.so
 	install -m 644 $(BUILD)/gort.pc $(DESTDIR)$(LIBDIR)/pkgconfig/gort.pc
 	$(if $(GORTSH),install -d $(DESTDIR)$(BINDIR) && install -m 755 $(GORTSH) $(DESTDIR)$(BINDIR)/)
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 man/gortsh.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/gort.3 $(DESTDIR)$(MANDIR)/man3/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(HEADERS)))
 	rm -f $(DESTDIR)$(LIBDIR)/libgort.a $(DESTDIR)$(LIBDIR)/libgort.so \
+		$(DESTDIR)$(LIBDIR)/libgort.so.$(SOVERSION) \
 		$(DESTDIR)$(LIBDIR)/libgortmalloc.so $(DESTDIR)$(LIBDIR)/pkgconfig/gort.pc \
-		$(DESTDIR)$(BINDIR)/gortsh
+		$(DESTDIR)$(BINDIR)/gortsh $(DESTDIR)$(MANDIR)/man1/gortsh.1 $(DESTDIR)$(MANDIR)/man3/gort.3
 
 print-build:
 	@echo $(BUILD)

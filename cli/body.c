@@ -589,6 +589,12 @@ sh_prog *func_find(sh_t *sh, const char *name)
 	return NULL;
 }
 
+/* The name of func i (definition order), NULL past the last: for completion. */
+const char *func_name(const sh_t *sh, size_t i)
+{
+	return i < sh->nfuncs ? sh->funcs[i].name : NULL;
+}
+
 int func_define(sh_t *sh, const char *name, sh_prog *prog)
 {
 	for (size_t i = 0; i < sh->nfuncs; i++)

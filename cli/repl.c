@@ -2,8 +2,10 @@
  * repl.c — the interactive prompt on GNU readline: a history file
  * ($GORTSH_HISTORY, else ~/.gortsh_history, capped at HISTORY_MAX lines),
  * Ctrl-R search (readline's own), a continuation prompt while a { block }
- * is open (the block, once closed, is one history entry), and TAB completion: the first word from the command table; then
- * that command's sub-commands and keywords, $N values and names.
+ * is open (the block, once closed, is one history entry), and TAB completion
+ * by each command's grammar: its sub-commands and keywords, then the kind of
+ * argument it takes ($N values and names, Gs, Ps, funcs, channels, mutexes,
+ * wait groups, files).
  *
  * Ctrl-C is the shell's, as in bash or python: at the prompt it abandons
  * the line (or the open block), during `run` or `step N` it stops them at
@@ -17,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include "repl.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,65 +64,267 @@ static void history_save(void)
 
 /* ---------------------------------------------------------- completion */
 
-/* The words that may follow what is already on the line. */
-static const sh_cmd *completing_for;
-static bool completing_command;
+/* TAB completes the word under the cursor from what the grammar allows
+ * there: the line up to it is split into statements (at ';', '{', '}'),
+ * each brace remembering whether it holds commands, a G's body or a
+ * select's cases, and the words of the current statement choose the kind
+ * of argument. The candidates are gathered once per TAB and handed out one
+ * by one, so every name appears in the TAB-TAB list. */
+
+enum { K_CMD = 1, K_VALUE = 2, K_G = 4, K_P = 8, K_FUNC = 16, K_CHAN = 32, K_MUTEX = 64,
+       K_WG = 128, K_FILE = 256 };
+enum { CTX_CMD, CTX_BODY, CTX_SELECT };
+
+#define COMPL_WORDS 16
+
+typedef struct want {
+	unsigned kinds;
+	const char *const *words; /* keywords, NULL-ended */
+} want;
+
+static const char *const w_body[] = {"alloc", "free", "yield", "park", "ready", "spawn", "work",
+				      "syscall", "repeat", "exit", "chan", "send", "recv", "close",
+				      "select", "lock", "unlock", "wg", "sleep", "let", "if", NULL};
+static const char *const w_select[] = {"recv", "send", "default", NULL};
+static const char *const w_on[] = {"on", NULL};
+static const char *const w_as[] = {"as", NULL};
+static const char *const w_max[] = {"max=", NULL};
+static const char *const w_wg[] = {"add", "done", "wait", NULL};
+static const char *const w_global[] = {"global", NULL};
+static const char *const w_class[] = {"class=", NULL};
+static const char *const w_svg[] = {"svg", NULL};
+static const char *const w_trace[] = {"start", "stop", NULL};
+static const char *const w_set[] = {"color", "json", "echo", NULL};
+static const char *const w_onoff[] = {"on", "off", NULL};
+
+/* dump's second word: what its sub-command takes. */
+static want dump_arg(const char *sub)
+{
+	if (!strcmp(sub, "span") || !strcmp(sub, "bitmap"))
+		return (want){K_VALUE, NULL};
+	if (!strcmp(sub, "mcache"))
+		return (want){K_P, NULL};
+	if (!strcmp(sub, "runq"))
+		return (want){K_P, w_global};
+	if (!strcmp(sub, "chan"))
+		return (want){K_CHAN, NULL};
+	if (!strcmp(sub, "spans"))
+		return (want){0, w_class};
+	return (want){0, NULL};
+}
+
+static bool is(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+/* The n words w[0..n) of the statement are complete; what may come next. */
+static want next_arg(char w[][64], int n, int ctx)
+{
+	if (n == 0)
+		return ctx == CTX_BODY	   ? (want){0, w_body}
+		       : ctx == CTX_SELECT ? (want){0, w_select}
+					   : (want){K_CMD, NULL};
+	const char *c = w[0], *prev = w[n - 1];
+	if (is(c, "try") && ctx == CTX_CMD)
+		return next_arg(w + 1, n - 1, ctx);
+	if (n > 1 && is(prev, "as"))
+		return (want){0, NULL}; /* a new name */
+	if (n > 1 && is(prev, "on") && (is(c, "spawn") || is(c, "step")))
+		return (want){K_P, NULL};
+	if (is(c, "spawn"))
+		return n == 1 ? (want){K_FUNC, w_on} : n == 3 ? (want){K_FUNC, NULL} : (want){0, NULL};
+	if (is(c, "free") || is(c, "peek") || is(c, "poke") || is(c, "realloc"))
+		return n == 1 ? (want){K_VALUE, NULL}
+		       : (n == 3 && is(c, "realloc")) ? (want){0, w_as} : (want){0, NULL};
+	if (is(c, "ready"))
+		return (want){n == 1 ? K_G : 0, NULL};
+	if (is(c, "send") || is(c, "close"))
+		return (want){n == 1 ? K_CHAN : 0, NULL};
+	if (is(c, "recv"))
+		return n == 1 ? (want){K_CHAN, NULL} : n == 2 ? (want){0, w_as} : (want){0, NULL};
+	if (is(c, "lock") || is(c, "unlock"))
+		return (want){n == 1 ? K_MUTEX : 0, NULL};
+	if (is(c, "wg"))
+		return n == 1 ? (want){K_WG, w_wg}
+		       : (n == 2 && !is(w[1], "add") && !is(w[1], "done") && !is(w[1], "wait"))
+			       ? (want){0, w_wg}
+			       : (want){0, NULL};
+	if (ctx != CTX_CMD)
+		return is(c, "alloc") && n >= 2 ? (want){0, sh_find_command("alloc")->subs}
+						: (want){0, NULL};
+	if (is(c, "help"))
+		return (want){n == 1 ? K_CMD : 0, NULL};
+	if (is(c, "init"))
+		return (want){0, sh_find_command("init")->subs};
+	if (is(c, "alloc") || is(c, "calloc"))
+		return (want){0, n >= (is(c, "alloc") ? 2 : 3) ? sh_find_command(c)->subs : NULL};
+	if (is(c, "step"))
+		return (want){0, w_on};
+	if (is(c, "run"))
+		return (want){0, n == 1 ? w_max : NULL};
+	if (is(c, "dump"))
+		return n == 1 ? (want){0, sh_find_command("dump")->subs}
+		       : n == 2 ? dump_arg(w[1]) : (want){0, NULL};
+	if (is(c, "export"))
+		return n == 1 ? (want){0, w_svg} : (want){n == 2 ? K_FILE : 0, NULL};
+	if (is(c, "trace"))
+		return n == 1 ? (want){0, w_trace} : (want){n == 2 && is(w[1], "start") ? K_FILE : 0, NULL};
+	if (is(c, "set"))
+		return (want){0, n == 1 ? w_set : n == 2 ? w_onoff : NULL};
+	if (is(c, "source"))
+		return (want){n == 1 ? K_FILE : 0, NULL};
+	return (want){0, NULL};
+}
+
+/* The context a '{' opens, from the statement that opens it. */
+static int brace_ctx(char w[][64], int n, int ctx)
+{
+	if (n > 0 && is(w[0], "try"))
+		return brace_ctx(w + 1, n - 1, ctx);
+	if (n > 0 && (is(w[0], "spawn") || is(w[0], "func")))
+		return CTX_BODY;
+	if (n > 0 && is(w[0], "select"))
+		return CTX_SELECT;
+	return ctx == CTX_SELECT ? CTX_BODY : ctx; /* repeat, if: as around them */
+}
+
+/* Splits line[0..end) into the current statement's words and its context. */
+static want parse_line(const char *line, int end)
+{
+	static char w[COMPL_WORDS][64];
+	int ctx[SH_MAX_BRACE_DEPTH + 1] = {CTX_CMD}, depth = 0, n = 0;
+	for (int i = 0; i < end;) {
+		char ch = line[i];
+		if (ch == ' ' || ch == '\t') {
+			i++;
+		} else if (ch == ';' || ch == '{' || ch == '}') {
+			if (ch == '{' && depth < SH_MAX_BRACE_DEPTH) {
+				depth++;
+				ctx[depth] = brace_ctx(w, n, ctx[depth - 1]);
+			} else if (ch == '}' && depth > 0) {
+				depth--;
+			}
+			n = 0;
+			i++;
+		} else {
+			int b = i;
+			bool quoted = false;
+			while (i < end && (quoted || !strchr(" \t;{}", line[i])))
+				quoted ^= line[i++] == '"';
+			if (n < COMPL_WORDS)
+				snprintf(w[n++], sizeof w[0], "%.*s", i - b, line + b);
+		}
+	}
+	return next_arg(w, n, ctx[depth]);
+}
+
+/* The candidates of one TAB, every one (the prefix filters them later). */
+static char **cands;
+static size_t ncands, capcands;
+
+static void cand(const char *s)
+{
+	if (ncands == capcands) {
+		size_t cap = capcands ? 2 * capcands : 64;
+		char **v = realloc(cands, cap * sizeof *v);
+		if (!v)
+			return;
+		cands = v;
+		capcands = cap;
+	}
+	char *d = strdup(s);
+	if (d)
+		cands[ncands++] = d;
+}
+
+static void cands_values(sh_t *sh)
+{
+	char buf[SH_NAME_MAX + 32];
+	for (size_t k = 1; k < sh->nvals; k++) {
+		sh_value *v = val_get(sh, k);
+		if (!v || !v->live)
+			continue;
+		snprintf(buf, sizeof buf, "$%zu", k);
+		cand(buf);
+		if (v->name[0])
+			cand(val_label(v, buf, sizeof buf));
+	}
+}
+
+static void cands_gs(void)
+{
+	static gort_g_info gs[1024];
+	char buf[32];
+	size_t n = gort_inspect_gs(gs, sizeof gs / sizeof *gs);
+	for (size_t i = 0; i < n && i < sizeof gs / sizeof *gs; i++) {
+		snprintf(buf, sizeof buf, "g%lld", (long long)gs[i].goid);
+		cand(buf);
+	}
+}
+
+static void cands_ps(void)
+{
+	static gort_sched_info si;
+	char buf[16];
+	gort_inspect_sched(&si);
+	for (unsigned p = 0; p < si.gomaxprocs && p < SH_MAX_PROCS_SHOWN; p++) {
+		snprintf(buf, sizeof buf, "p%u", p);
+		cand(buf);
+	}
+}
+
+static void cands_sync(unsigned kinds)
+{
+	char label[SH_NAME_MAX + 8];
+	int kind;
+	for (size_t i = 0; sync_label_at(i, &kind, label, sizeof label); i++)
+		if ((kind == SYNC_CHAN && (kinds & K_CHAN)) || (kind == SYNC_MUTEX && (kinds & K_MUTEX)) ||
+		    (kind == SYNC_WG && (kinds & K_WG)))
+			cand(label);
+}
+
+static void gather(sh_t *sh, want wt)
+{
+	while (ncands)
+		free(cands[--ncands]);
+	for (size_t i = 0; wt.words && wt.words[i]; i++)
+		cand(wt.words[i]);
+	if (wt.kinds & K_CMD)
+		for (const sh_cmd *c = sh_commands; c->name; c++)
+			cand(c->name);
+	if (wt.kinds & K_VALUE)
+		cands_values(sh);
+	if (wt.kinds & K_G)
+		cands_gs();
+	if (wt.kinds & K_P)
+		cands_ps();
+	if (wt.kinds & K_FUNC)
+		for (size_t i = 0; func_name(sh, i); i++)
+			cand(func_name(sh, i));
+	if (wt.kinds & (K_CHAN | K_MUTEX | K_WG))
+		cands_sync(wt.kinds);
+}
 
 static char *next_match(const char *text, int state)
 {
-	static size_t i, k;
-	static char buf[64];
+	static size_t i;
 	size_t n = strlen(text);
-	sh_t *sh = sh_current;
 	if (state == 0)
-		i = k = 0;
-	if (completing_command) {
-		for (const sh_cmd *c; (c = &sh_commands[i])->name; i++)
-			if (strncmp(c->name, text, n) == 0 && ++i)
-				return strdup(c->name);
-		return NULL;
-	}
-	if (completing_for && completing_for->subs)
-		for (const char *w; (w = completing_for->subs[i]); i++)
-			if (strncmp(w, text, n) == 0 && ++i)
-				return strdup(w);
-	/* Then values: $N and names. */
-	for (k = k ? k : 1; k < sh->nvals; k++) {
-		sh_value *v = val_get(sh, k);
-		if (!v)
-			break;
-		snprintf(buf, sizeof buf, "$%zu", k);
-		if (strncmp(buf, text, n) == 0 && ++k)
-			return strdup(buf);
-		if (v->name[0] && strncmp(v->name, text, n) == 0 && ++k)
-			return strdup(v->name);
-	}
+		i = 0;
+	while (i < ncands)
+		if (strncmp(cands[i++], text, n) == 0)
+			return strdup(cands[i - 1]);
 	return NULL;
 }
 
 static char **complete(const char *text, int start, int end)
 {
 	(void)end;
-	char first[64] = "";
-	const char *line = rl_line_buffer;
-	int b = 0;
-	while (b < start && (line[b] == ' ' || line[b] == '\t'))
-		b++;
-	completing_command = b == start;
-	if (!completing_command) {
-		int e = b;
-		while (e < start && line[e] != ' ' && line[e] != '\t' && e - b < 63)
-			e++;
-		memcpy(first, line + b, (size_t)(e - b));
-		first[e - b] = '\0';
-	}
-	completing_for = sh_find_command(first);
-	/* help COMMAND completes command names. */
-	if (completing_for && strcmp(first, "help") == 0)
-		completing_command = true;
-	rl_attempted_completion_over = 1; /* no file names unless asked */
-	if (completing_for && (strcmp(first, "source") == 0 || strcmp(first, "export") == 0))
-		rl_attempted_completion_over = 0;
+	want wt = parse_line(rl_line_buffer, start);
+	gather(sh_current, wt);
+	/* File names only where a file is asked for. */
+	rl_attempted_completion_over = !(wt.kinds & K_FILE);
 	return rl_completion_matches(text, next_match);
 }
 

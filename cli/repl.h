@@ -1,6 +1,6 @@
 /*
  * repl.h — the interactive prompt (repl.c): GNU readline with history and
- * TAB completion of commands, sub-commands, $N values and names.
+ * TAB completion by each command's grammar.
  */
 #ifndef GORTSH_REPL_H
 #define GORTSH_REPL_H

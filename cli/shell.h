@@ -320,6 +320,7 @@ size_t prog_steps(const sh_prog *p);
 sh_prog *func_find(sh_t *sh, const char *name);
 int func_define(sh_t *sh, const char *name, sh_prog *prog);
 void funcs_clear(sh_t *sh);
+const char *func_name(const sh_t *sh, size_t i);
 /* Why gort_ready(g) failed: "no goroutine g9 (...)", "g3 has exited",
  * "g2 is runnable, not parked" (cmd_sched.c; buf >= 80 bytes). */
 const char *sh_not_parked(int64_t g, char *buf, size_t n);

@@ -46,6 +46,8 @@ sync_obj *sync_by_label(const char *label);
 uintptr_t sync_addr(const sync_obj *o);
 /* The object at addr (a channel, mutex or wait group), NULL if unknown. */
 sync_obj *sync_by_addr(uintptr_t addr);
+/* The label and kind of object i, for completion; false past the last. */
+bool sync_label_at(size_t i, int *kind, char *buf, size_t n);
 /* Forget every object and variable (init: the runtime is down). */
 void sync_clear(void);
 

@@ -132,6 +132,20 @@ sync_obj *sync_by_addr(uintptr_t addr)
 	return found;
 }
 
+/* Copies the label of object i (creation order) of that kind into buf;
+ * false past the last object. Copied, since another M may add one. */
+bool sync_label_at(size_t i, int *kind, char *buf, size_t n)
+{
+	pthread_mutex_lock(&objs_lock);
+	bool found = i < nobjs;
+	if (found) {
+		*kind = objs[i]->kind;
+		snprintf(buf, n, "%s", objs[i]->label);
+	}
+	pthread_mutex_unlock(&objs_lock);
+	return found;
+}
+
 /* ------------------------------------------------------------ variables */
 
 typedef struct env {

@@ -4,7 +4,8 @@
 # Usage: scripts/deps.sh [build|test|demo|bench|fuzz|dev|cross|all]   (default: test)
 #
 #   build  compilers, make, sanitizer runtimes, Criterion, readline, pkg-config
-#   test   build + python3 (one of the real programs run under LD_PRELOAD)
+#   test   build + python3 (one of the real programs run under LD_PRELOAD),
+#          groff-base (the man pages are rendered by tests/shell/test_man.sh)
 #   demo   build (gortsh needs readline)
 #   bench  build + jemalloc, mimalloc, tcmalloc, Go, hyperfine (the comparisons)
 #   fuzz   build + AFL++
@@ -23,12 +24,12 @@ purpose=${1:-test}
 build=(gcc clang make libclang-rt-14-dev libcriterion-dev libreadline-dev pkg-config)
 case $purpose in
 build | demo) want=("${build[@]}") ;;
-test) want=("${build[@]}" python3) ;;
+test) want=("${build[@]}" python3 groff-base) ;;
 bench) want=("${build[@]}" libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 golang-go hyperfine) ;;
 fuzz) want=("${build[@]}" afl++) ;;
 dev) want=("${build[@]}" clang-format bear) ;;
 cross) want=(make gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user) ;;
-all) want=("${build[@]}" python3 libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 golang-go
+all) want=("${build[@]}" python3 groff-base libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 golang-go
 	hyperfine afl++ clang-format bear) ;;
 -h | --help)
 	sed -n '2,/^set -/{/^set -/d;s/^# \{0,1\}//p}' "$0"

@@ -30,6 +30,11 @@ exits with status 0.
 Session 4: a block typed over three lines is one history entry: Ctrl-P
 recalls all of it (and Enter runs it again, not a lone `}`), the history
 file keeps it as one entry, and session 5 reads it back as one.
+Session 6: TAB completion follows each command's grammar: after `dump span`
+it offers values and names, not dump's sub-commands; `init`, `set` and
+`spawn` offer their keywords (and spawn the funcs), never `$1`; names are in
+the TAB-TAB list; `ready`, `send`, `lock`, `wg` and `step on` offer Gs,
+channels, mutexes, wait groups and Ps; inside `spawn { ... }` a body's steps.
 """
 import os
 import pty
@@ -357,6 +362,75 @@ def session4(gortsh, home):
         s.kill()
 
 
+def tab_list(s, line, name, want, unwanted=()):
+    """Types line and TAB (a third time: the first may insert a common prefix) and checks
+    the list shown; Ctrl-U clears the line."""
+    s.mark()
+    s.send(line.encode() + b"\t\t\t")
+    s.settle(0.4)
+    got = s.text()
+    words = set(got.replace(line, " ").split())
+    missing = [w for w in want if w not in words]
+    extra = [w for w in unwanted if w in words]
+    if missing or extra:
+        not_ok(name, f"typed {line!r} TAB TAB: missing {missing}, unwanted {extra}; the terminal showed:",
+               got[-600:])
+    else:
+        ok(name)
+    s.send(b"\x15")
+    s.settle(0.2)
+
+
+def tab_once(s, line, name, pattern):
+    s.mark()
+    s.send(line.encode() + b"\t")
+    check(s, name, pattern)
+    s.send(b"\x15")
+    s.settle(0.2)
+
+
+def run_line(s, line):
+    s.mark()
+    s.send(line.encode() + b"\r")
+    s.expect(r"gortsh> $")
+
+
+def session6(gortsh, home):
+    s = Session(gortsh, home)
+    try:
+        if not check(s, "a sixth session starts", r"gortsh> $"):
+            return
+        for line in ("alloc 24 as x", "alloc 32 as y", "func worker { yield }", "chan c",
+                     "lock m; unlock m", "wg jobs add 1", "spawn worker"):
+            run_line(s, line)
+        dump_subs = ["arena", "spans", "bitmap", "mcache", "sizeclasses"]
+        tab_list(s, "dump span ", "dump span TAB TAB: values and names, not dump's sub-commands",
+                 ["$1", "$2", "x", "y"], dump_subs)
+        tab_list(s, "init ", "init TAB TAB: its settings, no values", ["procs=", "harden=light"], ["$1", "x"])
+        tab_list(s, "set ", "set TAB TAB: its settings, no values", ["color", "json", "echo"], ["$1", "x"])
+        tab_list(s, "spawn ", "spawn TAB TAB: on and the funcs, no values", ["on", "worker"], ["$1", "x"])
+        tab_list(s, "set json ", "set json TAB TAB: on and off", ["on", "off"], ["color", "$1"])
+        tab_list(s, "free ", "free TAB TAB: values and names", ["$1", "$2", "x", "y"], ["alloc", "on"])
+        tab_list(s, "step on ", "step on TAB TAB: the Ps", ["p0", "p1"], ["$1"])
+        tab_list(s, "dump runq ", "dump runq TAB TAB: the Ps and global", ["p0", "p1", "global"], ["$1"])
+        tab_list(s, "wg ", "wg TAB TAB: the wait groups and add/done/wait", ["jobs", "add", "done", "wait"],
+                 ["$1", "c", "m"])
+        tab_once(s, "ready ", "ready TAB completes the G (g1)", r"ready g1 $")
+        tab_once(s, "send ", "send TAB completes the channel (c)", r"send c $")
+        tab_once(s, "lock ", "lock TAB completes the mutex (m)", r"lock m $")
+        tab_once(s, "dump chan ", "dump chan TAB completes the channel (c)", r"dump chan c $")
+        tab_once(s, "spawn w", "spawn w TAB completes the func (worker)", r"spawn worker $")
+        tab_once(s, "free x; dump bit", "after ';' the next command's grammar (dump bit -> bitmap)",
+                 r"dump bitmap $")
+        tab_list(s, "spawn { yield; ", "inside spawn { ... }: a body's steps", ["yield", "park", "alloc"],
+                 ["dump", "stats"])
+        s.mark()
+        s.send(b"quit\r")
+        exited_cleanly(s, "quit exits with status 0 (session 6)")
+    finally:
+        s.kill()
+
+
 def main():
     if len(sys.argv) != 3:
         sys.stderr.write(__doc__)
@@ -368,6 +442,7 @@ def main():
     session2(gortsh, home)
     session3(gortsh, home)
     session4(gortsh, home)
+    session6(gortsh, home)
     return 1 if failed else 0
 
 

@@ -5,7 +5,8 @@
 # an error that does not end the session, the continuation prompt of an open
 # block, quit, the history file (GORTSH_HISTORY) written and read back,
 # Ctrl-D, and Ctrl-C (at the prompt, at `...>`, during a step-mode and a
-# threaded run) and Ctrl-D at `...>`, neither of which ends the session. HOME and the history are in a temporary directory; every wait has
+# threaded run) and Ctrl-D at `...>`, neither of which ends the session, and TAB completion by each
+# command's grammar (sub-commands, then values, Gs, Ps, funcs, channels). HOME and the history are in a temporary directory; every wait has
 # a timeout so a hang fails instead of blocking.
 #
 # Usage: tests/shell/test_pty.sh [BUILD_DIR]        (default: build)
