@@ -484,6 +484,20 @@ static void det_worker(void *arg)
 	}
 }
 
+/* Field by field: the structs' padding is whatever the stack held. */
+static bool same_events(const gort_event *a, const gort_event *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const gort_event *x = &a[i], *y = &b[i];
+		if (x->seq != y->seq || x->kind != y->kind || x->p != y->p || x->m != y->m ||
+		    x->from != y->from || x->goid != y->goid || x->by != y->by ||
+		    x->source != y->source || x->outcome != y->outcome ||
+		    x->schedtick != y->schedtick || x->step != y->step || x->obj != y->obj)
+			return false;
+	}
+	return true;
+}
+
 static size_t record_run(uint64_t seed, gort_event *ev, size_t max)
 {
 	gort_config cfg = {.procs = 3, .arena_bytes = 64 * MiB, .seed = seed};
@@ -505,7 +519,7 @@ Test(chan, the_same_seed_gives_the_same_run)
 	size_t na = record_run(42, a, 1 << 14), nb = record_run(42, b, 1 << 14);
 	cr_assert_gt(na, 300, "%zu events", na);
 	cr_assert_eq(na, nb);
-	cr_assert_eq(memcmp(a, b, na * sizeof *a), 0);
+	cr_assert(same_events(a, b, na));
 	size_t nc = record_run(43, b, 1 << 14);
-	cr_assert(nc != na || memcmp(a, b, na * sizeof *a) != 0, "the seed chooses nothing");
+	cr_assert(nc != na || !same_events(a, b, na), "the seed chooses nothing");
 }
