@@ -2134,6 +2134,25 @@ SM_NOCOV static void fz_decode_bodies(fdp_t *d)
  * (the model does not know a G's drain path); at the end every G must be
  * gone and every object idle, and the model takes the runtime's state
  * over at the next input as always. */
+/* After a WaitGroup reused before its Wait returned (reported), a waiter
+ * released for the old round can find its count taken by a new Wait and
+ * sleep on the semaphore again, counted nowhere in the group's word: Go
+ * would have panicked. The drain gives those waiters a round of their own:
+ * the word says that many waiters and a counter of one, and a Done
+ * releases them all. */
+SM_NOCOV static void fz_unstrand_wg(void)
+{
+	size_t n = gort_inspect_gs(M.gs, SM_GS_MAX);
+	uint32_t stuck = 0;
+	for (size_t i = 0; i < n; i++)
+		stuck += M.gs[i].status == 4 && strcmp(M.gs[i].waitreason, "sync.WaitGroup.Wait") == 0;
+	uint64_t st = __atomic_load_n(&F.wg.state, __ATOMIC_RELAXED);
+	if (stuck == 0 || stuck <= (uint32_t)st || (st >> 32) != 0)
+		return;
+	__atomic_store_n(&F.wg.state, (uint64_t)1 << 32 | stuck, __ATOMIC_RELAXED);
+	gort_wg_add(&F.wg, -1);
+}
+
 SM_NOCOV static void fz_drain_loose(void)
 {
 	F.loose = 1;
@@ -2148,6 +2167,7 @@ SM_NOCOV static void fz_drain_loose(void)
 		int32_t v = (int32_t)(__atomic_load_n(&F.wg.state, __ATOMIC_RELAXED) >> 32);
 		if (v > 0)
 			gort_wg_add(&F.wg, -v);
+		fz_unstrand_wg();
 		n = gort_inspect_gs(M.gs, SM_GS_MAX);
 		for (size_t i = 0; i < n; i++) {
 			int32_t g = sm_index(M.gs[i].goid);
@@ -2194,7 +2214,12 @@ SM_NOCOV static void fz_drain(void)
 	int timers = 0;
 	for (unsigned p = 0; p < M.nprocs; p++)
 		timers |= W.timers[p].n > 0;
-	if (W.nblocked || timers) {
+	/* A G woken inside a primitive may sleep again when it runs (a
+	 * semaphore count taken meanwhile): not a G that simply exits. */
+	int inside = 0;
+	for (uint32_t g = 0; g < M.ng; g++)
+		inside |= M.st[g] != SM_DEAD && W.g[g].kind != WK_NONE;
+	if (W.nblocked || timers || inside) {
 		fz_drain_loose();
 		return;
 	}
