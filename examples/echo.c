@@ -19,9 +19,7 @@
 #include <unistd.h>
 
 #include "gort.h"
-#include "listen.h"
-
-static gort_waitgroup conns;
+#include "server.h"
 
 static void serve(void *arg)
 {
@@ -35,43 +33,7 @@ static void serve(void *arg)
 	gort_wg_done(&conns);
 }
 
-typedef struct acceptor {
-	int listener;
-	long count; /* connections to serve, < 0 for ever */
-} acceptor;
-
-static void accept_loop(void *arg)
-{
-	acceptor *a = arg;
-	for (long i = 0; a->count < 0 || i < a->count; i++) {
-		int c = gort_accept(a->listener, NULL, NULL);
-		if (c < 0) {
-			perror("accept");
-			continue;
-		}
-		gort_go(serve, (void *)(intptr_t)c);
-	}
-}
-
 int main(int argc, char **argv)
 {
-	gort_config cfg = {.procs = 2};
-	acceptor a = {.count = -1};
-	int opt;
-	while ((opt = getopt(argc, argv, "tn:")) != -1) {
-		if (opt == 't')
-			cfg.threaded = 1;
-		else if (opt == 'n')
-			a.count = strtol(optarg, NULL, 10);
-		else
-			return fprintf(stderr, "usage: echo [-t] [-n N] [PORT]\n"), 2;
-	}
-	if (gort_init(&cfg) != 0)
-		return perror("gort_init"), 1;
-	a.listener = listen_on(optind < argc ? atoi(argv[optind]) : 0);
-	gort_wg_add(&conns, a.count < 0 ? 1 : a.count);
-	gort_go(accept_loop, &a);
-	gort_wg_wait(&conns); /* step mode: this drives the Gs, and waits in the poller */
-	gort_close(a.listener);
-	return 0;
+	return server_main(argc, argv, "echo");
 }
