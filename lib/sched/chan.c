@@ -206,12 +206,6 @@ void gort_chan_note(uint32_t kind, gort_chan *c, int64_t to, int64_t by, uint32_
 
 /* ------------------------------------------------------------ send */
 
-/* The acting G's id, for the event log only: looking it up costs a call
- * per hand-off that nothing else needs. */
-static int64_t self_id(void)
-{
-	return gort_evlog_enabled() ? gort_self() : 0;
-}
 
 /* A waiting party gives up its sudog after a deadlock (step mode outside
  * any G): nothing else can take it off. */
@@ -261,7 +255,7 @@ static int chansend(gort_chan *c, const void *elem, bool block, const char *op)
 	}
 	gort_sudog *sg = gort_waitq_pop(&c->recvq);
 	if (sg) {
-		gort_chan_handoff_send(c, sg, elem, self_id());
+		gort_chan_handoff_send(c, sg, elem, gort_chan_actor());
 		gort_parker *pk = sg->pk;
 		gort_unlock(&c->lock);
 		gort_parker_wake(pk);
@@ -340,7 +334,7 @@ static int chanrecv(gort_chan *c, void *elem, bool block, const char *op)
 	}
 	gort_sudog *sg = gort_waitq_pop(&c->sendq);
 	if (sg) {
-		gort_chan_handoff_recv(c, sg, elem, self_id());
+		gort_chan_handoff_recv(c, sg, elem, gort_chan_actor());
 		gort_parker *pk = sg->pk;
 		gort_unlock(&c->lock);
 		gort_parker_wake(pk);
@@ -436,7 +430,7 @@ void gort_chan_close(gort_chan *c)
 	__atomic_store_n(&c->closed, 1, __ATOMIC_RELEASE);
 	gort_sudog *list = drain_waiters(c, &c->recvq, NULL, true);
 	list = drain_waiters(c, &c->sendq, list, false);
-	gort_chan_note(GORT_EV_CLOSE, c, 0, self_id(), 0);
+	gort_chan_note(GORT_EV_CLOSE, c, 0, gort_chan_actor(), 0);
 	gort_unlock(&c->lock);
 	wake_all(list);
 }

@@ -137,7 +137,7 @@ static int try_case(selstate *s, int i)
 	if (k->dir == GORT_RECV) {
 		if ((sg = gort_waitq_pop(&c->sendq))) {
 			gort_parker *pk = sg->pk;
-			gort_chan_handoff_recv(c, sg, k->elem, gort_evlog_enabled() ? gort_self() : 0);
+			gort_chan_handoff_recv(c, sg, k->elem, gort_chan_actor());
 			selunlock(s);
 			gort_parker_wake(pk);
 		} else if (c->qcount > 0) {
@@ -161,7 +161,7 @@ static int try_case(selstate *s, int i)
 	}
 	if ((sg = gort_waitq_pop(&c->recvq))) {
 		gort_parker *pk = sg->pk;
-		gort_chan_handoff_send(c, sg, k->elem, gort_evlog_enabled() ? gort_self() : 0);
+		gort_chan_handoff_send(c, sg, k->elem, gort_chan_actor());
 		selunlock(s);
 		gort_parker_wake(pk);
 	} else if (c->qcount < c->dataqsiz) {

@@ -523,3 +523,28 @@ Test(chan, the_same_seed_gives_the_same_run)
 	size_t nc = record_run(43, b, 1 << 14);
 	cr_assert(nc != na || !same_events(a, b, na), "the seed chooses nothing");
 }
+
+Test(chan, freeing_a_channel_someone_waits_on_is_refused_and_leaves_it_intact)
+{
+	gt_start(0, 1);
+	ch = gort_chan_make(sizeof(int), 0);
+	gort_go(recv_forever, NULL);
+	cr_assert_eq(gort_run(), 1);
+	gort_chan_free(ch);
+	cr_assert_eq(gt_reports(), 1);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_INVALID_FREE);
+	cr_assert_eq(gt_rec.address, (uintptr_t)ch);
+	cr_assert(strstr(gt_rec.message, "still wait"), "%s", gt_rec.message);
+	cr_assert_eq(gort_check_chan(ch), 0, "the channel is as it was");
+	gort_chan_info info;
+	cr_assert_eq(gort_inspect_chan(ch, &info), 0);
+	cr_assert_eq(info.nrecvq, 1);
+	errno = 0;
+	cr_assert_eq(gort_inspect_chan(NULL, &info), -1);
+	cr_assert_eq(errno, EINVAL);
+	gort_chan_close(ch); /* the waiter leaves, then the free is allowed */
+	cr_assert_eq(gort_run(), 0);
+	gort_chan_free(ch);
+	gt_reset_reports();
+	gt_finish();
+}
