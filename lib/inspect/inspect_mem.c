@@ -289,7 +289,7 @@ size_t gort_inspect_caches(gort_cache_info *out, size_t max)
 			for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++) {
 				span_t *s = c->alloc[sc];
 				o->spans[sc] = s == &gort_empty_span ? 0 : s->base;
-				o->nspans += (s != &gort_empty_span) + c->nowned[sc];
+				o->nspans += (s != &gort_empty_span) + cache_owned(c, sc);
 				o->mallocs += ld(&c->slot_alloc[sc]);
 				o->frees += ld(&c->slot_free[sc]);
 			}

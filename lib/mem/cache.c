@@ -5,19 +5,24 @@
  * span's `alloc_cache` is the complement of one 64-slot word of the ALLOC
  * plane, and ctz picks the lowest free slot (mem.h, cache_alloc). When the
  * word is used up the next one is loaded. When the span is used up it joins
- * the cache's few owned spans of that class, and the next current span is an
- * owned one with free slots, else one from mcentral. Owning spans is what
- * keeps a thread's frees of its own objects local: the bitmap protocol lets
- * the owner clear ALLOC with a plain store (bitmap.c).
- *
+ * the cache's own spans of that class: a `full` list, from which the
+ * owner's next free into it moves it to a `ready` list. The next current
+ * span is a ready one, else a used-up one that other threads freed into,
+ * else one from mcentral. Owning spans is what keeps a thread's frees of its
+ * own objects local: the bitmap protocol lets the owner clear ALLOC with a
+ * plain store (bitmap.c). A class keeps CACHE_OWNED_BYTES of them at most.
+
  * Thread caches live in thread-local storage (initial-exec, so reaching one
  * never allocates), are flushed when their thread exits, and are parked for
  * the next new thread; their counters survive, which keeps statistics exact.
  *
  * Invariants:
- *  - alloc[sc] is gort_empty_span or a span with owner CACHE, cache_id == id;
- *    so is every span on owned[sc], and there are nowned[sc] <= MAX+1 of them
+ *  - alloc[sc] is gort_empty_span or a span with owner CACHE, cache_id == id
+ *    and cache_list NONE; so is every span on ready[sc] and full[sc], with
+ *    cache_list READY, FULL or EMPTY; together they number at most cache_owned_cap(sc)
  *    plus those kept for their quarantined slots (at most the ring's length);
+ *  - a ready span has a free slot: only its owner allocates from it; an
+ *    empty span has no slot allocated; at most CACHE_EMPTY_KEEP per class;
  *  - every bit of a span's alloc_cache is a slot with ALLOC clear, within
  *    the span, in word cache_word; next_word > cache_word;
  *  - only the cache's own thread touches its spans' ALLOC words.
@@ -50,8 +55,9 @@ cache_t *gort_cache_new(int kind)
 	}
 	for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++) {
 		c->alloc[sc] = &gort_empty_span;
-		c->owned[sc] = NULL;
-		c->nowned[sc] = 0;
+		c->ready[sc] = (owned_list_t){0};
+		c->full[sc] = (owned_list_t){0};
+		c->empty[sc] = (owned_list_t){0};
 	}
 	c->tiny = 0;
 	c->tiny_offset = 0;
@@ -82,62 +88,108 @@ static bool refill_word(span_t *s)
 
 static void drop_tiny(cache_t *c);
 
-static void owned_push(cache_t *c, unsigned sc, span_t *s)
+static void owned_push(owned_list_t *l, span_t *s, uint8_t where)
 {
-	span_t *h = c->owned[sc];
+	span_t *h = l->head;
 	s->alloc_cache = 0;
+	s->cache_list = where;
 	if (!h) {
 		s->next = s->prev = s;
-		c->owned[sc] = s;
+		l->head = s;
 	} else {
 		s->next = h;
 		s->prev = h->prev;
 		h->prev->next = s;
 		h->prev = s;
 	}
-	c->nowned[sc]++;
+	l->n++;
 }
 
-static span_t *owned_pop(cache_t *c, unsigned sc)
+static void owned_remove(owned_list_t *l, span_t *s)
 {
-	span_t *s = c->owned[sc];
-	if (!s)
-		return NULL;
 	if (s->next == s) {
-		c->owned[sc] = NULL;
+		l->head = NULL;
 	} else {
 		s->prev->next = s->next;
 		s->next->prev = s->prev;
-		c->owned[sc] = s->next;
+		if (l->head == s)
+			l->head = s->next;
 	}
 	s->next = s->prev = NULL;
-	c->nowned[sc]--;
+	s->cache_list = CACHE_LIST_NONE;
+	l->n--;
+}
+
+static span_t *owned_pop(owned_list_t *l)
+{
+	span_t *s = l->head;
+	if (s)
+		owned_remove(l, s);
 	return s;
 }
 
-/* An owned span with a free slot (after folding in remote frees), looking
- * at a few from the oldest; beyond the limit, the oldest go to mcentral. */
+static owned_list_t *owned_list_of(cache_t *c, unsigned sc, uint8_t where)
+{
+	return where == CACHE_LIST_READY ? &c->ready[sc]
+	       : where == CACHE_LIST_FULL ? &c->full[sc]
+					   : &c->empty[sc];
+}
+
+/* The owner freed a slot of s, one of its spans but not the current one:
+ * a used-up span is ready again; one left with no object (looked at only
+ * when the freed slot's word emptied) is empty, and past CACHE_EMPTY_KEEP
+ * the oldest empty one goes back, so a thread that frees what it made does
+ * not sit on the memory. */
+void gort_cache_span_freed(cache_t *c, span_t *s, bool word_empty)
+{
+	unsigned sc = s->spanclass;
+	uint8_t to = word_empty && span_unused(s) ? CACHE_LIST_EMPTY : CACHE_LIST_READY;
+	if (to == s->cache_list)
+		return;
+	owned_remove(owned_list_of(c, sc, s->cache_list), s);
+	owned_push(owned_list_of(c, sc, to), s, to);
+	if (to == CACHE_LIST_EMPTY && c->empty[sc].n > CACHE_EMPTY_KEEP)
+		gort_central_uncache_span(owned_pop(&c->empty[sc]));
+}
+
+/* Past the cap, the oldest spans go back to mcentral: used-up ones first,
+ * then ready ones. A span with slots in the quarantine stays: ring entries
+ * must lie in spans this cache owns (quarantine.c). */
+static void owned_trim(cache_t *c, unsigned sc)
+{
+	unsigned cap = cache_owned_cap(sc);
+	static const uint8_t order[] = {CACHE_LIST_FULL, CACHE_LIST_READY};
+	for (unsigned i = 0; i < sizeof order; i++) {
+		uint8_t where = order[i];
+		owned_list_t *l = owned_list_of(c, sc, where);
+		for (unsigned n = l->n; n > 0 && cache_owned(c, sc) > cap; n--) {
+			span_t *s = owned_pop(l);
+			if (s->nquar)
+				owned_push(l, s, where);
+			else
+				gort_central_uncache_span(s);
+		}
+	}
+}
+
+/* The next current span from the cache's own: a ready one, an empty one,
+ * else one of the oldest used-up ones with other threads' frees in its
+ * inbox. */
 static span_t *owned_take(cache_t *c, unsigned sc)
 {
-	span_t *found = NULL;
-	for (unsigned n = CACHE_OWNED_SCAN; n > 0 && c->nowned[sc] > 0; n--) {
-		span_t *s = owned_pop(c, sc);
-		if (gort_bitmap_sweep(s)) {
-			found = s;
-			break;
-		}
-		owned_push(c, sc, s); /* full: to the back of the queue */
+	span_t *s = owned_pop(&c->ready[sc]);
+	if (!s)
+		s = owned_pop(&c->empty[sc]);
+	if (s)
+		return s;
+	owned_list_t *full = &c->full[sc];
+	for (unsigned n = CACHE_OWNED_SCAN; n > 0 && full->n > 0; n--) {
+		s = owned_pop(full);
+		if (gort_bitmap_sweep(s))
+			return s;
+		owned_push(full, s, CACHE_LIST_FULL); /* to the back of the queue */
 	}
-	/* A span with slots in the quarantine stays: ring entries must lie in
-	 * spans this cache owns (quarantine.c). */
-	for (unsigned n = c->nowned[sc]; n > 0 && c->nowned[sc] > CACHE_OWNED_MAX; n--) {
-		span_t *s = owned_pop(c, sc);
-		if (s->nquar)
-			owned_push(c, sc, s);
-		else
-			gort_central_uncache_span(s);
-	}
-	return found;
+	return NULL;
 }
 
 /* A stray remote free sits on the slot cache_alloc was about to take
@@ -193,11 +245,12 @@ static bool refill(cache_t *c, unsigned sc)
 		return true;
 	if (s != &gort_empty_span) {
 		c->alloc[sc] = &gort_empty_span;
-		owned_push(c, sc, s);
+		owned_push(&c->full[sc], s, CACHE_LIST_FULL);
 	}
 	s = owned_take(c, sc);
 	if (!s)
 		s = gort_central_cache_span(sc, c->id);
+	owned_trim(c, sc);
 	if (!s)
 		return false;
 	s->alloc_cache = 0;
@@ -293,6 +346,15 @@ void *gort_cache_alloc_tiny(cache_t *c, size_t size)
 
 /* ----------------------------------------------------------------- flush */
 
+void gort_cache_release_empty(cache_t *c)
+{
+	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
+		span_t *s;
+		while ((s = owned_pop(&c->empty[sc])) != NULL)
+			gort_central_uncache_span(s);
+	}
+}
+
 void gort_cache_flush(cache_t *c)
 {
 	gort_quarantine_drain(c); /* first: its frees are local while c owns the spans */
@@ -303,9 +365,12 @@ void gort_cache_flush(cache_t *c)
 			c->alloc[sc] = &gort_empty_span;
 			gort_central_uncache_span(s);
 		}
-		while ((s = owned_pop(c, sc)) != NULL)
+		while ((s = owned_pop(&c->ready[sc])) != NULL)
+			gort_central_uncache_span(s);
+		while ((s = owned_pop(&c->full[sc])) != NULL)
 			gort_central_uncache_span(s);
 	}
+	gort_cache_release_empty(c);
 	gort_report_pending();
 }
 

@@ -54,6 +54,7 @@ static void list_remove(span_t **head, span_t *s)
 
 static void take_if_empty(central_t *c, span_t *s);
 static void unfile_span(central_t *c, span_t *s);
+static void file_empty(central_t *c, span_t *s);
 
 /* File a span the caches are done with, after sweeping its inbox. The full
  * flag is raised before the last count, and a remote free checks it after
@@ -119,6 +120,12 @@ static void take_if_empty(central_t *c, span_t *s)
 	if (s->list == LIST_EMPTY || gort_bitmap_count_live(s) != 0)
 		return;
 	unfile_span(c, s);
+	file_empty(c, s);
+}
+
+/* s, with no live object, onto the empty list, under c's lock. */
+static void file_empty(central_t *c, span_t *s)
+{
 	s->empty_since = gort_mem.threaded ? gort_os_nanotime() : 0;
 	s->list = LIST_EMPTY;
 	list_push(&c->empty, s);
@@ -211,14 +218,16 @@ void gort_central_uncache_span(span_t *s)
 	 * owner's own free is reported even when it empties the span. */
 	gort_bitmap_sweep(s);
 	if (gort_bitmap_count_live(s) == 0) {
-		st(&s->owner, OWNER_HEAP);
+		/* The empty list, not the heap: the bitmap stays, so a late
+		 * double free is still told from an invalid one, until the
+		 * heap needs the pages or they have been idle a while. */
+		s->owner = OWNER_CENTRAL;
 		st(&s->cache_id, -1);
-		gort_unlock(&c->lock);
-		gort_heap_free_span(s);
+		file_empty(c, s);
 	} else {
 		watch_arm(c, s, file_span(c, s));
-		gort_unlock(&c->lock);
 	}
+	gort_unlock(&c->lock);
 }
 
 void gort_central_note_free(span_t *s)

@@ -29,12 +29,13 @@ typedef struct check_ctx {
 	uint64_t quarantined; /* QUARANTINE bits seen */
 } check_ctx_t;
 
-#define FAIL(ctx, addr, msg)                                                               \
+#define FAILV(ctx, addr, msg, ret)                                                         \
 	do {                                                                               \
 		(ctx)->why = (msg);                                                        \
 		(ctx)->where = (uintptr_t)(addr);                                          \
-		return false;                                                              \
+		return ret;                                                                \
 	} while (0)
+#define FAIL(ctx, addr, msg) FAILV(ctx, addr, msg, false)
 
 /* Slots are handed out lowest-first within a pass, so none at or above the
  * high-water mark can be allocated. Word by word: a fuzzer checks a span
@@ -307,23 +308,46 @@ static bool check_cache_span(check_ctx_t *x, const cache_t *c, unsigned sc, cons
 	return true;
 }
 
-static bool check_owned(check_ctx_t *x, const cache_t *c, unsigned sc)
+/* One of a cache's owned lists: spans of its own, not current, filed as
+ * `where` says; a ready one has a free slot. Returns how many, or -1. */
+static int check_owned_list(check_ctx_t *x, const cache_t *c, unsigned sc,
+			    const owned_list_t *l, uint8_t where)
 {
-	const span_t *h = c->owned[sc], *s = h;
+	const span_t *h = l->head, *s = h;
 	unsigned n = 0;
 	if (h) {
 		do {
 			if (!check_cache_span(x, c, sc, s))
-				return false;
+				return -1;
 			if (s->alloc_cache)
-				FAIL(x, s->base, "owned span that is not current has cached slots");
-			if (s->next->prev != s || ++n > CACHE_OWNED_MAX + 1u + gort_hard->quarantine)
-				FAIL(x, s->base, "cache's owned-span list is broken");
+				FAILV(x, s->base, "owned span that is not current has cached slots", -1);
+			if (s->cache_list != where)
+				FAILV(x, s->base, "owned span on the wrong list", -1);
+			if (where == CACHE_LIST_READY && gort_bitmap_count_live(s) >= s->nelems)
+				FAILV(x, s->base, "ready span has no free slot", -1);
+			if (where == CACHE_LIST_EMPTY && !span_unused(s))
+				FAILV(x, s->base, "empty owned span holds an object", -1);
+			if (s->next->prev != s || ++n > l->n)
+				FAILV(x, s->base, "cache's owned-span list is broken", -1);
 			s = s->next;
 		} while (s != h);
 	}
-	if (n != c->nowned[sc])
-		FAIL(x, sc, "cache's owned-span count is wrong");
+	if (n != l->n)
+		FAILV(x, sc, "cache's owned-span count is wrong", -1);
+	return (int)n;
+}
+
+static bool check_owned(check_ctx_t *x, const cache_t *c, unsigned sc)
+{
+	int ready = check_owned_list(x, c, sc, &c->ready[sc], CACHE_LIST_READY);
+	int full = ready < 0 ? -1 : check_owned_list(x, c, sc, &c->full[sc], CACHE_LIST_FULL);
+	int empty = full < 0 ? -1 : check_owned_list(x, c, sc, &c->empty[sc], CACHE_LIST_EMPTY);
+	if (empty < 0)
+		return false;
+	if (empty > CACHE_EMPTY_KEEP)
+		FAIL(x, sc, "cache keeps too many empty spans of a class");
+	if (cache_owned(c, sc) > cache_owned_cap(sc) + gort_hard->quarantine)
+		FAIL(x, sc, "cache owns more spans of a class than its cap");
 	return true;
 }
 
@@ -346,7 +370,7 @@ static bool check_caches(check_ctx_t *x)
 			}
 			if (!check_owned(x, c, sc))
 				return false;
-			cached[sc] += c->nowned[sc];
+			cached[sc] += cache_owned(c, sc);
 		}
 		if (c->tiny && !tiny_block_open(c->tiny))
 			FAIL(x, c->tiny, "cache's tiny block is not marked open");

@@ -346,6 +346,7 @@ static HOT_INLINE void free_local(cache_t *c, span_t *s, size_t idx, uintptr_t p
 	}
 	st(a, alloc & ~bit);
 	counter_inc(&c->slot_free[ld(&s->spanclass)]);
+	cache_note_local_free(c, s, alloc & ~bit);
 }
 
 /* A free from any other thread: one atomic OR into the FREED inbox. After
@@ -557,6 +558,7 @@ void gort_free(void *ptr)
 		return free_general(ptr);
 	st(a, alloc & ~bit);
 	counter_inc(&c->slot_free[sc]);
+	cache_note_local_free(c, s, alloc & ~bit);
 }
 
 /* Canary presets: the request of the live object at p (slot idx of s), or

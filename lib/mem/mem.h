@@ -63,6 +63,15 @@
 enum span_state { SPAN_FREE = 0, SPAN_INUSE = 1 };
 enum span_owner { OWNER_HEAP = 0, OWNER_CENTRAL = 1, OWNER_CACHE = 2, OWNER_LARGE = 3 };
 enum span_list { LIST_NONE = 0, LIST_PARTIAL = 1, LIST_FULL = 2, LIST_FREE = 3, LIST_EMPTY = 4 };
+/* A cache's own spans besides its current one (cache.c): READY ones had a
+ * slot freed by the owner since they ran out, FULL ones have not (frees by
+ * other threads may wait in their inbox), EMPTY ones hold no object. */
+enum cache_list {
+	CACHE_LIST_NONE = 0,
+	CACHE_LIST_READY = 1,
+	CACHE_LIST_FULL = 2,
+	CACHE_LIST_EMPTY = 3
+};
 
 /* Tiny block mask, one 64-bit word per 16-byte block:
  *  bits 0..15   a live object starts at that offset;
@@ -92,6 +101,7 @@ struct span {
 	uint8_t list;        /* enum span_list */
 	uint8_t needzero;    /* its memory may hold old data */
 	uint8_t guard;       /* its last `guard` pages are guard pages (paranoid) */
+	uint8_t cache_list;  /* enum cache_list: where its cache keeps it (owner only) */
 	uint16_t nquar;      /* its slots in the owning cache's quarantine rings */
 	uint32_t full_flag;  /* on the full list; the first free moves it (atomic) */
 	uint32_t hwm;        /* slots below it were handed out at least once (atomic) */
@@ -165,6 +175,15 @@ MEM_HIDDEN void gort_bitmap_cpu_init(void);
 static inline bool bitmap_test(const span_t *s, unsigned plane, size_t i)
 {
 	return (ld(&span_plane(s, plane)[i / 64]) >> (i % 64)) & 1;
+}
+/* Whether no slot of s is allocated (quarantined slots are). */
+static inline bool span_unused(const span_t *s)
+{
+	const uint64_t *a = span_plane(s, GORT_PLANE_ALLOC);
+	for (uint32_t i = 0; i < s->nwords; i++)
+		if (ld(&a[i]))
+			return false;
+	return true;
 }
 /* Atomically set/clear; return whether the bit was set before. */
 static inline bool bitmap_set(const span_t *s, unsigned plane, size_t i)
@@ -408,16 +427,30 @@ MEM_HIDDEN void gort_central_init(void);
 /* ----------------------------------------------------------------- cache */
 typedef struct cache cache_t;
 /* Spans a cache keeps besides its current one, per class: frees into them
- * by the cache's thread stay local (no locked instruction). The first
- * CACHE_OWNED_SCAN are looked at when the current span runs out; past
- * CACHE_OWNED_MAX the oldest go back to mcentral. */
-#define CACHE_OWNED_MAX 4
+ * by the cache's thread stay local (no locked instruction). A free by the
+ * owner that gives a used-up span a slot moves it to the ready list, and
+ * one that empties a span to the empty list, so the next current span is
+ * found without a search; when none is ready or empty, the
+ * CACHE_OWNED_SCAN oldest used-up ones are swept for other threads' frees.
+ * A class keeps up to CACHE_OWNED_BYTES of spans (at least CACHE_OWNED_MIN)
+ * and CACHE_EMPTY_KEEP empty ones; past that the oldest go back to mcentral
+ * (an empty one on to the heap). Larson-style servers, whose threads free
+ * objects scattered over many spans, need the room: with a few spans per
+ * class most of their frees were remote. */
+#define CACHE_OWNED_BYTES ((size_t)1 << 20)
+#define CACHE_OWNED_MIN 4
 #define CACHE_OWNED_SCAN 4
+#define CACHE_EMPTY_KEEP 1
+typedef struct owned_list {
+	span_t *head; /* circular through next/prev, oldest first */
+	uint16_t n;
+} owned_list_t;
 
 struct cache {
 	span_t *alloc[NUM_SPAN_CLASSES]; /* &gort_empty_span when none */
-	span_t *owned[NUM_SPAN_CLASSES]; /* circular list through next/prev */
-	uint8_t nowned[NUM_SPAN_CLASSES];
+	owned_list_t ready[NUM_SPAN_CLASSES]; /* owned spans with a free slot */
+	owned_list_t full[NUM_SPAN_CLASSES];  /* owned spans that ran out */
+	owned_list_t empty[NUM_SPAN_CLASSES]; /* owned spans with no object */
 	uintptr_t tiny;                  /* current tiny block */
 	uint32_t tiny_offset;
 	int32_t id;
@@ -440,9 +473,33 @@ struct cache {
 };
 
 MEM_HIDDEN extern span_t gort_empty_span;
+MEM_HIDDEN void gort_cache_span_freed(cache_t *c, span_t *s, bool word_empty);
+/* Spans of class sc that c keeps besides its current one. */
+static inline unsigned cache_owned(const cache_t *c, unsigned sc)
+{
+	return (unsigned)c->ready[sc].n + c->full[sc].n + c->empty[sc].n;
+}
+/* Spans class sc may keep besides its current one (CACHE_OWNED_BYTES). */
+static inline unsigned cache_owned_cap(unsigned sc)
+{
+	size_t pages = sc == LARGE_SPAN_CLASS ? 0 : gort_sc_npages[spanclass_sizeclass(sc)];
+	size_t cap = pages ? CACHE_OWNED_BYTES / (pages << PAGE_SHIFT) : 0;
+	return cap < CACHE_OWNED_MIN ? CACHE_OWNED_MIN : (unsigned)cap;
+}
+/* After the owner's free of a slot of s, which left `word_left` in its
+ * ALLOC word: a used-up span is ready again, an emptied one empty. The
+ * current span (NONE) stays where it is. */
+static inline void cache_note_local_free(cache_t *c, span_t *s, uint64_t word_left)
+{
+	uint8_t where = s->cache_list;
+	if (unlikely(where != CACHE_LIST_NONE) && (where == CACHE_LIST_FULL || word_left == 0))
+		gort_cache_span_freed(c, s, word_left == 0);
+}
 MEM_HIDDEN cache_t *gort_cache_new(int kind);
 MEM_HIDDEN void gort_cache_retire(cache_t *c); /* flush, then park for reuse */
 MEM_HIDDEN void gort_cache_flush(cache_t *c);
+/* Its empty spans back to the heap (an allocation about to fail). */
+MEM_HIDDEN void gort_cache_release_empty(cache_t *c);
 MEM_HIDDEN void *gort_cache_alloc_slow(cache_t *c, unsigned sc);
 MEM_HIDDEN void *gort_cache_alloc_stray(cache_t *c, unsigned sc, unsigned bit);
 MEM_HIDDEN void *gort_cache_alloc_tiny(cache_t *c, size_t size);

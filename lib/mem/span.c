@@ -27,6 +27,7 @@ void gort_span_init_inuse(span_t *s, unsigned sc)
 	s->next_word = 0;
 	s->request = 0;
 	s->nquar = 0;
+	s->cache_list = CACHE_LIST_NONE;
 	s->next = s->prev = NULL;
 	if (sc == LARGE_SPAN_CLASS) {
 		st(&s->elemsize, 0);

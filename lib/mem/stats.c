@@ -116,6 +116,11 @@ size_t gort_release(void)
 
 void gort_mem_reclaim_for_retry(void)
 {
+	/* The calling thread's cache is its own to trim; other threads'
+	 * caches keep at most CACHE_EMPTY_KEEP empty spans per class. */
+	cache_t *c = gort_tls_cache;
+	if (c && gort_tls_gen == ld(&gort_mem.gen))
+		gort_cache_release_empty(c);
 	gort_quarantine_drain_large();
 	gort_central_reclaim_all();
 }
