@@ -29,7 +29,7 @@ fi
 status=0
 for h in "${harnesses[@]}"; do
 	bin=$build/fuzz-replay/$h
-	n=$(find "corpus/$h" -type f | wc -l)
+	n=$(find "corpus/$h" -type f ! -name '.*' | wc -l) # run_inputs skips dotfiles
 	if [[ ! -x $bin ]]; then
 		echo "not ok - $h corpus ($bin was not built)"
 		status=1
