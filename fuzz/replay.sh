@@ -29,7 +29,7 @@ fi
 status=0
 for h in "${harnesses[@]}"; do
 	bin=$build/fuzz-replay/$h
-	n=$(find "corpus/$h" -type f | wc -l)
+	n=$(find "corpus/$h" -type f ! -name '.*' | wc -l) # run_inputs skips dotfiles
 	if [[ ! -x $bin ]]; then
 		echo "not ok - $h corpus ($bin was not built)"
 		status=1
@@ -53,7 +53,7 @@ for h in "${harnesses[@]}"; do
 	rm -f "$log"
 	# Threaded inputs (corpus/fuzz_shell/threaded/) are skipped above: the
 	# harness admits threaded mode only with GORT_FUZZ_THREADS=1, as it is
-	# not deterministic. Replayed again with it, they run sched/mthread.c.
+	# not deterministic. Replayed again with it, they run sched/m.c and mthread.c.
 	if [[ -d corpus/$h/threaded ]]; then
 		nt=$(find "corpus/$h/threaded" -type f | wc -l)
 		if GORT_FUZZ_THREADS=1 timeout 300 "$bin" "corpus/$h/threaded" >"$log" 2>&1 &&

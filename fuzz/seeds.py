@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """seeds.py — writes the hand-made seed inputs of fuzz_alloc, fuzz_misuse,
-fuzz_harden, fuzz_sched and fuzz_shell.
+fuzz_harden, fuzz_sched, fuzz_shell and fuzz_threaded.
 
-Usage: fuzz/seeds.py [CORPUS_DIR]     (default: corpus/)
+Usage: fuzz/seeds.py [CORPUS_DIR [HARNESS...]]   (default: corpus/, every harness)
 
 Each seed is an operation list encoded the way fuzz/shadow_decode.c,
 fuzz/fuzz_misuse.c and fuzz/fuzz_sched.c decode it (fuzz/fdp.h): integers
@@ -1043,6 +1043,96 @@ def sched_seeds():
     return seeds
 
 
+# fuzz_threaded (fuzz/fuzz_threaded.c): operation kinds in enum ft_kind order,
+# the inner actions of a critical section in enum ft_inner order.
+FT_KINDS = ["yield", "send", "try_send", "recv", "try_recv", "lock", "try_lock", "sleep",
+            "syscall", "alloc", "spawn", "join"]
+FT_INNER = ["none", "yield", "sleep", "syscall"]
+FT_CAPS = [0, 1, 2, 4]
+
+
+class ThreadedEnc(Enc):
+    """A plan: four channels (two sinks, then two sources: capacity and
+    drainers or feeders), then the workers' programs. A program is a list of
+    ops; an op is a tuple (kind, ...) whose arguments follow decode_args:
+    ("send"|"try_send"|"try_recv", sink 0..1, value), ("recv", source 0..1),
+    ("lock"|"try_lock", mutex, inner, ns), ("sleep"|"syscall", ns),
+    ("alloc", size), ("spawn", prog), ("join", copies 1..3, prog)."""
+
+    def __init__(self, chans, workers):
+        super().__init__()
+        for cap, helpers in chans:
+            self.range(0, 3, FT_CAPS.index(cap))
+            self.range(1, 2, helpers)
+        self.range(1, 6, len(workers))
+        for prog in workers:
+            self.prog(prog, 0)
+
+    def prog(self, ops, depth):
+        self.range(0, 12 if depth == 0 else 4, len(ops))
+        for o in ops:
+            self.op_args(o, depth)
+
+    def op_args(self, o, depth):
+        kind = o[0]
+        self.range(0, len(FT_KINDS) - 1, FT_KINDS.index(kind))
+        if kind in ("send", "try_send", "try_recv"):
+            self.range(0, 1, o[1])
+            self.range(0, 65535, o[2])
+        elif kind == "recv":
+            self.range(0, 1, o[1])
+        elif kind in ("lock", "try_lock"):
+            self.range(0, 1, o[1])
+            self.range(0, 3, FT_INNER.index(o[2]))
+            self.range(0, 50000, o[3])
+        elif kind in ("sleep", "syscall"):
+            self.range(0, 50000, o[1])
+        elif kind == "alloc":
+            self.range(1, 4096, o[1])
+        elif kind == "spawn":
+            assert depth < 2
+            self.prog(o[1], depth + 1)
+        elif kind == "join":
+            assert depth < 2
+            self.range(1, 3, o[1])
+            self.prog(o[2], depth + 1)
+
+
+def threaded_seeds():
+    seeds = []
+    unbuffered = [(0, 1), (0, 2), (0, 1), (0, 2)]
+    buffered = [(1, 2), (4, 1), (2, 2), (4, 1)]
+    ping = [("send", 0, 7), ("recv", 0), ("send", 1, 9), ("recv", 1)] * 3
+    seeds.append(("unbuffered sends and receives, two workers", ThreadedEnc(
+        unbuffered, [ping, list(reversed(ping))])))
+    locker = [("lock", 0, "yield", 0), ("lock", 1, "none", 0), ("try_lock", 0, "none", 0),
+              ("lock", 0, "sleep", 20000), ("lock", 1, "syscall", 30000),
+              ("try_lock", 1, "yield", 0), ("lock", 0, "none", 0)]
+    seeds.append(("mutex contention: yields, sleeps and syscalls held", ThreadedEnc(
+        buffered, [locker] * 4)))
+    child = [("send", 0, 3), ("recv", 1), ("lock", 0, "yield", 0)]
+    seeds.append(("fork-join two deep over channels and a mutex", ThreadedEnc(
+        buffered, [[("join", 3, child + [("join", 2, child)]), ("recv", 0), ("send", 1, 5)],
+                   [("join", 2, [("sleep", 10000), ("recv", 0)]), ("send", 0, 11)]])))
+    io = [("syscall", 40000), ("sleep", 30000), ("alloc", 24), ("syscall", 5000),
+          ("alloc", 4000), ("yield",), ("sleep", 0), ("alloc", 1)]
+    seeds.append(("syscalls, sleeps and allocations on both Ps", ThreadedEnc(
+        unbuffered, [io, io[::-1], io])))
+    spawner = [("spawn", [("send", 0, 1), ("spawn", [("recv", 0), ("try_send", 1, 2)])]),
+               ("try_recv", 0, 0), ("try_send", 0, 4), ("spawn", [("try_recv", 1, 0)]),
+               ("yield",), ("try_recv", 1, 0)]
+    seeds.append(("detached spawns, try_send and try_recv", ThreadedEnc(
+        buffered, [spawner, spawner])))
+    mixed = [("send", 1, 65535), ("lock", 1, "syscall", 1000), ("recv", 1),
+             ("join", 1, [("alloc", 100), ("sleep", 5000)]), ("try_lock", 0, "sleep", 2000),
+             ("spawn", [("lock", 0, "none", 0), ("send", 0, 8)]), ("recv", 0),
+             ("syscall", 20000), ("try_send", 1, 6), ("yield",), ("send", 0, 42),
+             ("alloc", 2048)]
+    seeds.append(("everything, six workers", ThreadedEnc(
+        [(0, 2), (2, 1), (1, 2), (0, 1)], [mixed] * 6)))
+    return seeds
+
+
 def write(corpus, harness, seeds):
     d = os.path.join(corpus, harness)
     os.makedirs(d, exist_ok=True)
@@ -1056,12 +1146,17 @@ def write(corpus, harness, seeds):
 
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else "corpus"
-    write(corpus, "fuzz_alloc", alloc_seeds())
-    write(corpus, "fuzz_misuse", misuse_seeds())
-    write(corpus, "fuzz_harden", harden_seeds())
-    write(corpus, "fuzz_sched", sched_seeds())
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-    write(corpus, "fuzz_shell", shell_seeds(root))
+    harnesses = {
+        "fuzz_alloc": alloc_seeds,
+        "fuzz_misuse": misuse_seeds,
+        "fuzz_harden": harden_seeds,
+        "fuzz_sched": sched_seeds,
+        "fuzz_shell": lambda: shell_seeds(root),
+        "fuzz_threaded": threaded_seeds,
+    }
+    for harness in sys.argv[2:] or harnesses:
+        write(corpus, harness, harnesses[harness]())
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ for h in "${harnesses[@]}"; do
 	# still count: the profile is written at exit either way.
 	LLVM_PROFILE_FILE="$root/profiles/$h-%p.profraw" "$bin" "corpus/$h" >/dev/null 2>&1 || true
 	# fuzz_shell's threaded/ inputs run only with GORT_FUZZ_THREADS=1
-	# (threaded mode is not deterministic): they reach sched/mthread.c.
+	# (threaded mode is not deterministic): they reach sched/m.c and mthread.c.
 	if [[ -d corpus/$h/threaded ]]; then
 		GORT_FUZZ_THREADS=1 LLVM_PROFILE_FILE="$root/profiles/$h-threaded-%p.profraw" \
 			"$bin" "corpus/$h/threaded" >/dev/null 2>&1 || true

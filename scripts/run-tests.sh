@@ -11,7 +11,10 @@
 #   2. the unit tests again in the SAN=address,undefined and SAN=thread builds;
 #   3. in the normal and the ASan+UBSan build, the fuzz corpora replayed
 #      (fuzz/replay.sh: every file of corpus/<harness>/ through the harness,
-#      no fuzzing), reported as `[BUILD] fuzz corpus`.
+#      no fuzzing), reported as `[BUILD] fuzz corpus`; in the SAN=thread
+#      build, fuzz_threaded's corpus alone (threaded mode's random G
+#      programs, where TSan sees real races), as
+#      `[BUILD] fuzz corpus fuzz_threaded`.
 # Environment:
 #   SKIP_SAN=1    skip step 2 and the ASan+UBSan replay of step 3 (quick local runs)
 #   SAN=LIST      only the unit tests of that sanitizer build (`make test SAN=thread`)
@@ -163,24 +166,35 @@ script_tests() {
 	done
 }
 
-# fuzz_corpus SAN — the fuzz harnesses' corpora replayed as regression tests
-# (fuzz/replay.sh: every file of corpus/<harness>/, no fuzzing), through
-# drivers built with that build's compiler and flags. One line per harness.
+# fuzz_corpus SAN [HARNESS...] — the fuzz harnesses' corpora replayed as
+# regression tests (fuzz/replay.sh: every file of corpus/<harness>/, no
+# fuzzing), through drivers built with that build's compiler and flags: every
+# harness, or only those named (only their drivers are built). One line per
+# harness.
 fuzz_corpus() {
-	local san=$1 dir log rc passed failed
+	local san=$1 dir log rc passed failed name="fuzz corpus" goals=(fuzz-replay) wrap=() rounds=1
+	shift
 	[[ -d fuzz && -d corpus ]] || return 0
 	dir=$(build_dir "$san")
-	build "$san" fuzz-replay || return 0
+	if [[ $# -gt 0 ]]; then
+		goals=("${@/#/$dir/fuzz-replay/}")
+		name="fuzz corpus $*"
+	fi
+	# Threaded runs differ every time: under TSan each input runs 10 times
+	# (fuzz_threaded reads GORT_FUZZ_ROUNDS).
+	[[ "$san" == *thread* ]] && wrap=("${norandom[@]}") rounds=10
+	build "$san" "${goals[@]}" || return 0
 	mkdir -p "$dir/test-logs"
-	log=$dir/test-logs/fuzz-corpus.log
-	timeout -k 10 "$TEST_TIMEOUT" bash fuzz/replay.sh "$dir" </dev/null >"$log" 2>&1
+	log=$dir/test-logs/${name// /-}.log
+	GORT_FUZZ_ROUNDS=$rounds timeout -k 10 "$TEST_TIMEOUT" "${wrap[@]}" \
+		bash fuzz/replay.sh "$dir" "$@" </dev/null >"$log" 2>&1
 	rc=$?
 	passed=$(grep -ac '^ok - ' -- "$log")
 	failed=$(grep -ac '^not ok - ' -- "$log")
 	if [[ $failed -eq 0 && ($rc -ne 0 || $passed -eq 0) ]]; then
 		failed=1
 	fi
-	report "$dir" "fuzz corpus" "$passed" "$failed"
+	report "$dir" "$name" "$passed" "$failed"
 	if [[ $failed -ne 0 ]]; then
 		[[ $rc -eq 124 ]] && echo "    timed out after ${TEST_TIMEOUT}s"
 		show_log "$log" '^not ok - |^#'
@@ -203,6 +217,7 @@ else
 			if build "$san" test-bins; then
 				unit_tests "$san"
 				[[ $san != address,undefined ]] || fuzz_corpus "$san"
+				[[ $san != thread ]] || fuzz_corpus "$san" fuzz_threaded
 			fi
 		done
 	fi

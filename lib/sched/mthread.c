@@ -1,17 +1,15 @@
 /*
- * mthread.c — threaded mode: Ms are OS threads (pthreads), each holding a P
- * while it runs Gs, as in Go.
+ * mthread.c — threaded mode seen from the Gs and from the caller: what a G
+ * does to give up its M (yield, park, exit, enter and leave a syscall),
+ * spawning and readying Gs, sysmon, and gort_run's wait. The M itself (its
+ * loop, spinning, parking, the idle M list) is m.c's; the P (idle list,
+ * acquire, release, hand-off) is p.c's.
  *
- * Ms start lazily: work that appears (gort_go, gort_ready) goes on a queue
- * and then wakep() runs — if a P is idle and no M spins, one M is woken
- * from the idle list or started (Go's wakep/startm). An M with a P loops:
- * findRunnable (proc.c: global tick, local, global; stealing only while
- * spinning, and at most half the busy Ps spin), runs the G on its own
- * context (g0) until it yields, parks, exits or blocks in a syscall, files
- * it, and goes on. With no work it puts its P on the idle list, stops
- * spinning, looks at every queue once more (the other half of the
- * enqueue-fence-check-spinning handshake with wakep), and parks on a futex
- * until startm hands it a P.
+ * Work that appears (gort_go, gort_ready) goes on a queue and then wakep
+ * runs (m.h): if a P is idle and no M spins, one M is woken from the idle
+ * list or started. A G that parks while the G in its P's runnext is what g0
+ * would run next switches straight to it (park_direct), and the G resumed
+ * files the parked one.
  *
  * Syscalls (Go's entersyscall/exitsyscall and sysmon's retake):
  * gort_syscall_enter marks the G SYSCALL and its P SYSCALL, and keeps the P
@@ -36,14 +34,14 @@
  * queue empty; Gs still parked then are Go's "all goroutines are asleep -
  * deadlock!" (reported through gort_report).
  *
- * Locks: S.lock (Go's sched.lock) over the idle P and M lists, allm and the
- * run waiter; the global queue's lock may be taken under it, never the
- * other way round. A P belongs to the M holding it; ownership passes
- * through S.lock (idle list) only.
+ * Invariants: a G that parks is WAITING before its unlock runs (on g0, or
+ * on the G it switched to); a G readied by goid is claimed (CLAIMED) before
+ * anyone looks at why it waits, so it cannot race its own park; sysmon
+ * takes a P only from SYSCALL, by one exchange its M's exit also tries.
  *
- * Per-M state (the running G, the held P, g0) is reached through a
- * thread-local pointer read by a function the compiler cannot inline or
- * cache: a G may resume on another thread after any switch.
+ * Per-M state (the running G, the held P, g0) is reached through
+ * gort_getm(), a function the compiler cannot inline or cache: a G may
+ * resume on another thread after any switch.
  */
 #define _GNU_SOURCE
 #include "sched/sched.h"
@@ -56,539 +54,16 @@
 #include <unistd.h>
 
 #include "os/futex.h"
-#include "sched/fault.h"
-#include "sched/netpoll.h"
+#include "sched/m.h"
+#include "sched/p.h"
 #include "sched/wait.h"
 
 #define S (gort_sched)
-
-struct gort_m {
-	int32_t id;
-	gort_ctx g0;       /* the thread's own context */
-	gort_g *curg;      /* the G running on it, NULL on g0 */
-	gort_p *p;         /* the P held */
-	gort_p *oldp;      /* the P held before a syscall */
-	gort_p *nextp;     /* handed over by startm */
-	int outcome;       /* how curg gave control back */
-	void (*unlockf)(void *); /* gort_park_unlock's, run on g0 once curg is parked */
-	void *unlockarg;
-	bool spinning;     /* counted in S.nmspinning */
-	uint32_t park;     /* futex word: 1 = woken */
-	uint64_t rng;      /* steal order */
-	cache_t *own;      /* the thread's own cache, while it holds a P's */
-	pthread_t thread;
-	gort_m *schedlink; /* idle list */
-	gort_m *alllink;
-};
-
-static __thread gort_m *tls_m;
-
-/* The calling thread's M, NULL outside Ms. Never inlined and never
- * cached: a G calling it may have moved to another thread since. */
-__attribute__((noinline)) static gort_m *getm(void)
-{
-	__asm__ volatile("" ::: "memory");
-	return *(gort_m *volatile *)&tls_m;
-}
-
-#define ATOMIC_ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
-#define ATOMIC_SUB(p, v) __atomic_sub_fetch((p), (v), __ATOMIC_SEQ_CST)
-#define LD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define ST_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 void gort_fatal(const char *what)
 {
 	fprintf(stderr, "gort: fatal: %s\n", what);
 	abort();
-}
-
-/* ------------------------------------------------------------ idle Ps */
-
-/* S.lock held. */
-static void pidleput(gort_p *p)
-{
-	st(&p->status, GORT_P_IDLE);
-	p->link = S.pidle;
-	S.pidle = p;
-	ATOMIC_ADD(&S.npidle, 1);
-}
-
-/* S.lock held. want if it is idle, else any idle P, else NULL. */
-static gort_p *pidleget(gort_p *want)
-{
-	gort_p **pp = &S.pidle;
-	if (want) {
-		while (*pp && *pp != want)
-			pp = &(*pp)->link;
-		if (!*pp)
-			pp = &S.pidle;
-	}
-	gort_p *p = *pp;
-	if (p) {
-		*pp = p->link;
-		p->link = NULL;
-		ATOMIC_SUB(&S.npidle, 1);
-	}
-	return p;
-}
-
-static void sysmon_wakeup(void);
-
-static void acquirep(gort_m *m, gort_p *p)
-{
-	m->p = p;
-	/* A new tick: sysmon must not count the time the P was idle as a
-	 * G running without yielding. */
-	st(&p->runtick, p->runtick + 1);
-	st(&p->rungoid, 0);
-	st(&p->status, GORT_P_RUNNING);
-	m->own = gort_cache_swap(p->mcache); /* the M allocates through its P's cache */
-	sysmon_wakeup(); /* after npidle went down: pairs with sysmon_sleep */
-}
-
-static void releasep(gort_m *m)
-{
-	gort_cache_swap(m->own);
-	m->p = NULL;
-}
-
-/* Any queue holds a G: read without locks, after a full fence. */
-static bool work_anywhere(void)
-{
-	if (gort_globrunq_size_hint(&S.glob) != 0)
-		return true;
-	for (uint32_t i = 0; i < S.nprocs; i++)
-		if (!gort_runq_empty(&S.p[i].runq))
-			return true;
-	return false;
-}
-
-/* ------------------------------------------------------------ Ms */
-
-static void *mstart(void *arg);
-static void sysmon_ensure(void);
-
-/* Wakes an idle M, or starts one, to run p (an idle P if NULL); spinning
- * says whether the caller counted it in nmspinning already. */
-static void startm(gort_p *p, bool spinning)
-{
-	gort_lock(&S.lock);
-	if (ld(&S.stopping)) {
-		if (p)
-			pidleput(p);
-		gort_unlock(&S.lock);
-		if (spinning)
-			ATOMIC_SUB(&S.nmspinning, 1);
-		return;
-	}
-	if (!p && !(p = pidleget(NULL))) {
-		gort_unlock(&S.lock);
-		if (spinning)
-			ATOMIC_SUB(&S.nmspinning, 1);
-		return;
-	}
-	gort_m *m = S.midle;
-	if (m) {
-		S.midle = m->schedlink;
-		S.nmidle--;
-		gort_unlock(&S.lock);
-		m->spinning = spinning;
-		m->nextp = p;
-		ST_REL(&m->park, 1);
-		gort_futex_wake(&m->park, 1);
-		return;
-	}
-	m = gort_os_map(sizeof *m);
-	if (!m)
-		gort_fatal("out of memory for an M");
-	m->id = (int32_t)S.mcount++;
-	m->alllink = S.allm;
-	S.allm = m;
-	m->rng = S.rng ^ ((uint64_t)m->id + 1) * 0x9e3779b97f4a7c15ull;
-	m->spinning = spinning;
-	m->nextp = p;
-	gort_unlock(&S.lock);
-	if (pthread_create(&m->thread, NULL, mstart, m) != 0)
-		gort_fatal("cannot start an M (pthread_create)");
-	sysmon_ensure(); /* it watches syscalls and Gs that never yield */
-}
-
-/* Go's wakep, for work published by a seq_cst read-modify-write (a G put
- * in runnext): that write orders the seq_cst load of npidle after it as a
- * fence would, so an M that has just gone idle either sees the G or is
- * seen here. One fence less on every ready. */
-static void wakep_published(void)
-{
-	if (__atomic_load_n(&S.npidle, __ATOMIC_SEQ_CST) == 0)
-		return;
-	uint32_t zero = 0;
-	if (ld(&S.nmspinning) != 0 ||
-	    !__atomic_compare_exchange_n(&S.nmspinning, &zero, 1, false, __ATOMIC_SEQ_CST,
-					 __ATOMIC_RELAXED))
-		return;
-	startm(NULL, true);
-}
-
-/* Go's wakep: enqueue, fence, then this. */
-static void wakep(void)
-{
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	wakep_published();
-}
-
-/* S.lock held: every M is parked and no queue holds a G. */
-static bool quiescent_locked(void)
-{
-	return S.nmidle == S.mcount && !work_anywhere();
-}
-
-/* Parks m until startm gives it a P (m->p set on return) or shutdown
- * (m->p NULL). */
-static void stopm(gort_m *m)
-{
-	gort_lock(&S.lock);
-	if (ld(&S.stopping)) {
-		gort_unlock(&S.lock);
-		return;
-	}
-	st(&m->park, 0);
-	m->schedlink = S.midle;
-	S.midle = m;
-	S.nmidle++;
-	if (S.runwaiting && quiescent_locked()) {
-		ST_REL(&S.runwait, 1);
-		gort_futex_wake(&S.runwait, 1);
-	}
-	gort_unlock(&S.lock);
-	while (LD_ACQ(&m->park) == 0)
-		gort_futex_wait(&m->park, 0);
-	if (m->nextp) {
-		acquirep(m, m->nextp);
-		m->nextp = NULL;
-	}
-}
-
-/* m stops spinning, if it was. */
-static void stop_spinning(gort_m *m)
-{
-	if (m->spinning) {
-		m->spinning = false;
-		ATOMIC_SUB(&S.nmspinning, 1);
-	}
-}
-
-static void resetspinning(gort_m *m)
-{
-	stop_spinning(m);
-	wakep(); /* the last spinner found work: let another look for more */
-}
-
-/* What the idle sleeper waits for: the next timer (INT64_MAX: none, but
- * Gs wait on fds), or 0 if there is nothing to wait for. */
-static int64_t sleep_target(void)
-{
-	int64_t next = gort_timers_next();
-	if (next == 0 && gort_netpoll_waiters() > 0)
-		next = INT64_MAX;
-	return next;
-}
-
-/* One sleep until target: in epoll_wait when the netpoller is on (its
- * events wake Gs, which go to the global queue: we hold no P), else on the
- * futex. true if a G was woken by an fd. */
-static bool sleep_once(int64_t target, int64_t now)
-{
-	int64_t ns = target == INT64_MAX ? -1 : target - now;
-	if (gort_netpoll_active())
-		return gort_netpoll(ns) > 0;
-	gort_futex_wait_ns(&S.twake, 0, (uint64_t)ns);
-	return false;
-}
-
-/* The sleeper's loop: until a timer is due or an fd woke a G (true), or
- * there is nothing left to wait for, or shutdown (false). */
-static bool sleep_until_work(void)
-{
-	while (!LD_ACQ(&S.stopping)) {
-		int64_t target = sleep_target(), now = gort_clock();
-		if (target == 0)
-			return false;
-		if (target <= now)
-			return true;
-		__atomic_store_n(&S.tsleep_until, target, __ATOMIC_RELEASE);
-		ST_REL(&S.twake, 0);
-		/* A timer added earlier than tsleep_until after this store
-		 * breaks the sleep; one added before it is in target already. */
-		if (sleep_target() != target)
-			continue;
-		if (sleep_once(target, now))
-			return true;
-	}
-	return false;
-}
-
-/* An M with no P and no work while timers are pending or Gs wait on fds:
- * if no other M does, it sleeps until the earliest timer or an fd event
- * (Go's M blocked in netpoll until pollUntil), then looks for a P. true if
- * it woke for work (a timer due, a G readied); false if there is nothing to
- * wait for or another M sleeps for it. While it sleeps this M is not idle,
- * so gort_run sees no deadlock. */
-static bool idle_sleep(void)
-{
-	for (;;) {
-		if (sleep_target() == 0)
-			return false;
-		uint32_t zero = 0;
-		if (!__atomic_compare_exchange_n(&S.tsleeping, &zero, 1, false, __ATOMIC_SEQ_CST,
-						 __ATOMIC_RELAXED))
-			return false; /* the sleeper will see what we saw */
-		bool work = sleep_until_work();
-		__atomic_store_n(&S.tsleep_until, 0, __ATOMIC_RELEASE);
-		__atomic_store_n(&S.tsleeping, 0, __ATOMIC_SEQ_CST);
-		if (work || LD_ACQ(&S.stopping))
-			return work && !LD_ACQ(&S.stopping);
-		/* We left because there was nothing to wait for. An M that
-		 * failed its CAS meanwhile left its timer or fd to us: the
-		 * fence pairs with the one before that CAS, so we see it. */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	}
-}
-
-void gort_mt_poller_break(void)
-{
-	ST_REL(&S.twake, 1);
-	gort_futex_wake(&S.twake, 1);
-	gort_netpoll_break();
-}
-
-void gort_mt_timer_deleted(int64_t when)
-{
-	if (__atomic_load_n(&S.tsleeping, __ATOMIC_SEQ_CST) &&
-	    when <= __atomic_load_n(&S.tsleep_until, __ATOMIC_ACQUIRE))
-		gort_mt_poller_break();
-}
-
-void gort_mt_timer_added(int64_t when)
-{
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the timer is in its heap: then look */
-	if (!__atomic_load_n(&S.tsleeping, __ATOMIC_SEQ_CST)) {
-		wakep(); /* nobody sleeps for timers: make sure an M looks */
-		return;
-	}
-	int64_t until = __atomic_load_n(&S.tsleep_until, __ATOMIC_ACQUIRE);
-	if (until == 0 || when < until)
-		gort_mt_poller_break();
-}
-
-/* Go's findRunnable for an M: blocks until there is a G to run (returned,
- * with m->p its P) or the runtime stops (NULL, m->p NULL). */
-static gort_g *findrunnable(gort_m *m, sched_step_info *info)
-{
-	for (;;) {
-		if (!m->p) {
-			stopm(m);
-			if (!m->p)
-				return NULL;
-			continue;
-		}
-		gort_p *p = m->p;
-		if (LD_ACQ(&S.stopping)) {
-			gort_lock(&S.lock);
-			releasep(m);
-			pidleput(p);
-			gort_unlock(&S.lock);
-			stop_spinning(m);
-			return NULL;
-		}
-		*info = (sched_step_info){.p = p->id, .from = -1};
-		if (ld(&p->timers.timer0_when) != 0)
-			gort_timers_run(p, gort_clock()); /* Go's checkTimers */
-		if (gort_netpoll_waiters() && gort_netpoll_starving(gort_clock()))
-			gort_netpoll(0); /* busy Ms must not starve the fds */
-		gort_g *g = gort_find_local(p, info);
-		if (g)
-			return g;
-		/* Steal only while spinning, and at most half the busy Ps spin. */
-		if (m->spinning || 2 * ld(&S.nmspinning) < S.nprocs - ld(&S.npidle)) {
-			if (!m->spinning) {
-				m->spinning = true;
-				ATOMIC_ADD(&S.nmspinning, 1);
-			}
-			g = gort_steal_work(p, info, &m->rng, true);
-			if (g)
-				return g;
-		}
-		/* Other Ps' due timers (Go looks at them while stealing): the
-		 * Gs they ready come to our runnext. */
-		int64_t next = gort_timers_next();
-		if (next != 0 && next <= gort_clock() && gort_timers_run_all(gort_clock()) > 0)
-			continue;
-		if (gort_netpoll_waiters() && gort_netpoll(0) > 0)
-			continue; /* Gs ready on fds came to our runnext */
-		/* Nothing: give the P back, after a last look at the global
-		 * queue under the lock (exitsyscall files Gs there under it). */
-		gort_lock(&S.lock);
-		if (ld(&S.stopping)) {
-			gort_unlock(&S.lock);
-			continue;
-		}
-		if (gort_globrunq_size_hint(&S.glob) != 0) {
-			gort_lock(&S.glob.lock);
-			g = gort_globrunq_get(&S.glob, &p->runq, 0, S.nprocs);
-			gort_unlock(&S.glob.lock);
-			if (g) {
-				gort_unlock(&S.lock);
-				info->source = SRC_GLOBAL;
-				return g;
-			}
-		}
-		releasep(m);
-		pidleput(p);
-		gort_unlock(&S.lock);
-		stop_spinning(m);
-		/* wakep saw nmspinning != 0 and left the work to us, or it will
-		 * see 0 now: look once more after the fence. */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* a waiter or timer we saw is published */
-		if (work_anywhere() || idle_sleep()) {
-			gort_lock(&S.lock);
-			gort_p *np = pidleget(NULL);
-			gort_unlock(&S.lock);
-			if (np) {
-				acquirep(m, np);
-				m->spinning = true;
-				ATOMIC_ADD(&S.nmspinning, 1);
-				continue;
-			}
-		}
-		stopm(m);
-		if (!m->p)
-			return NULL;
-	}
-}
-
-/* The RUN event of a G that ran from t_start until now (if recording). */
-static void note_run(const gort_m *m, const sched_step_info *info, int64_t goid,
-		     uint32_t schedtick, uint64_t t_start)
-{
-	gort_event e = {
-		.kind = GORT_EV_RUN,
-		.p = info->p,
-		.m = m->id,
-		.from = info->from,
-		.goid = goid,
-		.source = (uint32_t)info->source,
-		.outcome = (uint32_t)m->outcome,
-		.schedtick = schedtick,
-		.t_start = t_start,
-		.t_end = gort_evlog_now(),
-	};
-	gort_evlog_add(&e);
-}
-
-/* GO and READY events, if recording: g queued on p (NULL: global). */
-static void note_event(uint32_t kind, int64_t goid, const gort_p *p)
-{
-	if (!gort_evlog_enabled())
-		return;
-	gort_m *m = getm();
-	gort_event e = {
-		.kind = kind,
-		.p = p ? p->id : -1,
-		.m = m ? m->id : -1,
-		.from = -1,
-		.goid = goid,
-		.by = m && m->curg ? m->curg->goid : 0,
-		.t_start = gort_evlog_now(),
-	};
-	e.t_end = e.t_start;
-	gort_evlog_add(&e);
-}
-
-/* Runs g on m's P until it gives control back, and files it. */
-static void execute(gort_m *m, gort_g *g, const sched_step_info *info)
-{
-	gort_p *p = m->p;
-	if (info->source != SRC_RUNNEXT)
-		st(&p->schedtick, p->schedtick + 1);
-	st(&p->runtick, p->runtick + 1);
-	st(&p->rungoid, g->goid);
-	bool record = gort_evlog_enabled();
-	uint64_t t_start = record ? gort_evlog_now() : 0;
-	uint32_t schedtick = p->schedtick;
-	st(&g->status, GORT_G_RUNNING);
-	g->p = p->id;
-	g->nswitch++;
-	m->curg = g;
-	gort_ctx_switch(&m->g0, &g->ctx);
-	/* Back on g0: the G's registers are saved; others may take it now.
-	 * It is curg, not g if g parked straight into another G. */
-	g = m->curg;
-	m->curg = NULL;
-	int64_t goid = g->goid; /* g may be reused once filed */
-	if (record)
-		note_run(m, info, goid, schedtick, t_start);
-	p = m->p;
-	switch (m->outcome) {
-	case OUT_YIELDED:
-		ST_REL(&g->status, GORT_G_RUNNABLE);
-		gort_runq_put(&p->runq, g, false, &S.glob);
-		break;
-	case OUT_PARKED:
-		ST_REL(&g->status, GORT_G_WAITING);
-		if (m->unlockf) {
-			/* From here a waker may ready g: it is parked. */
-			void (*unlock)(void *) = m->unlockf;
-			m->unlockf = NULL;
-			unlock(m->unlockarg);
-		}
-		break;
-	case OUT_SYSCALL_NOP:
-		/* Left a syscall and found no P: a P if one came free since,
-		 * else the global queue (under S.lock, so an M giving up its P
-		 * sees it), and this M parks. */
-		gort_lock(&S.lock);
-		p = pidleget(NULL);
-		if (!p) {
-			ST_REL(&g->status, GORT_G_RUNNABLE);
-			gort_lock(&S.glob.lock);
-			gort_globrunq_put(&S.glob, g);
-			gort_unlock(&S.glob.lock);
-		}
-		gort_unlock(&S.lock);
-		if (p) {
-			acquirep(m, p);
-			ST_REL(&g->status, GORT_G_RUNNABLE);
-			gort_runq_put(&p->runq, g, true, &S.glob);
-		}
-		break;
-	default:
-		gort_ctx_destroy(&g->ctx);
-		gort_g_put_dead(p, g);
-		break;
-	}
-}
-
-static void *mstart(void *arg)
-{
-	gort_m *m = arg;
-	tls_m = m;
-	gort_ctx_for_thread(&m->g0);
-	gort_fault_thread_start(&m->curg); /* an overflow of its Gs is named */
-	acquirep(m, m->nextp);
-	m->nextp = NULL;
-	for (;;) {
-		sched_step_info info;
-		gort_g *g = findrunnable(m, &info);
-		if (!g)
-			break;
-		if (m->spinning)
-			resetspinning(m);
-		execute(m, g, &info);
-	}
-	gort_fault_thread_stop();
-	tls_m = NULL;
-	return NULL;
 }
 
 /* ------------------------------------------------------------ the Gs' side */
@@ -597,7 +72,7 @@ void gort_mt_file_handed(gort_g *self)
 {
 	gort_g *g = self->handed;
 	self->handed = NULL;
-	gort_m *m = getm(); /* the M that switched: its unlock is g's */
+	gort_m *m = gort_getm(); /* the M that switched: its unlock is g's */
 	ST_REL(&g->status, GORT_G_WAITING);
 	if (m->unlockf) {
 		/* From here a waker may ready g: it is parked. */
@@ -647,12 +122,12 @@ static bool park_direct(gort_m *m, gort_g *g)
  * (yield), as it was before it grew the filing of handed Gs. */
 static inline __attribute__((always_inline)) void enter_g0(int outcome)
 {
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	gort_g *g = m->curg;
 	if (outcome != OUT_SYSCALL_NOP && ld(&g->status) == GORT_G_SYSCALL) {
 		/* Left a syscall without saying so: take a P back first. */
 		gort_syscall_exit();
-		m = getm();
+		m = gort_getm();
 	}
 	m->outcome = outcome;
 	if (outcome == OUT_EXITED)
@@ -670,29 +145,29 @@ void gort_mt_enter_g0(int outcome)
 
 int64_t gort_mt_go(gort_fn fn, void *arg)
 {
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	gort_p *p = m && m->curg ? m->p : NULL;
 	gort_g *g = gort_g_new(p, fn, arg);
 	if (!g)
 		return -1;
 	int64_t goid = g->goid; /* g may run, exit and be reused once queued */
-	note_event(GORT_EV_GO, goid, p); /* before: it may run at once */
+	gort_m_note_event(GORT_EV_GO, goid, p); /* before: it may run at once */
 	if (p) {
 		gort_runq_put(&p->runq, g, true, &S.glob);
 		if (!p->runq.solo)
-			wakep_published(); /* runnext's exchange was the fence */
+			gort_wakep_published(); /* runnext's exchange was the fence */
 		return goid;
 	}
 	gort_lock(&S.glob.lock);
 	gort_globrunq_put(&S.glob, g);
 	gort_unlock(&S.glob.lock);
-	wakep();
+	gort_wakep();
 	return goid;
 }
 
 void gort_mt_yield(void)
 {
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	if (m && m->curg)
 		enter_g0(OUT_YIELDED);
 }
@@ -704,7 +179,7 @@ void gort_mt_park(const char *reason)
 
 void gort_mt_park_unlock(const char *reason, void (*unlock)(void *), void *arg)
 {
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	if (!m || !m->curg) {
 		if (unlock)
 			unlock(arg);
@@ -723,26 +198,26 @@ bool gort_sched_can_spin(int iter, int max)
 		return false;
 	if (S.ncpu <= 1 || S.nprocs <= ld(&S.npidle) + ld(&S.nmspinning) + 1)
 		return false;
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	return m && m->p && gort_runq_empty(&m->p->runq);
 }
 
 gort_g *gort_mt_curg(void)
 {
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	return m ? m->curg : NULL;
 }
 
 gort_p *gort_mt_curp(void)
 {
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	return m ? m->p : NULL;
 }
 
 uint64_t gort_mt_rand(void)
 {
 	static __thread uint64_t outside; /* threads that are not Ms */
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	if (m)
 		return gort_rand_step(&m->rng);
 	if (!outside)
@@ -758,14 +233,14 @@ static void ready_claimed(gort_g *g)
 	int64_t goid = g->goid;
 	g->waitreason = "";
 	st(&g->waiton, NULL);
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	gort_p *p = m ? m->p : NULL;
-	note_event(GORT_EV_READY, goid, p);
+	gort_m_note_event(GORT_EV_READY, goid, p);
 	gort_ready_put(p, g);
 	if (!p)
-		wakep();
+		gort_wakep();
 	else if (!p->runq.solo) /* solo: we hold the only P, none is idle */
-		wakep_published(); /* runnext's exchange was the fence */
+		gort_wakep_published(); /* runnext's exchange was the fence */
 }
 
 int gort_mt_ready(int64_t goid)
@@ -810,29 +285,8 @@ void gort_mt_ready_g(gort_g *g)
 
 int64_t gort_mt_self(void)
 {
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	return m && m->curg ? m->curg->goid : 0;
-}
-
-/* Go's handoffp: p is no one's; give it to an M if there is work, else
- * to the idle list. */
-static void handoffp(gort_p *p)
-{
-	if (!gort_runq_empty(&p->runq)) {
-		startm(p, false);
-		return;
-	}
-	gort_lock(&S.lock);
-	if (gort_globrunq_size_hint(&S.glob) != 0) {
-		gort_unlock(&S.lock);
-		startm(p, false);
-		return;
-	}
-	pidleput(p);
-	gort_unlock(&S.lock);
-	/* Work that came while we looked: wakep finds the idle P. */
-	if (work_anywhere())
-		wakep();
 }
 
 #define SYSMON_MIN_NS 20000ull
@@ -859,7 +313,7 @@ static int retake_syscall(gort_p *p, uint64_t now)
 	if (!__atomic_compare_exchange_n(&p->status, &sys, GORT_P_IDLE, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_RELAXED))
 		return 0;
-	handoffp(p);
+	gort_handoffp(p);
 	return 1;
 }
 
@@ -882,7 +336,7 @@ static uint32_t runq_to_global(gort_p *p)
 		total += n;
 	}
 	if (total)
-		wakep();
+		gort_wakep();
 	return total;
 }
 
@@ -953,7 +407,7 @@ static bool sysmon_sleep(void)
 	return true;
 }
 
-static void sysmon_wakeup(void)
+void gort_sysmon_wakeup(void)
 {
 	uint32_t asleep = SYSMON_ASLEEP;
 	if (__atomic_load_n(&S.sysmon_wake, __ATOMIC_SEQ_CST) == SYSMON_ASLEEP &&
@@ -984,7 +438,7 @@ static void *sysmon(void *arg)
 	return NULL;
 }
 
-static void sysmon_ensure(void)
+void gort_sysmon_ensure(void)
 {
 	if (LD_ACQ(&S.sysmon_started))
 		return;
@@ -997,18 +451,30 @@ static void sysmon_ensure(void)
 	gort_unlock(&S.lock);
 }
 
+/* After shutdown set stopping under sched.lock: sysmon_ensure starts no
+ * sysmon from here on, and one started before is told to stop, then
+ * joined. */
+void gort_sysmon_stop(void)
+{
+	if (!LD_ACQ(&S.sysmon_started))
+		return;
+	ST_REL(&S.sysmon_wake, SYSMON_STOP);
+	gort_futex_wake(&S.sysmon_wake, 1);
+	pthread_join(S.sysmon, NULL);
+}
+
 void gort_syscall_enter(void)
 {
 	if (!S.ready || !S.threaded)
 		return;
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	if (!m || !m->curg || !m->p)
 		return;
-	sysmon_ensure();
+	gort_sysmon_ensure();
 	gort_p *p = m->p;
 	st(&m->curg->status, GORT_G_SYSCALL);
 	m->oldp = p;
-	releasep(m); /* the P's cache stays with the P */
+	gort_releasep(m); /* the P's cache stays with the P */
 	__atomic_add_fetch(&p->syscalltick, 1, __ATOMIC_RELAXED);
 	ST_REL(&p->status, GORT_P_SYSCALL); /* from here sysmon may retake it */
 }
@@ -1017,7 +483,7 @@ void gort_syscall_exit(void)
 {
 	if (!S.ready || !S.threaded)
 		return;
-	gort_m *m = getm();
+	gort_m *m = gort_getm();
 	if (!m || !m->curg || ld(&m->curg->status) != GORT_G_SYSCALL)
 		return;
 	gort_g *g = m->curg;
@@ -1028,11 +494,11 @@ void gort_syscall_exit(void)
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
 		/* Retaken: its old P if idle, else any. */
 		gort_lock(&S.lock);
-		p = pidleget(p);
+		p = gort_pidleget(p);
 		gort_unlock(&S.lock);
 	}
 	if (p) {
-		acquirep(m, p);
+		gort_acquirep(m, p);
 		g->p = p->id;
 		st(&g->status, GORT_G_RUNNING);
 		return;
@@ -1044,12 +510,12 @@ void gort_syscall_exit(void)
 
 int gort_mt_run(void)
 {
-	if (getm()) {
+	if (gort_getm()) {
 		errno = EDEADLK; /* a G cannot wait for itself */
 		return -1;
 	}
 	gort_lock(&S.lock);
-	while (!quiescent_locked()) {
+	while (!gort_quiescent_locked()) {
 		S.runwaiting = 1;
 		st(&S.runwait, 0);
 		gort_unlock(&S.lock);
@@ -1075,84 +541,8 @@ int gort_mt_init(void)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	S.ncpu = ncpu > 0 ? (uint32_t)ncpu : 1;
 	gort_lock_init(&S.lock);
-	for (uint32_t i = S.nprocs; i-- > 0;)
-		pidleput(&S.p[i]);
-	S.p[0].runq.solo = S.nprocs == 1; /* threaded mode never changes the count */
+	gort_pidle_init();
 	return 0;
-}
-
-/* Stops every M and joins it. Ms running Gs stop at their next scheduling
- * point: call it when gort_run has returned. */
-void gort_mt_shutdown(void)
-{
-	gort_lock(&S.lock);
-	ST_REL(&S.stopping, 1);
-	gort_mt_poller_break();
-	for (gort_m *m = S.midle; m; m = m->schedlink) {
-		m->nextp = NULL;
-		ST_REL(&m->park, 1);
-		gort_futex_wake(&m->park, 1);
-	}
-	S.midle = NULL;
-	S.nmidle = 0;
-	gort_m *all = S.allm;
-	S.allm = NULL;
-	uint32_t sysmon_started = S.sysmon_started;
-	gort_unlock(&S.lock);
-	if (sysmon_started) {
-		ST_REL(&S.sysmon_wake, SYSMON_STOP);
-		gort_futex_wake(&S.sysmon_wake, 1);
-		pthread_join(S.sysmon, NULL);
-	}
-	while (all) {
-		gort_m *next = all->alllink;
-		pthread_join(all->thread, NULL);
-		gort_os_unmap(all, sizeof *all);
-		all = next;
-	}
-}
-
-/* ------------------------------------------------------------ inspection */
-
-static uint32_t m_status(const gort_m *m)
-{
-	gort_g *g = __atomic_load_n(&m->curg, __ATOMIC_RELAXED);
-	if (g)
-		return ld(&g->status) == GORT_G_SYSCALL ? GORT_M_SYSCALL : GORT_M_RUNNING;
-	return m->spinning ? GORT_M_SPINNING : GORT_M_IDLE;
-}
-
-/* Every M in start order (allm is newest first). Exact when no M runs. */
-size_t gort_mt_inspect_ms(gort_m_info *out, size_t max)
-{
-	gort_lock(&S.lock);
-	size_t n = 0;
-	for (gort_m *m = S.allm; m; m = m->alllink)
-		n++;
-	size_t i = n;
-	for (gort_m *m = S.allm; m; m = m->alllink) {
-		if (--i >= max)
-			continue;
-		gort_g *g = __atomic_load_n(&m->curg, __ATOMIC_RELAXED);
-		gort_p *p = m->p;
-		out[i] = (gort_m_info){
-			.id = m->id,
-			.status = m_status(m),
-			.p = p ? p->id : -1,
-			.curg = g ? g->goid : 0,
-		};
-	}
-	gort_unlock(&S.lock);
-	return n;
-}
-
-void gort_mt_counts(uint32_t *threads, uint32_t *spinning, uint32_t *idle)
-{
-	gort_lock(&S.lock);
-	*threads = S.mcount;
-	*idle = S.nmidle;
-	gort_unlock(&S.lock);
-	*spinning = ld(&S.nmspinning);
 }
 
 int64_t gort_mt_long_runner(const gort_p *p, uint64_t *ran_ns)

@@ -15,7 +15,7 @@
  *
  * Who polls (threaded mode): an M that finds no work polls without waiting
  * before it gives its P up; the one M that sleeps for the next timer (see
- * mthread.c) sleeps in epoll_wait instead when fds are waited on, and an
+ * m.c) sleeps in epoll_wait instead when fds are waited on, and an
  * eventfd interrupts it; an M polls between Gs when nobody has for 10 ms,
  * so busy Ms do not starve I/O. Step mode polls without waiting when no G
  * can run (so the same calls give the same steps whenever the fds are

@@ -105,6 +105,14 @@ void gort_parker_wake(gort_parker *pk)
 
 /* ------------------------------------------------------------ wait queues */
 
+/* A channel's fast paths read first without its lock (Go's full and
+ * empty): it is written, always under the lock, with an atomic store, so
+ * those reads are not a data race. */
+static void set_first(gort_waitq *q, gort_sudog *sg)
+{
+	__atomic_store_n(&q->first, sg, __ATOMIC_RELAXED);
+}
+
 void gort_waitq_push(gort_waitq *q, gort_sudog *sg)
 {
 	sg->next = NULL;
@@ -112,13 +120,13 @@ void gort_waitq_push(gort_waitq *q, gort_sudog *sg)
 	if (q->last)
 		q->last->next = sg;
 	else
-		q->first = sg;
+		set_first(q, sg);
 	q->last = sg;
 }
 
 static void unlink_first(gort_waitq *q, gort_sudog *sg)
 {
-	q->first = sg->next;
+	set_first(q, sg->next);
 	if (q->first)
 		q->first->prev = NULL;
 	else
@@ -149,7 +157,7 @@ void gort_waitq_remove(gort_waitq *q, gort_sudog *sg)
 	if (sg->prev)
 		sg->prev->next = sg->next;
 	else
-		q->first = sg->next;
+		set_first(q, sg->next);
 	if (sg->next)
 		sg->next->prev = sg->prev;
 	else

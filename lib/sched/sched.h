@@ -1,12 +1,14 @@
 /*
- * sched.h — the scheduler's internal types: Ps, the scheduler state, and the
- * interfaces between g.c (G lifecycle), proc.c (schedule/findRunnable on a P)
- * and step.c (the deterministic driver and the public goroutine API).
+ * sched.h — the scheduler's internal types: the scheduler state, and the
+ * interfaces between g.c (G lifecycle), p.c (the P: p.h), proc.c
+ * (schedule/findRunnable on a P), step.c (the deterministic driver and the
+ * public goroutine API), m.c (the M: m.h) and mthread.c (threaded mode's
+ * Gs, syscalls and sysmon).
  *
  * Step mode: the caller's thread is the only M (its state is curg, curp and
  * g0 below); it runs one G at a time on one of the Ps, chosen — like every
  * other choice — by a PRNG seeded from gort_config.seed, so a run is a pure
- * function of the seed and the calls. Threaded mode (mthread.c): Ms are
+ * function of the seed and the calls. Threaded mode (m.c, mthread.c): Ms are
  * OS threads with their own state, Go's rules for spinning, parking and
  * syscalls. Each P owns an mcache; while a G runs on P k, the thread's
  * allocations go to P k's cache.
@@ -28,6 +30,7 @@
 #include "sched/context.h"
 #include "sched/events.h"
 #include "sched/g.h"
+#include "sched/p.h"
 #include "sched/runq.h"
 #include "sched/stack.h"
 #include "sched/steal_order.h"
@@ -42,32 +45,6 @@
 /* Go: findRunnable steals in 4 passes, runnext only on the last. */
 #define SCHED_STEAL_TRIES 4
 #define SCHED_DEFAULT_SEED 0x9e3779b97f4a7c15ull
-
-/* A P's status (threaded mode; step mode leaves it IDLE). */
-enum { GORT_P_IDLE = 0, GORT_P_RUNNING = 1, GORT_P_SYSCALL = 2 };
-
-typedef struct gort_p {
-	int32_t id;
-	uint32_t status;     /* GORT_P_*, atomic: thieves read it */
-	struct gort_p *link; /* next on the idle list (threaded mode, sched.lock) */
-	uint32_t syscalltick; /* atomic: syscalls entered on it */
-	uint32_t sysmon_tick; /* sysmon's own: the syscalltick it last saw */
-	uint64_t sysmon_when; /* and when it saw it */
-	uint32_t schedtick;   /* written by its M only; relaxed atomics for inspection */
-	/* Threaded mode: runtick counts the Gs run on it (runnext included)
-	 * and its acquisitions; rungoid is the G it runs or ran last. sysmon
-	 * notes the runtick it saw and when (atomics: schedtrace reads them):
-	 * the same runtick 10 ms later is a G that runs without yielding. */
-	uint32_t runtick;
-	int64_t rungoid;
-	uint32_t sysmon_runtick;
-	uint64_t sysmon_runwhen;
-	gort_runq runq;
-	cache_t *mcache;
-	gort_g *gfree; /* dead Gs kept for reuse */
-	uint32_t ngfree;
-	gort_timers timers; /* its timer heap (timer.c) */
-} gort_p;
 
 /* Where the last step's G came from, and how it left: the event log's
  * (gort_inspect.h) numbers. */
@@ -84,7 +61,7 @@ enum sched_outcome {
 	OUT_SYSCALL_NOP = GORT_OUT_SYSCALL,
 };
 
-/* An M of threaded mode (mthread.c): one OS thread. */
+/* An M of threaded mode (m.h): one OS thread. */
 typedef struct gort_m gort_m;
 
 typedef struct sched_step_info {
@@ -128,7 +105,7 @@ typedef struct sched {
 	/* Protects the global free-G list, allg and goid assignment (Gs are
 	 * made and put back on every M in threaded mode). */
 	gort_lock_t gflock;
-	/* Threaded mode (mthread.c); unused in step mode. */
+	/* Threaded mode (m.c, p.c, mthread.c); unused in step mode. */
 	int threaded;
 	gort_lock_t lock;   /* Go's sched.lock: the idle lists, allm, the run waiter */
 	gort_p *pidle;      /* idle Ps, linked through link */
@@ -214,7 +191,7 @@ SCHED_HIDDEN void gort_ready_put(gort_p *p, gort_g *g);
 SCHED_HIDDEN int gort_execute(gort_p *p, gort_g *g, bool inherit);
 SCHED_HIDDEN void gort_enter_g0(int outcome);
 
-/* mthread.c: threaded mode. */
+/* mthread.c and m.c: threaded mode. */
 SCHED_HIDDEN int gort_mt_init(void);
 SCHED_HIDDEN void gort_mt_shutdown(void);
 SCHED_HIDDEN void gort_mt_enter_g0(int outcome);
@@ -255,6 +232,11 @@ SCHED_HIDDEN int64_t gort_mt_long_runner(const gort_p *p, uint64_t *ran_ns);
 SCHED_HIDDEN uint64_t gort_sysmon_next_delay(uint64_t delay, uint32_t idle);
 /* How many times gort_run's waiter has been woken since init. */
 SCHED_HIDDEN uint32_t gort_mt_run_wakeups(void);
+/* sysmon is started once, with the first M; acquirep wakes it from its
+ * sleep with every P idle; shutdown stops and joins it. */
+SCHED_HIDDEN void gort_sysmon_ensure(void);
+SCHED_HIDDEN void gort_sysmon_wakeup(void);
+SCHED_HIDDEN void gort_sysmon_stop(void);
 
 /* step.c */
 SCHED_HIDDEN uint64_t gort_sched_rand(void);

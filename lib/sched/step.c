@@ -10,7 +10,8 @@
  * run, step for step.
  *
  * Threaded mode (gort_config.threaded = 1, one OS thread per M) lives in
- * mthread.c; the API calls below hand over to it.
+ * m.c, p.c and mthread.c; the API calls below hand over to it. The Ps are
+ * made and resized by p.c.
  *
  * Invariants: see sched.h; gort_sched_check_why() verifies them.
  */
@@ -43,65 +44,6 @@ static unsigned default_procs(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
-/* P i made ready to run: an empty queue and its own mcache. */
-static int p_start(unsigned i)
-{
-	gort_p *p = &S.p[i];
-	memset(p, 0, sizeof *p);
-	p->id = (int32_t)i;
-	gort_runq_init(&p->runq);
-	p->mcache = gort_cache_new(1);
-	return p->mcache ? 0 : -1;
-}
-
-/* Go's pp.destroy: P i's runnable Gs go to the head of the global queue
- * (runnext first, then its ring in order), its dead Gs to the global free
- * list, its mcache back to the centrals. */
-static void p_stop(unsigned i)
-{
-	gort_p *p = &S.p[i];
-	gort_g *ring[GORT_RUNQ_SIZE], *next = NULL;
-	uint32_t n = gort_runq_snapshot(&p->runq, ring, &next);
-	gort_lock(&S.glob.lock);
-	while (n > 0)
-		gort_globrunq_put_head(&S.glob, ring[--n]);
-	if (next)
-		gort_globrunq_put_head(&S.glob, next);
-	gort_unlock(&S.glob.lock);
-	gort_runq_init(&p->runq);
-	gort_lock(&S.gflock);
-	while (p->gfree) {
-		gort_g *g = p->gfree;
-		p->gfree = g->schedlink;
-		g->schedlink = S.gfree;
-		S.gfree = g;
-		S.ngfree++;
-	}
-	p->ngfree = 0;
-	gort_unlock(&S.gflock);
-	gort_cache_retire(p->mcache);
-	p->mcache = NULL;
-	gort_timers_move(&S.p[0], p);
-	gort_timers_destroy(&p->timers);
-}
-
-static int init_ps(unsigned nprocs)
-{
-	/* Runtime metadata, not program objects: off the heap. Room for the
-	 * most Ps there can be, so gort_set_procs never moves a P (the kernel
-	 * commits only the pages of the Ps in use). */
-	S.p_bytes = SCHED_MAX_PROCS * sizeof *S.p;
-	S.p = gort_os_map(S.p_bytes);
-	if (!S.p)
-		return -1;
-	for (unsigned i = 0; i < nprocs; i++) {
-		if (p_start(i) != 0)
-			return -1;
-		S.nprocs = i + 1;
-	}
-	return gort_steal_order_reset(&S.order, nprocs);
-}
-
 /* Goroutine stacks in gort_memstats: in use = handed out, sys = committed
  * or cached (the most that can be resident). */
 static void stack_stats(uint64_t *inuse, uint64_t *sys)
@@ -131,7 +73,7 @@ int gort_sched_init(const gort_config *cfg)
 		return -1;
 	}
 	S.stack_bytes = S.stacks.usable;
-	if (init_ps(nprocs) != 0) {
+	if (gort_ps_init(nprocs) != 0) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -160,12 +102,7 @@ void gort_sched_shutdown(void)
 		gort_mt_shutdown();
 	gort_g_free_all();
 	gort_sema_reset();
-	for (unsigned i = 0; i < S.nprocs; i++) {
-		if (S.p[i].mcache)
-			gort_cache_retire(S.p[i].mcache);
-		gort_timers_destroy(&S.p[i].timers);
-	}
-	gort_os_unmap(S.p, S.p_bytes);
+	gort_ps_destroy();
 	gort_fault_thread_stop();
 	gort_fault_shutdown();
 	gort_stack_pool_destroy(&S.stacks);
@@ -410,19 +347,7 @@ int gort_set_procs(unsigned n)
 		errno = EINVAL;
 		return -1;
 	}
-	if (gort_steal_order_reset(&S.order, n) != 0)
-		return -1;
-	while (S.nprocs < n) {
-		if (p_start(S.nprocs) != 0) {
-			gort_steal_order_reset(&S.order, S.nprocs);
-			errno = ENOMEM;
-			return -1;
-		}
-		S.nprocs++;
-	}
-	while (S.nprocs > n)
-		p_stop(--S.nprocs);
-	return 0;
+	return gort_procresize(n);
 }
 
 void gort_reseed(uint64_t seed)

@@ -71,6 +71,72 @@ Test(chan, unbuffered_values_arrive_once_in_order_threaded) { unbuffered_in_orde
 Test(chan, buffered_values_arrive_once_in_order_step) { unbuffered_in_order(0, 7); }
 Test(chan, buffered_values_arrive_once_in_order_threaded) { unbuffered_in_order(1, 7); }
 
+/* ------------------------------------- the fast paths against waiters */
+
+/* try_send and try_recv on an unbuffered channel read the head of the
+ * other side's wait queue without the lock (Go's full and empty), while a
+ * blocking party on another M queues itself under it. The queue's head
+ * must be written atomically for that read not to be a data race: the
+ * ThreadSanitizer build of this test reported it when it was not. */
+#define TRIES 2000
+static gort_chan *to_blocking, *from_blocking;
+static long try_sum, blocking_sum;
+
+static void blocking_receiver(void *arg)
+{
+	(void)arg;
+	long v;
+	for (int i = 0; i < TRIES; i++)
+		if (gort_chan_recv(to_blocking, &v) == 1)
+			ADD(&blocking_sum, v);
+}
+
+static void trying_sender(void *arg)
+{
+	(void)arg;
+	for (long i = 1; i <= TRIES; i++)
+		while (gort_chan_try_send(to_blocking, &i) != 1)
+			gort_yield();
+}
+
+static void blocking_sender(void *arg)
+{
+	(void)arg;
+	for (long i = 1; i <= TRIES; i++)
+		gort_chan_send(from_blocking, &i);
+}
+
+static void trying_receiver(void *arg)
+{
+	(void)arg;
+	long v;
+	for (int i = 0; i < TRIES; i++) {
+		while (gort_chan_try_recv(from_blocking, &v) != 1)
+			gort_yield();
+		ADD(&try_sum, v);
+	}
+}
+
+Test(chan, try_forms_race_waiters_queueing_on_other_ms)
+{
+	gt_start(1, 2);
+	to_blocking = gort_chan_make(sizeof(long), 0);
+	from_blocking = gort_chan_make(sizeof(long), 0);
+	cr_assert(to_blocking && from_blocking);
+	try_sum = blocking_sum = 0;
+	gort_go(blocking_receiver, NULL);
+	gort_go(trying_sender, NULL);
+	gort_go(blocking_sender, NULL);
+	gort_go(trying_receiver, NULL);
+	cr_assert_eq(gort_run(), 0);
+	long want = (long)TRIES * (TRIES + 1) / 2;
+	cr_assert_eq(blocking_sum, want);
+	cr_assert_eq(try_sum, want);
+	gort_chan_free(to_blocking);
+	gort_chan_free(from_blocking);
+	gt_finish();
+}
+
 /* ------------------------------------------------ many to many */
 
 #define PRODUCERS 4
