@@ -29,7 +29,8 @@
  *    reports nothing, and the object is freed or kept.
  *  - write after free: a live small object is freed (into a quarantine or
  *    its span's inbox; large ones are never touched once freed, their pages
- *    fault by design) and one nonzero byte written into its slot; at once
+ *    fault by design) and one nonzero byte written into the part of its
+ *    slot that zero_check watches (GORT_ZERO_CHECK_BYTES in default); at once
  *    gort_check() must report heap corruption, "use after free", naming the
  *    slot. Then one of two variants, both exact:
  *      repair: the zero goes back; gort_check() is clean;
@@ -285,7 +286,8 @@ static void hz_write_after_free(fdp_t *d)
 	gort_span_info si;
 	SH_ASSERT(gort_inspect_span_of(o.p, &si) == 0, "object %llu has no span",
 		  (unsigned long long)o.id);
-	size_t at = off % o.slot;
+	/* Only the watched prefix of a dead slot is promised zero (gort.h). */
+	size_t at = off % (o.slot < shadow.zero_bytes ? o.slot : shadow.zero_bytes);
 	sh_free_live(i);
 	poke(&o, at, x, "write after free");
 	expect_check_finds(&o);

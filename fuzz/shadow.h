@@ -220,6 +220,7 @@ typedef struct sh_model {
 	/* Hardened mode (all zero in light). */
 	int preset;	     /* GORT_HARDEN_LIGHT, DEFAULT or PARANOID */
 	int hard;	     /* default or paranoid: canaries, zero check, quarantine */
+	size_t zero_bytes;   /* hard: a dead slot's leading bytes that read zero (gort.h) */
 	unsigned quarantine; /* the rings' and the large FIFO's length */
 	uint64_t seed;
 	/* The quarantines as FIFOs: [0] the large one, [c] class c's ring. */

@@ -87,6 +87,7 @@ void sh_start(int preset, unsigned quarantine, uint64_t seed)
 		gort_shutdown();
 	shadow.preset = preset;
 	shadow.hard = preset != GORT_HARDEN_LIGHT;
+	shadow.zero_bytes = preset == GORT_HARDEN_PARANOID ? SIZE_MAX : GORT_ZERO_CHECK_BYTES;
 	shadow.quarantine = shadow.hard ? quarantine : 0;
 	shadow.seed = seed;
 	gort_config cfg = {.arena_bytes = SH_ARENA_BYTES,

@@ -143,13 +143,15 @@ static void count_malloc(const sh_obj *o)
 }
 
 /* A fresh object's memory: zeroed when the call promised it; hardened, a
- * small slot is zero whenever it is not live. */
+ * small slot's first shadow.zero_bytes (all of it in paranoid) are zero
+ * whenever it is not live. */
 static void expect_zeroed(uintptr_t p, size_t req, const sh_expect *e, unsigned cls)
 {
 	if (e->zero)
 		sh_expect_zero(p, req, e->how == HOW_CALLOC ? "calloc" : "gort_alloc(ZERO)");
 	if (shadow.hard && cls != 0 && e->how != HOW_REALLOC)
-		sh_expect_zero(p, req, "a new small object");
+		sh_expect_zero(p, req < shadow.zero_bytes ? req : shadow.zero_bytes,
+			       "a new small object");
 }
 
 /* Check a fresh object, then enter it into the model and fill it (count:

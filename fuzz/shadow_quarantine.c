@@ -93,15 +93,16 @@ void sh_drain_rings(void)
 			pop(c);
 }
 
-/* Hardened: where the library put o, just freed. A small slot is zeroed in
- * either place; the pages of a large one must not be touched any more. */
+/* Hardened: where the library put o, just freed. A small slot's watched
+ * prefix (gort.h, GORT_ZERO_CHECK_BYTES) is zeroed in either place; the pages of a large one must not be touched any more. */
 void sh_expect_held_or_inbox(const sh_obj *o)
 {
 	gort_object_info oi;
 	int found = gort_inspect_object((void *)o->p, &oi) == 0 && oi.base == o->p;
 	uint8_t bits = found ? oi.bits : 0;
 	if (o->cls != 0 && found)
-		sh_expect_zero(o->p, oi.elemsize, "a freed small slot");
+		sh_expect_zero(o->p, oi.elemsize < shadow.zero_bytes ? oi.elemsize : shadow.zero_bytes,
+			       "a freed small slot");
 	if (bits & BIT(GORT_PLANE_QUARANTINE)) {
 		SH_ASSERT((bits & BIT(GORT_PLANE_ALLOC)) && !(bits & BIT(GORT_PLANE_FREED)),
 			  "quarantined object %llu at %#lx: bits %#x", (unsigned long long)o->id,

@@ -47,6 +47,13 @@ typedef enum gort_harden {
 	GORT_HARDEN_DEFAULT = 2,  /* + canaries, zero-on-free checked at reuse, quarantine */
 	GORT_HARDEN_PARANOID = 3, /* + longer quarantines, guard pages, randomised slots */
 } gort_harden;
+/* Zero on free, in the default preset: the first GORT_ZERO_CHECK_BYTES of a
+ * freed small slot are zeroed at free and must still read zero when the slot
+ * is handed out again (a write after free there is reported); the rest of
+ * the slot keeps what it held. Paranoid zeroes and checks the whole slot.
+ * A bounded prefix keeps the check O(1) per operation: most writes through
+ * a dangling pointer land in an object's first fields. */
+#define GORT_ZERO_CHECK_BYTES 64
 
 typedef struct gort_config {
 	unsigned procs;       /* number of Ps (GOMAXPROCS); 0 = online CPUs */

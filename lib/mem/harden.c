@@ -74,10 +74,12 @@ static void settle(harden_t *h, const gort_config *cfg, int preset)
 	h->preset = preset;
 	if (preset >= GORT_HARDEN_DEFAULT) {
 		h->checks = h->canary = h->zero_check = true;
+		h->zero_bytes = GORT_ZERO_CHECK_BYTES;
 		h->quarantine = cfg->quarantine ? cfg->quarantine : 8;
 	}
 	if (preset >= GORT_HARDEN_PARANOID) {
 		h->randomize = h->guard_spans = h->guard_large = true;
+		h->zero_bytes = UINT32_MAX;
 		h->quarantine = cfg->quarantine ? cfg->quarantine : 64;
 	}
 	h->secret = make_secret(cfg);
@@ -254,4 +256,28 @@ size_t gort_first_nonzero(const void *p, size_t n)
 			return first_nonzero_byte(b, off, off + len);
 	}
 	return n;
+}
+
+void gort_zero_prefixes(const harden_t *h, uintptr_t base, size_t n, size_t elemsize)
+{
+	size_t zlen = harden_zero_len(h, elemsize);
+	if (zlen == elemsize) {
+		memset((void *)base, 0, n * elemsize);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		memset((void *)(base + i * elemsize), 0, zlen);
+}
+
+size_t gort_first_dirty_prefix(const harden_t *h, uintptr_t base, size_t n, size_t elemsize)
+{
+	size_t zlen = harden_zero_len(h, elemsize);
+	if (zlen == elemsize)
+		return gort_first_nonzero((const void *)base, n * elemsize);
+	for (size_t i = 0; i < n; i++) {
+		size_t off = gort_first_nonzero((const void *)(base + i * elemsize), zlen);
+		if (off != zlen)
+			return i * elemsize + off;
+	}
+	return n * elemsize;
 }

@@ -22,16 +22,20 @@
  * Large objects keep their request out of band (span.request) and get the
  * same 8 canary bytes right after it.
  *
- * Zero on free: a freed small slot is zeroed before it joins the quarantine,
- * fresh spans are zeroed when handed to a class, so every slot that is not
- * live reads zero; allocation checks that, and a write after free shows up
- * as a non-zero byte: `use after free` at reuse.
+ * Zero on free: the first zero_bytes of a freed small slot (the whole slot
+ * in paranoid, GORT_ZERO_CHECK_BYTES in default) are zeroed before it joins
+ * the quarantine, and those of every slot of a fresh span when it is handed
+ * to a class, so that prefix of every slot that is not live reads zero;
+ * allocation checks it, and a write after free there shows up as a non-zero
+ * byte: `use after free` at reuse. The cost is bounded by zero_bytes, not
+ * by the slot's size.
  *
  * Invariants (checked by gort_check):
  *  - QUARANTINE bits are a subset of ALLOC bits, disjoint from FREED;
  *  - the quarantined bits in the bitmap are exactly the entries of the
  *    caches' rings and of the large quarantine;
- *  - with zero_check, every small slot with ALLOC clear reads zero.
+ *  - with zero_check, the zero_bytes prefix of every small slot with ALLOC
+ *    clear reads zero.
  */
 #ifndef GORT_MEM_HARDEN_H
 #define GORT_MEM_HARDEN_H
@@ -56,6 +60,7 @@ typedef struct harden {
 	bool checks;         /* any of the below: the fast paths test only this */
 	bool canary;         /* canaries after small and large objects */
 	bool zero_check;     /* zero on free, checked at reuse; no tiny blocks */
+	uint32_t zero_bytes; /* zero_check: leading bytes of a slot zeroed and checked */
 	bool randomize;      /* random slot within the current bitmap word */
 	bool guard_spans;    /* a guard page after every small span */
 	bool guard_large;    /* a guard page after every large object */
@@ -86,7 +91,21 @@ MEM_HIDDEN size_t gort_canary_request(uintptr_t slot, size_t elemsize, size_t *b
 MEM_HIDDEN void gort_large_canary_set(uintptr_t base, size_t request);
 MEM_HIDDEN bool gort_large_canary_ok(uintptr_t base, size_t request, size_t *bad);
 
+/* zero_check: the leading bytes of a slot of elemsize bytes that are zeroed
+ * at free and checked at reuse (the whole slot in paranoid). */
+static inline size_t harden_zero_len(const harden_t *h, size_t elemsize)
+{
+	return elemsize < h->zero_bytes ? elemsize : h->zero_bytes;
+}
+
 /* Offset of the first non-zero byte of [p, p+n), or n. */
 MEM_HIDDEN size_t gort_first_nonzero(const void *p, size_t n);
+/* n slots of elemsize bytes from base: zero the prefix zero_check watches
+ * in each; or the offset from base of the first non-zero byte in one of
+ * those prefixes (n * elemsize if none). One call for the whole run when
+ * the prefix is the whole slot. */
+MEM_HIDDEN void gort_zero_prefixes(const harden_t *h, uintptr_t base, size_t n, size_t elemsize);
+MEM_HIDDEN size_t gort_first_dirty_prefix(const harden_t *h, uintptr_t base, size_t n,
+					  size_t elemsize);
 
 #endif /* GORT_MEM_HARDEN_H */

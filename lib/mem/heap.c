@@ -332,7 +332,8 @@ static void prepare_hardened(span_t *s, unsigned sc)
 		(void)gort_os_guard((void *)(s->base + (usable << PAGE_SHIFT)),
 				    (size_t)s->guard << PAGE_SHIFT);
 	if (sc != LARGE_SPAN_CLASS && gort_hard->zero_check && s->needzero) {
-		memset((void *)s->base, 0, usable << PAGE_SHIFT);
+		size_t elemsize = sc == TINY_SPAN_CLASS ? TINY_SIZE : gort_sc_size[spanclass_sizeclass(sc)];
+		gort_zero_prefixes(gort_hard, s->base, (usable << PAGE_SHIFT) / elemsize, elemsize);
 		s->needzero = 0;
 	}
 }
@@ -406,18 +407,21 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, uns
 	return s;
 }
 
-/* zero_check: a small span comes back with every slot free, so all of it
- * must read zero; a byte that does not was written after its slot was
- * freed (and would be wiped by the next class's zeroing). True if clean. */
+/* zero_check: a small span comes back with every slot free, so the watched
+ * prefix of each must read zero; a byte that does not was written after its
+ * slot was freed (and would be wiped by the next class's zeroing). True if
+ * the whole span reads zero, so its next user need not zero it: only when
+ * the prefix is the whole slot (paranoid), as default's slots keep their
+ * tails. */
 static bool span_still_zero(const span_t *s)
 {
 	unsigned sc = s->spanclass;
 	if (!gort_hard->zero_check || sc == LARGE_SPAN_CLASS || sc == TINY_SPAN_CLASS)
 		return false;
 	size_t bytes = (size_t)s->nelems * s->elemsize;
-	size_t off = gort_first_nonzero((const void *)s->base, bytes);
+	size_t off = gort_first_dirty_prefix(gort_hard, s->base, s->nelems, s->elemsize);
 	if (off == bytes)
-		return true;
+		return harden_zero_len(gort_hard, s->elemsize) == s->elemsize;
 	gort_note_dirty(sc, s->base, s->base + off / s->elemsize * s->elemsize, off % s->elemsize);
 	return false;
 }

@@ -102,7 +102,7 @@ static bool check_zeroed(check_ctx_t *x, const span_t *s)
 			unsigned len = ~run ? (unsigned)__builtin_ctzll(~run) : 64 - first;
 			uintptr_t p = s->base + ((uintptr_t)w * 64 + first) * s->elemsize;
 			size_t bytes = (size_t)len * s->elemsize;
-			size_t off = gort_first_nonzero((const void *)p, bytes);
+			size_t off = gort_first_dirty_prefix(gort_hard, p, len, s->elemsize);
 			if (off != bytes)
 				FAIL(x, p + off / s->elemsize * s->elemsize,
 				     "a slot that is not live was written (use after free)");

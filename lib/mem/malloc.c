@@ -182,10 +182,11 @@ static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsi
  * if it returns, the allocation goes on with another slot. */
 static bool slot_was_clean(cache_t *c, span_t *s, uintptr_t p)
 {
-	size_t off = gort_first_nonzero((const void *)p, s->elemsize);
-	if (likely(off == s->elemsize))
+	size_t zlen = harden_zero_len(gort_hard, s->elemsize);
+	size_t off = gort_first_nonzero((const void *)p, zlen);
+	if (likely(off == zlen))
 		return true;
-	memset((void *)p, 0, s->elemsize);
+	memset((void *)p, 0, zlen);
 	bitmap_clear(s, GORT_PLANE_POINTERS, sc_index_of(s->spanclass, p - s->base));
 	gort_free_small(c, s, p, "malloc");
 	char extra[64];
@@ -194,6 +195,17 @@ static bool slot_was_clean(cache_t *c, span_t *s, uintptr_t p)
 	gort_sb_dec(&b, off);
 	report_at(GORT_ERR_USE_AFTER_FREE, "malloc", p, s, gort_sb_done(&b));
 	return false;
+}
+
+/* GORT_ZERO in a slot: with zero_check its prefix already reads zero (just
+ * checked), so only the request's bytes past it are cleared. */
+static void zero_past_prefix(const harden_t *h, void *p, size_t elemsize, size_t size)
+{
+	size_t done = h->zero_check ? harden_zero_len(h, elemsize) : 0;
+	/* With canaries the bytes past the request are the canary's. */
+	size_t upto = h->canary && size < elemsize ? size : elemsize;
+	if (upto > done)
+		memset((char *)p + done, 0, upto - done);
 }
 
 /* A request of `size` bytes in class sc: every hardened small allocation
@@ -213,8 +225,8 @@ static void *alloc_in_class(cache_t *c, unsigned sc, size_t size, unsigned flags
 		DEBUG_CHECK_SPAN(s);
 		if (h->zero_check && !slot_was_clean(c, s, (uintptr_t)p))
 			continue;
-		if (!h->zero_check && (flags & GORT_ZERO))
-			memset(p, 0, s->elemsize);
+		if (flags & GORT_ZERO)
+			zero_past_prefix(h, p, s->elemsize, size);
 		note_pointers(s, p, !(flags & GORT_NOSCAN));
 		if (h->canary)
 			gort_canary_set((uintptr_t)p, s->elemsize, size);
@@ -442,7 +454,7 @@ static void free_small_hardened(span_t *s, size_t idx, uintptr_t p, const char *
 	/* Another thread's span: zeroed while still ours, then into its
 	 * owner's inbox, where it waits until the owner folds the word in. */
 	if (h->zero_check)
-		memset((void *)p, 0, s->elemsize);
+		memset((void *)p, 0, harden_zero_len(h, s->elemsize));
 	free_small(c, s, p, op);
 }
 

@@ -89,7 +89,7 @@ static void count_held(cache_t *c, unsigned sc, int dir)
 
 void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p)
 {
-	memset((void *)p, 0, s->elemsize);
+	memset((void *)p, 0, harden_zero_len(gort_hard, s->elemsize));
 	quar_store(s, idx, true);
 	s->nquar++;
 	if (!ring_ready(c)) {

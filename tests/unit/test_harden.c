@@ -213,7 +213,8 @@ Test(harden, a_write_after_free_is_reported_when_the_slot_is_reused)
 	init_preset(GORT_HARDEN_DEFAULT, 1);
 	volatile char *p = gort_malloc(100);
 	gort_free((void *)p);
-	cr_assert_eq(gt_nonzero_at((void *)p, 112), 112, "a freed slot reads zero");
+	cr_assert_eq(gt_nonzero_at((void *)p, GORT_ZERO_CHECK_BYTES), GORT_ZERO_CHECK_BYTES,
+		     "a freed slot's first bytes read zero");
 	p[37] = 'A';
 	int rounds = 0;
 	while (gt_reports() == 0 && rounds++ < 100000)
@@ -266,31 +267,44 @@ Test(harden, gort_check_names_the_written_slot_in_a_run_of_free_ones)
 	gt_expect_clean();
 }
 
-/* Slots past 64 bytes are compared with memcmp, smaller ones word by
- * word: a write at the last byte of a lone free slot (live neighbours on
- * both sides) is found either way. */
-Test(harden, a_write_at_a_free_slots_last_byte_is_reported_at_any_size)
+/* A write at the last byte zero_check watches in a lone free slot (live
+ * neighbours on both sides) is found at any size: the slot's last byte in
+ * paranoid, the prefix's last in default (gort.h, GORT_ZERO_CHECK_BYTES).
+ * Slots past 64 bytes are compared with memcmp, smaller ones word by word. */
+static void last_watched_byte_is_checked(int preset)
 {
 	static const size_t sizes[] = {8, 100, 240, 1000, 3000};
-	init_preset(GORT_HARDEN_DEFAULT, 1);
+	init_preset(preset, 1);
 	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
 		char *a = gort_malloc(sizes[k]);
 		volatile char *b = gort_malloc(sizes[k]);
 		char *c = gort_malloc(sizes[k]);
-		size_t slot = (size_t)(c - b); /* the class's size */
-		cr_assert(b - a == c - b && slot >= sizes[k] + 8, "size %zu: slots not in a row",
-			  sizes[k]);
+		gort_object_info oi;
+		cr_assert_eq(gort_inspect_object((void *)b, &oi), 0);
+		size_t watched = preset == GORT_HARDEN_PARANOID || oi.elemsize < GORT_ZERO_CHECK_BYTES
+					 ? oi.elemsize
+					 : GORT_ZERO_CHECK_BYTES;
 		gort_free((void *)b);
 		gort_flush_caches();
-		b[slot - 1] = 1;
+		b[watched - 1] = 1;
 		cr_assert_eq(gort_check(), -1, "size %zu", sizes[k]);
 		cr_assert_eq(gt_rec.address, (uintptr_t)b, "size %zu", sizes[k]);
-		b[slot - 1] = 0;
+		b[watched - 1] = 0;
 		gt_reset_reports();
 		gt_expect_clean();
 		gort_free(a);
 		gort_free(c);
 	}
+}
+
+Test(harden, a_write_at_a_free_slots_last_byte_is_reported_at_any_size_in_paranoid)
+{
+	last_watched_byte_is_checked(GORT_HARDEN_PARANOID);
+}
+
+Test(harden, a_write_at_the_last_watched_byte_is_reported_at_any_size_in_default)
+{
+	last_watched_byte_is_checked(GORT_HARDEN_DEFAULT);
 }
 
 Test(harden, gort_check_at_checks_the_span_it_is_given_and_only_that)
@@ -313,17 +327,35 @@ Test(harden, gort_check_at_checks_the_span_it_is_given_and_only_that)
 	gt_expect_clean();
 }
 
-Test(harden, every_allocation_is_zeroed)
+/* Paranoid hands out only zeroed memory; default zeroes the watched prefix
+ * (gort.h), and calloc all of it. */
+static void allocations_are_zeroed(int preset, size_t watched)
 {
-	init_preset(GORT_HARDEN_DEFAULT, 2);
+	init_preset(preset, 2);
 	for (int round = 0; round < 2000; round++) {
 		size_t n = (size_t)(round * 37 % 3000);
 		unsigned char *p = gort_malloc(n);
-		cr_assert_eq(gt_nonzero_at(p, n), n, "malloc(%zu) round %d holds old data", n, round);
+		size_t z = n < watched ? n : watched;
+		cr_assert_eq(gt_nonzero_at(p, z), z, "malloc(%zu) round %d holds old data", n, round);
 		memset(p, 0xff, n);
 		gort_free(p);
+		unsigned char *q = gort_calloc(1, n);
+		cr_assert_eq(gt_nonzero_at(q, n), n, "calloc(1, %zu) round %d holds old data", n,
+			     round);
+		memset(q, 0xff, n);
+		gort_free(q);
 	}
 	gt_expect_clean();
+}
+
+Test(harden, every_allocation_is_zeroed_in_paranoid)
+{
+	allocations_are_zeroed(GORT_HARDEN_PARANOID, SIZE_MAX);
+}
+
+Test(harden, the_watched_prefix_of_every_allocation_is_zeroed_in_default)
+{
+	allocations_are_zeroed(GORT_HARDEN_DEFAULT, GORT_ZERO_CHECK_BYTES);
 }
 
 /* ----------------------------------------------------------- quarantine */
