@@ -76,10 +76,14 @@ static void settle(harden_t *h, const gort_config *cfg, int preset)
 		h->checks = h->canary = h->zero_check = true;
 		h->zero_bytes = GORT_ZERO_CHECK_BYTES;
 		h->quarantine = cfg->quarantine ? cfg->quarantine : 8;
+		h->lquar_keeps = true;
+		h->lquar_bytes = LQUAR_DEFAULT_BYTES;
 	}
 	if (preset >= GORT_HARDEN_PARANOID) {
 		h->randomize = h->guard_spans = h->guard_large = true;
 		h->zero_bytes = UINT32_MAX;
+		h->lquar_keeps = false;
+		h->lquar_bytes = LQUAR_MAX_BYTES;
 		h->quarantine = cfg->quarantine ? cfg->quarantine : 64;
 	}
 	h->secret = make_secret(cfg);

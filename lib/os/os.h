@@ -25,6 +25,10 @@ OS_HIDDEN int gort_os_commit(void *p, size_t n);
 /* Return the memory of [p, p+n) to the OS; it stays mapped and reads as zero. */
 OS_HIDDEN int gort_os_release(void *p, size_t n);
 
+/* Make [p, p+n) inaccessible, keeping its memory (gort_os_commit makes it
+ * readable again with its contents). Splits the mapping. */
+OS_HIDDEN int gort_os_protect_none(void *p, size_t n);
+
 /* Make [p, p+n) read-only. */
 OS_HIDDEN int gort_os_protect_read(void *p, size_t n);
 

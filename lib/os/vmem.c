@@ -46,6 +46,11 @@ int gort_os_commit(void *p, size_t n)
 	return mprotect(p, n, PROT_READ | PROT_WRITE);
 }
 
+int gort_os_protect_none(void *p, size_t n)
+{
+	return mprotect(p, n, PROT_NONE);
+}
+
 int gort_os_protect_read(void *p, size_t n)
 {
 	return mprotect(p, n, PROT_READ);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "gort_test.h"
@@ -234,4 +235,17 @@ void gt_raw_segv(void)
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
+}
+
+size_t gt_resident_pages(const void *p, size_t n)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), pages = (n + page - 1) / page;
+	unsigned char *vec = calloc(pages, 1);
+	cr_assert_not_null(vec);
+	cr_assert_eq(mincore((void *)p, n, vec), 0, "mincore: errno %d", errno);
+	size_t r = 0;
+	for (size_t i = 0; i < pages; i++)
+		r += vec[i] & 1;
+	free(vec);
+	return r;
 }

@@ -78,6 +78,9 @@ void gt_teardown(void);
 void gt_start(int threaded, unsigned procs);
 void gt_finish(void);
 
+/* Resident pages of [p, p+n) (mincore; p page-aligned). */
+size_t gt_resident_pages(const void *p, size_t n);
+
 /* No report so far, and every invariant holds (gort_check()). */
 void gt_expect_clean(void);
 

@@ -722,10 +722,11 @@ Test(harden, the_large_quarantine_is_a_fifo)
 /* The byte bound can push several objects out with one free: they leave
  * the FIFO together, oldest first, each counted freed once, their pages
  * usable again, and everything else held as it was. */
-Test(harden, one_large_free_can_push_several_objects_out_by_bytes)
+/* The large quarantine's byte bound: 64 MiB in default (pages kept), 256 MiB
+ * in paranoid (pages dropped). */
+static void pushed_out_by_bytes(int preset, size_t bound)
 {
-	gort_config cfg = {.arena_bytes = 1024 * MiB, .harden = GORT_HARDEN_DEFAULT,
-			   .quarantine = 64};
+	gort_config cfg = {.arena_bytes = 1024 * MiB, .harden = preset, .quarantine = 64};
 	gt_init_config(&cfg);
 	gt_record_errors();
 	enum { SMALL = 4, BIG = 4 };
@@ -733,22 +734,22 @@ Test(harden, one_large_free_can_push_several_objects_out_by_bytes)
 	for (int i = 0; i < SMALL; i++)
 		small[i] = gort_malloc(1 * MiB);
 	for (int i = 0; i < BIG; i++)
-		big[i] = gort_malloc(62 * MiB);
-	void *last = gort_malloc(64 * MiB - 8192); /* a span of exactly 64 MiB */
+		big[i] = gort_malloc(bound / 4 - 2 * MiB);
+	void *last = gort_malloc(bound / 4 - 16384);
 	for (int i = 0; i < SMALL; i++)
 		gort_free(small[i]);
 	for (int i = 0; i < BIG; i++)
-		gort_free(big[i]); /* 4 x 1 MiB + 4 x 62 MiB and their canary pages: < 256 MiB */
+		gort_free(big[i]); /* 4 x 1 MiB + 4 x (bound/4 - 2 MiB) and their pages: < bound */
 	struct gort_memstats ms;
 	gort_memstats(&ms);
 	cr_assert_eq(ms.quarantine_objects, SMALL + BIG);
 	uint64_t frees = ms.by_size[0].frees;
 
-	gort_free(last); /* over 256 MiB: every small one and the first big one go */
+	gort_free(last); /* over the bound: every small one and the first big one go */
 	gort_memstats(&ms);
 	cr_assert_eq(ms.quarantine_objects, BIG, "held %llu",
 		     (unsigned long long)ms.quarantine_objects);
-	cr_assert_leq(ms.quarantine_bytes, 256 * MiB);
+	cr_assert_leq(ms.quarantine_bytes, bound);
 	cr_assert_eq(ms.by_size[0].frees, frees + SMALL + 1, "each evicted object counted once");
 	cr_assert_eq(ms.large_allocs - ms.by_size[0].frees, BIG, "held objects count as live");
 	gort_object_info o;
@@ -765,6 +766,16 @@ Test(harden, one_large_free_can_push_several_objects_out_by_bytes)
 	memset(again, 1, 1 * MiB);
 	gort_free(again);
 	gt_expect_clean();
+}
+
+Test(harden, one_large_free_can_push_several_objects_out_by_bytes_default)
+{
+	pushed_out_by_bytes(GORT_HARDEN_DEFAULT, 64 * MiB);
+}
+
+Test(harden, one_large_free_can_push_several_objects_out_by_bytes_paranoid)
+{
+	pushed_out_by_bytes(GORT_HARDEN_PARANOID, 256 * MiB);
 }
 
 /* ------------------------------------------------------------ alignment */
@@ -818,4 +829,41 @@ Test(harden, noscan_requests_keep_gos_24_byte_class)
 	cr_assert_eq(info_of(q).elemsize, 32, "malloc(24) takes the 32-byte class");
 	gort_free(p);
 	gort_free(q);
+}
+
+/* Default keeps a quarantined large object's pages under PROT_NONE (no
+ * refault when they are reused); paranoid drops them. Either way they
+ * fault while held, and a calloc after they come back reads zero. */
+static void large_quarantine_pages(int preset, bool kept)
+{
+	gort_config cfg = {.arena_bytes = 256 * MiB, .harden = preset, .quarantine = 2};
+	gt_init_config(&cfg);
+	gt_record_errors();
+	const size_t n = 1 * MiB;
+	char *p = gort_malloc(n);
+	memset(p, 0x5a, n);
+	gort_free(p);
+	size_t resident = gt_resident_pages(p, n);
+	if (kept)
+		cr_assert_eq(resident, n / 4096, "only %zu pages kept", resident);
+	else
+		cr_assert_eq(resident, 0, "%zu pages kept", resident);
+	for (int i = 0; i < 2; i++) /* push p out */
+		gort_free(gort_malloc(n));
+	char *q = gort_calloc(1, n);
+	cr_assert_not_null(q);
+	cr_assert_eq(gt_nonzero_at(q, n), n, "calloc over a quarantined object's pages");
+	gort_free(q);
+	gt_expect_clean();
+	gort_shutdown();
+}
+
+Test(harden, default_keeps_a_quarantined_large_objects_pages)
+{
+	large_quarantine_pages(GORT_HARDEN_DEFAULT, true);
+}
+
+Test(harden, paranoid_drops_a_quarantined_large_objects_pages)
+{
+	large_quarantine_pages(GORT_HARDEN_PARANOID, false);
 }

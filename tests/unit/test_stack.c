@@ -348,7 +348,6 @@ Test(stack, double_and_foreign_frees_are_rejected)
 
 /* --------------------------------------------------- giving pages back */
 
-static size_t resident_pages(const void *p, size_t n);
 
 /* A stack as a G that recursed `depth` bytes deep leaves it (frames of
  * return addresses and locals: non-zero words). */
@@ -363,15 +362,15 @@ Test(stack, a_deep_stack_gives_its_pages_back_when_cached)
 	init_pool(&p, MiB, 4, GORT_STACK_GUARD_AUTO);
 	gort_stack s = gort_stack_alloc(&p);
 	use_stack(&s, 600 * KiB, 1);
-	cr_assert_geq(resident_pages(s.lo, usable(&s)), 600 * KiB / page());
+	cr_assert_geq(gt_resident_pages(s.lo, usable(&s)), 600 * KiB / page());
 	cr_assert_eq(gort_stack_free(&p, &s), 0);
 
 	gort_stack_stats st;
 	gort_stack_pool_stats(&p, &st);
 	cr_assert_eq(st.cached, 1);
 	cr_assert_eq(st.shrunk, 1);
-	cr_assert_leq(resident_pages(s.lo, usable(&s)), GORT_STACK_KEEP_BYTES / page(),
-		      "a cached deep stack kept %zu pages", resident_pages(s.lo, usable(&s)));
+	cr_assert_leq(gt_resident_pages(s.lo, usable(&s)), GORT_STACK_KEEP_BYTES / page(),
+		      "a cached deep stack kept %zu pages", gt_resident_pages(s.lo, usable(&s)));
 
 	/* The next G on it finds the top as the last left it, zeros below. */
 	gort_stack again = gort_stack_alloc(&p);
@@ -411,7 +410,7 @@ Test(stack, shrink_releases_only_below_the_keep_line)
 	cr_assert_eq(gort_stack_shrink(&p, &s), 0, "an untouched stack has nothing to give");
 	use_stack(&s, 200 * KiB, 3);
 	cr_assert_eq(gort_stack_shrink(&p, &s), usable(&s) - GORT_STACK_KEEP_BYTES);
-	cr_assert_leq(resident_pages(s.lo, usable(&s)), GORT_STACK_KEEP_BYTES / page());
+	cr_assert_leq(gt_resident_pages(s.lo, usable(&s)), GORT_STACK_KEEP_BYTES / page());
 	cr_assert_eq(gort_stack_shrink(&p, &s), 0, "a shrunk stack shrank again");
 	cr_assert_eq(gt_nonzero_at((char *)s.hi - 64, 64), 0, "the kept top lost its contents");
 	cr_assert_eq(gort_stack_free(&p, &s), 0);
@@ -420,18 +419,6 @@ Test(stack, shrink_releases_only_below_the_keep_line)
 
 /* ------------------------------------------------------- many, threads */
 
-/* Resident pages of [p, p+n), by mincore. */
-static size_t resident_pages(const void *p, size_t n)
-{
-	static unsigned char vec[(4096 * KiB) / 4096 + 1];
-	size_t pages = n / page();
-	cr_assert_leq(pages, sizeof vec);
-	cr_assert_eq(mincore((void *)p, n, vec), 0, "mincore: errno %d", errno);
-	size_t r = 0;
-	for (size_t i = 0; i < pages; i++)
-		r += vec[i] & 1;
-	return r;
-}
 
 /* What writing the top 512 bytes of a fresh page costs in RSS in this
  * build, pages `stride` apart as stacks are: a page, plus in sanitizer
@@ -473,7 +460,7 @@ static void ten_thousand_alive(gort_stack_guard guard)
 
 	size_t resident = 0;
 	for (int i = 0; i < N; i++)
-		resident += resident_pages(s[i].lo, usable(&s[i]));
+		resident += gt_resident_pages(s[i].lo, usable(&s[i]));
 	cr_log_info("%d stacks of %zu KiB (%s): RSS +%zu KiB, %.2f KiB per stack; %zu resident "
 		    "pages in the stacks",
 		    N, GORT_STACK_DEFAULT_USABLE / KiB,
