@@ -12,8 +12,8 @@
 #
 # Outcomes: `exit0` (ran to the end: the case checks return values, or a
 # misuse went unnoticed and it printed "not caught"), `abort:KIND` (SIGABRT
-# after a `gort: KIND: ...` or `gort: stack overflow in goroutine N ...`
-# line on stderr, spaces in KIND written as _),
+# after a `gort: KIND in CALL: ...` or `gort: stack overflow in goroutine
+# N ...` line on stderr, spaces in KIND written as _),
 # `segv` (SIGSEGV or SIGBUS: a guard page), `exit:N`, `timeout`.
 # An expectation of `-` makes no promise (light only, where the outcome is
 # an accident of the heap's layout); the run is still made and shown.
@@ -50,7 +50,8 @@ outcome() {
 	134)
 		local kind
 		kind=$(sed -n -e 's/^gort: \(stack overflow\) in goroutine .*/\1/p' \
-			-e 's/^gort: \([a-z ]*\):.*/\1/p' "$TMP/err" | head -n1)
+			-e 's/^gort: \([a-zA-Z -]*[a-zA-Z]\) in [^:(]*[:(].*/\1/p' \
+			-e 's/^gort: \([a-zA-Z -]*\):.*/\1/p' "$TMP/err" | head -n1)
 		echo "abort:${kind// /_}"
 		;;
 	135 | 139) echo segv ;;
