@@ -570,6 +570,8 @@ MEM_HIDDEN void *gort_zero_alloc(void);
 MEM_HIDDEN void gort_zero_free(uintptr_t p, const char *op);
 /* Whether p is a live zero-size object; reports if not. */
 MEM_HIDDEN bool gort_zero_live(uintptr_t p, const char *op);
+/* Zero-size objects handed out and freed, for gort_memstats. */
+MEM_HIDDEN void gort_zero_counts(uint64_t *mallocs, uint64_t *frees);
 MEM_HIDDEN void gort_quarantine_shutdown(void);
 
 /* ------------------------------------------------------------- the world */

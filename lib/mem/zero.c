@@ -33,11 +33,13 @@ static struct {
 	uintptr_t base; /* 0: no zero-size objects (light, or no address space) */
 	uint64_t *live; /* one bit per address, touched only where used */
 	size_t next;    /* slots handed out so far */
+	uint64_t frees; /* of them, freed */
 } Z;
 
 void gort_zero_init(bool on)
 {
 	Z.next = 0;
+	Z.frees = 0;
 	Z.base = 0;
 	if (!on)
 		return;
@@ -91,8 +93,11 @@ static bool zero_check(uintptr_t p, const char *op, bool take)
 			old = __atomic_fetch_and(&Z.live[i / 64], ~bit, __ATOMIC_ACQ_REL);
 		else
 			old = __atomic_load_n(&Z.live[i / 64], __ATOMIC_ACQUIRE);
-		if (old & bit)
+		if (old & bit) {
+			if (take)
+				__atomic_fetch_add(&Z.frees, 1, __ATOMIC_RELAXED);
 			return true;
+		}
 		kind = GORT_ERR_DOUBLE_FREE;
 	} else {
 		why = "zero-size region, never handed out";
@@ -109,4 +114,11 @@ void gort_zero_free(uintptr_t p, const char *op)
 bool gort_zero_live(uintptr_t p, const char *op)
 {
 	return zero_check(p, op, false);
+}
+
+void gort_zero_counts(uint64_t *mallocs, uint64_t *frees)
+{
+	size_t n = ld(&Z.next);
+	*mallocs = ld(&Z.base) ? (n < ZERO_SLOTS ? n : ZERO_SLOTS) : 0;
+	*frees = ld(&Z.frees);
 }
