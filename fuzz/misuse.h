@@ -82,7 +82,23 @@ static const char *kind_names(unsigned mask, char *buf, size_t n)
 		if (mask & K(k))
 			snprintf(buf + strlen(buf), n - strlen(buf), "%s%s", buf[0] ? " or " : "",
 				 names[k]);
+	if (mask & K(GORT_ERR_INVALID_POINTER))
+		snprintf(buf + strlen(buf), n - strlen(buf), "%sinvalid pointer", buf[0] ? " or " : "");
 	return buf;
+}
+
+/* usable_size frees nothing: what a free would report as a double free it
+ * reports as a use after free, an invalid free as an invalid pointer. */
+static unsigned as_seen_by(enum call call, unsigned kinds)
+{
+	if (call != CALL_USABLE)
+		return kinds;
+	unsigned out = kinds & ~(K(GORT_ERR_DOUBLE_FREE) | K(GORT_ERR_INVALID_FREE));
+	if (kinds & K(GORT_ERR_DOUBLE_FREE))
+		out |= K(GORT_ERR_USE_AFTER_FREE);
+	if (kinds & K(GORT_ERR_INVALID_FREE))
+		out |= K(GORT_ERR_INVALID_POINTER);
+	return out;
 }
 
 /* Known library bugs: a library bug the fuzzer keeps hitting can be
@@ -116,8 +132,17 @@ static int known_bug(enum call call, uintptr_t p, gort_error_kind got, unsigned 
 
 /* Pass p to one call, expecting exactly one report of a kind in `kinds`,
  * about p, from that call; then nothing may have changed. */
+static void misuse_seen(enum call call, uintptr_t p, size_t n, unsigned kinds, int jump,
+			const char *what);
+
 static void misuse(enum call call, uintptr_t p, size_t n, unsigned kinds, int jump,
 		   const char *what)
+{
+	misuse_seen(call, p, n, as_seen_by(call, kinds), jump, what);
+}
+
+static void misuse_seen(enum call call, uintptr_t p, size_t n, unsigned kinds, int jump,
+			const char *what)
 {
 	/* Traced as WHAT(pointer, call: 0 free 1 realloc 2 usable_size, 1 if the
 	 * handler longjmps). */

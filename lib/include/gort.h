@@ -157,7 +157,7 @@ typedef enum gort_error_kind {
 	GORT_ERR_INVALID_FREE,     /* never allocated here, foreign pointer, freed span */
 	GORT_ERR_INTERIOR_POINTER, /* inside an object, not at its start */
 	GORT_ERR_HEAP_OVERFLOW,    /* canary damaged */
-	GORT_ERR_USE_AFTER_FREE,   /* write to a freed object seen at reuse */
+	GORT_ERR_USE_AFTER_FREE,   /* write to a freed object seen at reuse; usable_size of one */
 	GORT_ERR_HEAP_CORRUPTION,  /* an internal invariant does not hold */
 	GORT_ERR_STACK_OVERFLOW,   /* a G hit the guard below its stack; the process then ends */
 	GORT_ERR_DEADLOCK,         /* every G is blocked (the detail lists each with its wait reason) */
@@ -166,15 +166,21 @@ typedef enum gort_error_kind {
 	GORT_ERR_CLOSE_OF_NIL,     /* gort_chan_close(NULL) */
 	GORT_ERR_UNLOCK_OF_UNLOCKED, /* gort_mutex_unlock of a mutex nobody holds */
 	GORT_ERR_WAITGROUP_MISUSE, /* negative counter, Add racing Wait, reuse before Wait returned */
+	GORT_ERR_INVALID_POINTER,  /* usable_size of a pointer gort never handed out */
+	GORT_ERR_MISMATCHED_FREE,  /* free, delete or delete[] of what another of them allocated */
+	GORT_ERR_SIZE_MISMATCH,    /* sized delete with a size the object was not allocated with */
+	GORT_ERR_ZERO_SIZE_ACCESS, /* a read or write of a zero-size object (a fault) */
 } gort_error_kind;
 
 typedef struct gort_error {
 	gort_error_kind kind;
 	const char *kind_name; /* "double free", "invalid free", ... */
 	uintptr_t address;     /* the pointer the misuse was about, 0 if none */
-	const char *op;        /* the call that found it: "free", "realloc", "usable_size", ... */
+	const char *op;        /* the call that found it: "free", "realloc", "usable_size",
+				  "malloc_usable_size", "delete[]", ... */
 	const char *detail;    /* "class 3, span 0xc000002000", never NULL */
-	const char *message;   /* the whole line, without "gort: " and newline */
+	const char *message;   /* "<kind>: <address> (<detail>)", no address when there is
+				  none; the default handler prints "gort: <kind> in <op>: ..." */
 } gort_error;
 
 typedef void (*gort_error_handler)(const gort_error *err, void *ctx);

@@ -18,9 +18,11 @@
  * arenaIndex. Entries are published with a release store once the arena is
  * set up and never change until shutdown, so free() reads them unlocked.
  *
- * Arenas are grouped into ranges: maximal runs of contiguous arenas. The
- * first is placed at Go's hint 0xc000000000 when that is free (addresses
- * repeat from run to run: the shell and step mode rely on it), and grows
+ * Arenas are grouped into ranges: maximal runs of contiguous arenas, each
+ * with 64 KiB of never-committed reservation below its base (a write before
+ * the first object faults). The first is placed at the hint init gives:
+ * Go's 0xc000000000 (addresses repeat from run to run: the shell and step
+ * mode rely on it) or a random one (the hardened drop-in), and grows
  * upward one arena at a time; when the next address is taken, a new range
  * starts wherever the kernel finds room. Only the newest range grows. Within
  * a range, pages are committed from the bottom up (mprotect of the PROT_NONE
@@ -54,6 +56,9 @@
 #define ARENA_TRY_HINT 1
 #endif
 
+/* Never committed: PROT_NONE below each range, so an underflow of the
+ * range's first object faults whatever the kernel maps next to it. */
+#define RANGE_GUARD ((size_t)64 << 10)
 /* Never committed: PROT_NONE around the side tables. */
 #define META_GUARD ((size_t)64 << 10)
 #define SPANS_BYTES (ARENA_PAGES * sizeof(span_t *))
@@ -153,28 +158,46 @@ static heap_range_t *range_insert(arena_t *a, uintptr_t base)
 	return &a->range[k];
 }
 
-/* Reserve `n` arenas at exactly `at`, or anywhere aligned to an arena when
- * at is 0; their base, or 0. */
-static uintptr_t reserve_arenas(size_t n, uintptr_t at)
+/* Reserve `bytes` at exactly `at`; at, or 0. */
+static uintptr_t reserve_at(size_t bytes, uintptr_t at)
 {
 	int at_hint;
+	void *p = gort_os_reserve(bytes, at, &at_hint);
+	if (p && at_hint)
+		return (uintptr_t)p;
+	if (p)
+		gort_os_unmap(p, bytes);
+	return 0;
+}
+
+/* Reserve `n` arenas at exactly `at` (the growing range's next address);
+ * their base, or 0. */
+static uintptr_t reserve_arenas(size_t n, uintptr_t at)
+{
+	return reserve_at(n * ARENA_BYTES, at);
+}
+
+/* Reserve `n` arenas for a new range, at `at` or, when at is 0 or taken
+ * and `anywhere`, where the kernel finds room, aligned to an arena; with
+ * RANGE_GUARD bytes of the reservation kept below the base. Their base, or
+ * 0. */
+static uintptr_t reserve_range(size_t n, uintptr_t at, bool anywhere)
+{
 	size_t bytes = n * ARENA_BYTES;
-	if (at) {
-		void *p = gort_os_reserve(bytes, at, &at_hint);
-		if (p && at_hint)
-			return (uintptr_t)p;
-		if (p)
-			gort_os_unmap(p, bytes);
+	if (at && reserve_at(bytes + RANGE_GUARD, at - RANGE_GUARD))
+		return at;
+	if (!anywhere)
 		return 0;
-	}
-	/* Room to slide to an arena boundary, then give the slack back. */
-	uint8_t *r = gort_os_reserve(bytes + ARENA_BYTES, 0, &at_hint);
+	/* Room for the guard and to slide to an arena boundary; the slack
+	 * on either side goes back. */
+	int at_hint;
+	uint8_t *r = gort_os_reserve(bytes + ARENA_BYTES + RANGE_GUARD, 0, &at_hint);
 	if (!r)
 		return 0;
-	uintptr_t base = round_up((uintptr_t)r, ARENA_BYTES);
-	if (base > (uintptr_t)r)
-		gort_os_unmap(r, base - (uintptr_t)r);
-	uintptr_t end = (uintptr_t)r + bytes + ARENA_BYTES;
+	uintptr_t base = round_up((uintptr_t)r + RANGE_GUARD, ARENA_BYTES);
+	if (base - RANGE_GUARD > (uintptr_t)r)
+		gort_os_unmap(r, base - RANGE_GUARD - (uintptr_t)r);
+	uintptr_t end = (uintptr_t)r + bytes + ARENA_BYTES + RANGE_GUARD;
 	if (end > base + bytes)
 		gort_os_unmap((void *)(base + bytes), end - (base + bytes));
 	return base;
@@ -195,27 +218,27 @@ static int range_extend(arena_t *a, heap_range_t *r, uintptr_t base, size_t n)
 
 /* ----------------------------------------------------------------- init */
 
-int gort_arena_init(arena_t *a, size_t limit)
+int gort_arena_init(arena_t *a, size_t limit, uintptr_t hint)
 {
 	memset(a, 0, sizeof *a);
 	if (limit && limit < ARENA_MIN_BYTES)
 		limit = ARENA_MIN_BYTES;
 	/* Whole megabytes keep the limit a whole number of growth steps. */
 	a->limit = limit ? round_up(limit, (size_t)1 << 20) : 0;
-	a->try_hint = ARENA_TRY_HINT;
-	uintptr_t base = a->try_hint ? reserve_arenas(1, ARENA_HINT) : 0;
+	a->try_hint = ARENA_TRY_HINT && hint;
+	uintptr_t base = a->try_hint ? reserve_range(1, hint, false) : 0;
 	size_t ahead = 1;
 	a->at_hint = base != 0;
-	if (!base && (base = reserve_arenas(ARENA_RANGE_AHEAD, 0)) != 0)
+	if (!base && (base = reserve_range(ARENA_RANGE_AHEAD, 0, true)) != 0)
 		ahead = ARENA_RANGE_AHEAD;
 	if (!base)
-		base = reserve_arenas(1, 0);
+		base = reserve_range(1, 0, true);
 	heap_range_t *r = base ? range_insert(a, base) : NULL;
 	if (r)
 		r->resv = base + ahead * ARENA_BYTES;
 	if (!r || range_extend(a, r, base, 1) != 0) {
 		if (base && !r)
-			gort_os_unmap((void *)base, ahead * ARENA_BYTES);
+			gort_os_unmap((void *)(base - RANGE_GUARD), ahead * ARENA_BYTES + RANGE_GUARD);
 		gort_arena_destroy(a);
 		errno = ENOMEM;
 		return -1;
@@ -229,7 +252,7 @@ void gort_arena_destroy(arena_t *a)
 {
 	for (unsigned k = 0; k < a->nranges; k++) {
 		heap_range_t *r = &a->range[k];
-		gort_os_unmap((void *)r->base, r->resv - r->base);
+		gort_os_unmap((void *)(r->base - RANGE_GUARD), r->resv - r->base + RANGE_GUARD);
 	}
 	for (heap_arena_t *h = a->all, *next; h; h = next) {
 		next = h->next;
@@ -268,14 +291,14 @@ static heap_range_t *room_for(arena_t *a, size_t bytes)
 	 * with room ahead so that it does not meet the same fate at once. */
 	n = (bytes + ARENA_BYTES - 1) / ARENA_BYTES;
 	ahead = n > ARENA_RANGE_AHEAD ? n : ARENA_RANGE_AHEAD;
-	uintptr_t at = reserve_arenas(ahead, 0);
-	if (!at && (at = reserve_arenas(n, 0)) != 0)
+	uintptr_t at = reserve_range(ahead, 0, true);
+	if (!at && (at = reserve_range(n, 0, true)) != 0)
 		ahead = n;
 	if (!at)
 		return NULL;
 	heap_range_t *nr = range_insert(a, at);
 	if (!nr) {
-		gort_os_unmap((void *)at, ahead * ARENA_BYTES);
+		gort_os_unmap((void *)(at - RANGE_GUARD), ahead * ARENA_BYTES + RANGE_GUARD);
 		return NULL;
 	}
 	/* range_insert may have moved the growing range within the array. */

@@ -4,7 +4,9 @@
  * Every detected misuse arrives here as (kind, operation, address, detail).
  * The message is built in a stack buffer by a small formatter (no stdio, no
  * allocation: the heap may be what is broken). The default handler writes
- * `gort: <kind>: <address> (<detail>)` to stderr with write(2) and aborts; a
+ * `gort: <kind> in <op>: <address> (<detail>)` to stderr with write(2) and
+ * aborts (a zero-size access returns to the fault handler, whose signal then
+ * ends the process as the kernel would have); a
  * handler installed with gort_set_error_handler() gets the same text and the
  * fields, and when it returns the caller leaves the heap unchanged.
  *
@@ -34,6 +36,10 @@ static const char *const kind_names[] = {
 	[GORT_ERR_CLOSE_OF_NIL] = "close of nil channel",
 	[GORT_ERR_UNLOCK_OF_UNLOCKED] = "unlock of unlocked mutex",
 	[GORT_ERR_WAITGROUP_MISUSE] = "WaitGroup misuse",
+	[GORT_ERR_INVALID_POINTER] = "invalid pointer",
+	[GORT_ERR_MISMATCHED_FREE] = "mismatched free",
+	[GORT_ERR_SIZE_MISMATCH] = "sized delete mismatch",
+	[GORT_ERR_ZERO_SIZE_ACCESS] = "zero-size access",
 };
 
 static struct {
@@ -153,12 +159,15 @@ void gort_report_pending_slow(void)
 
 /* ------------------------------------------------------------- reporter */
 
-/* `<kind>: <address> (<detail>[, goroutine N])` */
+/* `<kind>: <address> (<detail>[, goroutine N])`, or `<kind> (<detail>)` when
+ * the misuse is about no address (a deadlock). */
 static void format_misuse(strbuf_t *b, gort_error_kind kind, uintptr_t addr, const char *detail)
 {
 	gort_sb_str(b, kind_names[kind]);
-	gort_sb_str(b, ": ");
-	gort_sb_hex(b, addr);
+	if (addr) {
+		gort_sb_str(b, ": ");
+		gort_sb_hex(b, addr);
+	}
 	gort_sb_str(b, " (");
 	gort_sb_str(b, detail ? detail : "");
 	int64_t goid = gort_mem_current_goid ? gort_mem_current_goid() : 0;
@@ -175,6 +184,25 @@ static void format_overflow(strbuf_t *b, const char *detail)
 	gort_sb_str(b, kind_names[GORT_ERR_STACK_OVERFLOW]);
 	gort_sb_str(b, " in ");
 	gort_sb_str(b, detail ? detail : "");
+}
+
+/* The default handler's line: the message with the call that found the
+ * misuse after its kind, `gort: double free in realloc: 0x… (…)`. */
+static size_t default_line(char *line, size_t cap, const char *msg, gort_error_kind kind,
+			   const char *op)
+{
+	strbuf_t l = {line, cap, 0};
+	gort_sb_str(&l, "gort: ");
+	size_t kind_len = strlen(kind_names[kind]);
+	if (op && *op && kind != GORT_ERR_STACK_OVERFLOW && strncmp(msg, kind_names[kind], kind_len) == 0) {
+		gort_sb_str(&l, kind_names[kind]);
+		gort_sb_str(&l, " in ");
+		gort_sb_str(&l, op);
+		msg += kind_len;
+	}
+	gort_sb_str(&l, msg);
+	gort_sb_str(&l, "\n");
+	return l.len;
 }
 
 void gort_report(gort_error_kind kind, const char *op, uintptr_t addr, const char *detail)
@@ -202,13 +230,11 @@ void gort_report(gort_error_kind kind, const char *op, uintptr_t addr, const cha
 		h(&err, __atomic_load_n(&reporter.ctx, __ATOMIC_RELAXED));
 		return;
 	}
-	char line[400];
-	strbuf_t l = {line, sizeof line, 0};
-	gort_sb_str(&l, "gort: ");
-	gort_sb_str(&l, msg);
-	gort_sb_str(&l, "\n");
-	gort_os_write_all(2, line, l.len);
-	abort();
+	char line[448];
+	gort_os_write_all(2, line, default_line(line, sizeof line, msg, kind, op));
+	if (kind != GORT_ERR_ZERO_SIZE_ACCESS)
+		abort();
+	/* A fault: the caller hands it on, and the signal ends the process. */
 }
 
 gort_error_handler gort_set_error_handler(gort_error_handler h, void *ctx)

@@ -128,9 +128,16 @@ static uint64_t slot_mac(uintptr_t slot, uint64_t tag)
 	return gort_mix64(gort_hard->secret ^ slot ^ (tag << 48) ^ (tag >> 16));
 }
 
-static uint64_t trailer_of(uint64_t mac, size_t slack)
+/* slack in the top 16 bits, 38 bits of MAC, the family in bits 8-9, and a
+ * zero low byte (the terminator when the slack is exactly 8). */
+static uint64_t trailer_of(uint64_t mac, size_t slack, unsigned family)
 {
-	return ((uint64_t)slack << 48) | ((mac & 0xffffffffffull) << 8);
+	return ((uint64_t)slack << 48) | ((mac & 0x3fffffffffull) << 10) | ((uint64_t)family << 8);
+}
+
+static unsigned family_of(uint64_t word)
+{
+	return (unsigned)(word >> 8) & 3;
 }
 
 static uint8_t pattern_of(uint64_t mac)
@@ -140,8 +147,13 @@ static uint8_t pattern_of(uint64_t mac)
 
 void gort_canary_set(uintptr_t slot, size_t elemsize, size_t request)
 {
+	gort_canary_set_family(slot, elemsize, request, GORT_FAMILY_MALLOC);
+}
+
+void gort_canary_set_family(uintptr_t slot, size_t elemsize, size_t request, unsigned family)
+{
 	size_t slack = elemsize - request;
-	uint64_t mac = slot_mac(slot, slack);
+	uint64_t mac = slot_mac(slot, slack | (size_t)family << 16);
 	uint8_t *p = (uint8_t *)slot;
 	size_t trailer = elemsize - CANARY_BYTES;
 	if (request < trailer) {
@@ -149,8 +161,15 @@ void gort_canary_set(uintptr_t slot, size_t elemsize, size_t request)
 		size_t end = request + 1 + CANARY_CHECK < trailer ? request + 1 + CANARY_CHECK : trailer;
 		memset(p + request + 1, pattern_of(mac), end - (request + 1));
 	}
-	uint64_t word = trailer_of(mac, slack);
+	uint64_t word = trailer_of(mac, slack, family);
 	memcpy(p + trailer, &word, sizeof word);
+}
+
+unsigned gort_canary_family(uintptr_t slot, size_t elemsize)
+{
+	uint64_t word;
+	memcpy(&word, (const void *)(slot + elemsize - CANARY_BYTES), sizeof word);
+	return family_of(word);
 }
 
 /* Offset of the first byte where a and b differ (they do differ). */
@@ -170,8 +189,9 @@ size_t gort_canary_request(uintptr_t slot, size_t elemsize, size_t *bad)
 		*bad = trailer + 6;
 		return (size_t)-1;
 	}
-	uint64_t mac = slot_mac(slot, slack);
-	uint64_t want = trailer_of(mac, slack);
+	unsigned family = family_of(word);
+	uint64_t mac = slot_mac(slot, slack | (size_t)family << 16);
+	uint64_t want = trailer_of(mac, slack, family);
 	if (word != want) {
 		*bad = trailer + first_diff_byte(word, want);
 		return (size_t)-1;
@@ -201,21 +221,36 @@ size_t gort_canary_request(uintptr_t slot, size_t elemsize, size_t *bad)
 	return request;
 }
 
-static uint64_t large_canary(uintptr_t base, size_t request)
+/* Low byte 0 (a string terminator), the family in bits 8-9, MAC above. */
+static uint64_t large_canary(uintptr_t base, size_t request, unsigned family)
 {
-	return slot_mac(base, request) & ~(uint64_t)0xff; /* low byte 0: a string terminator */
+	uint64_t mac = slot_mac(base, request ^ ((size_t)family << 62));
+	return (mac & ~(uint64_t)0x3ff) | ((uint64_t)family << 8);
 }
 
 void gort_large_canary_set(uintptr_t base, size_t request)
 {
-	uint64_t word = large_canary(base, request);
+	gort_large_canary_set_family(base, request, GORT_FAMILY_MALLOC);
+}
+
+void gort_large_canary_set_family(uintptr_t base, size_t request, unsigned family)
+{
+	uint64_t word = large_canary(base, request, family);
 	memcpy((void *)(base + request), &word, sizeof word);
+}
+
+unsigned gort_large_canary_family(uintptr_t base, size_t request)
+{
+	uint64_t word;
+	memcpy(&word, (const void *)(base + request), sizeof word);
+	return family_of(word);
 }
 
 bool gort_large_canary_ok(uintptr_t base, size_t request, size_t *bad)
 {
-	uint64_t word, want = large_canary(base, request);
+	uint64_t word;
 	memcpy(&word, (const void *)(base + request), sizeof word);
+	uint64_t want = large_canary(base, request, family_of(word));
 	if (word == want)
 		return true;
 	*bad = request + first_diff_byte(word, want);

@@ -15,12 +15,13 @@
  *     [ object: n bytes | 0 | pattern ... | trailer: 8 bytes ]
  *                         ^ p[n] = 0 stops C-string overreads
  *
- * The trailer (at E - 8) holds the slack E - n in its top 16 bits and a
- * 40-bit MAC of (secret, slot address, slack) above a zero low byte; the
+ * The trailer (at E - 8) holds the slack E - n in its top 16 bits, a 38-bit
+ * MAC of (secret, slot address, slack, family) and the allocating family
+ * (malloc, new, new[]: 2 bits) above a zero low byte; the
  * pattern bytes (up to CANARY_CHECK of them) are derived from the MAC. A
  * free or realloc recomputes all of it: any change is a heap overflow.
  * Large objects keep their request out of band (span.request) and get the
- * same 8 canary bytes right after it.
+ * same 8 canary bytes right after it: a zero byte, the family, a MAC.
  *
  * Zero on free: the first zero_bytes of a freed small slot (the whole slot
  * in paranoid, GORT_ZERO_CHECK_BYTES in default) are zeroed before it joins
@@ -86,12 +87,22 @@ static inline size_t harden_slot_need(const harden_t *h, size_t n)
 		return n;
 	return n > SIZE_MAX - CANARY_BYTES ? SIZE_MAX : n + CANARY_BYTES;
 }
+/* Which call allocated an object, kept in its canary (so known only with
+ * canaries): free, delete and delete[] each accept only their own. */
+enum { GORT_FAMILY_MALLOC = 0, GORT_FAMILY_NEW = 1, GORT_FAMILY_NEW_ARRAY = 2 };
+
 MEM_HIDDEN void gort_canary_set(uintptr_t slot, size_t elemsize, size_t request);
+MEM_HIDDEN void gort_canary_set_family(uintptr_t slot, size_t elemsize, size_t request,
+				       unsigned family);
+/* The family of a slot whose canary gort_canary_request found whole. */
+MEM_HIDDEN unsigned gort_canary_family(uintptr_t slot, size_t elemsize);
 /* The request size the slot's canary encodes, or (size_t)-1 if the canary is
  * damaged; *bad gets the offset of the first damaged byte. */
 MEM_HIDDEN size_t gort_canary_request(uintptr_t slot, size_t elemsize, size_t *bad);
 MEM_HIDDEN void gort_large_canary_set(uintptr_t base, size_t request);
 MEM_HIDDEN bool gort_large_canary_ok(uintptr_t base, size_t request, size_t *bad);
+MEM_HIDDEN void gort_large_canary_set_family(uintptr_t base, size_t request, unsigned family);
+MEM_HIDDEN unsigned gort_large_canary_family(uintptr_t base, size_t request);
 
 /* zero_check: the leading bytes of a slot of elemsize bytes that are zeroed
  * at free and checked at reuse (the whole slot in paranoid). */

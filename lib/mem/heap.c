@@ -274,14 +274,17 @@ static int grow(size_t npages)
 	return 0;
 }
 
-/* Paranoid: where in a roomier run a span starts, up to 64 pages in, so
- * spans do not sit at predictable distances from each other. */
-static uintptr_t placement(const span_t *s, size_t want)
+/* Paranoid: how many guard pages follow a span, 1 to 4 at random, so spans
+ * do not sit at predictable distances from each other. Spans are carved
+ * from the start of a free run, and the page below a free run is never free
+ * (runs coalesce): it is the guard of the span below, or the range's guard,
+ * so the page below every span faults too. (Shifting a span into its run
+ * instead would leave writable free pages under its first object.) */
+static size_t guard_pages(size_t guard)
 {
-	if (!gort_hard->randomize || s->npages <= want)
-		return s->base;
-	size_t room = s->npages - want < 64 ? s->npages - want : 64;
-	return s->base + ((uintptr_t)(gort_xorshift64(&H.rng) % (room + 1)) << PAGE_SHIFT);
+	if (!guard || !gort_hard->randomize)
+		return guard;
+	return guard + (size_t)(gort_xorshift64(&H.rng) % 4);
 }
 
 /* Take npages (aligned to align_pages) out of the free runs. Heap lock held. */
@@ -293,7 +296,7 @@ static span_t *take_run(size_t npages, size_t align_pages)
 		return NULL;
 	gort_heap_bucket_remove(s);
 	uintptr_t align = (uintptr_t)align_pages << PAGE_SHIFT;
-	uintptr_t start = placement(s, want);
+	uintptr_t start = s->base;
 	uintptr_t abase = align_pages > 1 ? (start + align - 1) & ~(align - 1) : start;
 	if (abase != s->base) {
 		/* The leading pages become a run of their own, filed as is:
@@ -344,8 +347,9 @@ span_t *gort_heap_alloc_span(size_t npages, size_t align_pages, unsigned sc, uns
 		errno = ENOMEM;
 		return NULL;
 	}
-	npages += guard;
 	gort_lock(&H.lock);
+	guard = (unsigned)guard_pages(guard);
+	npages += guard;
 	/* Free runs first, then the spans that emptied (found on the
 	 * centrals' empty lists, never by a sweep), then new pages: growing
 	 * costs the same however big the heap is. */

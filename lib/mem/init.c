@@ -108,6 +108,28 @@ static size_t env_heap_limit(void)
 	return n > (SIZE_MAX >> shift) ? 0 : n << shift;
 }
 
+/* Random heap bases span [16 TiB, 96 TiB): clear of the low mappings and of
+ * the stacks and libraries the kernel puts near the top of 47 bits. */
+#define RANDOM_HINT_LO ((uintptr_t)1 << 44)
+#define RANDOM_HINT_SPAN ((uintptr_t)5 << 44)
+
+/* Where the heap starts. Go's fixed hint where runs must repeat (step mode:
+ * the shell, the tests, the fuzzers), in light (Go's layout, nothing
+ * hardened), and whenever GORT_FIXED_ADDRESS=1; a random arena-aligned
+ * address for the hardened presets in threaded mode (the drop-in), so the
+ * heap is not where an attacker knows it is. */
+static uintptr_t arena_hint(const gort_config *cfg)
+{
+	const char *fixed = getenv("GORT_FIXED_ADDRESS");
+	if (!cfg->threaded || gort_hard->preset < GORT_HARDEN_DEFAULT ||
+	    (fixed && strcmp(fixed, "1") == 0))
+		return ARENA_HINT;
+	uint64_t r = gort_os_random64();
+	if (!r)
+		return ARENA_HINT;
+	return RANDOM_HINT_LO + ((uintptr_t)r % RANDOM_HINT_SPAN & ~(uintptr_t)(ARENA_BYTES - 1));
+}
+
 static int do_init(const gort_config *cfg)
 {
 	/* state and gen are read without the lock: never memset them. */
@@ -119,11 +141,12 @@ static int do_init(const gort_config *cfg)
 	if (gort_harden_init(cfg) != 0)
 		return -1;
 	size_t limit = cfg->arena_bytes ? cfg->arena_bytes : env_heap_limit();
-	if (gort_arena_init(&gort_mem.arena, limit) != 0) {
+	if (gort_arena_init(&gort_mem.arena, limit, arena_hint(cfg)) != 0) {
 		gort_harden_shutdown();
 		return -1;
 	}
 	gort_quarantine_init();
+	gort_zero_init(cfg->threaded && gort_hard->preset >= GORT_HARDEN_DEFAULT);
 	gort_heap_init(gort_mem.threaded);
 	gort_central_init();
 	gort_lock_init(&gort_mem.caches_lock);
@@ -186,6 +209,7 @@ void gort_mem_shutdown(void)
 	st(&gort_mem.state, 0);
 	gort_tls_cache = NULL;
 	gort_quarantine_shutdown();
+	gort_zero_shutdown();
 	gort_fixalloc_destroy(&gort_mem.cachealloc);
 	gort_heap_destroy();
 	gort_arena_destroy(&gort_mem.arena);

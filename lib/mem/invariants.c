@@ -148,8 +148,8 @@ static bool check_inuse(check_ctx_t *x, const span_t *s)
 		if (s->spanclass >= NUM_SPAN_CLASSES || s->elemsize != gort_sc_size[cls] ||
 		    s->npages - s->guard != gort_sc_npages[cls] || s->nelems != gort_sc_nelems[cls])
 			FAIL(x, s->base, "small span does not match its size class");
-		if (s->guard != (gort_hard->guard_spans ? 1 : 0))
-			FAIL(x, s->base, "small span's guard page does not match the preset");
+		if (gort_hard->guard_spans ? s->guard < 1 || s->guard > 4 : s->guard != 0)
+			FAIL(x, s->base, "small span's guard pages do not match the preset");
 		if (s->owner != OWNER_CENTRAL && s->owner != OWNER_CACHE)
 			FAIL(x, s->base, "small span owned by neither a central nor a cache");
 	}

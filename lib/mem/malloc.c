@@ -53,6 +53,33 @@ static void *alloc_large(size_t size, size_t align, bool zero)
 static COLD void report_at(gort_error_kind kind, const char *op, uintptr_t p, const span_t *s,
 			   const char *extra);
 
+/* Every report of this file: the kind as the calling operation names it. */
+static COLD void report(gort_error_kind kind, const char *op, uintptr_t p, const char *detail)
+{
+	gort_report(gort_kind_for_op(kind, op), op, p, detail);
+}
+
+static const char *const family_name[] = {"malloc", "new", "new[]"};
+
+/* Canary presets: whether the object was allocated by `family`; reports a
+ * mismatched free if not. */
+static bool family_ok(const span_t *s, uintptr_t p, unsigned family, const char *op)
+{
+	unsigned got = ld(&s->spanclass) == LARGE_SPAN_CLASS
+			       ? gort_large_canary_family(p, s->request)
+			       : gort_canary_family(p, s->elemsize);
+	if (likely(got == family))
+		return true;
+	char buf[96];
+	strbuf_t b = {buf, sizeof buf, 0};
+	gort_sb_str(&b, "allocated by ");
+	gort_sb_str(&b, got < 3 ? family_name[got] : "?");
+	gort_sb_str(&b, ", released by ");
+	gort_sb_str(&b, op);
+	report_at(GORT_ERR_MISMATCHED_FREE, op, p, s, gort_sb_done(&b));
+	return false;
+}
+
 /* "[requested N B, ]canary at +OFF damaged": a small slot's request is
  * unknown once its canary is damaged ((size_t)-1). */
 static const char *overflow_detail(char *buf, size_t n, size_t request, size_t bad)
@@ -88,7 +115,7 @@ static bool large_quarantined(const span_t *s)
 	return bitmap_test(s, GORT_PLANE_QUARANTINE, 0);
 }
 
-static void free_large(span_t *s, const char *op)
+static void free_large(span_t *s, const char *op, unsigned family)
 {
 	const harden_t *h = gort_hard;
 	/* Quarantined first: the canary of a held object sits in pages that
@@ -99,7 +126,7 @@ static void free_large(span_t *s, const char *op)
 			return;
 		}
 		if (h->canary && bitmap_test(s, GORT_PLANE_ALLOC, 0) &&
-		    large_request(s, op) == (size_t)-1)
+		    (large_request(s, op) == (size_t)-1 || !family_ok(s, s->base, family, op)))
 			return;
 	}
 	if (h->quarantine && bitmap_test(s, GORT_PLANE_ALLOC, 0)) {
@@ -114,8 +141,8 @@ static void free_large(span_t *s, const char *op)
 	if (!__atomic_fetch_and(&span_plane(s, GORT_PLANE_ALLOC)[0], ~(uint64_t)1,
 				__ATOMIC_SEQ_CST)) {
 		char buf[160];
-		gort_report(GORT_ERR_DOUBLE_FREE, op, ld(&s->base),
-			    gort_detail_span(buf, sizeof buf, s, NULL));
+		report(GORT_ERR_DOUBLE_FREE, op, ld(&s->base),
+		       gort_detail_span(buf, sizeof buf, s, NULL));
 		return;
 	}
 	gort_heap_free_span(s);
@@ -236,6 +263,11 @@ static void *alloc_in_class(cache_t *c, unsigned sc, size_t size, unsigned flags
 
 static void *alloc_small_hardened(cache_t *c, size_t size, unsigned flags)
 {
+	if (size == 0) {
+		void *z = gort_zero_alloc();
+		if (z)
+			return z;
+	}
 	size_t need = abi_slot_need(size, harden_slot_need(gort_hard, size), flags);
 	if (need > SC_MAX_SMALL)
 		return alloc_large(size, PAGE_SIZE, flags & GORT_ZERO);
@@ -306,23 +338,23 @@ static COLD void report_at(gort_error_kind kind, const char *op, uintptr_t p, co
 			   const char *extra)
 {
 	char buf[200];
-	gort_report(kind, op, p, gort_detail_span(buf, sizeof buf, s, extra));
+	report(kind, op, p, gort_detail_span(buf, sizeof buf, s, extra));
 }
 
 /* Resolve p to its span, reporting why not. */
 static HOT_INLINE span_t *span_for_free(uintptr_t p, const char *op)
 {
 	if (unlikely(ld(&gort_mem.state) != 2)) {
-		gort_report(GORT_ERR_INVALID_FREE, op, p, "runtime not initialised");
+		report(GORT_ERR_INVALID_FREE, op, p, "runtime not initialised");
 		return NULL;
 	}
 	if (!arena_committed(p)) {
-		gort_report(GORT_ERR_INVALID_FREE, op, p, "not a gort heap address");
+		report(GORT_ERR_INVALID_FREE, op, p, "not a gort heap address");
 		return NULL;
 	}
 	span_t *s = gort_span_lookup(p);
 	if (!s)
-		gort_report(GORT_ERR_INVALID_FREE, op, p, "no object here: free pages");
+		report(GORT_ERR_INVALID_FREE, op, p, "no object here: free pages");
 	return s;
 }
 
@@ -439,12 +471,13 @@ static size_t small_request(const span_t *s, uintptr_t p, const char *op)
 
 /* default and paranoid: the object must be live and its canary whole;
  * then it is zeroed and quarantined (or zeroed and freed). */
-static void free_small_hardened(span_t *s, size_t idx, uintptr_t p, const char *op)
+static void free_small_hardened(span_t *s, size_t idx, uintptr_t p, const char *op,
+				unsigned family)
 {
 	const harden_t *h = gort_hard;
 	if (!small_live(s, idx, p, op))
 		return;
-	if (h->canary && small_request(s, p, op) == (size_t)-1)
+	if (h->canary && (small_request(s, p, op) == (size_t)-1 || !family_ok(s, p, family, op)))
 		return;
 	cache_t *c = cache_current();
 	if (h->quarantine && c && ld(&s->cache_id) == c->id) {
@@ -516,29 +549,38 @@ static HOT_INLINE span_t *validate(uintptr_t p, const char *op, size_t *idx_out)
 	return s;
 }
 
-/* Every free but the common one: large, tiny, hardened, another thread's
- * span, and every misuse. */
-static COLD void free_general(void *ptr)
+/* Every free but the common one: large, tiny, hardened, zero-size, another
+ * thread's span, every misuse, and C++'s delete (op, family). */
+static COLD void free_general_as(void *ptr, const char *op, unsigned family)
 {
 	if (!ptr)
 		return;
 	uintptr_t p = (uintptr_t)ptr;
+	if (gort_zero_contains(p)) {
+		gort_zero_free(p, op);
+		return;
+	}
 	size_t idx;
-	span_t *s = validate(p, "free", &idx);
+	span_t *s = validate(p, op, &idx);
 	if (!s)
 		return;
 	unsigned sc = ld(&s->spanclass);
 	if (sc == LARGE_SPAN_CLASS) {
-		free_large(s, "free");
+		free_large(s, op, family);
 		return;
 	}
 	if (sc == TINY_SPAN_CLASS)
-		free_tiny(s, p, "free");
+		free_tiny(s, p, op);
 	else if (unlikely(gort_hard->checks))
-		free_small_hardened(s, idx, p, "free");
+		free_small_hardened(s, idx, p, op, family);
 	else
-		free_slot(cache_current(), s, idx, p, "free");
+		free_slot(cache_current(), s, idx, p, op);
 	DEBUG_CHECK_SPAN(s);
+}
+
+static COLD void free_general(void *ptr)
+{
+	free_general_as(ptr, "free", GORT_FAMILY_MALLOC);
 }
 
 /* The common free, light preset: a live small object of a span the
@@ -597,6 +639,10 @@ static size_t hardened_size(span_t *s, size_t idx, uintptr_t p, const char *op)
  * not one. */
 static size_t live_size(uintptr_t p, const char *op, span_t **sp)
 {
+	if (gort_zero_contains(p)) {
+		*sp = NULL;
+		return gort_zero_live(p, op) ? 0 : (size_t)-1;
+	}
 	size_t idx;
 	span_t *s = validate(p, op, &idx);
 	if (!s)
@@ -631,13 +677,18 @@ static size_t live_size(uintptr_t p, const char *op, span_t **sp)
 	return ld(&s->spanclass) == LARGE_SPAN_CLASS ? span_bytes(s) : s->elemsize;
 }
 
-size_t gort_usable_size(const void *ptr)
+size_t gort_usable_size_as(const void *ptr, const char *op)
 {
 	if (!ptr)
 		return 0;
 	span_t *s;
-	size_t n = live_size((uintptr_t)ptr, "usable_size", &s);
+	size_t n = live_size((uintptr_t)ptr, op, &s);
 	return n == (size_t)-1 ? 0 : n;
+}
+
+size_t gort_usable_size(const void *ptr)
+{
+	return gort_usable_size_as(ptr, "usable_size");
 }
 
 /* Canary presets: resize in place when the new request still fits the
@@ -645,6 +696,8 @@ size_t gort_usable_size(const void *ptr)
  * the canary; false when the object has to move. */
 static bool resize_hardened(span_t *s, uintptr_t p, size_t size)
 {
+	if (size == 0 && gort_hard->zero_check)
+		return false; /* a zero-size object, with no byte to touch */
 	size_t need = abi_slot_need(size, harden_slot_need(gort_hard, size), 0);
 	if (ld(&s->spanclass) == LARGE_SPAN_CLASS) {
 		size_t cap = span_bytes(s) - ((size_t)s->guard << PAGE_SHIFT);
@@ -683,8 +736,10 @@ void *gort_realloc(void *ptr, size_t size)
 	size_t have = live_size((uintptr_t)ptr, "realloc", &s);
 	if (have == (size_t)-1)
 		return NULL;
-	bool hardened = gort_hard->canary && ld(&s->spanclass) != TINY_SPAN_CLASS;
-	if (hardened ? resize_hardened(s, (uintptr_t)ptr, size) : resize_light(s, have, size))
+	bool hardened = s && gort_hard->canary && ld(&s->spanclass) != TINY_SPAN_CLASS;
+	if (hardened && !family_ok(s, (uintptr_t)ptr, GORT_FAMILY_MALLOC, "realloc"))
+		return NULL;
+	if (s && (hardened ? resize_hardened(s, (uintptr_t)ptr, size) : resize_light(s, have, size)))
 		return ptr;
 	void *q = gort_malloc(size);
 	if (!q)
@@ -692,4 +747,61 @@ void *gort_realloc(void *ptr, size_t size)
 	memcpy(q, ptr, have < size ? have : size);
 	gort_free(ptr);
 	return q;
+}
+
+/* ------------------------------------------------------------------ C++ */
+
+/* Whether `size` is what the live object at p was allocated with: exactly,
+ * with canaries (they keep the request); light knows only the size class
+ * (and a large object's request). Reports a mismatch or a dead object. */
+static bool size_matches(uintptr_t p, size_t size, const char *op)
+{
+	span_t *s;
+	size_t have = live_size(p, op, &s);
+	if (have == (size_t)-1)
+		return false;
+	if (!s)
+		return true; /* a zero-size object: every size a program passes is 0 */
+	unsigned sc = ld(&s->spanclass);
+	bool exact = gort_hard->canary || sc == LARGE_SPAN_CLASS;
+	size_t request = gort_hard->canary ? have : s->request;
+	bool ok = exact ? request == size
+			: sc == TINY_SPAN_CLASS ||
+				  (size <= SC_MAX_SMALL &&
+				   sc_class_of(size ? abi_slot_need(size, size, 0) : 1) == sc);
+	if (ok)
+		return true;
+	char buf[96];
+	strbuf_t b = {buf, sizeof buf, 0};
+	if (exact) {
+		gort_sb_str(&b, "allocated ");
+		gort_sb_dec(&b, request);
+		gort_sb_str(&b, " B, ");
+	}
+	gort_sb_str(&b, "deleted as ");
+	gort_sb_dec(&b, size);
+	gort_sb_str(&b, " B");
+	report_at(GORT_ERR_SIZE_MISMATCH, op, p, s, gort_sb_done(&b));
+	return false;
+}
+
+void gort_dealloc(void *ptr, unsigned family, size_t size, const char *op)
+{
+	if (!ptr || (size && !size_matches((uintptr_t)ptr, size, op)))
+		return;
+	free_general_as(ptr, op, family);
+}
+
+void gort_set_family(void *ptr, unsigned family)
+{
+	uintptr_t p = (uintptr_t)ptr;
+	if (!ptr || !gort_hard->canary || gort_zero_contains(p))
+		return;
+	span_t *s = gort_span_lookup(p);
+	if (ld(&s->spanclass) == LARGE_SPAN_CLASS) {
+		gort_large_canary_set_family(p, s->request, family);
+		return;
+	}
+	size_t bad, request = gort_canary_request(p, s->elemsize, &bad);
+	gort_canary_set_family(p, s->elemsize, request, family);
 }

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "gort.h"
 #include "gort_inspect.h"
@@ -259,7 +260,8 @@ typedef struct arena {
 	int at_hint, try_hint;
 } arena_t;
 
-MEM_HIDDEN int gort_arena_init(arena_t *a, size_t limit);
+/* hint: where the first range goes if free (0: wherever the kernel says). */
+MEM_HIDDEN int gort_arena_init(arena_t *a, size_t limit, uintptr_t hint);
 MEM_HIDDEN void gort_arena_destroy(arena_t *a);
 /* Commit at least `npages` more pages (with their side tables) at the top
  * of the growing range, reserving arenas as needed; the base of the new
@@ -338,7 +340,7 @@ typedef struct heap {
 	int scavenge;         /* the background scavenger (threaded use); off in step mode */
 	fixalloc_t spanalloc; /* span structures */
 	fixalloc_t tinyalloc; /* tiny masks: 512 x uint64_t per tiny span */
-	uint64_t rng;         /* span placement (paranoid), from the canary secret */
+	uint64_t rng;         /* guard lengths (paranoid), from the canary secret */
 } heap_t;
 
 /* Allocate a run of npages aligned to align_pages pages for span class sc,
@@ -591,6 +593,43 @@ MEM_HIDDEN void gort_quarantine_stats(uint64_t *objects, uint64_t *bytes);
  * QUARANTINE bit; (uint64_t)-1 with *bad set if one does not. Locks held. */
 MEM_HIDDEN uint64_t gort_quarantine_entries(uintptr_t *bad);
 MEM_HIDDEN void gort_quarantine_init(void);
+
+/* A call that frees nothing (usable_size) names what free would call a
+ * double free a use after free, and an invalid free an invalid pointer. */
+static inline gort_error_kind gort_kind_for_op(gort_error_kind kind, const char *op)
+{
+	bool frees = !op || !strstr(op, "usable_size");
+	if (!frees && kind == GORT_ERR_DOUBLE_FREE)
+		return GORT_ERR_USE_AFTER_FREE;
+	if (!frees && kind == GORT_ERR_INVALID_FREE)
+		return GORT_ERR_INVALID_POINTER;
+	return kind;
+}
+
+/* malloc.c, for the drop-in: the checked calls under the caller's name,
+ * and C++'s allocation families (GORT_FAMILY_*, known with canaries). */
+MEM_HIDDEN size_t gort_usable_size_as(const void *p, const char *op);
+/* Frees p, which `family` must have allocated; size, when not 0, must be
+ * the size it was allocated with (sized delete). */
+MEM_HIDDEN void gort_dealloc(void *p, unsigned family, size_t size, const char *op);
+/* bounds.c: reports a write of n bytes at dst that leaves the live heap
+ * object it starts in, or lands in a freed one (canary presets). */
+MEM_HIDDEN void gort_check_write(const void *dst, size_t n, const char *op);
+/* Records that p, just allocated, came from operator new or new[]. */
+MEM_HIDDEN void gort_set_family(void *p, unsigned family);
+
+/* zero.c: zero-size objects, unique addresses in a PROT_NONE region. */
+MEM_HIDDEN void gort_zero_init(bool on);
+MEM_HIDDEN void gort_zero_shutdown(void);
+MEM_HIDDEN bool gort_zero_contains(uintptr_t p);
+/* A fresh zero-size object, or NULL (light, or the region is used up). */
+MEM_HIDDEN void *gort_zero_alloc(void);
+/* Frees the zero-size object at p (reporting if it is not a live one). */
+MEM_HIDDEN void gort_zero_free(uintptr_t p, const char *op);
+/* Whether p is a live zero-size object; reports if not. */
+MEM_HIDDEN bool gort_zero_live(uintptr_t p, const char *op);
+/* Zero-size objects handed out and freed, for gort_memstats. */
+MEM_HIDDEN void gort_zero_counts(uint64_t *mallocs, uint64_t *frees);
 MEM_HIDDEN void gort_quarantine_shutdown(void);
 
 /* ------------------------------------------------------------- the world */

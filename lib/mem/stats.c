@@ -62,6 +62,10 @@ void gort_memstats(struct gort_memstats *out)
 	gort_lock(&h->lock);
 	out->mallocs += h->large_allocs;
 	out->frees += h->large_frees;
+	uint64_t za, zf;
+	gort_zero_counts(&za, &zf); /* zero-size objects: no bytes, but objects */
+	out->mallocs += za;
+	out->frees += zf;
 	out->large_allocs = h->large_allocs;
 	out->by_size[0].mallocs = h->large_allocs;
 	out->by_size[0].frees = h->large_frees;

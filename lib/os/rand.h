@@ -8,7 +8,7 @@
  * step-mode canary secret (mem/harden.c) are one mix each; the scheduler's
  * choices (sched/) are splitmix64 steps: a Weyl sequence, each value mixed.
  *
- * The paranoid preset's slot and span placement (mem/cache.c, mem/heap.c)
+ * The paranoid preset's slot choice and guard lengths (mem/cache.c, mem/heap.c)
  * draws from xorshift64 instead, which is cheaper and needs no mixing for
  * a choice among at most 64. It stays xorshift64 because its sequence is in
  * the shell's golden outputs (a paranoid session shows the slots it chose).

@@ -8,10 +8,13 @@
  * instead of setting errno, pvalloc rounds up to the page, ...). gort is
  * lazily initialised by the first call, from any thread, and never calls
  * back into malloc while initialising, so it is safe from the dynamic
- * loader's first allocation on.
+ * loader's first allocation on. C++'s operator new and delete are in
+ * gortcxx.c. A misuse report names the C call that found it
+ * (`malloc_usable_size`, not the API's `usable_size`).
  */
 #define _GNU_SOURCE
 #include "gort.h"
+#include "mem/mem.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -102,5 +105,53 @@ EXPORT void *pvalloc(size_t size)
 
 EXPORT size_t malloc_usable_size(void *p)
 {
-	return gort_usable_size(p);
+	return gort_usable_size_as(p, "malloc_usable_size");
+}
+
+/* ------------------------------------------------------- bulk writes */
+/* memcpy, memmove and memset check their destination against the heap
+ * object it lies in before writing (mem/bounds.c: O(1), default and
+ * paranoid), then do the copy with the C library's own code, reached
+ * through its _chk entry points with no bound of their own (calling
+ * memcpy here would call this memcpy). Only calls from outside the C
+ * library come here: its internal copies do not go through the PLT. The
+ * allocator's own copies (a slot's zeroing, realloc's copy, the canary's
+ * pattern) reach these too, the drop-in being linked -Bsymbolic-functions,
+ * and are told apart by their return address, inside this object. */
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern const char _end[] __attribute__((visibility("hidden")));
+
+static inline void check_write(const void *from, void *d, size_t n, const char *op)
+{
+	if ((const char *)from < __ehdr_start || (const char *)from >= _end)
+		gort_check_write(d, n, op);
+}
+
+void *__memcpy_chk(void *d, const void *s, size_t n, size_t dlen);
+void *__memmove_chk(void *d, const void *s, size_t n, size_t dlen);
+void *__memset_chk(void *d, int c, size_t n, size_t dlen);
+/* Called through pointers the compiler cannot see through: it folds a
+ * _chk call with no bound back into a call of memcpy, which is this one. */
+typedef void *(*copy_fn)(void *, const void *, size_t, size_t);
+typedef void *(*fill_fn)(void *, int, size_t, size_t);
+static copy_fn volatile libc_memcpy = __memcpy_chk;
+static copy_fn volatile libc_memmove = __memmove_chk;
+static fill_fn volatile libc_memset = __memset_chk;
+
+EXPORT void *memcpy(void *d, const void *s, size_t n)
+{
+	check_write(__builtin_return_address(0), d, n, "memcpy");
+	return libc_memcpy(d, s, n, (size_t)-1);
+}
+
+EXPORT void *memmove(void *d, const void *s, size_t n)
+{
+	check_write(__builtin_return_address(0), d, n, "memmove");
+	return libc_memmove(d, s, n, (size_t)-1);
+}
+
+EXPORT void *memset(void *d, int c, size_t n)
+{
+	check_write(__builtin_return_address(0), d, n, "memset");
+	return libc_memset(d, c, n, (size_t)-1);
 }

@@ -14,6 +14,10 @@
  * report returns (an error handler that returns) the process aborts; the
  * default reporter aborts itself. A stack overflow always ends the process.
  *
+ * A fault on a zero-size object (mem/zero.c: malloc(0) under the hardened
+ * presets) is reported as `gort: zero-size access: 0x…` on any thread, and
+ * then handed on as below: the process still dies of the SIGSEGV.
+ *
  * Any other fault (a NULL dereference, a write to freed memory, a fault on
  * a thread that runs no G) is none of ours: it is passed to the action we
  * replaced — the program's handler, a sanitizer's, or the default, which
@@ -77,6 +81,14 @@ static __attribute__((noreturn)) void overflowed(const gort_g *g, uintptr_t addr
 	abort(); /* the handler returned; the G can neither go on nor unwind */
 }
 
+/* An access to a zero-size object (mem/zero.c): named, then handed on like
+ * any other fault, whose signal ends the process where it happened. */
+static void zero_size_access(uintptr_t addr)
+{
+	gort_report(GORT_ERR_ZERO_SIZE_ACCESS, NULL, addr,
+		    "a zero-size object: no byte of it may be read or written");
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
@@ -86,6 +98,8 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	if (g && si->si_code > 0 &&
 	    gort_stack_in_guard(&S.stacks, &g->stack, (uintptr_t)si->si_addr))
 		overflowed(g, (uintptr_t)si->si_addr);
+	if (si->si_code > 0 && gort_zero_contains((uintptr_t)si->si_addr))
+		zero_size_access((uintptr_t)si->si_addr);
 	gort_os_fault_chain(sig, &prev[sig == SIGBUS], si, uc);
 	errno = saved;
 }

@@ -375,8 +375,100 @@ static void memalign_bad(void)
 #endif
 }
 
+/* ------------------------------------------------------ the drop-in's */
+#ifndef MISUSE_GORT
+/* C++'s operators, by their Itanium names: weak, so that this C program
+ * links without a C++ runtime; the drop-in provides them. */
+extern void *_Znwm(size_t) __attribute__((weak));
+extern void *_Znam(size_t) __attribute__((weak));
+extern void _ZdlPv(void *) __attribute__((weak));
+extern void _ZdaPv(void *) __attribute__((weak));
+extern void _ZdlPvm(void *, size_t) __attribute__((weak));
+
+static void zero_read(void)
+{
+	volatile char *p = m_alloc(0);
+	printf("read %d\n", p[0]);
+	not_caught("read of a zero-size object");
+}
+
+static void zero_write(void)
+{
+	volatile char *p = m_alloc(0);
+	p[0] = 'A';
+	not_caught("write to a zero-size object");
+}
+
+static void zero_read_freed(void)
+{
+	volatile char *p = m_alloc(0);
+	m_free((void *)p);
+	printf("read %d\n", p[0]);
+	not_caught("read of a freed zero-size object");
+}
+
+static void new_delete_array(void)
+{
+	_ZdaPv(launder(_Znwm(size)));
+	not_caught("new freed with delete[]");
+}
+
+static void new_array_delete(void)
+{
+	_ZdlPv(launder(_Znam(size)));
+	not_caught("new[] freed with delete");
+}
+
+static void new_free(void)
+{
+	m_free(_Znwm(size));
+	not_caught("new freed with free");
+}
+
+static void malloc_delete(void)
+{
+	_ZdlPv(m_alloc(size));
+	not_caught("malloc freed with delete");
+}
+
+static void sized_delete_wrong(void)
+{
+	_ZdlPvm(launder(_Znwm(size)), size * 8 + 64);
+	not_caught("sized delete with the wrong size");
+}
+
+static void memcpy_overflow(void)
+{
+	char *p = m_alloc(size), src[64] = {0};
+	memcpy(launder(p) + size - 1, src, opaque(2));
+	not_caught("memcpy one byte past the end");
+}
+
+static void usable_one(void)
+{
+	printf("usable %zu\n", m_usable((void *)1));
+	not_caught("malloc_usable_size((void *)1)");
+}
+
+static void realloc_one(void)
+{
+	m_realloc((void *)1, 16);
+	not_caught("realloc((void *)1, 16)");
+}
+#endif
+
 /* ------------------------------------------------- the API's own cases */
 #ifdef MISUSE_GORT
+
+/* The first object of a fresh heap sits at the bottom of its range, above
+ * the range's guard: a write just before it faults. */
+static void underflow_first(void)
+{
+	volatile char *p = m_alloc(size);
+	p[-1] ^= 1;
+	m_free((void *)p);
+	not_caught("write before the heap's first object");
+}
 
 static void free_after_reinit(void)
 {
@@ -516,6 +608,21 @@ static const struct {
 	{"aligned_huge", aligned_huge},
 	{"malloc_zero", malloc_zero},
 	{"memalign_bad", memalign_bad},
+#ifndef MISUSE_GORT
+	{"zero_read", zero_read},
+	{"zero_write", zero_write},
+	{"zero_read_freed", zero_read_freed},
+	{"new_delete_array", new_delete_array},
+	{"new_array_delete", new_array_delete},
+	{"new_free", new_free},
+	{"malloc_delete", malloc_delete},
+	{"sized_delete_wrong", sized_delete_wrong},
+	{"memcpy_overflow", memcpy_overflow},
+	{"usable_one", usable_one},
+	{"realloc_one", realloc_one},
+#else
+	{"underflow_first", underflow_first},
+#endif
 #ifdef MISUSE_GORT
 	{"free_after_reinit", free_after_reinit},
 	{"stack_overflow", stack_overflow},

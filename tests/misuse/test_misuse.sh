@@ -12,8 +12,8 @@
 #
 # Outcomes: `exit0` (ran to the end: the case checks return values, or a
 # misuse went unnoticed and it printed "not caught"), `abort:KIND` (SIGABRT
-# after a `gort: KIND: ...` or `gort: stack overflow in goroutine N ...`
-# line on stderr, spaces in KIND written as _),
+# after a `gort: KIND in CALL: ...` or `gort: stack overflow in goroutine
+# N ...` line on stderr, spaces in KIND written as _),
 # `segv` (SIGSEGV or SIGBUS: a guard page), `exit:N`, `timeout`.
 # An expectation of `-` makes no promise (light only, where the outcome is
 # an accident of the heap's layout); the run is still made and shown.
@@ -50,7 +50,8 @@ outcome() {
 	134)
 		local kind
 		kind=$(sed -n -e 's/^gort: \(stack overflow\) in goroutine .*/\1/p' \
-			-e 's/^gort: \([a-z ]*\):.*/\1/p' "$TMP/err" | head -n1)
+			-e 's/^gort: \([a-zA-Z -]*[a-zA-Z]\) in [^:(]*[:(].*/\1/p' \
+			-e 's/^gort: \([a-zA-Z -]*\):.*/\1/p' "$TMP/err" | head -n1)
 		echo "abort:${kind// /_}"
 		;;
 	135 | 139) echo segv ;;
@@ -70,9 +71,12 @@ while read -r name sizes via light default paranoid; do
 		[[ "$size" != - ]] && arg=("$size")
 		row=()
 		for preset in "${PRESETS[@]}"; do
-			got_gort=$(outcome "$preset" "$GORT_BIN" "$name" "${arg[@]}")
+			got_gort=-
+			if [[ "$via" != libc ]]; then
+				got_gort=$(outcome "$preset" "$GORT_BIN" "$name" "${arg[@]}")
+			fi
 			got_libc=-
-			if [[ "$via" == both ]]; then
+			if [[ "$via" != gort ]]; then
 				got_libc=$(outcome "$preset" env LD_PRELOAD="$PRELOAD" "$LIBC_BIN" "$name" "${arg[@]}")
 			fi
 			if [[ "${TABLE:-0}" == 1 ]]; then
@@ -86,7 +90,7 @@ while read -r name sizes via light default paranoid; do
 			w=${want[$preset]}
 			if [[ "$w" == - ]]; then
 				echo "ok - $label: no promise (gort $got_gort, preload $got_libc)"
-			elif [[ "$got_gort" == "$w" && ("$via" != both || "$got_libc" == "$w") ]]; then
+			elif [[ ("$via" == libc || "$got_gort" == "$w") && ("$via" == gort || "$got_libc" == "$w") ]]; then
 				echo "ok - $label: $w"
 			else
 				echo "not ok - $label: want $w, gort $got_gort, preload $got_libc"
