@@ -33,10 +33,11 @@
  *              500,000), then starts its successor, which inherits the array
  *              (and frees blocks an exited thread allocated), and exits
  *              (larson's server simulation with its thread turnover)
- *   xmalloc    THREADS/2 producer/consumer pairs: the producer allocates
- *              batches of 4,096 blocks of SIZE bytes (default 64; -s 0: 8 B-
- *              2 KiB, log-uniform) and queues them to its consumer, which
- *              frees them (xmalloc-test: every free is a cross-thread free)
+ *   xmalloc    THREADS/2 producer/consumer pairs (THREADS even): each
+ *              producer allocates batches of 4,096 blocks of SIZE bytes
+ *              (default 64; -s 0: 8 B-2 KiB, log-uniform) and queues them to
+ *              its consumer, which frees them (xmalloc-test: every free is a
+ *              cross-thread free)
  *   rptest     each thread: 1,000 slots of 16 B-16 KiB, small sizes more
  *              likely; frees a batch of 30-99, allocates a batch of 30-99, and
  *              every other time allocates a batch for the next thread to
@@ -51,9 +52,9 @@
  *              byte in each of its pages (malloc-large, which zero-fills
  *              each buffer)
  *   mstress    rounds of ROUND_OPS allocations (default 10,000) per thread,
- *              each round on a new thread: objects of 8-128 B (1 % far
- *              larger) with random lifetimes, some kept to the end of the
- *              round, some swapped into a shared array that other threads
+ *              each round on a new thread: objects of 8-128 B with random
+ *              lifetimes and of 8-512 B kept to the end of the round (1 % of
+ *              either far larger), some swapped into a shared array that other threads
  *              take them from; between rounds half of a slot's share of that
  *              array is freed (mstress)
  *

@@ -20,9 +20,11 @@
 # all alike. Reported per row: the median ns/op and its min-max, the median
 # peak RSS, and the ratios gort-light/peer and gort/peer of the medians
 # (< 1: gort is faster). Rows also go to BUILD_DIR/bench/alloc.jsonl for
-# bench/chart.py. Then huge's throughput on 1 and 2 threads, and one table
-# per memory.c workload with the medians of its figures (those rows also go
-# to BUILD_DIR/bench/memory.jsonl). Timings are informational, never
+# bench/chart.py. Then huge's throughput on 1 and 2 threads; a summary of
+# each gort preset's median over the best of glibc, jemalloc, mimalloc and
+# tcmalloc on every row, with their geometric mean; and one table per
+# memory.c workload with the medians of its figures (those rows also go to
+# BUILD_DIR/bench/memory.jsonl). Timings are informational, never
 # pass/fail.
 
 set -u
