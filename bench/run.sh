@@ -20,9 +20,11 @@
 # all alike. Reported per row: the median ns/op and its min-max, the median
 # peak RSS, and the ratios gort-light/peer and gort/peer of the medians
 # (< 1: gort is faster). Rows also go to BUILD_DIR/bench/alloc.jsonl for
-# bench/chart.py. Then huge's throughput on 1 and 2 threads, and one table
-# per memory.c workload with the medians of its figures (those rows also go
-# to BUILD_DIR/bench/memory.jsonl). Timings are informational, never
+# bench/chart.py. Then huge's throughput on 1 and 2 threads; a summary of
+# each gort preset's median over the best of glibc, jemalloc, mimalloc and
+# tcmalloc on every row, with their geometric mean; and one table per
+# memory.c workload with the medians of its figures (those rows also go to
+# BUILD_DIR/bench/memory.jsonl). Timings are informational, never
 # pass/fail.
 
 set -u
@@ -67,7 +69,10 @@ note() { echo "# $*" >&2; }
 unset LD_PRELOAD MALLOC_CONF MIMALLOC_OPTIONS GORT_HARDEN
 
 # name:arguments. Operation counts keep one full invocation (5 runs, 6
-# peers) near ten minutes on two cores; growth-1G builds a 1 GiB heap.
+# peers) near ten minutes on two cores; growth-1G builds a 1 GiB heap. The
+# rows from larson-turnover on are the shapes of mimalloc-bench's programs
+# (bench/alloc.c says which); alloc.c's defaults keep each run of them near
+# a second under glibc.
 # CASES are bench/memory.c's: each run of one takes up to about ten seconds
 # (rss-after-free writes 1.2 GiB, then samples for 5 s after the last free).
 if [[ $QUICK -eq 1 ]]; then
@@ -76,7 +81,12 @@ if [[ $QUICK -eq 1 ]]; then
 		"mixed:mixed -n 50000" "large:large -n 5000" "huge-t1:huge -t 1 -n 500"
 		"huge-t2:huge -t 2 -n 500" "prodcons:prodcons -n 100000"
 		"larson:larson -t 2 -n 100000" "scratch:scratch -t 2 -n 1000000"
-		"growth-1M:growth -L 1M -n 200000" "growth-64M:growth -L 64M -n 200000")
+		"growth-1M:growth -L 1M -n 200000" "growth-64M:growth -L 64M -n 200000"
+		"larson-turnover:larson-turnover -t 2 -n 100000 -R 20000"
+		"xmalloc-t4:xmalloc -t 4 -n 100000" "rptest-t2:rptest -t 2 -n 20000"
+		"alloc-test-t1:alloc-test -t 1 -n 200000" "alloc-test-t2:alloc-test -t 2 -n 200000"
+		"glibc-simple:glibc-simple -n 1000000" "malloc-large:malloc-large -n 5"
+		"mstress-t2:mstress -t 2 -n 50000 -R 5000")
 	CASES=("rss-after-free:rss-after-free -B 64M -p 0,0.1,0.2,0.5"
 		"frag-100K:fragmentation -n 100000 -m 64" "frag-200K:fragmentation -n 200000 -m 64"
 		"untouched-1G:untouched" "address-limit:address-limit")
@@ -85,7 +95,10 @@ else
 	WORKLOADS=("churn-t1:churn -t 1" "churn-t2:churn -t 2" "mixed:mixed" "large:large"
 		"huge-t1:huge -t 1" "huge-t2:huge -t 2" "prodcons:prodcons" "larson:larson -t 2"
 		"scratch:scratch -t 2" "growth-1M:growth -L 1M" "growth-16M:growth -L 16M"
-		"growth-256M:growth -L 256M" "growth-1G:growth -L 1G")
+		"growth-256M:growth -L 256M" "growth-1G:growth -L 1G"
+		"larson-turnover:larson-turnover -t 2" "xmalloc-t4:xmalloc -t 4" "rptest-t2:rptest -t 2"
+		"alloc-test-t1:alloc-test -t 1" "alloc-test-t2:alloc-test -t 2" "glibc-simple:glibc-simple"
+		"malloc-large:malloc-large" "mstress-t2:mstress -t 2")
 	CASES=("rss-after-free:rss-after-free" "frag-4M:fragmentation -n 4000000"
 		"frag-8M:fragmentation -n 8000000" "untouched-1G:untouched"
 		"address-limit:address-limit")
@@ -236,7 +249,7 @@ ops_per_s() { # THREADS NS-PER-OP-OF-ONE-THREAD
 }
 
 if [[ $JSON -eq 0 && ${#WORKLOADS[@]} -gt 0 ]]; then
-	printf '%-12s %-13s %9s %17s %9s %11s %9s\n' workload peer "ns/op" "min-max" "RSS MiB" \
+	printf '%-15s %-13s %9s %17s %9s %11s %9s\n' workload peer "ns/op" "min-max" "RSS MiB" \
 		"light/peer" "gort/peer"
 fi
 for wl in "${WORKLOADS[@]}"; do
@@ -247,7 +260,7 @@ for wl in "${WORKLOADS[@]}"; do
 		key=$name\|$p
 		nfail=${FAIL[$key]:-0}
 		if [[ -z ${NS[$key]:-} ]]; then
-			[[ $JSON -eq 0 ]] && printf '%-12s %-13s %9s %17s %9s %11s %9s  (%s runs failed)\n' \
+			[[ $JSON -eq 0 ]] && printf '%-15s %-13s %9s %17s %9s %11s %9s  (%s runs failed)\n' \
 				"$name" "$p" - - - - - "$nfail"
 			continue
 		fi
@@ -263,7 +276,7 @@ for wl in "${WORKLOADS[@]}"; do
 		if [[ $JSON -eq 1 ]]; then
 			echo "$row"
 		else
-			printf '%-12s %-13s %9.2f %17s %9s %11s %9s%s\n' "$name" "$p" "$med" "$lo-$hi" \
+			printf '%-15s %-13s %9.2f %17s %9s %11s %9s%s\n' "$name" "$p" "$med" "$lo-$hi" \
 				"$rss_mib" "${lr:--}" "${dr:--}" "$([[ $nfail -gt 0 ]] && echo "  [$nfail failed]")"
 		fi
 	done
@@ -292,6 +305,49 @@ if [[ $JSON -eq 0 ]] && printf '%s\n' "${WORKLOADS[@]}" | grep -q '^huge-t'; the
 		r=$(ratio "$o2" "$o1")
 		printf '#   %-13s %12s %12s %7s\n' "$p" "${o1:--}" "${o2:--}" "${r:--}"
 	done
+fi
+
+# Against the best peer: each gort preset's median over the lowest median of
+# glibc, jemalloc, mimalloc and tcmalloc on the same row, and the geometric
+# mean of each preset's ratios over the rows that have one. Informational:
+# the goal (default <= 1.3, light <= 1.0 on every row) is never checked.
+BEST_OF=(glibc jemalloc mimalloc tcmalloc)
+PRESETS=(gort-light gort gort-paranoid)
+
+best_peer() { # WORKLOAD-NAME: "peer median" of the fastest peer that ran it
+	local p m
+	for p in "${BEST_OF[@]}"; do
+		m=$(median "${NS[$1|$p]:-}") && echo "$p $m"
+	done | sort -g -k 2 | head -n 1
+}
+
+geomean() { # "r1 r2 ...": their geometric mean (nothing if there are none)
+	tr ' ' '\n' <<<"$1" | awk 'NF && $1 > 0 { s += log($1); n++ }
+		END { if (n) printf "%.2f", exp(s / n) }'
+}
+
+if [[ $JSON -eq 0 && ${#WORKLOADS[@]} -gt 0 && -n ${LIBOF[gort]:-} ]]; then
+	declare -A ALL
+	echo "# gort against the best of ${BEST_OF[*]} on each row: the preset's median over" \
+		"that peer's (goal: default <= 1.3, light <= 1.0; informational)"
+	printf '#   %-15s %-9s %9s %9s %9s %9s\n' workload best "ns/op" light default paranoid
+	for wl in "${WORKLOADS[@]}"; do
+		name=${wl%%:*}
+		read -r bp bm < <(best_peer "$name") || { bp=-; bm=; }
+		cells=()
+		for g in "${PRESETS[@]}"; do
+			r=$(ratio "$(median "${NS[$name|$g]:-}")" "$bm")
+			cells+=("${r:--}")
+			[[ -n $r ]] && ALL[$g]+="$r "
+		done
+		printf '#   %-15s %-9s %9s %9s %9s %9s\n' "$name" "$bp" "${bm:--}" "${cells[@]}"
+	done
+	cells=()
+	for g in "${PRESETS[@]}"; do
+		m=$(geomean "${ALL[$g]:-}")
+		cells+=("${m:--}")
+	done
+	printf '#   %-15s %-9s %9s %9s %9s %9s\n' "geometric mean" "" "" "${cells[@]}"
 fi
 
 # ---------------------------------------------------------- memory tables
