@@ -763,7 +763,7 @@ static void pushed_out_by_bytes(int preset, size_t bound)
 		small[i] = gort_malloc(1 * MiB);
 	for (int i = 0; i < BIG; i++)
 		big[i] = gort_malloc(bound / 4 - 2 * MiB);
-	void *last = gort_malloc(bound / 4 - 16384);
+	void *last = gort_malloc(bound / 4 - 64 * 1024); /* room for paranoid guard pages */
 	for (int i = 0; i < SMALL; i++)
 		gort_free(small[i]);
 	for (int i = 0; i < BIG; i++)
