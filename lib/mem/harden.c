@@ -78,12 +78,14 @@ static void settle(harden_t *h, const gort_config *cfg, int preset)
 		h->quarantine = cfg->quarantine ? cfg->quarantine : 8;
 		h->lquar_keeps = true;
 		h->lquar_bytes = LQUAR_DEFAULT_BYTES;
+		h->lquar_object = LQUAR_DEFAULT_OBJECT;
 	}
 	if (preset >= GORT_HARDEN_PARANOID) {
 		h->randomize = h->guard_spans = h->guard_large = true;
 		h->zero_bytes = UINT32_MAX;
 		h->lquar_keeps = false;
 		h->lquar_bytes = LQUAR_MAX_BYTES;
+		h->lquar_object = LQUAR_MAX_OBJECT;
 		h->quarantine = cfg->quarantine ? cfg->quarantine : 64;
 	}
 	h->secret = make_secret(cfg);

@@ -67,6 +67,7 @@ typedef struct harden {
 	bool guard_large;    /* a guard page after every large object */
 	bool lquar_keeps;    /* a quarantined large object keeps its pages (PROT_NONE) */
 	size_t lquar_bytes;  /* the large quarantine holds at most this many bytes */
+	size_t lquar_object; /* and no object larger than this */
 	uint32_t quarantine; /* small slots per class per cache; large spans held */
 	uint64_t secret;     /* canary key; from the seed in step mode */
 } harden_t;

@@ -586,6 +586,7 @@ MEM_HIDDEN bool gort_quarantine_large(span_t *s);
 MEM_HIDDEN void gort_quarantine_drain_large(void);
 #define LQUAR_MAX_BYTES ((size_t)256 << 20)   /* paranoid: pages dropped */
 #define LQUAR_DEFAULT_BYTES ((size_t)64 << 20) /* default: pages kept */
+#define LQUAR_DEFAULT_OBJECT ((size_t)4 << 20) /* default: bigger ones go straight back */
 #define LQUAR_MAX_OBJECT ((size_t)64 << 20)
 /* Objects and bytes held, for gort_memstats (caches registry lock held). */
 MEM_HIDDEN void gort_quarantine_stats(uint64_t *objects, uint64_t *bytes);

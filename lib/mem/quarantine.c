@@ -35,8 +35,9 @@
  * it is dropped (in between, a span is out of the FIFO with its QUARANTINE
  * bit still set: gort_check is exact at rest, as everywhere). The FIFO
  * holds at most `quarantine` spans and lquar_bytes of them (64 MiB kept in
- * default, 256 MiB dropped in paranoid), never one larger than
- * LQUAR_MAX_OBJECT, and an allocation about to fail empties it
+ * default, 256 MiB dropped in paranoid), never one larger than lquar_object
+ * (4 MiB in default, LQUAR_MAX_OBJECT in paranoid: the page-table work of a
+ * guard grows with the object, and default's checks must cost O(1)), and an allocation about to fail empties it
  * first, so the quarantine never causes an out-of-memory.
  *
  * Invariants (gort_check, invariants.c): QUARANTINE is a subset of ALLOC and
@@ -183,8 +184,7 @@ bool gort_quarantine_large(span_t *s)
 	uint32_t cap = gort_hard->quarantine;
 	/* Bounded in bytes as well as in objects: one huge buffer freed over
 	 * and over must not hold the heap's address space (or its limit). */
-	if (!cap || !gort_mem.lquar || span_bytes(s) > LQUAR_MAX_OBJECT ||
-	    span_bytes(s) > gort_hard->lquar_bytes)
+	if (!cap || !gort_mem.lquar || span_bytes(s) > gort_hard->lquar_object)
 		return false;
 	void *base = (void *)s->base;
 	if ((gort_hard->lquar_keeps ? gort_os_protect_none(base, span_bytes(s))

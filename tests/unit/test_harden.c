@@ -750,8 +750,7 @@ Test(harden, the_large_quarantine_is_a_fifo)
 /* The byte bound can push several objects out with one free: they leave
  * the FIFO together, oldest first, each counted freed once, their pages
  * usable again, and everything else held as it was. */
-/* The large quarantine's byte bound: 64 MiB in default (pages kept), 256 MiB
- * in paranoid (pages dropped). */
+/* The large quarantine's byte bound (paranoid: 256 MiB, pages dropped). */
 static void pushed_out_by_bytes(int preset, size_t bound)
 {
 	gort_config cfg = {.arena_bytes = 1024 * MiB, .harden = preset, .quarantine = 64};
@@ -796,9 +795,23 @@ static void pushed_out_by_bytes(int preset, size_t bound)
 	gt_expect_clean();
 }
 
-Test(harden, one_large_free_can_push_several_objects_out_by_bytes_default)
+/* Default quarantines large objects of up to 4 MiB only: a guard's
+ * page-table work grows with the object, and default's checks are O(1). */
+Test(harden, default_quarantines_large_objects_up_to_four_mebibytes)
 {
-	pushed_out_by_bytes(GORT_HARDEN_DEFAULT, 64 * MiB);
+	gort_config cfg = {.arena_bytes = 256 * MiB, .harden = GORT_HARDEN_DEFAULT};
+	gt_init_config(&cfg);
+	gt_record_errors();
+	struct gort_memstats ms;
+	void *fits = gort_malloc(4 * MiB - 4096), *over = gort_malloc(4 * MiB + 4096);
+	gort_free(fits);
+	gort_memstats(&ms);
+	cr_assert_eq(ms.quarantine_objects, 1, "a 4 MiB object is not held");
+	gort_free(over);
+	gort_memstats(&ms);
+	cr_assert_eq(ms.quarantine_objects, 1, "an object over 4 MiB is held");
+	gt_expect_clean();
+	gort_shutdown();
 }
 
 Test(harden, one_large_free_can_push_several_objects_out_by_bytes_paranoid)
