@@ -48,6 +48,11 @@ void gort_shutdown(void)
 	gort_mem_shutdown();
 }
 
+int gort_check_canaries(void)
+{
+	return gort_mem_check_canaries("gort_check_canaries");
+}
+
 int gort_check_at(const void *addr)
 {
 	return gort_mem_check_at((uintptr_t)addr);

@@ -358,6 +358,18 @@ GORT_API int gort_check(void);
  * in flight on another thread. */
 GORT_API int gort_check_at(const void *addr);
 
+/* Default and paranoid presets: check the canary of every live object, so
+ * an overflow of an object that is never freed is found too (free checks
+ * the canary of the object it frees). Returns 0 if every canary is whole;
+ * otherwise reports GORT_ERR_HEAP_OVERFLOW for the first damaged one (its
+ * address, the offset of the first damaged byte) and returns -1. Light has
+ * no canaries: 0. Cost: linear in the committed heap. The drop-in runs it
+ * at exit under the paranoid preset. A damaged canary is looked at again a
+ * millisecond later and reported only if it is still damaged and its
+ * object still live, so a thread writing a canary meanwhile is not
+ * mistaken for an overflow. */
+GORT_API int gort_check_canaries(void);
+
 /* Flush the calling thread's cache (its current and owned spans, its tiny
  * block) back to the centrals, and give fully free spans back to the heap. Used by tests and
  * the shell to show a heap with nothing held in caches. */

@@ -742,6 +742,9 @@ MEM_HIDDEN void gort_span_check(const span_t *s);
 /* gort_check's allocator half: 0, or -1 after reporting. */
 MEM_HIDDEN int gort_mem_check(void);
 MEM_HIDDEN int gort_mem_check_at(uintptr_t addr);
+/* livecheck.c: every live object's canary; 0, or -1 after reporting the
+ * first damaged one as a heap overflow found by `op`. */
+MEM_HIDDEN int gort_mem_check_canaries(const char *op);
 #ifdef GORT_DEBUG
 #define DEBUG_CHECK_SPAN(s) gort_span_check(s)
 #else

@@ -108,6 +108,16 @@ EXPORT size_t malloc_usable_size(void *p)
 	return gort_usable_size_as(p, "malloc_usable_size");
 }
 
+/* ---------------------------------------------------------------- exit */
+/* Paranoid: an overflow of an object that is never freed is found at exit,
+ * by checking every live object's canary (mem/livecheck.c); the default
+ * error handler then aborts, so the exit status says so. */
+__attribute__((destructor)) static void check_live_canaries_at_exit(void)
+{
+	if (ld_acq(&gort_mem.state) == 2 && gort_hard->preset == GORT_HARDEN_PARANOID)
+		(void)gort_mem_check_canaries("exit");
+}
+
 /* ------------------------------------------------------- bulk writes */
 /* memcpy, memmove and memset check their destination against the heap
  * object it lies in before writing (mem/bounds.c: O(1), default and

@@ -271,6 +271,15 @@ static void overflow_8(void)
 	not_caught("8-byte overflow");
 }
 
+/* An object that is never freed: only paranoid's check of every live
+ * canary at exit (the drop-in's) sees its overflow. */
+static void overflow_never_freed(void)
+{
+	volatile char *p = m_alloc(size);
+	p[size + 1] ^= 1;
+	not_caught("overflow of an object never freed, then exit");
+}
+
 /* -------------------------------------------------------- use after free */
 
 static void write_after_free(void)
@@ -599,6 +608,7 @@ static const struct {
 	{"usable_interior", usable_interior},
 	{"overflow_1", overflow_1},
 	{"overflow_8", overflow_8},
+	{"overflow_never_freed", overflow_never_freed},
 	{"write_after_free", write_after_free},
 	{"write_after_free_head", write_after_free_head},
 	{"write_after_free_reuse", write_after_free_reuse},

@@ -908,3 +908,53 @@ Test(harden, paranoid_drops_a_quarantined_large_objects_pages)
 {
 	large_quarantine_pages(GORT_HARDEN_PARANOID, false);
 }
+
+/* ------------------------------------------------------ live canaries */
+
+/* gort_check_canaries finds the overflow of an object nobody frees, names
+ * it, and leaves freed, quarantined and whole objects alone. */
+static void live_canaries(int preset)
+{
+	init_preset(preset, 4);
+	char *keep = gort_malloc(100), *big = gort_malloc(40000), *gone = gort_malloc(100);
+	gort_free(gone); /* in the quarantine: not live */
+	cr_assert_eq(gort_check_canaries(), 0);
+	cr_assert_eq(gt_reports(), 0);
+	keep[101] ^= 1;
+	cr_assert_eq(gort_check_canaries(), -1);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_HEAP_OVERFLOW, "%s", gt_rec.message);
+	cr_assert_eq(gt_rec.address, (uintptr_t)keep);
+	cr_assert(strstr(gt_rec.detail, "canary at +101 damaged"), "%s", gt_rec.detail);
+	keep[101] ^= 1;
+	big[40002] ^= 1;
+	gt_reset_reports();
+	cr_assert_eq(gort_check_canaries(), -1);
+	cr_assert_eq(gt_rec.address, (uintptr_t)big);
+	cr_assert(strstr(gt_rec.detail, "requested 40000 B"), "%s", gt_rec.detail);
+	big[40002] ^= 1;
+	gt_reset_reports();
+	cr_assert_eq(gort_check_canaries(), 0);
+	gort_free(keep);
+	gort_free(big);
+	gt_expect_clean();
+}
+
+Test(harden, gort_check_canaries_finds_an_overflow_of_a_live_object_in_default)
+{
+	live_canaries(GORT_HARDEN_DEFAULT);
+}
+
+Test(harden, gort_check_canaries_finds_an_overflow_of_a_live_object_in_paranoid)
+{
+	live_canaries(GORT_HARDEN_PARANOID);
+}
+
+Test(harden, gort_check_canaries_has_nothing_to_check_in_light)
+{
+	init_preset(GORT_HARDEN_LIGHT, 0);
+	char *p = gort_malloc(100);
+	p[100] = 1; /* the slot's own slack: light makes no promise */
+	cr_assert_eq(gort_check_canaries(), 0);
+	gort_free(p);
+	gt_expect_clean();
+}
