@@ -61,6 +61,7 @@ cache_t *gort_cache_new(int kind)
 	}
 	c->tiny = 0;
 	c->tiny_offset = 0;
+	c->last_quar = 0;
 	c->rng = gort_hard->secret ^ ((uint64_t)(c->id + 1) * GORT_RAND_GAMMA);
 	c->kind = kind;
 	c->gen = gort_mem.gen;

@@ -261,8 +261,79 @@ static void *alloc_in_class(cache_t *c, unsigned sc, size_t size, unsigned flags
 	}
 }
 
+/* Slot idx of s, at p: not live (free, freed remotely, or quarantined),
+ * so its watched prefix must read zero. */
+static bool slot_dead(const span_t *s, size_t idx)
+{
+	uint64_t bit = (uint64_t)1 << (idx % 64);
+	size_t w = idx / 64;
+	return !(ld(&span_plane(s, GORT_PLANE_ALLOC)[w]) & bit) ||
+	       ((ld(&span_plane(s, GORT_PLANE_FREED)[w]) |
+		 ld(&span_plane(s, GORT_PLANE_QUARANTINE)[w])) &
+		bit);
+}
+
+/* A dead slot whose watched prefix is not zero: zeroed again, then the
+ * write reported as a use after free, found by `how`. */
+static COLD void dirty_dead_slot(const span_t *s, uintptr_t slot, size_t off, const char *op,
+				 const char *how)
+{
+	memset((void *)slot, 0, harden_zero_len(gort_hard, s->elemsize));
+	char extra[96];
+	strbuf_t b = {extra, sizeof extra, 0};
+	gort_sb_str(&b, "written after free at +");
+	gort_sb_dec(&b, off);
+	gort_sb_str(&b, how);
+	report_at(GORT_ERR_USE_AFTER_FREE, op, slot, s, gort_sb_done(&b));
+}
+
+/* The slot this cache quarantined last must still read zero: a write
+ * through a pointer just freed is found at the next allocation of any
+ * size, not only when its slot is reused. One slot's prefix: O(1). */
+static void check_last_quarantined(cache_t *c)
+{
+	uintptr_t p = c->last_quar;
+	span_t *s = p ? arena_span_entry(p) : NULL;
+	if (!s || ld(&s->cache_id) != c->id || ld(&s->state) != SPAN_INUSE ||
+	    s->spanclass == LARGE_SPAN_CLASS || s->spanclass == TINY_SPAN_CLASS)
+		return;
+	size_t off = p - s->base, idx = sc_index_of(s->spanclass, off);
+	if (idx >= s->nelems || idx * s->elemsize != off ||
+	    !bitmap_test(s, GORT_PLANE_QUARANTINE, idx))
+		return;
+	size_t zlen = harden_zero_len(gort_hard, s->elemsize);
+	size_t bad = gort_first_nonzero((const void *)p, zlen);
+	if (likely(bad == zlen))
+		return;
+	c->last_quar = 0;
+	dirty_dead_slot(s, p, bad, "malloc", " (found at the next allocation)");
+}
+
+/* A free: the dead slots within NEIGHBOUR_BYTES after the object's slot
+ * must read zero in their watched prefix; a write there came from beyond
+ * the object's canary, or through a dangling pointer. O(1). */
+#define NEIGHBOUR_BYTES 64
+static void check_neighbours(const span_t *s, size_t idx, const char *op)
+{
+	size_t zlen = harden_zero_len(gort_hard, s->elemsize);
+	for (size_t j = idx + 1, seen = 0; j < s->nelems && seen < NEIGHBOUR_BYTES;
+	     j++, seen += s->elemsize) {
+		if (!slot_dead(s, j))
+			continue;
+		uintptr_t slot = s->base + j * s->elemsize;
+		size_t len = zlen < NEIGHBOUR_BYTES - seen ? zlen : NEIGHBOUR_BYTES - seen;
+		size_t bad = gort_first_nonzero((const void *)slot, len);
+		if (bad != len) {
+			dirty_dead_slot(s, slot, bad, op, " (found beside a free)");
+			return;
+		}
+	}
+}
+
 static void *alloc_small_hardened(cache_t *c, size_t size, unsigned flags)
 {
+	if (gort_hard->zero_check)
+		check_last_quarantined(c);
 	if (size == 0) {
 		void *z = gort_zero_alloc();
 		if (z)
@@ -479,6 +550,8 @@ static void free_small_hardened(span_t *s, size_t idx, uintptr_t p, const char *
 		return;
 	if (h->canary && (small_request(s, p, op) == (size_t)-1 || !family_ok(s, p, family, op)))
 		return;
+	if (h->zero_check)
+		check_neighbours(s, idx, op);
 	cache_t *c = cache_current();
 	if (h->quarantine && c && ld(&s->cache_id) == c->id) {
 		gort_quarantine_small(c, s, idx, p);

@@ -454,6 +454,7 @@ struct cache {
 	owned_list_t full[NUM_SPAN_CLASSES];  /* owned spans that ran out */
 	owned_list_t empty[NUM_SPAN_CLASSES]; /* owned spans with no object */
 	uintptr_t tiny;                  /* current tiny block */
+	uintptr_t last_quar;             /* the slot it quarantined last (malloc.c) */
 	uint32_t tiny_offset;
 	int32_t id;
 	int32_t kind; /* 0 per-thread, 1 per-P */

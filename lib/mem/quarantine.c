@@ -100,6 +100,7 @@ void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p)
 	memset((void *)p, 0, harden_zero_len(gort_hard, s->elemsize));
 	quar_store(s, idx, true);
 	s->nquar++;
+	c->last_quar = p;
 	if (!ring_ready(c)) {
 		release_small(c, p);
 		return;

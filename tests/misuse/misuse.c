@@ -280,6 +280,16 @@ static void overflow_never_freed(void)
 	not_caught("overflow of an object never freed, then exit");
 }
 
+/* 32 bytes past the object, over its canary into the slot after it: a
+ * free slot there must still read zero when the object is freed. */
+static void overflow_32_into_free_slot(void)
+{
+	volatile char *p = m_alloc(size);
+	p[size + 31] ^= 'A';
+	m_free((void *)p);
+	not_caught("32 bytes past the object, into a free slot");
+}
+
 /* -------------------------------------------------------- use after free */
 
 static void write_after_free(void)
@@ -300,6 +310,17 @@ static void write_after_free_head(void)
 	p[1] = 'A';
 	churn();
 	not_caught("write after free into the object's first bytes");
+}
+
+/* Found at the next allocation of any size: the slot just quarantined is
+ * looked at by every malloc. */
+static void write_after_free_then_malloc(void)
+{
+	volatile char *p = m_alloc(size);
+	m_free((void *)p);
+	p[0] = 'A';
+	m_free(m_alloc(size * 3 + 1000));
+	not_caught("write after free, then a malloc of another size");
 }
 
 static void write_after_free_reuse(void)
@@ -611,6 +632,8 @@ static const struct {
 	{"overflow_never_freed", overflow_never_freed},
 	{"write_after_free", write_after_free},
 	{"write_after_free_head", write_after_free_head},
+	{"write_after_free_then_malloc", write_after_free_then_malloc},
+	{"overflow_32_into_free_slot", overflow_32_into_free_slot},
 	{"write_after_free_reuse", write_after_free_reuse},
 	{"read_after_free", read_after_free},
 	{"malloc_huge", malloc_huge},
