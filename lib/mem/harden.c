@@ -235,10 +235,22 @@ void gort_large_canary_set(uintptr_t base, size_t request)
 	gort_large_canary_set_family(base, request, GORT_FAMILY_MALLOC);
 }
 
+/* After the canary word, up to CANARY_CHECK pattern bytes derived from
+ * it, within the object's last page (a large span is whole pages, so they
+ * are always its own): an overflow that jumps the word is caught too. */
+static size_t large_pattern_len(uintptr_t base, size_t request)
+{
+	size_t at = (base + request + CANARY_BYTES) % PAGE_SIZE;
+	size_t room = at ? PAGE_SIZE - at : 0;
+	return room < CANARY_CHECK ? room : CANARY_CHECK;
+}
+
 void gort_large_canary_set_family(uintptr_t base, size_t request, unsigned family)
 {
 	uint64_t word = large_canary(base, request, family);
 	memcpy((void *)(base + request), &word, sizeof word);
+	memset((void *)(base + request + CANARY_BYTES), pattern_of(word),
+	       large_pattern_len(base, request));
 }
 
 unsigned gort_large_canary_family(uintptr_t base, size_t request)
@@ -253,10 +265,18 @@ bool gort_large_canary_ok(uintptr_t base, size_t request, size_t *bad)
 	uint64_t word;
 	memcpy(&word, (const void *)(base + request), sizeof word);
 	uint64_t want = large_canary(base, request, family_of(word));
-	if (word == want)
-		return true;
-	*bad = request + first_diff_byte(word, want);
-	return false;
+	if (word != want) {
+		*bad = request + first_diff_byte(word, want);
+		return false;
+	}
+	const uint8_t *pat = (const uint8_t *)(base + request + CANARY_BYTES);
+	uint8_t b = pattern_of(word);
+	for (size_t i = 0, n = large_pattern_len(base, request); i < n; i++)
+		if (pat[i] != b) {
+			*bad = request + CANARY_BYTES + i;
+			return false;
+		}
+	return true;
 }
 
 /* The common answer is "all zero". Most slots are small, 8-byte aligned

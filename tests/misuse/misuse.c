@@ -280,14 +280,15 @@ static void overflow_never_freed(void)
 	not_caught("overflow of an object never freed, then exit");
 }
 
-/* 32 bytes past the object, over its canary into the slot after it: a
- * free slot there must still read zero when the object is freed. */
-static void overflow_32_into_free_slot(void)
+/* 32 bytes past the object, over its canary word: small, into the slot
+ * after it, which if free must still read zero when the object is freed;
+ * large, into the pattern bytes after the canary word. */
+static void overflow_32(void)
 {
 	volatile char *p = m_alloc(size);
 	p[size + 31] ^= 'A';
 	m_free((void *)p);
-	not_caught("32 bytes past the object, into a free slot");
+	not_caught("32 bytes past the object, then free");
 }
 
 /* -------------------------------------------------------- use after free */
@@ -633,7 +634,7 @@ static const struct {
 	{"write_after_free", write_after_free},
 	{"write_after_free_head", write_after_free_head},
 	{"write_after_free_then_malloc", write_after_free_then_malloc},
-	{"overflow_32_into_free_slot", overflow_32_into_free_slot},
+	{"overflow_32", overflow_32},
 	{"write_after_free_reuse", write_after_free_reuse},
 	{"read_after_free", read_after_free},
 	{"malloc_huge", malloc_huge},
