@@ -51,9 +51,9 @@ typedef enum gort_harden {
  * freed small slot are zeroed at free and must still read zero when the slot
  * is handed out again (a write after free there is reported); the rest of
  * the slot keeps what it held. Paranoid zeroes and checks the whole slot.
- * A bounded prefix keeps the check O(1) per operation: most writes through
- * a dangling pointer land in an object's first fields. */
-#define GORT_ZERO_CHECK_BYTES 64
+ * A bounded prefix (two cache lines) keeps the check O(1) per operation:
+ * most writes through a dangling pointer land in an object's first fields. */
+#define GORT_ZERO_CHECK_BYTES 128
 
 typedef struct gort_config {
 	unsigned procs;       /* number of Ps (GOMAXPROCS); 0 = online CPUs */

@@ -302,7 +302,7 @@ static void write_after_free(void)
 	not_caught("write after free");
 }
 
-/* Default watches a freed slot's first 64 bytes (gort.h): a write there
+/* Default watches a freed slot's first 128 bytes (gort.h): a write there
  * is caught at any size, one in the middle of a big slot only by paranoid. */
 static void write_after_free_head(void)
 {
