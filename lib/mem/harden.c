@@ -180,6 +180,31 @@ static size_t first_diff_byte(uint64_t a, uint64_t b)
 	return (size_t)__builtin_ctzll(a ^ b) / 8;
 }
 
+static unsigned bytes_differing(uint64_t a, uint64_t b)
+{
+	unsigned n = 0;
+	for (uint64_t d = a ^ b; d; d >>= 8)
+		n += (d & 0xff) != 0;
+	return n;
+}
+
+/* The first damaged byte of a canary word that matches none of the words
+ * its four families would have (want[f]). The family bits are part of
+ * what the MAC covers, so when the damage hits them the family read back
+ * is wrong and so is its whole expected word: the word the canary was
+ * written as is the one it differs from in the fewest bytes (damage is a
+ * byte or a few; a wrong family's MAC differs in most). */
+static size_t first_damaged_byte(uint64_t word, const uint64_t want[4])
+{
+	unsigned best = 0, fewest = 9;
+	for (unsigned f = 0; f < 4; f++) {
+		unsigned n = bytes_differing(word, want[f]);
+		if (n < fewest)
+			fewest = n, best = f;
+	}
+	return first_diff_byte(word, want[best]);
+}
+
 size_t gort_canary_request(uintptr_t slot, size_t elemsize, size_t *bad)
 {
 	const uint8_t *p = (const uint8_t *)slot;
@@ -193,9 +218,11 @@ size_t gort_canary_request(uintptr_t slot, size_t elemsize, size_t *bad)
 	}
 	unsigned family = family_of(word);
 	uint64_t mac = slot_mac(slot, slack | (size_t)family << 16);
-	uint64_t want = trailer_of(mac, slack, family);
-	if (word != want) {
-		*bad = trailer + first_diff_byte(word, want);
+	if (word != trailer_of(mac, slack, family)) {
+		uint64_t want[4];
+		for (unsigned f = 0; f < 4; f++)
+			want[f] = trailer_of(slot_mac(slot, slack | (size_t)f << 16), slack, f);
+		*bad = trailer + first_damaged_byte(word, want);
 		return (size_t)-1;
 	}
 	size_t request = elemsize - slack;
@@ -264,9 +291,11 @@ bool gort_large_canary_ok(uintptr_t base, size_t request, size_t *bad)
 {
 	uint64_t word;
 	memcpy(&word, (const void *)(base + request), sizeof word);
-	uint64_t want = large_canary(base, request, family_of(word));
-	if (word != want) {
-		*bad = request + first_diff_byte(word, want);
+	if (word != large_canary(base, request, family_of(word))) {
+		uint64_t want[4];
+		for (unsigned f = 0; f < 4; f++)
+			want[f] = large_canary(base, request, f);
+		*bad = request + first_damaged_byte(word, want);
 		return false;
 	}
 	const uint8_t *pat = (const uint8_t *)(base + request + CANARY_BYTES);

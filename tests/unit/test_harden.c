@@ -958,3 +958,38 @@ Test(harden, gort_check_canaries_has_nothing_to_check_in_light)
 	gort_free(p);
 	gt_expect_clean();
 }
+
+/* Damage to a canary word's family bits changes the family read back and
+ * so the whole word expected: the offset reported must still be the byte
+ * that was damaged, for every value it could be damaged with. */
+static void canary_byte1_damage_named(size_t n)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 0);
+	char *p = gort_malloc(n);
+	gort_object_info oi;
+	cr_assert_eq(gort_inspect_object(p, &oi), 0);
+	size_t at = n >= 32768 ? n + 1 : oi.elemsize - 8 + 1; /* byte 1 of the canary word */
+	char want[40];
+	snprintf(want, sizeof want, "canary at +%zu damaged", at);
+	for (unsigned x = 1; x < 256; x++) {
+		p[at] ^= (char)x;
+		gt_reset_reports();
+		cr_assert_eq(gort_usable_size(p), 0, "x %#x", x);
+		cr_assert_eq(gt_rec.kind, GORT_ERR_HEAP_OVERFLOW, "x %#x: %s", x, gt_rec.message);
+		cr_assert(strstr(gt_rec.detail, want), "x %#x: %s, want %s", x, gt_rec.detail, want);
+		p[at] ^= (char)x;
+	}
+	gt_reset_reports();
+	gort_free(p);
+	gt_expect_clean();
+}
+
+Test(harden, damage_to_a_small_canarys_family_bits_is_named_at_its_byte)
+{
+	canary_byte1_damage_named(100);
+}
+
+Test(harden, damage_to_a_large_canarys_family_bits_is_named_at_its_byte)
+{
+	canary_byte1_damage_named(118351);
+}
