@@ -24,12 +24,7 @@ static __attribute__((noinline, cold)) void bounds_report(gort_error_kind kind, 
  * the slot is not live, (size_t)-1 if its canary says nothing usable. */
 static size_t small_object_end(const span_t *s, size_t idx, uintptr_t obj)
 {
-	uint64_t bit = (uint64_t)1 << (idx % 64);
-	bool alloc = ld(&span_plane(s, GORT_PLANE_ALLOC)[idx / 64]) & bit;
-	bool dead = (ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) |
-		     ld(&span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64])) &
-		    bit;
-	if (!alloc || dead)
+	if (!slot_live(s, idx))
 		return (size_t)-2;
 	size_t bad;
 	return gort_canary_request(obj, s->elemsize, &bad);

@@ -27,16 +27,6 @@ typedef struct damaged {
 	bool large;
 } damaged_t;
 
-static bool slot_live(const span_t *s, size_t idx)
-{
-	uint64_t bit = (uint64_t)1 << (idx % 64);
-	size_t w = idx / 64;
-	return (ld(&span_plane(s, GORT_PLANE_ALLOC)[w]) & bit) &&
-	       !((ld(&span_plane(s, GORT_PLANE_FREED)[w]) |
-		  ld(&span_plane(s, GORT_PLANE_QUARANTINE)[w])) &
-		 bit);
-}
-
 /* The first live object of s whose canary is damaged, into *d. */
 static bool span_damaged(const span_t *s, damaged_t *d)
 {
@@ -99,16 +89,8 @@ int gort_mem_check_canaries(const char *op)
 	damaged_t d = {0};
 	if (!find_damaged(&d) || !still_damaged(&d))
 		return 0;
-	char buf[120];
-	strbuf_t b = {buf, sizeof buf, 0};
-	if (d.request != (size_t)-1) {
-		gort_sb_str(&b, "requested ");
-		gort_sb_dec(&b, d.request);
-		gort_sb_str(&b, " B, ");
-	}
-	gort_sb_str(&b, "canary at +");
-	gort_sb_dec(&b, d.bad);
-	gort_sb_str(&b, " damaged; the object is still live");
-	gort_report(GORT_ERR_HEAP_OVERFLOW, op, d.obj, gort_sb_done(&b));
+	char buf[96];
+	gort_report(GORT_ERR_HEAP_OVERFLOW, op, d.obj,
+		    gort_overflow_detail(buf, sizeof buf, d.request, d.bad));
 	return -1;
 }

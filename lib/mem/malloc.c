@@ -82,7 +82,7 @@ static bool family_ok(const span_t *s, uintptr_t p, unsigned family, const char 
 
 /* "[requested N B, ]canary at +OFF damaged": a small slot's request is
  * unknown once its canary is damaged ((size_t)-1). */
-static const char *overflow_detail(char *buf, size_t n, size_t request, size_t bad)
+const char *gort_overflow_detail(char *buf, size_t n, size_t request, size_t bad)
 {
 	strbuf_t b = {buf, n, 0};
 	if (request != (size_t)-1) {
@@ -105,7 +105,7 @@ static size_t large_request(span_t *s, const char *op)
 		return request;
 	char buf[96];
 	report_at(GORT_ERR_HEAP_OVERFLOW, op, s->base, s,
-		  overflow_detail(buf, sizeof buf, request, bad));
+		  gort_overflow_detail(buf, sizeof buf, request, bad));
 	return (size_t)-1;
 }
 
@@ -261,18 +261,6 @@ static void *alloc_in_class(cache_t *c, unsigned sc, size_t size, unsigned flags
 	}
 }
 
-/* Slot idx of s, at p: not live (free, freed remotely, or quarantined),
- * so its watched prefix must read zero. */
-static bool slot_dead(const span_t *s, size_t idx)
-{
-	uint64_t bit = (uint64_t)1 << (idx % 64);
-	size_t w = idx / 64;
-	return !(ld(&span_plane(s, GORT_PLANE_ALLOC)[w]) & bit) ||
-	       ((ld(&span_plane(s, GORT_PLANE_FREED)[w]) |
-		 ld(&span_plane(s, GORT_PLANE_QUARANTINE)[w])) &
-		bit);
-}
-
 /* A dead slot whose watched prefix is not zero: zeroed again, then the
  * write reported as a use after free, found by `how`. */
 static COLD void dirty_dead_slot(const span_t *s, uintptr_t slot, size_t off, const char *op,
@@ -318,7 +306,7 @@ static void check_neighbours(const span_t *s, size_t idx, const char *op)
 	size_t zlen = harden_zero_len(gort_hard, s->elemsize);
 	for (size_t j = idx + 1, seen = 0; j < s->nelems && seen < NEIGHBOUR_BYTES;
 	     j++, seen += s->elemsize) {
-		if (!slot_dead(s, j))
+		if (slot_live(s, j))
 			continue;
 		uintptr_t slot = s->base + j * s->elemsize;
 		size_t len = zlen < NEIGHBOUR_BYTES - seen ? zlen : NEIGHBOUR_BYTES - seen;
@@ -536,7 +524,7 @@ static size_t small_request(const span_t *s, uintptr_t p, const char *op)
 		return request;
 	char buf[96];
 	report_at(GORT_ERR_HEAP_OVERFLOW, op, p, s,
-		  overflow_detail(buf, sizeof buf, (size_t)-1, bad));
+		  gort_overflow_detail(buf, sizeof buf, (size_t)-1, bad));
 	return (size_t)-1;
 }
 

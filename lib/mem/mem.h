@@ -177,6 +177,18 @@ static inline bool bitmap_test(const span_t *s, unsigned plane, size_t i)
 {
 	return (ld(&span_plane(s, plane)[i / 64]) >> (i % 64)) & 1;
 }
+/* Slot idx of s holds a live object: allocated, not freed by another
+ * thread (inbox), not in a quarantine. */
+static inline bool slot_live(const span_t *s, size_t idx)
+{
+	uint64_t bit = (uint64_t)1 << (idx % 64);
+	size_t w = idx / 64;
+	return (ld(&span_plane(s, GORT_PLANE_ALLOC)[w]) & bit) &&
+	       !((ld(&span_plane(s, GORT_PLANE_FREED)[w]) |
+		  ld(&span_plane(s, GORT_PLANE_QUARANTINE)[w])) &
+		 bit);
+}
+
 /* Whether no slot of s is allocated (quarantined slots are). */
 static inline bool span_unused(const span_t *s)
 {
@@ -746,6 +758,9 @@ MEM_HIDDEN int gort_mem_check_at(uintptr_t addr);
 /* livecheck.c: every live object's canary; 0, or -1 after reporting the
  * first damaged one as a heap overflow found by `op`. */
 MEM_HIDDEN int gort_mem_check_canaries(const char *op);
+/* "[requested N B, ]canary at +OFF damaged" into buf (malloc.c); request
+ * (size_t)-1 when unknown. */
+MEM_HIDDEN const char *gort_overflow_detail(char *buf, size_t n, size_t request, size_t bad);
 #ifdef GORT_DEBUG
 #define DEBUG_CHECK_SPAN(s) gort_span_check(s)
 #else
