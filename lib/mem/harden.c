@@ -79,6 +79,7 @@ static void settle(harden_t *h, const gort_config *cfg, int preset)
 		h->lquar_keeps = true;
 		h->lquar_bytes = LQUAR_DEFAULT_BYTES;
 		h->lquar_object = LQUAR_DEFAULT_OBJECT;
+		h->lquar_fence_every = LQUAR_FENCE_EVERY;
 	}
 	if (preset >= GORT_HARDEN_PARANOID) {
 		h->randomize = h->guard_spans = h->guard_large = true;
@@ -86,6 +87,7 @@ static void settle(harden_t *h, const gort_config *cfg, int preset)
 		h->lquar_keeps = false;
 		h->lquar_bytes = LQUAR_MAX_BYTES;
 		h->lquar_object = LQUAR_MAX_OBJECT;
+		h->lquar_fence_every = 0;
 		h->quarantine = cfg->quarantine ? cfg->quarantine : 64;
 	}
 	h->secret = make_secret(cfg);

@@ -66,6 +66,10 @@ typedef struct harden {
 	bool guard_spans;    /* a guard page after every small span */
 	bool guard_large;    /* a guard page after every large object */
 	bool lquar_keeps;    /* a quarantined large object keeps its pages (PROT_NONE) */
+	/* Default: a large free is fenced (its pages made to fault) when its
+	 * thread made this many allocator calls since it fenced one; the others
+	 * get the O(1) checks (head zeroed, checked when it leaves). 0: all. */
+	uint32_t lquar_fence_every;
 	size_t lquar_bytes;  /* the large quarantine holds at most this many bytes */
 	size_t lquar_object; /* and no object larger than this */
 	uint32_t quarantine; /* small slots per class per cache; large spans held */

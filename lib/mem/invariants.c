@@ -15,7 +15,8 @@
  *  tiny     an allocated tiny block has a live object or is a cache's open block;
  *  harden   QUARANTINE bits lie within ALLOC, apart from FREED, and are exactly
  *           the quarantines' entries; with zero_check every slot that is not
- *           live reads zero (a write after free is found here too).
+ *           live reads zero (a write after free is found here too), and so
+ *           does the head of an unfenced large object in quarantine.
  * The first broken invariant is reported as `heap corruption` with its name.
  */
 #include "mem/mem.h"
@@ -389,6 +390,9 @@ static bool check_quarantine(check_ctx_t *x)
 		FAIL(x, bad, "quarantine entry without its QUARANTINE bit");
 	if (held != x->quarantined)
 		FAIL(x, held, "QUARANTINE bits disagree with the quarantines' entries");
+	uintptr_t written = gort_quarantine_large_written();
+	if (written)
+		FAIL(x, written, "a large object in quarantine was written (use after free)");
 	for (const cache_t *c = gort_mem.all_caches; c; c = c->next_all) {
 		uint64_t n = 0, bytes = 0;
 		for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {

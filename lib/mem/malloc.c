@@ -134,7 +134,7 @@ static void free_large(span_t *s, const char *op, unsigned family)
 			report_at(GORT_ERR_DOUBLE_FREE, op, s->base, s, "in quarantine");
 			return;
 		}
-		if (gort_quarantine_large(s))
+		if (gort_quarantine_large(s, op))
 			return; /* counted as freed when it leaves the quarantine */
 		bitmap_clear(s, GORT_PLANE_QUARANTINE, 0);
 	}

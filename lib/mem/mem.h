@@ -103,6 +103,7 @@ struct span {
 	uint8_t needzero;    /* its memory may hold old data */
 	uint8_t guard;       /* its last `guard` pages are guard pages (paranoid) */
 	uint8_t cache_list;  /* enum cache_list: where its cache keeps it (owner only) */
+	uint8_t fenced;      /* large, in quarantine: its pages fault (quarantine.c) */
 	uint16_t nquar;      /* its slots in the owning cache's quarantine rings */
 	uint32_t full_flag;  /* on the full list; the first free moves it (atomic) */
 	uint32_t hwm;        /* slots below it were handed out at least once (atomic) */
@@ -475,6 +476,8 @@ struct cache {
 	uint64_t slot_alloc[NUM_SPAN_CLASSES];
 	uint64_t slot_free[NUM_SPAN_CLASSES];
 	uint64_t tiny_alloc, tiny_free; /* tiny sub-objects */
+	uint64_t large_frees;           /* large objects offered to the quarantine */
+	uint64_t fence_next; /* calls after which its next large free is fenced */
 	/* Quarantine (quarantine.c): a ring of gort_hard->quarantine freed
 	 * slots per class, mapped on first use; qlen is read by stats. */
 	uintptr_t *quar;
@@ -592,11 +595,14 @@ MEM_HIDDEN void *gort_cache_alloc_random(cache_t *c, unsigned sc);
 MEM_HIDDEN void gort_quarantine_small(cache_t *c, span_t *s, size_t idx, uintptr_t p);
 /* Free everything c holds in quarantine. */
 MEM_HIDDEN void gort_quarantine_drain(cache_t *c);
-/* A large object freed: its pages become a guard range and it waits in the
- * large quarantine; false if it cannot (no quarantine, or the OS refused). */
-MEM_HIDDEN bool gort_quarantine_large(span_t *s);
-/* Every large span held goes back to the heap now. */
-MEM_HIDDEN void gort_quarantine_drain_large(void);
+/* A large object freed by operation op: it waits in the large quarantine,
+ * fenced (its pages fault) or with its head zeroed; false if it cannot (no
+ * quarantine, too big, or the OS refused the fence). */
+MEM_HIDDEN bool gort_quarantine_large(span_t *s, const char *op);
+/* Every large span held goes back to the heap now (op: the call that asks). */
+MEM_HIDDEN void gort_quarantine_drain_large(const char *op);
+/* Default: one fence per this many allocator calls of a thread at most. */
+#define LQUAR_FENCE_EVERY 4096
 #define LQUAR_MAX_BYTES ((size_t)256 << 20)   /* paranoid: pages dropped */
 #define LQUAR_DEFAULT_BYTES ((size_t)64 << 20) /* default: pages kept */
 #define LQUAR_DEFAULT_OBJECT ((size_t)4 << 20) /* default: bigger ones go straight back */
@@ -606,6 +612,9 @@ MEM_HIDDEN void gort_quarantine_stats(uint64_t *objects, uint64_t *bytes);
 /* Entries held by the rings and the large FIFO, each checked to carry its
  * QUARANTINE bit; (uint64_t)-1 with *bad set if one does not. Locks held. */
 MEM_HIDDEN uint64_t gort_quarantine_entries(uintptr_t *bad);
+/* An unfenced large object in quarantine whose head was written, or 0.
+ * Locks held. */
+MEM_HIDDEN uintptr_t gort_quarantine_large_written(void);
 MEM_HIDDEN void gort_quarantine_init(void);
 
 /* A call that frees nothing (usable_size) names what free would call a

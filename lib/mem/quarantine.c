@@ -20,30 +20,35 @@
  * the slot waits there, unusable, until the owner next folds that word in —
  * a quarantine of its own, as long as the owner takes to come back to it.
  *
- * Large objects: a freed large span keeps ALLOC and gets QUARANTINE too, its
- * pages become a guard range (dropped by the OS; any access faults), and it
- * waits in one global FIFO under the heap lock; when it falls out, the guard
- * goes and the pages return to the heap. Default keeps the pages under the
- * guard (mprotect PROT_NONE): the object faults on any access all the same,
- * and when it leaves the quarantine its pages come back as they were, so
- * the next large allocation there takes no page faults — dropping them made
- * every large free cost a refault of every page (malloc-large-style churn of
- * 5-25 MiB buffers: 8.7 times tcmalloc's time). Paranoid drops them
- * (MADV_GUARD_INSTALL where the kernel has it), for less memory held. No system call is made under the
- * lock: the guard goes on before a span joins the FIFO, and the spans a free
- * pushes out leave it together, under the lock, and lose their guards after
- * it is dropped (in between, a span is out of the FIFO with its QUARANTINE
- * bit still set: gort_check is exact at rest, as everywhere). The FIFO
- * holds at most `quarantine` spans and lquar_bytes of them (64 MiB kept in
- * default, 256 MiB dropped in paranoid), never one larger than lquar_object
- * (4 MiB in default, LQUAR_MAX_OBJECT in paranoid: the page-table work of a
- * guard grows with the object, and default's checks must cost O(1)), and an allocation about to fail empties it
- * first, so the quarantine never causes an out-of-memory.
+ * Large objects: a freed large span keeps ALLOC and gets QUARANTINE too,
+ * and waits in one global FIFO under the heap lock; when it falls out it
+ * returns to the heap. While it waits it is either fenced, its pages made
+ * to fault on any access, or has its head zeroed (the first zero_bytes,
+ * checked when it leaves and by gort_check, as a small slot's are).
+ * Paranoid fences every one, dropping its pages (MADV_GUARD_INSTALL where
+ * the kernel has it). Default fences one when its thread made
+ * lquar_fence_every allocator calls since it last fenced one, keeping its
+ * pages under PROT_NONE so the next allocation there takes no page faults;
+ * the rest get the zeroed head. A fence costs two system calls and a TLB
+ * shootdown on every CPU the process runs on (55 us a free on a
+ * paravirtualised guest: large-object churn ran 80 times the best peer and
+ * slower on two threads than on one), so fencing every free broke default's
+ * rule that its checks cost O(1) a call; paced by calls, not time, it
+ * keeps a quiet thread's large frees all fenced and a stepped run
+ * repeatable. No system call is made under the lock: a fence goes on
+ * before a span joins the FIFO, and the spans a free pushes out leave it
+ * together, under the lock, and lose their fences after it is dropped (in
+ * between, a span is out of the FIFO with its QUARANTINE bit still set:
+ * gort_check is exact at rest, as everywhere). The FIFO holds at most
+ * `quarantine` spans and lquar_bytes of them (64 MiB in default, 256 MiB
+ * in paranoid), never one larger than lquar_object (4 MiB in default,
+ * LQUAR_MAX_OBJECT in paranoid), and an allocation about to fail empties
+ * it first, so the quarantine never causes an out-of-memory.
  *
  * Invariants (gort_check, invariants.c): QUARANTINE is a subset of ALLOC and
  * disjoint from FREED; every ring entry has its bit and lies in a span its
  * cache owns; the bits set in the bitmap are exactly the ring entries of all
- * caches plus the large FIFO.
+ * caches plus the large FIFO; an unfenced large entry's head reads zero.
  */
 #include "mem/mem.h"
 
@@ -142,22 +147,42 @@ void gort_quarantine_drain(cache_t *c)
 
 /* ---------------------------------------------------------------- large */
 
+/* An unfenced span's head must still read zero: anything else was written
+ * through a dangling pointer. It is repaired before the report, so the
+ * span goes back to the heap whole whatever the handler does. */
+static void check_head(span_t *s, const char *op)
+{
+	size_t zlen = harden_zero_len(gort_hard, s->request);
+	size_t off = gort_first_nonzero((const void *)s->base, zlen);
+	if (off == zlen)
+		return;
+	memset((void *)s->base, 0, zlen);
+	char buf[96];
+	strbuf_t b = {buf, sizeof buf, 0};
+	gort_sb_str(&b, "large, written after free at +");
+	gort_sb_dec(&b, off);
+	gort_report(gort_kind_for_op(GORT_ERR_USE_AFTER_FREE, op), op, s->base, gort_sb_done(&b));
+}
+
 /* Spans leave the FIFO under the heap lock, chained through next, and are
- * released after it is dropped: the guards come off without the lock (a
- * system call each), then each span goes back to the heap in one locked
- * section that also counts its free. */
-static void release_large(span_t *chain)
+ * released after it is dropped: the fences come off without the lock (a
+ * system call each), an unfenced span's head is checked, then each span
+ * goes back to the heap in one locked section that also counts its free. */
+static void release_large(span_t *chain, const char *op)
 {
 	while (chain) {
 		span_t *s = chain;
 		chain = s->next;
 		s->next = NULL;
-		if (gort_hard->lquar_keeps) {
+		if (!s->fenced)
+			check_head(s, op);
+		else if (gort_hard->lquar_keeps)
 			gort_os_commit((void *)s->base, span_bytes(s));
-			s->needzero = 1; /* its old contents are back */
-		} else {
+		else
 			gort_os_unguard((void *)s->base, span_bytes(s));
-		}
+		if (!s->fenced || gort_hard->lquar_keeps)
+			s->needzero = 1; /* its old contents are back, or never left */
+		s->fenced = 0;
 		s->guard = 0; /* the whole span, its guard page included, is plain again */
 		bitmap_clear(s, GORT_PLANE_QUARANTINE, 0);
 		bitmap_clear(s, GORT_PLANE_ALLOC, 0);
@@ -180,7 +205,35 @@ static void large_over(uint32_t most, span_t **chain)
 	}
 }
 
-bool gort_quarantine_large(span_t *s)
+/* Allocator calls c's thread has made: what its fences are paced by. */
+static uint64_t calls_made(const cache_t *c)
+{
+	uint64_t n = c->tiny_alloc + c->tiny_free + c->large_frees;
+	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++)
+		n += c->slot_alloc[sc] + c->slot_free[sc];
+	return n;
+}
+
+/* Whether this large free is fenced: always in paranoid; in default when
+ * the thread made lquar_fence_every calls since its last fence (so a
+ * thread's first large free always is), which bounds the page-table work
+ * (two system calls and a TLB shootdown on every CPU the process runs on)
+ * to one pair per lquar_fence_every calls. The count is of calls, not
+ * time, so a stepped run fences the same frees every time. */
+static bool fence_due(cache_t *c)
+{
+	uint32_t every = gort_hard->lquar_fence_every;
+	if (!every || !c)
+		return true;
+	st(&c->large_frees, c->large_frees + 1);
+	uint64_t now = calls_made(c);
+	if (now < c->fence_next)
+		return false;
+	c->fence_next = now + every;
+	return true;
+}
+
+bool gort_quarantine_large(span_t *s, const char *op)
 {
 	uint32_t cap = gort_hard->quarantine;
 	/* Bounded in bytes as well as in objects: one huge buffer freed over
@@ -188,9 +241,13 @@ bool gort_quarantine_large(span_t *s)
 	if (!cap || !gort_mem.lquar || span_bytes(s) > gort_hard->lquar_object)
 		return false;
 	void *base = (void *)s->base;
-	if ((gort_hard->lquar_keeps ? gort_os_protect_none(base, span_bytes(s))
-				    : gort_os_guard(base, span_bytes(s))) != 0)
+	bool fence = fence_due(cache_current());
+	if (!fence)
+		memset(base, 0, harden_zero_len(gort_hard, s->request));
+	else if ((gort_hard->lquar_keeps ? gort_os_protect_none(base, span_bytes(s))
+					 : gort_os_guard(base, span_bytes(s))) != 0)
 		return false;
+	s->fenced = fence;
 	heap_t *h = &gort_mem.heap;
 	span_t *out = NULL;
 	gort_lock(&h->lock);
@@ -200,11 +257,11 @@ bool gort_quarantine_large(span_t *s)
 	gort_mem.lqbytes += span_bytes(s);
 	large_over(cap, &out);
 	gort_unlock(&h->lock);
-	release_large(out);
+	release_large(out, op);
 	return true;
 }
 
-void gort_quarantine_drain_large(void)
+void gort_quarantine_drain_large(const char *op)
 {
 	heap_t *h = &gort_mem.heap;
 	span_t *out = NULL;
@@ -212,7 +269,7 @@ void gort_quarantine_drain_large(void)
 	if (gort_hard->quarantine)
 		large_over(0, &out);
 	gort_unlock(&h->lock);
-	release_large(out);
+	release_large(out, op);
 }
 
 /* ----------------------------------------------------------- bookkeeping */
@@ -269,6 +326,17 @@ uint64_t gort_quarantine_entries(uintptr_t *bad)
 		n++;
 	}
 	return n;
+}
+
+uintptr_t gort_quarantine_large_written(void)
+{
+	for (uint32_t i = 0; i < gort_mem.lqlen; i++) {
+		const span_t *s = gort_mem.lquar[(gort_mem.lqhead + i) % gort_hard->quarantine];
+		size_t zlen = harden_zero_len(gort_hard, s->request);
+		if (!s->fenced && gort_first_nonzero((const void *)s->base, zlen) != zlen)
+			return s->base;
+	}
+	return 0;
 }
 
 void gort_quarantine_shutdown(void)

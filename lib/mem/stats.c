@@ -125,6 +125,6 @@ void gort_mem_reclaim_for_retry(void)
 	cache_t *c = gort_tls_cache;
 	if (c && gort_tls_gen == ld(&gort_mem.gen))
 		gort_cache_release_empty(c);
-	gort_quarantine_drain_large();
+	gort_quarantine_drain_large("malloc");
 	gort_central_reclaim_all();
 }

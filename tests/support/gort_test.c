@@ -3,6 +3,7 @@
  * one does. Linked into every test binary, so it defines no Criterion test
  * and exports only gt_* names.
  */
+#define _GNU_SOURCE /* process_vm_readv */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "gort_test.h"
@@ -235,6 +237,15 @@ void gt_raw_segv(void)
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
+}
+
+bool gt_readable(const void *p)
+{
+	char byte;
+	struct iovec to = {&byte, 1}, from = {(void *)p, 1};
+	ssize_t n = process_vm_readv(getpid(), &to, 1, &from, 1, 0);
+	cr_assert(n == 1 || errno == EFAULT, "process_vm_readv: errno %d", errno);
+	return n == 1;
 }
 
 size_t gt_resident_pages(const void *p, size_t n)

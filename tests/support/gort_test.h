@@ -81,6 +81,10 @@ void gt_finish(void);
 /* Resident pages of [p, p+n) (mincore; p page-aligned). */
 size_t gt_resident_pages(const void *p, size_t n);
 
+/* Whether the byte at p can be read, without touching it from this thread
+ * (process_vm_readv: a fenced page gives EFAULT, not a signal). */
+bool gt_readable(const void *p);
+
 /* No report so far, and every invariant holds (gort_check()). */
 void gt_expect_clean(void);
 

@@ -899,6 +899,76 @@ static void large_quarantine_pages(int preset, bool kept)
 	gort_shutdown();
 }
 
+/* Default fences a large free (its pages fault) when its thread made
+ * LQUAR_FENCE_EVERY allocator calls since its last fence; a thread's first
+ * large free always is. In between, freed large objects get their head
+ * zeroed instead, and stay readable. */
+Test(harden, default_fences_large_frees_paced_by_calls)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 8);
+	char *a = gort_malloc(100000), *b = gort_malloc(100000), *c = gort_malloc(100000);
+	memset(b, 0x5a, 100000);
+	gort_free(a);
+	cr_assert_not(gt_readable(a), "the first large free is fenced");
+	gort_free(b);
+	cr_assert(gt_readable(b), "the next one, right after, is not");
+	cr_assert_eq(gt_nonzero_at(b, GORT_ZERO_CHECK_BYTES), GORT_ZERO_CHECK_BYTES,
+		     "its head reads zero");
+	cr_assert_eq((unsigned char)b[GORT_ZERO_CHECK_BYTES], 0x5a, "only its head is zeroed");
+	for (int i = 0; i < LQUAR_FENCE_EVERY; i++)
+		gort_free(gort_malloc(32)); /* a call, and one when it leaves the quarantine */
+	gort_free(c);
+	cr_assert_not(gt_readable(c), "fenced again after LQUAR_FENCE_EVERY calls");
+	gt_expect_clean();
+}
+
+Test(harden, paranoid_fences_every_large_free)
+{
+	init_preset(GORT_HARDEN_PARANOID, 8);
+	for (int i = 0; i < 4; i++) {
+		char *p = gort_malloc(100000);
+		gort_free(p);
+		cr_assert_not(gt_readable(p), "large free %d not fenced", i);
+	}
+	gt_expect_clean();
+}
+
+/* An unfenced large object written after its free: gort_check names it
+ * while it is held, and the free that pushes it out reports it. */
+static char *written_after_free(void)
+{
+	init_preset(GORT_HARDEN_DEFAULT, 2);
+	gort_free(gort_malloc(100000)); /* takes the fence */
+	char *p = gort_malloc(100000);
+	gort_free(p);
+	cr_assert(gt_readable(p));
+	p[40] = 1;
+	return p;
+}
+
+Test(harden, gort_check_finds_a_write_into_an_unfenced_large_object)
+{
+	char *p = written_after_free();
+	cr_assert_neq(gort_check(), 0);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_HEAP_CORRUPTION);
+	cr_assert(strstr(gt_rec.detail, "large object in quarantine was written"), "%s",
+		  gt_rec.detail);
+	cr_assert_eq(gt_rec.address, (uintptr_t)p);
+}
+
+Test(harden, a_write_into_an_unfenced_large_object_is_reported_when_it_leaves)
+{
+	char *p = written_after_free();
+	for (int i = 0; i < 2; i++) /* push p out */
+		gort_free(gort_malloc(100000));
+	cr_assert_eq(gt_reports(), 1);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_USE_AFTER_FREE);
+	cr_assert_eq(gt_rec.address, (uintptr_t)p);
+	cr_assert(strstr(gt_rec.detail, "written after free at +40"), "%s", gt_rec.detail);
+	gt_reset_reports();
+	gt_expect_clean(); /* repaired and back in the heap */
+}
+
 Test(harden, default_keeps_a_quarantined_large_objects_pages)
 {
 	large_quarantine_pages(GORT_HARDEN_DEFAULT, true);
