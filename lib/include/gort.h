@@ -51,7 +51,11 @@ typedef enum gort_harden {
  * freed small slot are zeroed at free and must still read zero when the slot
  * is handed out again (a write after free there is reported); the rest of
  * the slot keeps what it held. Paranoid zeroes and checks the whole slot.
- * A bounded prefix (two cache lines) keeps the check O(1) per operation:
+ * A freed large object waits in a quarantine too: default makes its pages
+ * fault on any access for one large free per 4,096 allocator calls of its
+ * thread (its first large free always), and zeroes the first
+ * GORT_ZERO_CHECK_BYTES of the others, checked when they leave; paranoid
+ * makes every one fault. A bounded prefix (two cache lines) keeps the check O(1) per operation:
  * most writes through a dangling pointer land in an object's first fields. */
 #define GORT_ZERO_CHECK_BYTES 128
 
@@ -146,7 +150,8 @@ GORT_API void gort_memstats(struct gort_memstats *out);
 /* Return idle memory to the OS now: every free page run is released with
  * madvise(MADV_DONTNEED). Spans emptied by frees (and the calling thread's
  * quarantined small objects) are given back to the heap first. Freed large
- * objects in their quarantine stay there: their pages are released already.
+ * objects in their quarantine stay there until later large frees push them
+ * out (at most 64 MiB of them in default).
  * Returns the number of bytes newly released. */
 GORT_API size_t gort_release(void);
 
