@@ -28,8 +28,7 @@
  *    damaged offset in the detail; the byte is put back, usable_size then
  *    reports nothing, and the object is freed or kept.
  *  - write after free: a live small object is freed (into a quarantine or
- *    its span's inbox; large ones are never touched once freed, their pages
- *    fault by design) and one nonzero byte written into the part of its
+ *    its span's inbox) and one nonzero byte written into the part of its
  *    slot that zero_check watches (GORT_ZERO_CHECK_BYTES in default); at once
  *    gort_check() must report heap corruption, "use after free", naming the
  *    slot. Then one of two variants, both exact:
@@ -46,6 +45,11 @@
  *              malloc must report the use after free, repair the slot and
  *              go on with another (counted as one more malloc and free).
  *              Too many free slots for the model's budget: repair instead.
+ *  - write after a large free: a freed large object held in quarantine is
+ *    fenced (its first byte cannot be read: paranoid fences every one) or
+ *    its watched head reads zero (gort.h); then one nonzero byte goes into
+ *    that head, gort_check() must report it as above, and the zero goes
+ *    back.
  *  - double free in quarantine: a pointer the model holds in a quarantine
  *    (chosen among all held ones, so possibly many frees ago), through
  *    free, realloc or usable_size: a double free, "in quarantine".
@@ -58,9 +62,12 @@
  * that reports a use after free, whose object the shell frees and the
  * harness keeps.
  */
+#define _GNU_SOURCE /* process_vm_readv */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "misuse.h"
 
@@ -274,14 +281,50 @@ static void flush_and_reuse(const sh_obj *o, const gort_span_info *si, size_t at
 	reuse_until_report(o, at, detail);
 }
 
+/* Whether p's byte can be read, without a fault: a fenced page is EFAULT. */
+static int readable(uintptr_t p)
+{
+	char byte;
+	struct iovec to = {&byte, 1}, from = {(void *)p, 1};
+	return process_vm_readv(getpid(), &to, 1, &from, 1, 0) == 1;
+}
+
+static void hz_write_after_large_free(size_t i, uint16_t off, uint8_t x)
+{
+	sh_obj o = shadow.live[i];
+	sh_free_live(i);
+	if (!sh_held_find(o.p))
+		return; /* too big to hold: back in the heap */
+	int fenced = !readable(o.p);
+	SH_ASSERT(fenced || shadow.preset != GORT_HARDEN_PARANOID,
+		  "paranoid left freed large object %llu readable", (unsigned long long)o.id);
+	if (fenced)
+		return;
+	size_t req = o.req ? o.req : 1; /* a large malloc(0) (aligned) asks for a byte */
+	size_t head = req < shadow.zero_bytes ? req : shadow.zero_bytes;
+	for (size_t k = 0; k < head; k++)
+		SH_ASSERT(((volatile uint8_t *)o.p)[k] == 0,
+			  "freed large object %llu: byte %zu of its head is not zero",
+			  (unsigned long long)o.id, k);
+	size_t at = off % head;
+	poke(&o, at, x, "write after free");
+	expect_check_finds(&o);
+	poke(&o, at, 0, "repair");
+	sh_gort_check();
+}
+
 static void hz_write_after_free(fdp_t *d)
 {
 	size_t i = sh_pick(d, shadow.nlive);
 	uint16_t off = fdp_u16(d);
 	uint8_t x = (uint8_t)fdp_range(d, 1, 255);
 	int reuse = fdp_bool(d);
-	if (shadow.nlive == 0 || shadow.live[i].cls == 0)
-		return; /* a freed large object's pages fault */
+	if (shadow.nlive == 0)
+		return;
+	if (shadow.live[i].cls == 0) {
+		hz_write_after_large_free(i, off, x);
+		return;
+	}
 	sh_obj o = shadow.live[i];
 	gort_span_info si;
 	SH_ASSERT(gort_inspect_span_of(o.p, &si) == 0, "object %llu has no span",
