@@ -297,9 +297,13 @@ static void check_last_quarantined(cache_t *c)
 	dirty_dead_slot(s, p, bad, "malloc", " (found at the next allocation)");
 }
 
-/* A free: the dead slots within NEIGHBOUR_BYTES after the object's slot
- * must read zero in their watched prefix; a write there came from beyond
- * the object's canary, or through a dangling pointer. O(1). */
+/* A free into a span our cache owns: the dead slots within NEIGHBOUR_BYTES
+ * after the object's slot must read zero in their watched prefix; a write
+ * there came from beyond the object's canary, or through a dangling
+ * pointer. O(1). Only in our own spans: in another thread's, its owner may
+ * hand out a slot we have just read as dead and its new object be written
+ * before we read the slot (a false report, seen under xmalloc-style
+ * producer/consumer churn). */
 #define NEIGHBOUR_BYTES 64
 static void check_neighbours(const span_t *s, size_t idx, const char *op)
 {
@@ -538,10 +542,11 @@ static void free_small_hardened(span_t *s, size_t idx, uintptr_t p, const char *
 		return;
 	if (h->canary && (small_request(s, p, op) == (size_t)-1 || !family_ok(s, p, family, op)))
 		return;
-	if (h->zero_check)
-		check_neighbours(s, idx, op);
 	cache_t *c = cache_current();
-	if (h->quarantine && c && ld(&s->cache_id) == c->id) {
+	bool ours = c && ld(&s->cache_id) == c->id;
+	if (h->zero_check && ours)
+		check_neighbours(s, idx, op);
+	if (h->quarantine && ours) {
 		gort_quarantine_small(c, s, idx, p);
 		return;
 	}

@@ -13,6 +13,7 @@
 #include <criterion/redirect.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -508,6 +509,86 @@ Test(harden, threads_trading_objects_leave_a_whole_heap)
 	gort_memstats(&ms);
 	cr_assert_eq(ms.quarantine_objects, 0, "exited threads and flush empty the quarantines");
 	cr_assert_eq(ms.heap_objects, 0);
+}
+
+/* A producer fills objects and hands them to a consumer, which frees them
+ * into the producer's spans while the producer allocates there and writes
+ * (xmalloc's shape). Nothing is misused, so nothing may be reported: a
+ * free's look at the slots beside its object, done in another thread's span,
+ * once read a slot as dead just before its owner handed it out and its new
+ * object was written, and reported a use after free. */
+#define PC_RING 256
+#define PC_OBJECTS 400000
+static void *volatile pc_ring[PC_RING];
+static volatile unsigned long pc_head, pc_tail;
+
+static void *pc_consumer(void *arg)
+{
+	(void)arg;
+	for (unsigned long n = 0; n < PC_OBJECTS; n++) {
+		while (__atomic_load_n(&pc_head, __ATOMIC_ACQUIRE) == n)
+			sched_yield();
+		gort_free(pc_ring[n % PC_RING]);
+		__atomic_store_n(&pc_tail, n + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void producer_consumer(int preset)
+{
+	gort_config cfg = {.arena_bytes = 256 * MiB, .threaded = 1, .procs = 2, .harden = preset};
+	gt_init_config(&cfg);
+	gt_record_errors();
+	pc_head = pc_tail = 0;
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, pc_consumer, NULL), 0);
+	for (unsigned long n = 0; n < PC_OBJECTS; n++) {
+		while (n - __atomic_load_n(&pc_tail, __ATOMIC_ACQUIRE) >= PC_RING)
+			sched_yield();
+		char *p = gort_malloc(8); /* 16-byte slots: four beside each free */
+		memset(p, 0xa5, 8);
+		gort_free(gort_malloc(8)); /* the producer frees in its spans too */
+		pc_ring[n % PC_RING] = p;
+		__atomic_store_n(&pc_head, n + 1, __ATOMIC_RELEASE);
+	}
+	pthread_join(t, NULL);
+	cr_assert_eq(gt_reports(), 0, "%s", gt_rec.first);
+}
+
+Test(harden, producer_consumer_frees_report_nothing_default, .timeout = 60)
+{
+	producer_consumer(GORT_HARDEN_DEFAULT);
+}
+
+Test(harden, producer_consumer_frees_report_nothing_paranoid, .timeout = 60)
+{
+	producer_consumer(GORT_HARDEN_PARANOID);
+}
+
+/* The same rule, made deterministic: a dirty dead slot beside an object
+ * freed by another thread is left to the span's owner, which finds it. */
+Test(harden, a_free_in_another_threads_span_leaves_its_neighbours_to_the_owner)
+{
+	gort_config cfg = {.arena_bytes = 256 * MiB, .threaded = 1, .procs = 2,
+			   .harden = GORT_HARDEN_DEFAULT};
+	gt_init_config(&cfg);
+	gt_record_errors();
+	char *x = gort_malloc(8), *y = gort_malloc(8);
+	cr_assert_eq(y, x + 16, "two 16-byte slots side by side");
+	gort_free(y);
+	y[0] = 1; /* written after free */
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, free_it, x), 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(gt_reports(), 0, "another thread's free looked into our span: %s",
+		     gt_rec.first);
+	gort_free(gort_malloc(8)); /* our next malloc checks the slot we freed last */
+	cr_assert_eq(gt_reports(), 1);
+	cr_assert_eq(gt_rec.kind, GORT_ERR_USE_AFTER_FREE);
+	cr_assert_eq(gt_rec.address, (uintptr_t)y);
+	gt_reset_reports();
+	gort_flush_caches();
+	gt_expect_clean();
 }
 
 /* ---------------------------------------------------------- guard pages */
