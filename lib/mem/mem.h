@@ -179,13 +179,15 @@ static inline bool bitmap_test(const span_t *s, unsigned plane, size_t i)
 	return (ld(&span_plane(s, plane)[i / 64]) >> (i % 64)) & 1;
 }
 /* Slot idx of s holds a live object: allocated, not freed by another
- * thread (inbox), not in a quarantine. */
+ * thread (inbox), not in a quarantine. FREED is loaded with acquire: a
+ * remote free zeroes the slot before it sets the bit, and a caller that
+ * reads a dead slot's bytes next must see them zeroed. */
 static inline bool slot_live(const span_t *s, size_t idx)
 {
 	uint64_t bit = (uint64_t)1 << (idx % 64);
 	size_t w = idx / 64;
 	return (ld(&span_plane(s, GORT_PLANE_ALLOC)[w]) & bit) &&
-	       !((ld(&span_plane(s, GORT_PLANE_FREED)[w]) |
+	       !((ld_acq(&span_plane(s, GORT_PLANE_FREED)[w]) |
 		  ld(&span_plane(s, GORT_PLANE_QUARANTINE)[w])) &
 		 bit);
 }
