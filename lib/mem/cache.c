@@ -20,9 +20,12 @@
  *  - alloc[sc] is gort_empty_span or a span with owner CACHE, cache_id == id
  *    and cache_list NONE; so is every span on ready[sc] and full[sc], with
  *    cache_list READY, FULL or EMPTY; together they number at most cache_owned_cap(sc)
- *    plus those kept for their quarantined slots (at most the ring's length);
+ *    plus those kept for their quarantined slots (at most the ring's length;
+ *    slots on the recent stacks keep none past the cap: owned_trim drains them);
  *  - a ready span has a free slot: only its owner allocates from it; an
  *    empty span has no slot allocated; at most CACHE_EMPTY_KEEP per class;
+ *  - light: the slots on its recent stacks (recent.c) lie in spans it owns,
+ *    which keeps them as it keeps those with quarantined slots;
  *  - every bit of a span's alloc_cache is a slot with ALLOC clear, within
  *    the span, in word cache_word; next_word > cache_word;
  *  - only the cache's own thread touches its spans' ALLOC words.
@@ -58,6 +61,8 @@ cache_t *gort_cache_new(int kind)
 		c->ready[sc] = (owned_list_t){0};
 		c->full[sc] = (owned_list_t){0};
 		c->empty[sc] = (owned_list_t){0};
+		c->recent_n[sc] = c->recent_bottom[sc] = 0;
+		c->recent_cap[sc] = gort_recent_cap(sc);
 	}
 	c->tiny = 0;
 	c->tiny_offset = 0;
@@ -159,6 +164,11 @@ void gort_cache_span_freed(cache_t *c, span_t *s, bool word_empty)
 static void owned_trim(cache_t *c, unsigned sc)
 {
 	unsigned cap = cache_owned_cap(sc);
+	if (cache_owned(c, sc) <= cap)
+		return;
+	/* The recent stack's slots pin their spans (nquar) as ring entries
+	 * do; unlike those they can be freed now. */
+	gort_recent_drain(c, sc);
 	static const uint8_t order[] = {CACHE_LIST_FULL, CACHE_LIST_READY};
 	for (unsigned i = 0; i < sizeof order; i++) {
 		uint8_t where = order[i];
@@ -358,7 +368,9 @@ void gort_cache_release_empty(cache_t *c)
 
 void gort_cache_flush(cache_t *c)
 {
-	gort_quarantine_drain(c); /* first: its frees are local while c owns the spans */
+	/* First: their frees are local while c owns the spans. */
+	gort_quarantine_drain(c);
+	gort_recent_drain_all(c);
 	drop_tiny(c);
 	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
 		span_t *s = c->alloc[sc];

@@ -188,16 +188,27 @@ static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsi
 	if ((flags & GORT_NOSCAN) && size < TINY_SIZE && !(flags & GORT_ZERO))
 		return gort_cache_alloc_tiny(c, size ? size : 1);
 	unsigned sc = sc_class_of(size ? abi_slot_need(size, size, flags) : 1);
-	bool marked;
-	void *p = cache_alloc_marked(c, sc, !(flags & GORT_NOSCAN), &marked);
-	if (unlikely(!p)) {
-		errno = ENOMEM;
-		return NULL;
+	bool pointers = !(flags & GORT_NOSCAN);
+	span_t *s;
+	void *p;
+	unsigned held = c->recent_n[sc];
+	/* The bitmap's word used up: the top slot before another word. */
+	if (held >= 2 || (held == 1 && c->alloc[sc]->alloc_cache == 0)) {
+		p = recent_pop(c, sc, pointers, held == 1, &s);
+		if (unlikely(!p))
+			return gort_alloc(size, flags); /* a stray was reported */
+	} else {
+		bool marked;
+		p = cache_alloc_marked(c, sc, pointers, &marked);
+		if (unlikely(!p)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		s = c->alloc[sc];
+		if (unlikely(!marked))
+			note_pointers(s, p, pointers);
 	}
-	span_t *s = c->alloc[sc];
 	DEBUG_CHECK_SPAN(s);
-	if (unlikely(!marked))
-		note_pointers(s, p, !(flags & GORT_NOSCAN));
 	if (flags & GORT_ZERO)
 		memset(p, 0, s->elemsize);
 	return p;
@@ -434,21 +445,28 @@ static COLD void report_not_live(const span_t *s, size_t idx, uintptr_t p, const
 	report_at(kind, op, p, s, kind == GORT_ERR_INVALID_FREE ? "slot never allocated" : NULL);
 }
 
-/* The owner's own free: its thread alone writes the span's ALLOC words. */
+/* The owner's own free: its thread alone writes the span's ALLOC words.
+ * In light the slot waits on the class's recent stack (not tiny blocks,
+ * whose class has none). */
 static HOT_INLINE void free_local(cache_t *c, span_t *s, size_t idx, uintptr_t p,
 				  const char *op)
 {
 	uint64_t bit = (uint64_t)1 << (idx % 64);
 	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[idx / 64];
+	uint64_t *q = &span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64];
 	uint64_t alloc = ld(a);
-	/* QUARANTINE is not looked at: light never sets it, and the hardened
-	 * paths check it (small_live) before they come here. */
-	if (unlikely(!(alloc & bit) || (ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) & bit))) {
+	/* QUARANTINE: light's recent stack holds the slot (the hardened paths
+	 * check it, small_live, before they come here). */
+	if (unlikely(!(alloc & bit) ||
+		     ((ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) | ld(q)) & bit))) {
 		report_not_live(s, idx, p, op, alloc & bit);
 		return;
 	}
+	unsigned sc = ld(&s->spanclass);
+	if (recent_push(c, sc, s, q, bit, p))
+		return;
 	st(a, alloc & ~bit);
-	counter_inc(&c->slot_free[ld(&s->spanclass)]);
+	counter_inc(&c->slot_free[sc]);
 	cache_note_local_free(c, s, alloc & ~bit);
 }
 
@@ -460,8 +478,10 @@ static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const ch
 	uint64_t bit = (uint64_t)1 << (idx % 64);
 	unsigned sc = ld(&s->spanclass);
 	uint32_t *full_flag = &s->full_flag;
-	if (unlikely(!(ld(&span_plane(s, GORT_PLANE_ALLOC)[idx / 64]) & bit))) {
-		report_not_live(s, idx, p, op, false);
+	bool alloc = ld(&span_plane(s, GORT_PLANE_ALLOC)[idx / 64]) & bit;
+	/* QUARANTINE: the owner's recent stack holds it (light). */
+	if (unlikely(!alloc || (ld(&span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64]) & bit))) {
+		report_not_live(s, idx, p, op, alloc);
 		return;
 	}
 	uint64_t old = __atomic_fetch_or(&span_plane(s, GORT_PLANE_FREED)[idx / 64], bit,
@@ -645,7 +665,7 @@ static COLD void free_general(void *ptr)
 }
 
 /* The common free, light preset: a live small object of a span the
- * calling thread's cache owns. Every test of validate() and free_local()
+ * calling thread's cache owns, onto its class's recent stack. Every test of validate() and free_local()
  * is made, in a function that calls nothing, so it needs no frame; anything
  * else goes to free_general, which makes the same tests again and reports.
  * A span we own cannot be recycled under us, so the spans array entry is
@@ -664,16 +684,16 @@ void gort_free(void *ptr)
 	if (unlikely(sc == LARGE_SPAN_CLASS || sc == TINY_SPAN_CLASS ||
 		     off >= (ld(&s->npages) << PAGE_SHIFT)))
 		return free_general(ptr);
-	size_t idx = sc_index_of(sc, off);
+	size_t idx = sc_index_of(sc, off), nw = ld(&s->nwords);
 	uint64_t bit = (uint64_t)1 << (idx % 64);
-	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[idx / 64];
+	uint64_t *a = &ld(&s->bits)[idx / 64];
+	uint64_t *q = a + (size_t)GORT_PLANE_QUARANTINE * nw;
 	uint64_t alloc = ld(a);
 	if (unlikely(idx >= ld(&s->nelems) || idx * ld(&s->elemsize) != off || !(alloc & bit) ||
-		     (ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) & bit)))
+		     ((ld(a + (size_t)GORT_PLANE_FREED * nw) | ld(q)) & bit)))
 		return free_general(ptr);
-	st(a, alloc & ~bit);
-	counter_inc(&c->slot_free[sc]);
-	cache_note_local_free(c, s, alloc & ~bit);
+	if (unlikely(!recent_push(c, sc, s, q, bit, p)))
+		return free_general(ptr); /* no stack: not light */
 }
 
 /* Canary presets: the request of the live object at p (slot idx of s), or
@@ -731,7 +751,9 @@ static size_t live_size(uintptr_t p, const char *op, span_t **sp)
 		uint64_t after = ((m >> 16) & TINY_LIVE_MASK) >> (off + 1);
 		return after ? (size_t)__builtin_ctzll(after) + 1 : TINY_END(m) - off;
 	}
-	if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx)) {
+	/* QUARANTINE: light's recent stack holds it. */
+	if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx) ||
+	    (ld(&s->spanclass) != LARGE_SPAN_CLASS && bitmap_test(s, GORT_PLANE_QUARANTINE, idx))) {
 		report_at(clear_bit_kind(s, idx), op, p, s, "object is not allocated");
 		return (size_t)-1;
 	}

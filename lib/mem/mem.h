@@ -103,7 +103,7 @@ struct span {
 	uint8_t needzero;    /* its memory may hold old data */
 	uint8_t guard;       /* its last `guard` pages are guard pages (paranoid) */
 	uint8_t cache_list;  /* enum cache_list: where its cache keeps it (owner only) */
-	uint16_t nquar;      /* its slots in the owning cache's quarantine rings */
+	uint16_t nquar;      /* its slots in its cache's quarantine rings or recent stacks */
 	uint32_t full_flag;  /* on the full list; the first free moves it (atomic) */
 	uint32_t hwm;        /* slots below it were handed out at least once (atomic) */
 	int32_t cache_id;    /* the cache holding it, -1 */
@@ -460,8 +460,24 @@ typedef struct owned_list {
 	uint16_t n;
 } owned_list_t;
 
+/* Light: per class, a stack of slots the cache's thread freed last in spans
+ * it owns, handed out again before the bitmap is (recent.c). A ring: a push
+ * onto a full stack frees its oldest slot. RECENT_SLOTS is a power of 2. */
+#define RECENT_SLOTS 16
+/* A class holds at most this many bytes in its stack (fewer slots of the
+ * big classes), so a thread's stacks pin little memory. */
+#define RECENT_BYTES ((size_t)64 << 10)
+typedef struct recent_slot {
+	uintptr_t p;
+	span_t *s;
+} recent_slot_t;
+
 struct cache {
 	span_t *alloc[NUM_SPAN_CLASSES]; /* &gort_empty_span when none */
+	/* The recent stacks: recent_n read by gort_check, like qlen. */
+	uint8_t recent_n[NUM_SPAN_CLASSES];
+	uint8_t recent_bottom[NUM_SPAN_CLASSES]; /* the oldest entry's index in the ring */
+	uint8_t recent_cap[NUM_SPAN_CLASSES]; /* 0: no stack (hardened, tiny, large) */
 	owned_list_t ready[NUM_SPAN_CLASSES]; /* owned spans with a free slot */
 	owned_list_t full[NUM_SPAN_CLASSES];  /* owned spans that ran out */
 	owned_list_t empty[NUM_SPAN_CLASSES]; /* owned spans with no object */
@@ -485,6 +501,7 @@ struct cache {
 	cache_t *next_all;  /* registry of every cache */
 	cache_t *next_idle; /* caches of exited threads, ready for reuse */
 	int in_use;
+	recent_slot_t recent[NUM_SPAN_CLASSES][RECENT_SLOTS];
 };
 
 MEM_HIDDEN extern span_t gort_empty_span;
@@ -581,6 +598,90 @@ static inline void *cache_alloc(cache_t *c, unsigned sc)
 	bool marked;
 	return cache_alloc_marked(c, sc, -1, &marked);
 }
+
+/* ---------------------------------------------------------------- recent */
+/* recent.c. Light: the owner's free of a live slot of a span it owns pushes
+ * the slot on its class's stack instead of clearing ALLOC. The slot keeps
+ * ALLOC and gets QUARANTINE (counted in span.nquar, which keeps the span
+ * with its cache as a ring entry does), so it is not live and a second free
+ * of it, from any thread, is a double free. An allocation of the class
+ * takes the slot just below the top, still in the CPU's cache: the top one,
+ * freed last, waits for the next free, so free(p); q = malloc(n); free(p)
+ * is caught as it was with the bitmap alone, whose current word never holds
+ * a slot freed since it was loaded. It is taken only where the bitmap would
+ * have gone on to another word. A slot counts as freed while it waits. */
+#define RECENT_MASK (RECENT_SLOTS - 1)
+
+static inline recent_slot_t *recent_at(cache_t *c, unsigned sc, unsigned i)
+{
+	return &c->recent[sc][(c->recent_bottom[sc] + i) & RECENT_MASK];
+}
+
+/* A full stack's oldest slot, freed to the bitmap to make room. */
+MEM_HIDDEN void gort_recent_spill(cache_t *c, unsigned sc);
+
+/* Push p, slot of s whose QUARANTINE word is qw and bit `bit`, which the
+ * caller found live; false when class sc has no stack (cap 0). */
+static inline bool recent_push(cache_t *c, unsigned sc, span_t *s, uint64_t *qw, uint64_t bit,
+			       uintptr_t p)
+{
+	unsigned n = c->recent_n[sc];
+	if (unlikely(n >= c->recent_cap[sc])) {
+		if (!c->recent_cap[sc])
+			return false;
+		gort_recent_spill(c, sc);
+		n--;
+	}
+	*recent_at(c, sc, n) = (recent_slot_t){p, s};
+	st(&c->recent_n[sc], (uint8_t)(n + 1));
+	st(qw, ld(qw) | bit);
+	s->nquar++;
+	counter_inc(&c->slot_free[sc]);
+	return true;
+}
+
+/* A racing double free left a FREED bit on a slot in a stack: cleared,
+ * noted and reported (gort_report_pending), the slot left where it is. */
+MEM_HIDDEN void gort_recent_stray(span_t *s, size_t idx);
+
+/* Take a slot off class sc's stack: the one below the top (2 or more held)
+ * or, with `top`, the top one (1 or more). Its POINTERS bit is set as
+ * cache_take_marked sets it; *sp gets its span. NULL after a stray was
+ * reported: the caller allocates again from scratch. */
+static inline __attribute__((always_inline)) void *recent_pop(cache_t *c, unsigned sc,
+							      bool pointers, bool top,
+							      span_t **sp)
+{
+	unsigned n = c->recent_n[sc] - 1u;
+	recent_slot_t *last = recent_at(c, sc, n), *at = top ? last : recent_at(c, sc, n - 1);
+	recent_slot_t e = *at;
+	span_t *s = e.s;
+	size_t idx = sc_index_of(sc, e.p - s->base), nw = s->nwords;
+	uint64_t bit = (uint64_t)1 << (idx % 64);
+	uint64_t *alloc = &s->bits[idx / 64];
+	if (unlikely(ld(alloc + (size_t)GORT_PLANE_FREED * nw) & bit)) {
+		gort_recent_stray(s, idx);
+		return NULL;
+	}
+	*at = *last;
+	st(&c->recent_n[sc], (uint8_t)n);
+	uint64_t *qw = alloc + (size_t)GORT_PLANE_QUARANTINE * nw;
+	st(qw, ld(qw) & ~bit);
+	s->nquar--;
+	uint64_t *pw = alloc + (size_t)GORT_PLANE_POINTERS * nw, old = ld(pw);
+	if (((old & bit) != 0) != pointers)
+		st(pw, old ^ bit);
+	counter_inc(&c->slot_alloc[sc]);
+	*sp = s;
+	return (void *)e.p;
+}
+
+/* Free for real every slot class sc's stack holds (each counted freed
+ * already), or every class's. */
+MEM_HIDDEN void gort_recent_drain(cache_t *c, unsigned sc);
+MEM_HIDDEN void gort_recent_drain_all(cache_t *c);
+/* The stack size of class sc in a new cache under the current preset. */
+MEM_HIDDEN uint8_t gort_recent_cap(unsigned sc);
 
 /* Paranoid: a random free slot of the current word. */
 MEM_HIDDEN void *gort_cache_alloc_random(cache_t *c, unsigned sc);
