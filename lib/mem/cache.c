@@ -61,11 +61,13 @@ cache_t *gort_cache_new(int kind)
 		c->ready[sc] = (owned_list_t){0};
 		c->full[sc] = (owned_list_t){0};
 		c->empty[sc] = (owned_list_t){0};
-		c->recent_n[sc] = c->recent_bottom[sc] = 0;
+		c->recent_n[sc] = 0;
 		c->recent_cap[sc] = gort_recent_cap(sc);
 	}
 	c->tiny = 0;
 	c->tiny_offset = 0;
+	c->arena_base = c->arena_used = 0;
+	c->arena_spans = NULL;
 	c->last_quar = 0;
 	c->rng = gort_hard->secret ^ ((uint64_t)(c->id + 1) * GORT_RAND_GAMMA);
 	c->kind = kind;
@@ -74,6 +76,18 @@ cache_t *gort_cache_new(int kind)
 	st(&c->in_use, 1);
 	gort_unlock(&gort_mem.caches_lock);
 	return c;
+}
+
+span_t *gort_cache_span_entry_slow(cache_t *c, uintptr_t p)
+{
+	heap_arena_t *h = gort_arena_of(p);
+	uintptr_t used = h ? ld(&h->used) : 0;
+	if (!h || p >= used)
+		return NULL;
+	c->arena_base = h->base;
+	c->arena_spans = h->spans;
+	c->arena_used = used - h->base;
+	return ld(&h->spans[(p - h->base) >> PAGE_SHIFT]);
 }
 
 /* Load the next word with a free slot into the span's alloc_cache, folding
@@ -166,8 +180,8 @@ static void owned_trim(cache_t *c, unsigned sc)
 	unsigned cap = cache_owned_cap(sc);
 	if (cache_owned(c, sc) <= cap)
 		return;
-	/* The recent stack's slots pin their spans (nquar) as ring entries
-	 * do; unlike those they can be freed now. */
+	/* The recent stack's slots must lie in spans the cache owns, as ring
+	 * entries must; unlike those they can be freed now. */
 	gort_recent_drain(c, sc);
 	static const uint8_t order[] = {CACHE_LIST_FULL, CACHE_LIST_READY};
 	for (unsigned i = 0; i < sizeof order; i++) {

@@ -676,7 +676,7 @@ void gort_free(void *ptr)
 	cache_t *c = gort_tls_cache;
 	if (unlikely(!c || gort_tls_gen != ld(&gort_mem.gen) || gort_hard->checks))
 		return free_general(ptr);
-	span_t *s = arena_span_entry(p);
+	span_t *s = cache_span_entry(c, p);
 	if (unlikely(!s || ld(&s->cache_id) != c->id || ld_acq(&s->state) != SPAN_INUSE))
 		return free_general(ptr);
 	unsigned sc = ld(&s->spanclass);
@@ -692,8 +692,11 @@ void gort_free(void *ptr)
 	if (unlikely(idx >= ld(&s->nelems) || idx * ld(&s->elemsize) != off || !(alloc & bit) ||
 		     ((ld(a + (size_t)GORT_PLANE_FREED * nw) | ld(q)) & bit)))
 		return free_general(ptr);
-	if (unlikely(!recent_push(c, sc, s, q, bit, p)))
-		return free_general(ptr); /* no stack: not light */
+	if (likely(recent_push(c, sc, s, q, bit, p)))
+		return;
+	st(a, alloc & ~bit);
+	counter_inc(&c->slot_free[sc]);
+	cache_note_local_free(c, s, alloc & ~bit);
 }
 
 /* Canary presets: the request of the live object at p (slot idx of s), or

@@ -89,13 +89,22 @@ enum cache_list {
 #define TINY_OPEN ((uint64_t)1 << 63)
 
 typedef struct span span_t;
+/* The first 64 bytes hold every field the fast paths read: fixalloc's
+ * objects start 64 bytes into a page-aligned chunk, and a span is a whole
+ * number of lines, so a free or an allocation touches one line of it. */
 struct span {
 	uintptr_t base;
+	uint64_t *bits;      /* its 4 planes in the bitmap region */
 	size_t npages;
-	span_t *next, *prev; /* heap free bucket or central list */
+	/* Cache-owner fields: only the thread owning the span's cache uses them. */
+	uint64_t alloc_cache; /* free slots of word cache_word not yet handed out */
 	uint32_t elemsize;   /* bytes per slot; large: npages * PAGE_SIZE */
 	uint32_t nelems;     /* slots; large: 1 */
+	uint32_t hwm;        /* slots below it were handed out at least once (atomic) */
+	int32_t cache_id;    /* the cache holding it, -1 */
+	uint32_t cache_word;
 	uint16_t nwords;     /* 64-bit words per bitmap plane */
+	uint16_t nquar;      /* its slots in the owning cache's quarantine rings */
 	uint8_t spanclass;   /* 0 large, 1..67 small, TINY_SPAN_CLASS */
 	uint8_t state;       /* enum span_state; atomic: free() reads it unlocked */
 	uint8_t owner;       /* enum span_owner */
@@ -103,16 +112,10 @@ struct span {
 	uint8_t needzero;    /* its memory may hold old data */
 	uint8_t guard;       /* its last `guard` pages are guard pages (paranoid) */
 	uint8_t cache_list;  /* enum cache_list: where its cache keeps it (owner only) */
-	uint16_t nquar;      /* its slots in its cache's quarantine rings or recent stacks */
+	span_t *next, *prev; /* heap free bucket or central list */
 	uint32_t full_flag;  /* on the full list; the first free moves it (atomic) */
-	uint32_t hwm;        /* slots below it were handed out at least once (atomic) */
-	int32_t cache_id;    /* the cache holding it, -1 */
 	uint32_t nreleased;  /* free run: pages returned to the OS (their bits) */
-	uint64_t *bits;      /* its 4 planes in the bitmap region */
-	/* Cache-owner fields: only the thread owning the span's cache uses them. */
-	uint64_t alloc_cache; /* free slots of word cache_word not yet handed out */
-	uint32_t cache_word;
-	uint32_t next_word;  /* next bitmap word to load */
+	uint32_t next_word;  /* next bitmap word to load (cache owner) */
 	uint64_t *tiny;      /* tiny spans: one mask per 16-byte block */
 	size_t request;      /* large: bytes asked for */
 	/* Central-owned small spans (central.c): live objects when filed
@@ -120,6 +123,8 @@ struct span {
 	uint64_t watch;
 	uint64_t empty_since; /* on a central's empty list since (ns; 0 in step mode) */
 };
+_Static_assert(offsetof(span_t, cache_list) < 64 && sizeof(span_t) % 64 == 0,
+	       "the fast paths' fields fill the first line of a 64-byte aligned span");
 
 /* Relaxed loads (plain moves): a racing double free may read a span that
  * is being recycled, whose fields are then written atomically (span.c). */
@@ -461,12 +466,13 @@ typedef struct owned_list {
 } owned_list_t;
 
 /* Light: per class, a stack of slots the cache's thread freed last in spans
- * it owns, handed out again before the bitmap is (recent.c). A ring: a push
- * onto a full stack frees its oldest slot. RECENT_SLOTS is a power of 2. */
+ * it owns, handed out again before the bitmap is (recent.c). */
 #define RECENT_SLOTS 16
-/* A class holds at most this many bytes in its stack (fewer slots of the
- * big classes), so a thread's stacks pin little memory. */
-#define RECENT_BYTES ((size_t)64 << 10)
+/* A class holds at most this many bytes in its stack: fewer slots of the
+ * big classes, none above 8 KiB (a stack of one slot could never hand it
+ * out, recent_pop), so a thread's stacks pin little memory and few spans
+ * that a large allocation might need. */
+#define RECENT_BYTES ((size_t)16 << 10)
 typedef struct recent_slot {
 	uintptr_t p;
 	span_t *s;
@@ -476,7 +482,6 @@ struct cache {
 	span_t *alloc[NUM_SPAN_CLASSES]; /* &gort_empty_span when none */
 	/* The recent stacks: recent_n read by gort_check, like qlen. */
 	uint8_t recent_n[NUM_SPAN_CLASSES];
-	uint8_t recent_bottom[NUM_SPAN_CLASSES]; /* the oldest entry's index in the ring */
 	uint8_t recent_cap[NUM_SPAN_CLASSES]; /* 0: no stack (hardened, tiny, large) */
 	owned_list_t ready[NUM_SPAN_CLASSES]; /* owned spans with a free slot */
 	owned_list_t full[NUM_SPAN_CLASSES];  /* owned spans that ran out */
@@ -484,6 +489,11 @@ struct cache {
 	uintptr_t tiny;                  /* current tiny block */
 	uintptr_t last_quar;             /* the slot it quarantined last (malloc.c) */
 	uint32_t tiny_offset;
+	/* The arena the owner's last free fell in (cache_span_entry): its
+	 * base, spans array, and committed bytes then (they only grow). */
+	uintptr_t arena_base;
+	span_t **arena_spans;
+	size_t arena_used;
 	int32_t id;
 	int32_t kind; /* 0 per-thread, 1 per-P */
 	uint32_t gen;
@@ -505,6 +515,17 @@ struct cache {
 };
 
 MEM_HIDDEN extern span_t gort_empty_span;
+MEM_HIDDEN span_t *gort_cache_span_entry_slow(cache_t *c, uintptr_t p);
+/* arena_span_entry for the owner's frees: their pointers fall in the same
+ * arena again and again, so the arena found last is tried first, without
+ * the index's dependent loads. */
+static inline span_t *cache_span_entry(cache_t *c, uintptr_t p)
+{
+	uintptr_t off = p - c->arena_base;
+	if (likely(off < c->arena_used))
+		return ld(&c->arena_spans[off >> PAGE_SHIFT]);
+	return gort_cache_span_entry_slow(c, p);
+}
 MEM_HIDDEN void gort_cache_span_freed(cache_t *c, span_t *s, bool word_empty);
 /* Spans of class sc that c keeps besides its current one. */
 static inline unsigned cache_owned(const cache_t *c, unsigned sc)
@@ -602,40 +623,28 @@ static inline void *cache_alloc(cache_t *c, unsigned sc)
 /* ---------------------------------------------------------------- recent */
 /* recent.c. Light: the owner's free of a live slot of a span it owns pushes
  * the slot on its class's stack instead of clearing ALLOC. The slot keeps
- * ALLOC and gets QUARANTINE (counted in span.nquar, which keeps the span
- * with its cache as a ring entry does), so it is not live and a second free
- * of it, from any thread, is a double free. An allocation of the class
+ * ALLOC and gets QUARANTINE, so it is not live and a second free of it,
+ * from any thread, is a double free. Its span stays with the cache: before
+ * the cache gives spans of a class back it frees the class's stack. An allocation of the class
  * takes the slot just below the top, still in the CPU's cache: the top one,
  * freed last, waits for the next free, so free(p); q = malloc(n); free(p)
  * is caught as it was with the bitmap alone, whose current word never holds
  * a slot freed since it was loaded. It is taken only where the bitmap would
  * have gone on to another word. A slot counts as freed while it waits. */
-#define RECENT_MASK (RECENT_SLOTS - 1)
-
-static inline recent_slot_t *recent_at(cache_t *c, unsigned sc, unsigned i)
-{
-	return &c->recent[sc][(c->recent_bottom[sc] + i) & RECENT_MASK];
-}
-
-/* A full stack's oldest slot, freed to the bitmap to make room. */
-MEM_HIDDEN void gort_recent_spill(cache_t *c, unsigned sc);
 
 /* Push p, slot of s whose QUARANTINE word is qw and bit `bit`, which the
- * caller found live; false when class sc has no stack (cap 0). */
+ * caller found live; false when the stack is full (or class sc has none):
+ * the caller frees the slot to the bitmap. A batch of frees costs no more
+ * than the bitmap's, and the stack keeps slots the next allocations take. */
 static inline bool recent_push(cache_t *c, unsigned sc, span_t *s, uint64_t *qw, uint64_t bit,
 			       uintptr_t p)
 {
 	unsigned n = c->recent_n[sc];
-	if (unlikely(n >= c->recent_cap[sc])) {
-		if (!c->recent_cap[sc])
-			return false;
-		gort_recent_spill(c, sc);
-		n--;
-	}
-	*recent_at(c, sc, n) = (recent_slot_t){p, s};
+	if (unlikely(n >= c->recent_cap[sc]))
+		return false;
+	c->recent[sc][n] = (recent_slot_t){p, s};
 	st(&c->recent_n[sc], (uint8_t)(n + 1));
 	st(qw, ld(qw) | bit);
-	s->nquar++;
 	counter_inc(&c->slot_free[sc]);
 	return true;
 }
@@ -653,7 +662,7 @@ static inline __attribute__((always_inline)) void *recent_pop(cache_t *c, unsign
 							      span_t **sp)
 {
 	unsigned n = c->recent_n[sc] - 1u;
-	recent_slot_t *last = recent_at(c, sc, n), *at = top ? last : recent_at(c, sc, n - 1);
+	recent_slot_t *last = &c->recent[sc][n], *at = top ? last : last - 1;
 	recent_slot_t e = *at;
 	span_t *s = e.s;
 	size_t idx = sc_index_of(sc, e.p - s->base), nw = s->nwords;
@@ -667,7 +676,6 @@ static inline __attribute__((always_inline)) void *recent_pop(cache_t *c, unsign
 	st(&c->recent_n[sc], (uint8_t)n);
 	uint64_t *qw = alloc + (size_t)GORT_PLANE_QUARANTINE * nw;
 	st(qw, ld(qw) & ~bit);
-	s->nquar--;
 	uint64_t *pw = alloc + (size_t)GORT_PLANE_POINTERS * nw, old = ld(pw);
 	if (((old & bit) != 0) != pointers)
 		st(pw, old ^ bit);

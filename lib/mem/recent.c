@@ -17,13 +17,14 @@
  * light: the hardened presets quarantine instead (recent_cap 0).
  *
  * Invariants (gort_check, invariants.c):
- *  - recent_n[sc] <= recent_cap[sc] <= RECENT_SLOTS; the stack is a ring,
- *    its entries from recent_bottom[sc] on, so a push onto a full stack
- *    frees the oldest slot in O(1);
+ *  - recent_n[sc] <= recent_cap[sc] <= RECENT_SLOTS; a free that finds
+ *    the stack full goes to the bitmap (a ring that made room by freeing
+ *    its oldest slot cost batches of frees twice the work);
  *  - every entry is the start of a distinct slot of its span, a span of
  *    class sc that its cache owns, with ALLOC and QUARANTINE set and FREED
  *    clear; the QUARANTINE bits of the bitmap are exactly the stacks'
- *    entries plus the quarantines' (span.nquar counts both per span);
+ *    entries plus the quarantines' (span.nquar counts only the rings', so
+ *    light's spans keep it 0 and the fast paths never write it);
  *  - a span with entries stays with its cache: owned_trim drains the class
  *    before it gives spans back, and a flush drains every class first.
  */
@@ -34,7 +35,7 @@ uint8_t gort_recent_cap(unsigned sc)
 	if (gort_hard->checks || sc == LARGE_SPAN_CLASS || sc == TINY_SPAN_CLASS)
 		return 0;
 	size_t n = RECENT_BYTES / gort_sc_size[sc];
-	return (uint8_t)(n < RECENT_SLOTS ? n : RECENT_SLOTS);
+	return (uint8_t)(n < 2 ? 0 : n < RECENT_SLOTS ? n : RECENT_SLOTS);
 }
 
 /* The owner's free of slot e, counted when it was pushed: QUARANTINE and
@@ -48,24 +49,17 @@ static void release(cache_t *c, recent_slot_t e)
 	uint64_t *q = &span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64];
 	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[idx / 64];
 	st(q, ld(q) & ~bit);
-	s->nquar--;
 	uint64_t left = ld(a) & ~bit;
 	st(a, left);
 	cache_note_local_free(c, s, left);
 }
 
-void gort_recent_spill(cache_t *c, unsigned sc)
-{
-	recent_slot_t e = *recent_at(c, sc, 0);
-	c->recent_bottom[sc] = (uint8_t)((c->recent_bottom[sc] + 1) & RECENT_MASK);
-	st(&c->recent_n[sc], (uint8_t)(c->recent_n[sc] - 1));
-	release(c, e);
-}
-
 void gort_recent_drain(cache_t *c, unsigned sc)
 {
-	while (c->recent_n[sc])
-		gort_recent_spill(c, sc);
+	unsigned n = c->recent_n[sc];
+	st(&c->recent_n[sc], 0);
+	for (unsigned i = 0; i < n; i++)
+		release(c, c->recent[sc][i]);
 }
 
 void gort_recent_drain_all(cache_t *c)

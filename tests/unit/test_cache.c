@@ -93,7 +93,7 @@ Test(cache, spans_emptied_by_the_owner_leave_the_cache)
 	fill(ps, SPANS * PER_SPAN);
 	free_all(ps, SPANS * PER_SPAN);
 	/* The current span and one empty one stay, and those holding the
-	 * slots on the class's recent stack: the last RECENT freed. */
+	 * slots on the class's recent stack: the first RECENT freed. */
 	cr_assert_leq(my_cache().nspans, 2 + RECENT / PER_SPAN, "the cache still holds %u spans",
 		      my_cache().nspans);
 	gort_shutdown();

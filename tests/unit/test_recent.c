@@ -3,8 +3,8 @@
  * frees wait there, ALLOC kept and QUARANTINE set, and come back first,
  * the slot freed last staying until the next free; a second free of a
  * waiting slot, from the owner or another thread, is a double free;
- * statistics and gort_check stay exact while slots wait; a full stack frees
- * its oldest slot; a flush frees them all.
+ * statistics and gort_check stay exact while slots wait; a free past a full
+ * stack goes to the bitmap; a flush frees them all.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -136,9 +136,9 @@ Test(recent, statistics_count_a_waiting_slot_as_freed)
 	gt_expect_clean();
 }
 
-/* More frees than the stack holds: the oldest go back to the bitmap, and
- * what stays is the last ones freed. */
-Test(recent, a_full_stack_frees_its_oldest_slot)
+/* More frees than the stack holds: those past its size go back to the
+ * bitmap. */
+Test(recent, frees_past_a_full_stack_go_to_the_bitmap)
 {
 	enum { N = 64, RECENT = 16 };
 	void *p[N];
@@ -149,27 +149,36 @@ Test(recent, a_full_stack_frees_its_oldest_slot)
 	gt_expect_clean();
 	for (int i = 0; i < N; i++) {
 		unsigned b = bits_of(p[i]);
-		if (i < N - RECENT)
+		if (i >= RECENT)
 			cr_assert_not(b & (1u << GORT_PLANE_ALLOC), "slot %d still held", i);
 		else
-			cr_assert(waiting(p[i]), "slot %d, among the last freed, is not waiting", i);
+			cr_assert(waiting(p[i]), "slot %d, among the first freed, is not waiting", i);
 	}
 }
 
-/* The biggest classes hold fewer slots: RECENT_BYTES each. */
-Test(recent, a_big_class_holds_few_slots)
+static int held_of(size_t size)
 {
-	enum { N = 8, BIG = 32768 };
+	enum { N = 8 };
 	void *p[N];
 	for (int i = 0; i < N; i++)
-		p[i] = gort_malloc(BIG);
+		p[i] = gort_malloc(size);
 	for (int i = 0; i < N; i++)
 		gort_free(p[i]);
 	gt_expect_clean();
 	int held = 0;
 	for (int i = 0; i < N; i++)
 		held += waiting(p[i]);
-	cr_assert_eq(held, 2, "%d slots of 32 KiB wait", held);
+	return held;
+}
+
+/* The big classes hold fewer slots (RECENT_BYTES, 16 KiB, each), and those
+ * above 8 KiB none. */
+Test(recent, a_big_class_holds_few_slots)
+{
+	cr_assert_eq(held_of(4096), 4);
+	cr_assert_eq(held_of(8192), 2);
+	cr_assert_eq(held_of(16384), 0);
+	cr_assert_eq(held_of(32768), 0);
 }
 
 Test(recent, a_flush_frees_every_waiting_slot)
