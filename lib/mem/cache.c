@@ -78,16 +78,15 @@ cache_t *gort_cache_new(int kind)
 	return c;
 }
 
-span_t *gort_cache_span_entry_slow(cache_t *c, uintptr_t p)
+void gort_cache_note_arena(cache_t *c, uintptr_t p)
 {
 	heap_arena_t *h = gort_arena_of(p);
 	uintptr_t used = h ? ld(&h->used) : 0;
 	if (!h || p >= used)
-		return NULL;
+		return;
 	c->arena_base = h->base;
 	c->arena_spans = h->spans;
 	c->arena_used = used - h->base;
-	return ld(&h->spans[(p - h->base) >> PAGE_SHIFT]);
 }
 
 /* Load the next word with a free slot into the span's alloc_cache, folding

@@ -163,6 +163,7 @@ static inline void note_pointers(span_t *s, void *p, bool pointers)
 
 static void *alloc_small_hardened(cache_t *c, size_t size, unsigned flags);
 
+
 /* The ABI's alignment (gort.h): a request of 16 bytes or more gets a slot
  * on a 16-byte boundary, as every C allocator gives it. Every class of 32
  * bytes and up is a multiple of 16, so rounding the slot bytes a request
@@ -176,7 +177,8 @@ static inline size_t abi_slot_need(size_t request, size_t need, unsigned flags)
 	return (need + ABI_ALIGN - 1) & ~(size_t)(ABI_ALIGN - 1);
 }
 
-static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsigned flags)
+/* Every small allocation: alloc_small's fast path, or all of it. */
+static __attribute__((noinline)) void *alloc_small_general(size_t size, unsigned flags)
 {
 	cache_t *c = cache_current();
 	if (unlikely(!c)) {
@@ -194,7 +196,7 @@ static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsi
 	unsigned held = c->recent_n[sc];
 	/* The bitmap's word used up: the top slot before another word. */
 	if (held >= 2 || (held == 1 && c->alloc[sc]->alloc_cache == 0)) {
-		p = recent_pop(c, sc, pointers, held == 1, &s);
+		p = recent_pop(c, sc, pointers, held == 1, true, &s);
 		if (unlikely(!p))
 			return gort_alloc(size, flags); /* a stray was reported */
 	} else {
@@ -211,6 +213,38 @@ static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsi
 	DEBUG_CHECK_SPAN(s);
 	if (flags & GORT_ZERO)
 		memset(p, 0, s->elemsize);
+	return p;
+}
+
+/* Light's common allocation, malloc's: a slot off the class's recent
+ * stack, else the bitmap's current word. Anything else, or anything out of
+ * the ordinary on the way (a stray free met, a refill), goes to
+ * alloc_small_general, which starts over and reports: this path calls
+ * nothing, so it needs no frame. */
+static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsigned flags)
+{
+	cache_t *c = gort_tls_cache;
+	if (unlikely(!c || gort_tls_gen != ld(&gort_mem.gen) || gort_hard->checks || flags))
+		return alloc_small_general(size, flags);
+	unsigned sc = sc_class_of(size ? abi_slot_need(size, size, 0) : 1);
+	span_t *s;
+	void *p;
+	if (c->recent_n[sc] >= 2) {
+		p = recent_pop(c, sc, true, false, false, &s);
+	} else {
+		s = c->alloc[sc];
+		uint64_t free = s->alloc_cache;
+		p = NULL;
+		if (likely(free != 0)) {
+			unsigned bit = (unsigned)__builtin_ctzll(free);
+			bool marked;
+			if (likely(!cache_slot_stray(s, bit)))
+				p = cache_take_unchecked(c, sc, s, bit, 1, &marked);
+		}
+	}
+	if (unlikely(!p))
+		return alloc_small_general(size, 0);
+	DEBUG_CHECK_SPAN(s);
 	return p;
 }
 
@@ -664,6 +698,14 @@ static COLD void free_general(void *ptr)
 	free_general_as(ptr, "free", GORT_FAMILY_MALLOC);
 }
 
+/* A pointer outside the arena the cache's frees fell in last: that arena
+ * becomes the one its next frees try, if p is in one. */
+static COLD void free_elsewhere(cache_t *c, void *ptr)
+{
+	gort_cache_note_arena(c, (uintptr_t)ptr);
+	free_general(ptr);
+}
+
 /* The common free, light preset: a live small object of a span the
  * calling thread's cache owns, onto its class's recent stack. Every test of validate() and free_local()
  * is made, in a function that calls nothing, so it needs no frame; anything
@@ -676,7 +718,10 @@ void gort_free(void *ptr)
 	cache_t *c = gort_tls_cache;
 	if (unlikely(!c || gort_tls_gen != ld(&gort_mem.gen) || gort_hard->checks))
 		return free_general(ptr);
-	span_t *s = cache_span_entry(c, p);
+	span_t **slot = cache_span_slot(c, p);
+	if (unlikely(!slot))
+		return free_elsewhere(c, ptr);
+	span_t *s = ld(slot);
 	if (unlikely(!s || ld(&s->cache_id) != c->id || ld_acq(&s->state) != SPAN_INUSE))
 		return free_general(ptr);
 	unsigned sc = ld(&s->spanclass);

@@ -489,7 +489,7 @@ struct cache {
 	uintptr_t tiny;                  /* current tiny block */
 	uintptr_t last_quar;             /* the slot it quarantined last (malloc.c) */
 	uint32_t tiny_offset;
-	/* The arena the owner's last free fell in (cache_span_entry): its
+	/* The arena the owner's frees fell in last (cache_span_slot): its
 	 * base, spans array, and committed bytes then (they only grow). */
 	uintptr_t arena_base;
 	span_t **arena_spans;
@@ -515,16 +515,15 @@ struct cache {
 };
 
 MEM_HIDDEN extern span_t gort_empty_span;
-MEM_HIDDEN span_t *gort_cache_span_entry_slow(cache_t *c, uintptr_t p);
-/* arena_span_entry for the owner's frees: their pointers fall in the same
- * arena again and again, so the arena found last is tried first, without
- * the index's dependent loads. */
-static inline span_t *cache_span_entry(cache_t *c, uintptr_t p)
+/* The owner's frees fall in the same arena again and again: the common
+ * free tries the arena it found last (arena_base, ...) before the index.
+ * Makes the committed arena holding p, if any, that arena. */
+MEM_HIDDEN void gort_cache_note_arena(cache_t *c, uintptr_t p);
+/* The spans-array entry of p if it lies in c's last arena, else NULL. */
+static inline span_t **cache_span_slot(const cache_t *c, uintptr_t p)
 {
 	uintptr_t off = p - c->arena_base;
-	if (likely(off < c->arena_used))
-		return ld(&c->arena_spans[off >> PAGE_SHIFT]);
-	return gort_cache_span_entry_slow(c, p);
+	return likely(off < c->arena_used) ? &c->arena_spans[off >> PAGE_SHIFT] : NULL;
 }
 MEM_HIDDEN void gort_cache_span_freed(cache_t *c, span_t *s, bool word_empty);
 /* Spans of class sc that c keeps besides its current one. */
@@ -567,16 +566,31 @@ static inline void counter_inc(uint64_t *c)
  * it while the word is at hand (the owner's plane, like ALLOC), and says so
  * in *marked. The stray path allocates again, maybe from another span, and
  * leaves the bit to the caller: *marked stays false there. */
+static inline bool cache_slot_stray(const span_t *s, unsigned bit);
+static inline void *cache_take_unchecked(cache_t *c, unsigned sc, span_t *s, unsigned bit,
+					 int pointers, bool *marked);
 static inline void *cache_take_marked(cache_t *c, unsigned sc, span_t *s, unsigned bit,
 				      int pointers, bool *marked)
+{
+	if (unlikely(cache_slot_stray(s, bit)))
+		return gort_cache_alloc_stray(c, sc, bit);
+	return cache_take_unchecked(c, sc, s, bit, pointers, marked);
+}
+
+/* A FREED bit on a free slot is a second free that landed after the first
+ * was folded in (bitmap.c): never hand such a slot out. */
+static inline bool cache_slot_stray(const span_t *s, unsigned bit)
+{
+	return ld(&s->bits[s->cache_word] + s->nwords) & ((uint64_t)1 << bit);
+}
+
+/* cache_take_marked once cache_slot_stray said no. */
+static inline void *cache_take_unchecked(cache_t *c, unsigned sc, span_t *s, unsigned bit,
+					 int pointers, bool *marked)
 {
 	size_t idx = (size_t)s->cache_word * 64 + bit;
 	uint64_t *alloc = &s->bits[s->cache_word];
 	uint64_t mask = (uint64_t)1 << bit;
-	/* A FREED bit on a free slot is a second free that landed after
-	 * the first was folded in (bitmap.c): never hand such a slot out. */
-	if (unlikely(ld(alloc + s->nwords) & mask))
-		return gort_cache_alloc_stray(c, sc, bit);
 	s->alloc_cache &= ~mask;
 	/* ALLOC is the owner's alone (bitmap.c): no locked instruction. */
 	st(alloc, ld(alloc) | mask);
@@ -655,11 +669,12 @@ MEM_HIDDEN void gort_recent_stray(span_t *s, size_t idx);
 
 /* Take a slot off class sc's stack: the one below the top (2 or more held)
  * or, with `top`, the top one (1 or more). Its POINTERS bit is set as
- * cache_take_marked sets it; *sp gets its span. NULL after a stray was
- * reported: the caller allocates again from scratch. */
+ * cache_take_marked sets it; *sp gets its span. NULL when a racing free
+ * left the slot's FREED bit (reported with `report`, else left for a
+ * caller that will pop again with it): the caller allocates again. */
 static inline __attribute__((always_inline)) void *recent_pop(cache_t *c, unsigned sc,
 							      bool pointers, bool top,
-							      span_t **sp)
+							      bool report, span_t **sp)
 {
 	unsigned n = c->recent_n[sc] - 1u;
 	recent_slot_t *last = &c->recent[sc][n], *at = top ? last : last - 1;
@@ -669,7 +684,8 @@ static inline __attribute__((always_inline)) void *recent_pop(cache_t *c, unsign
 	uint64_t bit = (uint64_t)1 << (idx % 64);
 	uint64_t *alloc = &s->bits[idx / 64];
 	if (unlikely(ld(alloc + (size_t)GORT_PLANE_FREED * nw) & bit)) {
-		gort_recent_stray(s, idx);
+		if (report)
+			gort_recent_stray(s, idx);
 		return NULL;
 	}
 	*at = *last;
