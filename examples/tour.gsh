@@ -20,13 +20,14 @@ alloc 24 as c
 dump bitmap a
 # expect: A alloc, F freed \(inbox\), Q quarantine, P pointers
 # expect: >A\.\.P A\.\.P A\.\.P \.\.\.\. 
-echo "   Each slot has 4 bits: ALLOC, FREED (by another thread), QUARANTINE, POINTERS. Freeing b clears its ALLOC bit:"
+echo "   Each slot has 4 bits: ALLOC, FREED (by another thread), QUARANTINE, POINTERS. Freeing b puts its slot on"
+echo "   the cache's recent stack: ALLOC stays, QUARANTINE is set (a second free is still caught):"
 free b
 # expect: freed 0xc000000020
 dump bitmap a
-# expect: >A\.\.P \.\.\.P A\.\.P \.\.\.\. 
-echo "   ...the next request takes slot 3: the cache hands out slots from a copy of the bitmap word it loaded"
-echo "   before b was freed (Go's allocCache); b's slot comes back when that word is loaded again:"
+# expect: >A\.\.P A\.QP A\.\.P \.\.\.\. 
+echo "   ...the next request takes slot 3: the slot freed last waits for the next free, and the bitmap hands"
+echo "   out slots from a copy of the word it loaded (Go's allocCache); b comes back once another free follows:"
 alloc 24
 # expect: span 0xc000000000  slot 3$
 

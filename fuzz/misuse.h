@@ -259,8 +259,12 @@ static unsigned oracle(uintptr_t p, enum call call)
 		return K(GORT_ERR_INTERIOR_POINTER);
 	SH_ASSERT(!slot_live, "a live object at %#lx (class %u) the model does not know",
 		  (unsigned long)p, si.span_class);
-	SH_ASSERT(!quarantined, "a quarantined slot at %#lx (class %u) the model does not hold",
-		  (unsigned long)p, si.span_class);
+	SH_ASSERT(!quarantined || !shadow.hard,
+		  "a quarantined slot at %#lx (class %u) the model does not hold", (unsigned long)p,
+		  si.span_class);
+	/* Light: the slot waits on its cache's recent stack (lib/mem/recent.c). */
+	if (quarantined)
+		return K(GORT_ERR_DOUBLE_FREE) | (call != CALL_FREE ? K(GORT_ERR_USE_AFTER_FREE) : 0);
 	/* Hardened: freed into its span's inbox and not yet folded in. */
 	if (shadow.hard && (oi.bits & K(GORT_PLANE_FREED)))
 		return K(GORT_ERR_DOUBLE_FREE);

@@ -17,10 +17,13 @@
  *    bit was already set, that is a double free, caught on the spot.
  *  - The owner reclaims the inbox word by word (ALLOC &= ~FREED, FREED = 0)
  *    before it allocates from a word, and when it files the span.
- *  - A slot is live iff ALLOC and not FREED; free for allocation iff neither.
- *    A FREED bit on a slot whose ALLOC bit is clear can only come from a
- *    remote free racing a local free of the same object: reclaim reports it
- *    as the double free it is.
+ *  - A slot is live iff ALLOC and neither FREED nor QUARANTINE (a
+ *    quarantine or light's recent stack holds it); free for allocation iff
+ *    none of the three.
+ *    A FREED bit on a slot whose ALLOC bit is clear, or whose QUARANTINE
+ *    bit is set, can only come from a remote free racing a local free of
+ *    the same object: reclaim reports it as the double free it is and
+ *    leaves the slot as the first free left it.
  *  - Bits at or beyond nelems are zero in every plane.
  */
 #include "mem/mem.h"
@@ -85,14 +88,17 @@ uint64_t gort_bitmap_reclaim_word(const span_t *s, uint32_t w)
 	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[w];
 	uint64_t freed = ld(f) ? __atomic_exchange_n(f, 0, __ATOMIC_ACQ_REL) : 0;
 	uint64_t alloc = ld(a);
-	uint64_t stray = freed & ~alloc;
+	uint64_t held = ld(&span_plane(s, GORT_PLANE_QUARANTINE)[w]);
+	/* A slot freed already, or held in a quarantine or recent stack, was
+	 * freed twice: it stays as it was, the second free is the stray. */
+	uint64_t stray = freed & (~alloc | held);
 	if (unlikely(stray)) {
 		size_t i = (size_t)w * 64 + (size_t)__builtin_ctzll(stray);
 		size_t size = s->spanclass == TINY_SPAN_CLASS ? TINY_SIZE : s->elemsize;
 		gort_note_stray(s->spanclass, s->base, s->base + i * size,
 				popcount64(stray));
 	}
-	alloc &= ~freed;
+	alloc &= ~(freed & ~held);
 	st(a, alloc);
 	return ~alloc & span_word_mask(s, w);
 }

@@ -20,9 +20,12 @@
  *  - alloc[sc] is gort_empty_span or a span with owner CACHE, cache_id == id
  *    and cache_list NONE; so is every span on ready[sc] and full[sc], with
  *    cache_list READY, FULL or EMPTY; together they number at most cache_owned_cap(sc)
- *    plus those kept for their quarantined slots (at most the ring's length);
+ *    plus those kept for their quarantined slots (at most the ring's length;
+ *    slots on the recent stacks keep none past the cap: owned_trim drains them);
  *  - a ready span has a free slot: only its owner allocates from it; an
  *    empty span has no slot allocated; at most CACHE_EMPTY_KEEP per class;
+ *  - light: the slots on its recent stacks (recent.c) lie in spans it owns,
+ *    which keeps them as it keeps those with quarantined slots;
  *  - every bit of a span's alloc_cache is a slot with ALLOC clear, within
  *    the span, in word cache_word; next_word > cache_word;
  *  - only the cache's own thread touches its spans' ALLOC words.
@@ -58,9 +61,13 @@ cache_t *gort_cache_new(int kind)
 		c->ready[sc] = (owned_list_t){0};
 		c->full[sc] = (owned_list_t){0};
 		c->empty[sc] = (owned_list_t){0};
+		c->recent_n[sc] = 0;
+		c->recent_cap[sc] = gort_recent_cap(sc);
 	}
 	c->tiny = 0;
 	c->tiny_offset = 0;
+	c->arena_base = c->arena_used = 0;
+	c->arena_spans = NULL;
 	c->last_quar = 0;
 	c->rng = gort_hard->secret ^ ((uint64_t)(c->id + 1) * GORT_RAND_GAMMA);
 	c->kind = kind;
@@ -69,6 +76,17 @@ cache_t *gort_cache_new(int kind)
 	st(&c->in_use, 1);
 	gort_unlock(&gort_mem.caches_lock);
 	return c;
+}
+
+void gort_cache_note_arena(cache_t *c, uintptr_t p)
+{
+	heap_arena_t *h = gort_arena_of(p);
+	uintptr_t used = h ? ld(&h->used) : 0;
+	if (!h || p >= used)
+		return;
+	c->arena_base = h->base;
+	c->arena_spans = h->spans;
+	c->arena_used = used - h->base;
 }
 
 /* Load the next word with a free slot into the span's alloc_cache, folding
@@ -159,6 +177,11 @@ void gort_cache_span_freed(cache_t *c, span_t *s, bool word_empty)
 static void owned_trim(cache_t *c, unsigned sc)
 {
 	unsigned cap = cache_owned_cap(sc);
+	if (cache_owned(c, sc) <= cap)
+		return;
+	/* The recent stack's slots must lie in spans the cache owns, as ring
+	 * entries must; unlike those they can be freed now. */
+	gort_recent_drain(c, sc);
 	static const uint8_t order[] = {CACHE_LIST_FULL, CACHE_LIST_READY};
 	for (unsigned i = 0; i < sizeof order; i++) {
 		uint8_t where = order[i];
@@ -358,7 +381,9 @@ void gort_cache_release_empty(cache_t *c)
 
 void gort_cache_flush(cache_t *c)
 {
-	gort_quarantine_drain(c); /* first: its frees are local while c owns the spans */
+	/* First: their frees are local while c owns the spans. */
+	gort_quarantine_drain(c);
+	gort_recent_drain_all(c);
 	drop_tiny(c);
 	for (unsigned sc = 1; sc < NUM_SPAN_CLASSES; sc++) {
 		span_t *s = c->alloc[sc];

@@ -14,7 +14,8 @@
  *           names free slots of its word;
  *  tiny     an allocated tiny block has a live object or is a cache's open block;
  *  harden   QUARANTINE bits lie within ALLOC, apart from FREED, and are exactly
- *           the quarantines' entries; with zero_check every slot that is not
+ *           the quarantines' entries and (light) the recent stacks' slots, each
+ *           in a span its cache owns; with zero_check every slot that is not
  *           live reads zero (a write after free is found here too), and so
  *           does the head of an unfenced large object in quarantine.
  * The first broken invariant is reported as `heap corruption` with its name.
@@ -85,7 +86,9 @@ static bool check_bits(check_ctx_t *x, const span_t *s)
 		nquar += popcount64(q);
 	}
 	x->quarantined += nquar;
-	if (s->spanclass != LARGE_SPAN_CLASS && nquar != s->nquar)
+	/* Light's recent stacks are not counted per span (check_recent). */
+	if (s->spanclass != LARGE_SPAN_CLASS &&
+	    (gort_hard->quarantine ? nquar != s->nquar : s->nquar != 0))
 		FAIL(x, s->base, "span's quarantined-slot count disagrees with its bits");
 	return true;
 }
@@ -382,14 +385,51 @@ static bool check_caches(check_ctx_t *x)
 	return true;
 }
 
+/* One entry of a recent stack (recent.c): the start of a slot of a span
+ * its cache owns, of its class, with ALLOC and QUARANTINE set, FREED clear. */
+static bool check_recent_slot(check_ctx_t *x, const cache_t *c, unsigned sc, recent_slot_t e)
+{
+	const span_t *s = e.s;
+	if (arena_span_entry(e.p) != s || s->state != SPAN_INUSE || s->owner != OWNER_CACHE ||
+	    s->cache_id != c->id || s->spanclass != sc)
+		FAIL(x, e.p, "recent-stack slot outside a span of its class its cache owns");
+	size_t off = e.p - s->base, idx = off / s->elemsize;
+	if (off % s->elemsize || idx >= s->nelems)
+		FAIL(x, e.p, "recent-stack entry is not the start of a slot");
+	if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || !bitmap_test(s, GORT_PLANE_QUARANTINE, idx) ||
+	    bitmap_test(s, GORT_PLANE_FREED, idx))
+		FAIL(x, e.p, "recent-stack slot without ALLOC and QUARANTINE, or freed remotely");
+	return true;
+}
+
+/* Every cache's recent stacks; *held gets their entries. Distinct entries
+ * are checked by the count: the bits must equal the entries. */
+static bool check_recent(check_ctx_t *x, uint64_t *held)
+{
+	for (const cache_t *c = gort_mem.all_caches; c; c = c->next_all) {
+		for (unsigned sc = 0; sc < NUM_SPAN_CLASSES; sc++) {
+			unsigned n = c->recent_n[sc];
+			if (n > c->recent_cap[sc] || c->recent_cap[sc] > RECENT_SLOTS)
+				FAIL(x, sc, "a recent stack holds more than its cap");
+			for (unsigned i = 0; i < n; i++)
+				if (!check_recent_slot(x, c, sc, c->recent[sc][i]))
+					return false;
+			*held += n;
+		}
+	}
+	return true;
+}
+
 static bool check_quarantine(check_ctx_t *x)
 {
 	uintptr_t bad = 0;
-	uint64_t held = gort_quarantine_entries(&bad);
+	uint64_t held = gort_quarantine_entries(&bad), recent = 0;
 	if (held == (uint64_t)-1)
 		FAIL(x, bad, "quarantine entry without its QUARANTINE bit");
-	if (held != x->quarantined)
-		FAIL(x, held, "QUARANTINE bits disagree with the quarantines' entries");
+	if (!check_recent(x, &recent))
+		return false;
+	if (held + recent != x->quarantined)
+		FAIL(x, held, "QUARANTINE bits disagree with the quarantines' and stacks' entries");
 	uintptr_t written = gort_quarantine_large_written();
 	if (written)
 		FAIL(x, written, "a large object in quarantine was written (use after free)");

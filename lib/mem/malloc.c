@@ -163,6 +163,7 @@ static inline void note_pointers(span_t *s, void *p, bool pointers)
 
 static void *alloc_small_hardened(cache_t *c, size_t size, unsigned flags);
 
+
 /* The ABI's alignment (gort.h): a request of 16 bytes or more gets a slot
  * on a 16-byte boundary, as every C allocator gives it. Every class of 32
  * bytes and up is a multiple of 16, so rounding the slot bytes a request
@@ -176,7 +177,8 @@ static inline size_t abi_slot_need(size_t request, size_t need, unsigned flags)
 	return (need + ABI_ALIGN - 1) & ~(size_t)(ABI_ALIGN - 1);
 }
 
-static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsigned flags)
+/* Every small allocation: alloc_small's fast path, or all of it. */
+static __attribute__((noinline)) void *alloc_small_general(size_t size, unsigned flags)
 {
 	cache_t *c = cache_current();
 	if (unlikely(!c)) {
@@ -188,18 +190,61 @@ static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsi
 	if ((flags & GORT_NOSCAN) && size < TINY_SIZE && !(flags & GORT_ZERO))
 		return gort_cache_alloc_tiny(c, size ? size : 1);
 	unsigned sc = sc_class_of(size ? abi_slot_need(size, size, flags) : 1);
-	bool marked;
-	void *p = cache_alloc_marked(c, sc, !(flags & GORT_NOSCAN), &marked);
-	if (unlikely(!p)) {
-		errno = ENOMEM;
-		return NULL;
+	bool pointers = !(flags & GORT_NOSCAN);
+	span_t *s;
+	void *p;
+	unsigned held = c->recent_n[sc];
+	/* The bitmap's word used up: the top slot before another word. */
+	if (held >= 2 || (held == 1 && c->alloc[sc]->alloc_cache == 0)) {
+		p = recent_pop(c, sc, pointers, held == 1, true, &s);
+		if (unlikely(!p))
+			return gort_alloc(size, flags); /* a stray was reported */
+	} else {
+		bool marked;
+		p = cache_alloc_marked(c, sc, pointers, &marked);
+		if (unlikely(!p)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		s = c->alloc[sc];
+		if (unlikely(!marked))
+			note_pointers(s, p, pointers);
 	}
-	span_t *s = c->alloc[sc];
 	DEBUG_CHECK_SPAN(s);
-	if (unlikely(!marked))
-		note_pointers(s, p, !(flags & GORT_NOSCAN));
 	if (flags & GORT_ZERO)
 		memset(p, 0, s->elemsize);
+	return p;
+}
+
+/* Light's common allocation, malloc's: a slot off the class's recent
+ * stack, else the bitmap's current word. Anything else, or anything out of
+ * the ordinary on the way (a stray free met, a refill), goes to
+ * alloc_small_general, which starts over and reports: this path calls
+ * nothing, so it needs no frame. */
+static inline __attribute__((always_inline)) void *alloc_small(size_t size, unsigned flags)
+{
+	cache_t *c = gort_tls_cache;
+	if (unlikely(!c || gort_tls_gen != ld(&gort_mem.gen) || gort_hard->checks || flags))
+		return alloc_small_general(size, flags);
+	unsigned sc = sc_class_of(size ? abi_slot_need(size, size, 0) : 1);
+	span_t *s;
+	void *p;
+	if (c->recent_n[sc] >= 2) {
+		p = recent_pop(c, sc, true, false, false, &s);
+	} else {
+		s = c->alloc[sc];
+		uint64_t free = s->alloc_cache;
+		p = NULL;
+		if (likely(free != 0)) {
+			unsigned bit = (unsigned)__builtin_ctzll(free);
+			bool marked;
+			if (likely(!cache_slot_stray(s, bit)))
+				p = cache_take_unchecked(c, sc, s, bit, 1, &marked);
+		}
+	}
+	if (unlikely(!p))
+		return alloc_small_general(size, 0);
+	DEBUG_CHECK_SPAN(s);
 	return p;
 }
 
@@ -438,21 +483,28 @@ static COLD void report_not_live(const span_t *s, size_t idx, uintptr_t p, const
 	report_at(kind, op, p, s, kind == GORT_ERR_INVALID_FREE ? "slot never allocated" : NULL);
 }
 
-/* The owner's own free: its thread alone writes the span's ALLOC words. */
+/* The owner's own free: its thread alone writes the span's ALLOC words.
+ * In light the slot waits on the class's recent stack (not tiny blocks,
+ * whose class has none). */
 static HOT_INLINE void free_local(cache_t *c, span_t *s, size_t idx, uintptr_t p,
 				  const char *op)
 {
 	uint64_t bit = (uint64_t)1 << (idx % 64);
 	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[idx / 64];
+	uint64_t *q = &span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64];
 	uint64_t alloc = ld(a);
-	/* QUARANTINE is not looked at: light never sets it, and the hardened
-	 * paths check it (small_live) before they come here. */
-	if (unlikely(!(alloc & bit) || (ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) & bit))) {
+	/* QUARANTINE: light's recent stack holds the slot (the hardened paths
+	 * check it, small_live, before they come here). */
+	if (unlikely(!(alloc & bit) ||
+		     ((ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) | ld(q)) & bit))) {
 		report_not_live(s, idx, p, op, alloc & bit);
 		return;
 	}
+	unsigned sc = ld(&s->spanclass);
+	if (recent_push(c, sc, s, q, bit, p))
+		return;
 	st(a, alloc & ~bit);
-	counter_inc(&c->slot_free[ld(&s->spanclass)]);
+	counter_inc(&c->slot_free[sc]);
 	cache_note_local_free(c, s, alloc & ~bit);
 }
 
@@ -464,8 +516,10 @@ static void free_remote(cache_t *c, span_t *s, size_t idx, uintptr_t p, const ch
 	uint64_t bit = (uint64_t)1 << (idx % 64);
 	unsigned sc = ld(&s->spanclass);
 	uint32_t *full_flag = &s->full_flag;
-	if (unlikely(!(ld(&span_plane(s, GORT_PLANE_ALLOC)[idx / 64]) & bit))) {
-		report_not_live(s, idx, p, op, false);
+	bool alloc = ld(&span_plane(s, GORT_PLANE_ALLOC)[idx / 64]) & bit;
+	/* QUARANTINE: the owner's recent stack holds it (light). */
+	if (unlikely(!alloc || (ld(&span_plane(s, GORT_PLANE_QUARANTINE)[idx / 64]) & bit))) {
+		report_not_live(s, idx, p, op, alloc);
 		return;
 	}
 	uint64_t old = __atomic_fetch_or(&span_plane(s, GORT_PLANE_FREED)[idx / 64], bit,
@@ -649,8 +703,16 @@ static COLD void free_general(void *ptr)
 	free_general_as(ptr, "free", GORT_FAMILY_MALLOC);
 }
 
+/* A pointer outside the arena the cache's frees fell in last: that arena
+ * becomes the one its next frees try, if p is in one. */
+static COLD void free_elsewhere(cache_t *c, void *ptr)
+{
+	gort_cache_note_arena(c, (uintptr_t)ptr);
+	free_general(ptr);
+}
+
 /* The common free, light preset: a live small object of a span the
- * calling thread's cache owns. Every test of validate() and free_local()
+ * calling thread's cache owns, onto its class's recent stack. Every test of validate() and free_local()
  * is made, in a function that calls nothing, so it needs no frame; anything
  * else goes to free_general, which makes the same tests again and reports.
  * A span we own cannot be recycled under us, so the spans array entry is
@@ -661,7 +723,10 @@ void gort_free(void *ptr)
 	cache_t *c = gort_tls_cache;
 	if (unlikely(!c || gort_tls_gen != ld(&gort_mem.gen) || gort_hard->checks))
 		return free_general(ptr);
-	span_t *s = arena_span_entry(p);
+	span_t **slot = cache_span_slot(c, p);
+	if (unlikely(!slot))
+		return free_elsewhere(c, ptr);
+	span_t *s = ld(slot);
 	if (unlikely(!s || ld(&s->cache_id) != c->id || ld_acq(&s->state) != SPAN_INUSE))
 		return free_general(ptr);
 	unsigned sc = ld(&s->spanclass);
@@ -669,13 +734,16 @@ void gort_free(void *ptr)
 	if (unlikely(sc == LARGE_SPAN_CLASS || sc == TINY_SPAN_CLASS ||
 		     off >= (ld(&s->npages) << PAGE_SHIFT)))
 		return free_general(ptr);
-	size_t idx = sc_index_of(sc, off);
+	size_t idx = sc_index_of(sc, off), nw = ld(&s->nwords);
 	uint64_t bit = (uint64_t)1 << (idx % 64);
-	uint64_t *a = &span_plane(s, GORT_PLANE_ALLOC)[idx / 64];
+	uint64_t *a = &ld(&s->bits)[idx / 64];
+	uint64_t *q = a + (size_t)GORT_PLANE_QUARANTINE * nw;
 	uint64_t alloc = ld(a);
 	if (unlikely(idx >= ld(&s->nelems) || idx * ld(&s->elemsize) != off || !(alloc & bit) ||
-		     (ld(&span_plane(s, GORT_PLANE_FREED)[idx / 64]) & bit)))
+		     ((ld(a + (size_t)GORT_PLANE_FREED * nw) | ld(q)) & bit)))
 		return free_general(ptr);
+	if (likely(recent_push(c, sc, s, q, bit, p)))
+		return;
 	st(a, alloc & ~bit);
 	counter_inc(&c->slot_free[sc]);
 	cache_note_local_free(c, s, alloc & ~bit);
@@ -736,7 +804,9 @@ static size_t live_size(uintptr_t p, const char *op, span_t **sp)
 		uint64_t after = ((m >> 16) & TINY_LIVE_MASK) >> (off + 1);
 		return after ? (size_t)__builtin_ctzll(after) + 1 : TINY_END(m) - off;
 	}
-	if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx)) {
+	/* QUARANTINE: light's recent stack holds it. */
+	if (!bitmap_test(s, GORT_PLANE_ALLOC, idx) || bitmap_test(s, GORT_PLANE_FREED, idx) ||
+	    (ld(&s->spanclass) != LARGE_SPAN_CLASS && bitmap_test(s, GORT_PLANE_QUARANTINE, idx))) {
 		report_at(clear_bit_kind(s, idx), op, p, s, "object is not allocated");
 		return (size_t)-1;
 	}

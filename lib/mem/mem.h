@@ -89,13 +89,22 @@ enum cache_list {
 #define TINY_OPEN ((uint64_t)1 << 63)
 
 typedef struct span span_t;
+/* The first 64 bytes hold every field the fast paths read: fixalloc's
+ * objects start 64 bytes into a page-aligned chunk, and a span is a whole
+ * number of lines, so a free or an allocation touches one line of it. */
 struct span {
 	uintptr_t base;
+	uint64_t *bits;      /* its 4 planes in the bitmap region */
 	size_t npages;
-	span_t *next, *prev; /* heap free bucket or central list */
+	/* Cache-owner fields: only the thread owning the span's cache uses them. */
+	uint64_t alloc_cache; /* free slots of word cache_word not yet handed out */
 	uint32_t elemsize;   /* bytes per slot; large: npages * PAGE_SIZE */
 	uint32_t nelems;     /* slots; large: 1 */
+	uint32_t hwm;        /* slots below it were handed out at least once (atomic) */
+	int32_t cache_id;    /* the cache holding it, -1 */
+	uint32_t cache_word;
 	uint16_t nwords;     /* 64-bit words per bitmap plane */
+	uint16_t nquar;      /* its slots in the owning cache's quarantine rings */
 	uint8_t spanclass;   /* 0 large, 1..67 small, TINY_SPAN_CLASS */
 	uint8_t state;       /* enum span_state; atomic: free() reads it unlocked */
 	uint8_t owner;       /* enum span_owner */
@@ -104,16 +113,10 @@ struct span {
 	uint8_t guard;       /* its last `guard` pages are guard pages (paranoid) */
 	uint8_t cache_list;  /* enum cache_list: where its cache keeps it (owner only) */
 	uint8_t fenced;      /* large, in quarantine: its pages fault (quarantine.c) */
-	uint16_t nquar;      /* its slots in the owning cache's quarantine rings */
+	span_t *next, *prev; /* heap free bucket or central list */
 	uint32_t full_flag;  /* on the full list; the first free moves it (atomic) */
-	uint32_t hwm;        /* slots below it were handed out at least once (atomic) */
-	int32_t cache_id;    /* the cache holding it, -1 */
 	uint32_t nreleased;  /* free run: pages returned to the OS (their bits) */
-	uint64_t *bits;      /* its 4 planes in the bitmap region */
-	/* Cache-owner fields: only the thread owning the span's cache uses them. */
-	uint64_t alloc_cache; /* free slots of word cache_word not yet handed out */
-	uint32_t cache_word;
-	uint32_t next_word;  /* next bitmap word to load */
+	uint32_t next_word;  /* next bitmap word to load (cache owner) */
 	uint64_t *tiny;      /* tiny spans: one mask per 16-byte block */
 	size_t request;      /* large: bytes asked for */
 	/* Central-owned small spans (central.c): live objects when filed
@@ -121,6 +124,8 @@ struct span {
 	uint64_t watch;
 	uint64_t empty_since; /* on a central's empty list since (ns; 0 in step mode) */
 };
+_Static_assert(offsetof(span_t, cache_list) < 64 && sizeof(span_t) % 64 == 0,
+	       "the fast paths' fields fill the first line of a 64-byte aligned span");
 
 /* Relaxed loads (plain moves): a racing double free may read a span that
  * is being recycled, whose fields are then written atomically (span.c). */
@@ -463,14 +468,35 @@ typedef struct owned_list {
 	uint16_t n;
 } owned_list_t;
 
+/* Light: per class, a stack of slots the cache's thread freed last in spans
+ * it owns, handed out again before the bitmap is (recent.c). */
+#define RECENT_SLOTS 16
+/* A class holds at most this many bytes in its stack: fewer slots of the
+ * big classes, none above 8 KiB (a stack of one slot could never hand it
+ * out, recent_pop), so a thread's stacks pin little memory and few spans
+ * that a large allocation might need. */
+#define RECENT_BYTES ((size_t)16 << 10)
+typedef struct recent_slot {
+	uintptr_t p;
+	span_t *s;
+} recent_slot_t;
+
 struct cache {
 	span_t *alloc[NUM_SPAN_CLASSES]; /* &gort_empty_span when none */
+	/* The recent stacks: recent_n read by gort_check, like qlen. */
+	uint8_t recent_n[NUM_SPAN_CLASSES];
+	uint8_t recent_cap[NUM_SPAN_CLASSES]; /* 0: no stack (hardened, tiny, large) */
 	owned_list_t ready[NUM_SPAN_CLASSES]; /* owned spans with a free slot */
 	owned_list_t full[NUM_SPAN_CLASSES];  /* owned spans that ran out */
 	owned_list_t empty[NUM_SPAN_CLASSES]; /* owned spans with no object */
 	uintptr_t tiny;                  /* current tiny block */
 	uintptr_t last_quar;             /* the slot it quarantined last (malloc.c) */
 	uint32_t tiny_offset;
+	/* The arena the owner's frees fell in last (cache_span_slot): its
+	 * base, spans array, and committed bytes then (they only grow). */
+	uintptr_t arena_base;
+	span_t **arena_spans;
+	size_t arena_used;
 	int32_t id;
 	int32_t kind; /* 0 per-thread, 1 per-P */
 	uint32_t gen;
@@ -490,9 +516,20 @@ struct cache {
 	cache_t *next_all;  /* registry of every cache */
 	cache_t *next_idle; /* caches of exited threads, ready for reuse */
 	int in_use;
+	recent_slot_t recent[NUM_SPAN_CLASSES][RECENT_SLOTS];
 };
 
 MEM_HIDDEN extern span_t gort_empty_span;
+/* The owner's frees fall in the same arena again and again: the common
+ * free tries the arena it found last (arena_base, ...) before the index.
+ * Makes the committed arena holding p, if any, that arena. */
+MEM_HIDDEN void gort_cache_note_arena(cache_t *c, uintptr_t p);
+/* The spans-array entry of p if it lies in c's last arena, else NULL. */
+static inline span_t **cache_span_slot(const cache_t *c, uintptr_t p)
+{
+	uintptr_t off = p - c->arena_base;
+	return likely(off < c->arena_used) ? &c->arena_spans[off >> PAGE_SHIFT] : NULL;
+}
 MEM_HIDDEN void gort_cache_span_freed(cache_t *c, span_t *s, bool word_empty);
 /* Spans of class sc that c keeps besides its current one. */
 static inline unsigned cache_owned(const cache_t *c, unsigned sc)
@@ -534,16 +571,31 @@ static inline void counter_inc(uint64_t *c)
  * it while the word is at hand (the owner's plane, like ALLOC), and says so
  * in *marked. The stray path allocates again, maybe from another span, and
  * leaves the bit to the caller: *marked stays false there. */
+static inline bool cache_slot_stray(const span_t *s, unsigned bit);
+static inline void *cache_take_unchecked(cache_t *c, unsigned sc, span_t *s, unsigned bit,
+					 int pointers, bool *marked);
 static inline void *cache_take_marked(cache_t *c, unsigned sc, span_t *s, unsigned bit,
 				      int pointers, bool *marked)
+{
+	if (unlikely(cache_slot_stray(s, bit)))
+		return gort_cache_alloc_stray(c, sc, bit);
+	return cache_take_unchecked(c, sc, s, bit, pointers, marked);
+}
+
+/* A FREED bit on a free slot is a second free that landed after the first
+ * was folded in (bitmap.c): never hand such a slot out. */
+static inline bool cache_slot_stray(const span_t *s, unsigned bit)
+{
+	return ld(&s->bits[s->cache_word] + s->nwords) & ((uint64_t)1 << bit);
+}
+
+/* cache_take_marked once cache_slot_stray said no. */
+static inline void *cache_take_unchecked(cache_t *c, unsigned sc, span_t *s, unsigned bit,
+					 int pointers, bool *marked)
 {
 	size_t idx = (size_t)s->cache_word * 64 + bit;
 	uint64_t *alloc = &s->bits[s->cache_word];
 	uint64_t mask = (uint64_t)1 << bit;
-	/* A FREED bit on a free slot is a second free that landed after
-	 * the first was folded in (bitmap.c): never hand such a slot out. */
-	if (unlikely(ld(alloc + s->nwords) & mask))
-		return gort_cache_alloc_stray(c, sc, bit);
 	s->alloc_cache &= ~mask;
 	/* ALLOC is the owner's alone (bitmap.c): no locked instruction. */
 	st(alloc, ld(alloc) | mask);
@@ -586,6 +638,79 @@ static inline void *cache_alloc(cache_t *c, unsigned sc)
 	bool marked;
 	return cache_alloc_marked(c, sc, -1, &marked);
 }
+
+/* ---------------------------------------------------------------- recent */
+/* recent.c. Light: the owner's free of a live slot of a span it owns pushes
+ * the slot on its class's stack instead of clearing ALLOC. The slot keeps
+ * ALLOC and gets QUARANTINE, so it is not live and a second free of it,
+ * from any thread, is a double free. Its span stays with the cache: before
+ * the cache gives spans of a class back it frees the class's stack. An allocation of the class
+ * takes the slot just below the top, still in the CPU's cache: the top one,
+ * freed last, waits for the next free, so free(p); q = malloc(n); free(p)
+ * is caught as it was with the bitmap alone, whose current word never holds
+ * a slot freed since it was loaded. It is taken only where the bitmap would
+ * have gone on to another word. A slot counts as freed while it waits. */
+
+/* Push p, slot of s whose QUARANTINE word is qw and bit `bit`, which the
+ * caller found live; false when the stack is full (or class sc has none):
+ * the caller frees the slot to the bitmap. A batch of frees costs no more
+ * than the bitmap's, and the stack keeps slots the next allocations take. */
+static inline bool recent_push(cache_t *c, unsigned sc, span_t *s, uint64_t *qw, uint64_t bit,
+			       uintptr_t p)
+{
+	unsigned n = c->recent_n[sc];
+	if (unlikely(n >= c->recent_cap[sc]))
+		return false;
+	c->recent[sc][n] = (recent_slot_t){p, s};
+	st(&c->recent_n[sc], (uint8_t)(n + 1));
+	st(qw, ld(qw) | bit);
+	counter_inc(&c->slot_free[sc]);
+	return true;
+}
+
+/* A racing double free left a FREED bit on a slot in a stack: cleared,
+ * noted and reported (gort_report_pending), the slot left where it is. */
+MEM_HIDDEN void gort_recent_stray(span_t *s, size_t idx);
+
+/* Take a slot off class sc's stack: the one below the top (2 or more held)
+ * or, with `top`, the top one (1 or more). Its POINTERS bit is set as
+ * cache_take_marked sets it; *sp gets its span. NULL when a racing free
+ * left the slot's FREED bit (reported with `report`, else left for a
+ * caller that will pop again with it): the caller allocates again. */
+static inline __attribute__((always_inline)) void *recent_pop(cache_t *c, unsigned sc,
+							      bool pointers, bool top,
+							      bool report, span_t **sp)
+{
+	unsigned n = c->recent_n[sc] - 1u;
+	recent_slot_t *last = &c->recent[sc][n], *at = top ? last : last - 1;
+	recent_slot_t e = *at;
+	span_t *s = e.s;
+	size_t idx = sc_index_of(sc, e.p - s->base), nw = s->nwords;
+	uint64_t bit = (uint64_t)1 << (idx % 64);
+	uint64_t *alloc = &s->bits[idx / 64];
+	if (unlikely(ld(alloc + (size_t)GORT_PLANE_FREED * nw) & bit)) {
+		if (report)
+			gort_recent_stray(s, idx);
+		return NULL;
+	}
+	*at = *last;
+	st(&c->recent_n[sc], (uint8_t)n);
+	uint64_t *qw = alloc + (size_t)GORT_PLANE_QUARANTINE * nw;
+	st(qw, ld(qw) & ~bit);
+	uint64_t *pw = alloc + (size_t)GORT_PLANE_POINTERS * nw, old = ld(pw);
+	if (((old & bit) != 0) != pointers)
+		st(pw, old ^ bit);
+	counter_inc(&c->slot_alloc[sc]);
+	*sp = s;
+	return (void *)e.p;
+}
+
+/* Free for real every slot class sc's stack holds (each counted freed
+ * already), or every class's. */
+MEM_HIDDEN void gort_recent_drain(cache_t *c, unsigned sc);
+MEM_HIDDEN void gort_recent_drain_all(cache_t *c);
+/* The stack size of class sc in a new cache under the current preset. */
+MEM_HIDDEN uint8_t gort_recent_cap(unsigned sc);
 
 /* Paranoid: a random free slot of the current word. */
 MEM_HIDDEN void *gort_cache_alloc_random(cache_t *c, unsigned sc);

@@ -3,7 +3,8 @@
  * ones it filled stay its own, so its frees into them stay local; a free
  * that gives a used-up span a slot makes it the next current one; a span
  * emptied by the owner's frees leaves the cache (past one kept per class)
- * for mcentral's empty list, where a late double free is still named.
+ * for mcentral's empty list, where a late double free is still named; the
+ * arena a cache remembers for its frees does not go stale as the heap grows.
  */
 #include <criterion/criterion.h>
 
@@ -16,6 +17,8 @@
 #define OBJ 1000
 #define PER_SPAN 8
 #define SPANS 40
+/* Slots of this class a cache's recent stack holds (lib/mem/mem.h). */
+#define RECENT 16
 
 static void init_light(void)
 {
@@ -90,8 +93,10 @@ Test(cache, spans_emptied_by_the_owner_leave_the_cache)
 	void *ps[SPANS * PER_SPAN];
 	fill(ps, SPANS * PER_SPAN);
 	free_all(ps, SPANS * PER_SPAN);
-	/* The current span and one empty one stay. */
-	cr_assert_leq(my_cache().nspans, 2, "the cache still holds %u spans", my_cache().nspans);
+	/* The current span and one empty one stay, and those holding the
+	 * slots on the class's recent stack: the first RECENT freed. */
+	cr_assert_leq(my_cache().nspans, 2 + RECENT / PER_SPAN, "the cache still holds %u spans",
+		      my_cache().nspans);
 	gort_shutdown();
 }
 
@@ -106,6 +111,41 @@ Test(cache, a_double_free_into_a_span_that_left_the_cache_is_still_named)
 	cr_assert_eq(gt_rec.kind, GORT_ERR_DOUBLE_FREE, "reported as %s: %s", gt_rec.kind_name,
 		     gt_rec.message);
 	gt_reset_reports();
+	gt_expect_clean();
+	gort_shutdown();
+}
+
+/* The common free tries the arena the cache's frees fell in last, as far as
+ * it was committed then: a free above that, once the heap has grown, takes
+ * the general path, which makes the grown arena the cache's, and is as
+ * exact (the slot waits on the recent stack, counted freed). */
+Test(cache, a_free_above_the_committed_end_the_cache_knew_is_exact)
+{
+	init_light();
+	void *first = gort_malloc(OBJ), *keep = gort_malloc(OBJ);
+	gort_free(first); /* the cache learns the arena, committed as it is now */
+	struct gort_arena_info before, after;
+	gort_inspect_arena(&before);
+	enum { BIG = 3 * 1024 * 1024 / 32768 };
+	void *big[BIG];
+	for (int i = 0; i < BIG; i++)
+		big[i] = gort_malloc(32768);
+	void *late = gort_malloc(100);
+	gort_inspect_arena(&after);
+	cr_assert_gt(after.arena_used, before.arena_used, "the heap did not grow");
+	cr_assert_geq((uintptr_t)late, before.arena_used, "the new object is not above the old end");
+	struct gort_memstats m0, m1;
+	gort_memstats(&m0);
+	gort_free(late);
+	gort_memstats(&m1);
+	cr_assert_eq(m1.frees, m0.frees + 1);
+	gort_object_info oi;
+	cr_assert_eq(gort_inspect_object(late, &oi), 0);
+	cr_assert(oi.bits & (1u << GORT_PLANE_QUARANTINE), "the free did not stay local");
+	gt_expect_clean();
+	for (int i = 0; i < BIG; i++)
+		gort_free(big[i]);
+	gort_free(keep);
 	gt_expect_clean();
 	gort_shutdown();
 }

@@ -109,9 +109,11 @@ Test(malloc, every_class_boundary_lands_in_that_class)
 			cr_assert_eq(gort_usable_size(p), gort_sc_size[c]);
 			gort_free(p);
 			cr_assert_eq(gort_inspect_object(p, &oi), 0);
-			/* Live is ALLOC without FREED (FREED: freed, not yet swept). */
+			/* Live is ALLOC without FREED (FREED: freed, not yet swept)
+			 * or QUARANTINE (light: on the cache's recent stack). */
 			cr_assert(!(oi.bits & (1u << GORT_PLANE_ALLOC)) ||
-					  (oi.bits & (1u << GORT_PLANE_FREED)),
+					  (oi.bits & (1u << GORT_PLANE_FREED |
+						      1u << GORT_PLANE_QUARANTINE)),
 				  "size %zu: slot still live after free (bits %#x)", sizes[k],
 				  oi.bits);
 		}
