@@ -55,8 +55,9 @@ typedef enum gort_harden {
  * fault on any access for one large free per 4,096 allocator calls of its
  * thread (its first large free always), and zeroes the first
  * GORT_ZERO_CHECK_BYTES of the others, checked when they leave; paranoid
- * makes every one fault. A bounded prefix (two cache lines) keeps the check O(1) per operation:
- * most writes through a dangling pointer land in an object's first fields. */
+ * makes every one fault. A bounded prefix (two cache lines) keeps the check
+ * O(1) per operation: most writes through a dangling pointer land in an
+ * object's first fields. */
 #define GORT_ZERO_CHECK_BYTES 128
 
 typedef struct gort_config {

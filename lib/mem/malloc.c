@@ -163,7 +163,6 @@ static inline void note_pointers(span_t *s, void *p, bool pointers)
 
 static void *alloc_small_hardened(cache_t *c, size_t size, unsigned flags);
 
-
 /* The ABI's alignment (gort.h): a request of 16 bytes or more gets a slot
  * on a 16-byte boundary, as every C allocator gives it. Every class of 32
  * bytes and up is a multiple of 16, so rounding the slot bytes a request
@@ -712,9 +711,10 @@ static COLD void free_elsewhere(cache_t *c, void *ptr)
 }
 
 /* The common free, light preset: a live small object of a span the
- * calling thread's cache owns, onto its class's recent stack. Every test of validate() and free_local()
- * is made, in a function that calls nothing, so it needs no frame; anything
- * else goes to free_general, which makes the same tests again and reports.
+ * calling thread's cache owns, onto its class's recent stack. Every test
+ * of validate() and free_local() is made, in a function that calls
+ * nothing, so it needs no frame; anything else goes to free_general, which
+ * makes the same tests again and reports.
  * A span we own cannot be recycled under us, so the spans array entry is
  * trusted once it is ours and covers p. */
 void gort_free(void *ptr)

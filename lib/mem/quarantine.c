@@ -147,39 +147,41 @@ void gort_quarantine_drain(cache_t *c)
 
 /* ---------------------------------------------------------------- large */
 
-/* An unfenced span's head must still read zero: anything else was written
- * through a dangling pointer. It is repaired before the report, so the
- * span goes back to the heap whole whatever the handler does. */
-static void check_head(span_t *s, const char *op)
+/* Offset of the first written byte of an unfenced span's head, which must
+ * read zero (anything else was written through a dangling pointer), or
+ * the head's length. */
+static size_t head_written(const span_t *s, size_t *len)
 {
-	size_t zlen = harden_zero_len(gort_hard, s->request);
-	size_t off = gort_first_nonzero((const void *)s->base, zlen);
-	if (off == zlen)
-		return;
-	memset((void *)s->base, 0, zlen);
-	char buf[96];
-	strbuf_t b = {buf, sizeof buf, 0};
-	gort_sb_str(&b, "large, written after free at +");
-	gort_sb_dec(&b, off);
-	gort_report(gort_kind_for_op(GORT_ERR_USE_AFTER_FREE, op), op, s->base, gort_sb_done(&b));
+	*len = harden_zero_len(gort_hard, s->request);
+	return gort_first_nonzero((const void *)s->base, *len);
 }
 
 /* Spans leave the FIFO under the heap lock, chained through next, and are
  * released after it is dropped: the fences come off without the lock (a
- * system call each), an unfenced span's head is checked, then each span
- * goes back to the heap in one locked section that also counts its free. */
+ * system call each), an unfenced span's head is checked and repaired, then
+ * each span goes back to the heap in one locked section that also counts
+ * its free. A written head is reported once every span is back, so the
+ * heap is whole whatever the handler does (it may longjmp). */
 static void release_large(span_t *chain, const char *op)
 {
+	uintptr_t written = 0;
+	size_t written_at = 0;
 	while (chain) {
 		span_t *s = chain;
 		chain = s->next;
 		s->next = NULL;
-		if (!s->fenced)
-			check_head(s, op);
-		else if (gort_hard->lquar_keeps)
+		size_t len, off;
+		if (s->fenced && gort_hard->lquar_keeps) {
 			gort_os_commit((void *)s->base, span_bytes(s));
-		else
+		} else if (s->fenced) {
 			gort_os_unguard((void *)s->base, span_bytes(s));
+		} else if ((off = head_written(s, &len)) != len) {
+			memset((void *)s->base, 0, len);
+			if (!written) {
+				written = s->base;
+				written_at = off;
+			}
+		}
 		if (!s->fenced || gort_hard->lquar_keeps)
 			s->needzero = 1; /* its old contents are back, or never left */
 		s->fenced = 0;
@@ -187,6 +189,14 @@ static void release_large(span_t *chain, const char *op)
 		bitmap_clear(s, GORT_PLANE_QUARANTINE, 0);
 		bitmap_clear(s, GORT_PLANE_ALLOC, 0);
 		gort_heap_free_span(s);
+	}
+	if (written) {
+		char buf[96];
+		strbuf_t b = {buf, sizeof buf, 0};
+		gort_sb_str(&b, "large, written after free at +");
+		gort_sb_dec(&b, written_at);
+		gort_report(gort_kind_for_op(GORT_ERR_USE_AFTER_FREE, op), op, written,
+			    gort_sb_done(&b));
 	}
 }
 
@@ -225,7 +235,7 @@ static bool fence_due(cache_t *c)
 	uint32_t every = gort_hard->lquar_fence_every;
 	if (!every || !c)
 		return true;
-	st(&c->large_frees, c->large_frees + 1);
+	c->large_frees++;
 	uint64_t now = calls_made(c);
 	if (now < c->fence_next)
 		return false;
@@ -332,8 +342,8 @@ uintptr_t gort_quarantine_large_written(void)
 {
 	for (uint32_t i = 0; i < gort_mem.lqlen; i++) {
 		const span_t *s = gort_mem.lquar[(gort_mem.lqhead + i) % gort_hard->quarantine];
-		size_t zlen = harden_zero_len(gort_hard, s->request);
-		if (!s->fenced && gort_first_nonzero((const void *)s->base, zlen) != zlen)
+		size_t len;
+		if (!s->fenced && head_written(s, &len) != len)
 			return s->base;
 	}
 	return 0;

@@ -13,8 +13,9 @@
  * slot freed last stays on top until the next free, never handed out by the
  * next allocation: a double free right after a reallocation is still
  * caught (unless the allocation finds the current bitmap word used up,
- * where the bitmap alone would have handed out a slot just freed too). Only the owner's frees of its own spans come here, and only in
- * light: the hardened presets quarantine instead (recent_cap 0).
+ * where the bitmap alone would have handed out a slot just freed too).
+ * Only the owner's frees of its own spans come here, and only in light:
+ * the hardened presets quarantine instead (recent_cap 0).
  *
  * Invariants (gort_check, invariants.c):
  *  - recent_n[sc] <= recent_cap[sc] <= RECENT_SLOTS; a free that finds

@@ -48,6 +48,14 @@ void gt_record_errors(void)
 	gort_set_error_handler(gt_record, NULL);
 }
 
+jmp_buf gt_escape;
+
+void gt_jumping_handler(const gort_error *e, void *ctx)
+{
+	gt_record(e, ctx);
+	longjmp(gt_escape, 1);
+}
+
 int gt_reports(void)
 {
 	return __atomic_load_n(&gt_rec.count, __ATOMIC_SEQ_CST);

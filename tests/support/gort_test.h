@@ -18,6 +18,7 @@
 #ifndef GORT_TEST_H
 #define GORT_TEST_H
 
+#include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,11 @@ void gt_record(const gort_error *e, void *ctx);
 /* gort_set_error_handler(gt_record, NULL): a misuse is counted instead of
  * aborting the process. */
 void gt_record_errors(void);
+/* A handler that records the report, then longjmps to gt_escape: a test
+ * sets it with setjmp(gt_escape) == 0 around a misuse, to show a handler
+ * may leave the call. */
+extern jmp_buf gt_escape;
+void gt_jumping_handler(const gort_error *e, void *ctx);
 /* gt_rec.count, read atomically. */
 int gt_reports(void);
 /* Forgets the reports so far: the count restarts at 0 and the next report is

@@ -13,6 +13,7 @@
 #include <criterion/redirect.h>
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -1048,6 +1049,25 @@ Test(harden, a_write_into_an_unfenced_large_object_is_reported_when_it_leaves)
 	cr_assert(strstr(gt_rec.detail, "written after free at +40"), "%s", gt_rec.detail);
 	gt_reset_reports();
 	gt_expect_clean(); /* repaired and back in the heap */
+}
+
+/* The report comes once every span pushed out is back in the heap: a
+ * handler that longjmps out of it leaves a whole heap. */
+Test(harden, a_handler_escaping_the_large_write_report_leaves_a_whole_heap)
+{
+	char *volatile p = written_after_free();
+	char *q = gort_malloc(100000);
+	gort_set_error_handler(gt_jumping_handler, NULL);
+	if (setjmp(gt_escape) == 0) {
+		gort_free(q); /* q in, p out */
+		gort_free(gort_malloc(100000)); /* pushes q out too, if the first did not report */
+		cr_assert_fail("the write after free was not reported");
+	}
+	gt_record_errors();
+	cr_assert_eq(gt_rec.kind, GORT_ERR_USE_AFTER_FREE);
+	cr_assert_eq(gt_rec.address, (uintptr_t)p);
+	gt_reset_reports();
+	gt_expect_clean();
 }
 
 Test(harden, default_keeps_a_quarantined_large_objects_pages)

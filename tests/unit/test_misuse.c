@@ -524,23 +524,16 @@ Test(misuse, handler_may_call_gort)
 	cr_assert_eq(gort_check(), 0);
 }
 
-static jmp_buf escape;
-static void jumping_handler(const gort_error *e, void *ctx)
-{
-	gt_record(e, ctx);
-	longjmp(escape, 1);
-}
-
 Test(misuse, handler_may_longjmp_out)
 {
-	gort_set_error_handler(jumping_handler, NULL);
+	gort_set_error_handler(gt_jumping_handler, NULL);
 	void *keep, *p = alloc_pair(100, &keep);
 	void *l = gort_malloc(MiB);
 	unsigned char *t = gort_alloc(4, GORT_NOSCAN);
 	gort_free(p);
 	void *volatile targets[] = {p, (char *)l + 64, (void *)16, t + 1};
 	for (int i = 0; i < 4; i++) {
-		if (setjmp(escape) == 0) {
+		if (setjmp(gt_escape) == 0) {
 			gort_free(targets[i]);
 			cr_assert_fail("misuse %d not reported", i);
 		}
@@ -551,7 +544,7 @@ Test(misuse, handler_may_longjmp_out)
 		gort_free(x);
 		cr_assert_eq(gort_check(), 0, "after escaping misuse %d: %s", i, gt_rec.message);
 	}
-	if (setjmp(escape) == 0) {
+	if (setjmp(gt_escape) == 0) {
 		gort_realloc((char *)l + 8, 10);
 		cr_assert_fail("realloc of an interior pointer not reported");
 	}
@@ -566,8 +559,8 @@ Test(misuse, handler_may_longjmp_out)
 
 Test(misuse, set_error_handler_returns_the_previous_one)
 {
-	cr_assert_eq(gort_set_error_handler(jumping_handler, NULL), gt_record);
-	cr_assert_eq(gort_set_error_handler(NULL, NULL), jumping_handler);
+	cr_assert_eq(gort_set_error_handler(gt_jumping_handler, NULL), gt_record);
+	cr_assert_eq(gort_set_error_handler(NULL, NULL), gt_jumping_handler);
 	cr_assert_null(gort_set_error_handler(gt_record, NULL));
 }
 
